@@ -19,7 +19,6 @@ export const categories = {
 export default defineConfig({
   resolve: { alias },
   test: {
-    globalSetup: [],
     projects: Object.entries(categories).map(([name, c]) => ({
       resolve: { alias },
       test: {
@@ -28,6 +27,7 @@ export default defineConfig({
         testTimeout: name === 'unit' ? 5_000 : 60_000,
         hookTimeout: 60_000,
         pool: 'forks',
+        globalSetup: c.services ? [root('./testing/src/global-setup.ts')] : [],
       },
     })),
   },

@@ -1,2 +1,11 @@
-/** Helpers shared by the tests of both packages: embedded-PostgreSQL fixture, server fixture, real login. */
-export {};
+import type {} from 'vitest';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the PostgreSQL server this run's tests create scratch databases on. */
+    adminDatabaseUrl: string;
+  }
+}
+
+/** Helpers shared by the tests of both packages: PostgreSQL fixtures, server fixture, real login. */
+export { createScratchDatabase, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';

@@ -131,13 +131,28 @@ function resolveDataDir(configured: string, runAs: RunAs, onLog?: (line: string)
     dir = fallback;
   }
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirectory(dir);
     if (runAs.switchUser) chownSync(dir, runAs.uid, runAs.gid);
     accessSync(dir, constants.W_OK);
   } catch (cause) {
     throw new ConfigurationError(`data directory ${dir} cannot be created or written: ${(cause as Error).message}`, { cause });
   }
   return dir;
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync spins forever when a parent refuses
+ * creation with ENOENT (a path under /proc, say).
+ */
+function makeDirectory(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = path.dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
 }
 
 /** A postmaster.pid left behind: an orphaned postgres of ours is stopped; a dead or reused pid is cleared. */

@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../errors.js';
+
+/**
+ * Every setting Tether reads, with its default written once. Sources, later winning: defaults, environment
+ * (`TETHER_*`, `DATABASE_URL`, `PORT`), command-line flags. Read once at start and passed down.
+ */
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const configSchema = z.object({
+  /** HTTP/WebSocket listen port; 0 picks a free one. */
+  port: integer(0, 65535).default(3000),
+  host: z.string().min(1).default('127.0.0.1'),
+  /** Embedded PostgreSQL cluster, generated secrets. Ignored for the database when `databaseUrl` is set. */
+  dataDir: z.string().min(1).default('./.tether/data'),
+  databaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must look like postgres://user:password@host:port/database')
+    .optional(),
+  /** JWT signing secret; generated once into the data directory when absent. */
+  secret: z.string().min(32, 'must be at least 32 characters').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  pool: z
+    .object({
+      max: integer(1, 1000).default(20),
+      acquireTimeoutMs: integer(1, 600_000).default(5_000),
+      idleTimeoutMs: integer(0, 3_600_000).default(30_000),
+      statementTimeoutMs: integer(0, 3_600_000).default(15_000),
+      idleInTransactionTimeoutMs: integer(0, 3_600_000).default(60_000),
+      leakDetectionThresholdMs: integer(0, 3_600_000).default(10_000),
+      maxSessionLifetimeMs: integer(0, 86_400_000).default(120_000),
+      breakerThreshold: integer(1, 1000).default(5),
+      breakerCooldownMs: integer(100, 600_000).default(5_000),
+    })
+    .prefault({}),
+
+  auth: z
+    .object({
+      accessTokenTtlSeconds: integer(10, 86_400).default(900),
+      sessionAbsoluteTtlSeconds: integer(60, 31_536_000).default(7 * 86_400),
+      sessionIdleTtlSeconds: integer(60, 31_536_000).default(86_400),
+      maxSessionsPerUser: integer(1, 10_000).default(10),
+      /** What a login past the per-user limit does: end the oldest session, or be refused. */
+      sessionLimitPolicy: z.enum(['evict-oldest', 'refuse']).default('evict-oldest'),
+      sweepIntervalMs: integer(100, 3_600_000).default(60_000),
+      loginAttemptsPerMinute: integer(1, 100_000).default(10),
+    })
+    .prefault({}),
+});
+
+export type TetherConfig = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables and the setting each one fills. */
+const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
+  ['PORT', ['port']],
+  ['TETHER_PORT', ['port']],
+  ['TETHER_HOST', ['host']],
+  ['TETHER_DATA_DIR', ['dataDir']],
+  ['DATABASE_URL', ['databaseUrl']],
+  ['TETHER_SECRET', ['secret']],
+  ['TETHER_LOG_LEVEL', ['logLevel']],
+  ['TETHER_POOL_MAX', ['pool', 'max']],
+  ['TETHER_ACQUIRE_TIMEOUT_MS', ['pool', 'acquireTimeoutMs']],
+  ['TETHER_IDLE_TIMEOUT_MS', ['pool', 'idleTimeoutMs']],
+  ['TETHER_STATEMENT_TIMEOUT_MS', ['pool', 'statementTimeoutMs']],
+  ['TETHER_LEAK_DETECTION_THRESHOLD_MS', ['pool', 'leakDetectionThresholdMs']],
+  ['TETHER_MAX_SESSION_LIFETIME_MS', ['pool', 'maxSessionLifetimeMs']],
+  ['TETHER_BREAKER_THRESHOLD', ['pool', 'breakerThreshold']],
+  ['TETHER_BREAKER_COOLDOWN_MS', ['pool', 'breakerCooldownMs']],
+  ['TETHER_ACCESS_TOKEN_TTL_S', ['auth', 'accessTokenTtlSeconds']],
+  ['TETHER_SESSION_TTL_S', ['auth', 'sessionAbsoluteTtlSeconds']],
+  ['TETHER_SESSION_IDLE_TTL_S', ['auth', 'sessionIdleTtlSeconds']],
+  ['TETHER_MAX_SESSIONS_PER_USER', ['auth', 'maxSessionsPerUser']],
+  ['TETHER_SESSION_LIMIT_POLICY', ['auth', 'sessionLimitPolicy']],
+];
+
+type Tree = { [key: string]: unknown };
+
+function setPath(target: Tree, keys: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Tree;
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function mergeDeep(base: Tree, extra: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) continue;
+    const prior = out[key];
+    out[key] = value && typeof value === 'object' && !Array.isArray(value) && prior && typeof prior === 'object' ? mergeDeep(prior as Tree, value as Tree) : value;
+  }
+  return out;
+}
+
+/**
+ * Builds the configuration from the environment and explicit overrides (flags). Throws a
+ * `ConfigurationError` whose message is one line naming the setting, its source and what is wrong.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: ConfigInput = {}): TetherConfig {
+  const fromEnv: Tree = {};
+  const sourceOf = new Map<string, string>();
+  for (const [name, keys] of ENVIRONMENT) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(fromEnv, keys, value);
+    sourceOf.set(keys.join('.'), name);
+  }
+  const result = configSchema.safeParse(mergeDeep(fromEnv, overrides as Tree));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue?.path.join('.') ?? '?';
+    const source = sourceOf.get(key) && !hasPath(overrides as Tree, issue?.path ?? []) ? ` (from ${sourceOf.get(key)})` : '';
+    throw new ConfigurationError(`invalid setting ${key}${source}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+function hasPath(tree: Tree, path: ReadonlyArray<PropertyKey>): boolean {
+  let node: unknown = tree;
+  for (const key of path) {
+    if (!node || typeof node !== 'object') return false;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node !== undefined;
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigurationError } from 'tether';
+import { loadConfig } from '../../../src/config/index.js';
+
+describe('loadConfig', () => {
+  it('fills every setting with its default', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.dataDir).toBe('./.tether/data');
+    expect(config.pool.max).toBe(20);
+    expect(config.auth.sessionLimitPolicy).toBe('evict-oldest');
+    expect(config.databaseUrl).toBeUndefined();
+  });
+
+  it('reads the environment and lets flags win over it', () => {
+    const config = loadConfig({ PORT: '4000', TETHER_POOL_MAX: '7', DATABASE_URL: 'postgres://u@h/db' }, { port: 5000 });
+    expect(config.port).toBe(5000);
+    expect(config.pool.max).toBe(7);
+    expect(config.databaseUrl).toBe('postgres://u@h/db');
+  });
+
+  it('rejects a bad value with one line naming the setting and the variable it came from', () => {
+    expect(() => loadConfig({ TETHER_POOL_MAX: 'lots' })).toThrow(ConfigurationError);
+    expect(() => loadConfig({ TETHER_POOL_MAX: 'lots' })).toThrow(/^invalid setting pool\.max \(from TETHER_POOL_MAX\)/);
+    expect(() => loadConfig({}, { port: 70000 })).toThrow(/invalid setting port:/);
+    expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/databaseUrl \(from DATABASE_URL\).*postgres:\/\//);
+    expect(() => loadConfig({ TETHER_SECRET: 'short' })).toThrow(/secret.*at least 32/);
+  });
+});
