@@ -1,0 +1,38 @@
+/**
+ * The session layer: the only place that checks out a connection for request work. Handlers receive a
+ * `Session`; they never see the pool.
+ */
+export {
+  SessionFactory,
+  SESSION_FACTORY_DEFAULTS,
+  APP_ROLE,
+  SYSTEM_ROLE,
+  currentSession,
+  type SessionFactoryOptions,
+  type SessionContext,
+  type SessionLogger,
+  type ConnectionPool,
+  type HealthReport,
+} from './session-factory.js';
+export { Session, type SessionClient } from './session.js';
+export {
+  sessionErrorContext,
+  snapshotSessionMetrics,
+  type SessionMetrics,
+  type SessionState,
+  type SessionErrorContext,
+  type SessionErrorSummary,
+} from './session-metrics.js';
+export type { PoolMetrics, BreakerState } from './pool-metrics.js';
+export { LATENCY_BUCKETS_MS, quantile, type HistogramSnapshot } from './histogram.js';
+export {
+  DatabaseUnavailableError,
+  SessionTimeoutError,
+  PoolExhaustedError,
+  CircuitOpenError,
+  IsolationViolationError,
+  SessionClosedError,
+  TransactionAbortedError,
+  classifyDatabaseError,
+  type SessionErrorCode,
+} from './errors.js';

@@ -1,0 +1,463 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import pg from 'pg';
+import { TetherError } from '../errors.js';
+import {
+  classifyDatabaseError,
+  DatabaseUnavailableError,
+  IsolationViolationError,
+  PoolExhaustedError,
+  SessionClosedError,
+  SessionTimeoutError,
+  TransactionAbortedError,
+} from './errors.js';
+import { LatencyHistogram } from './histogram.js';
+import type { BreakerState, PoolMetrics } from './pool-metrics.js';
+import { Session, type SessionClient, type SessionHost } from './session.js';
+import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
+
+/** pino-compatible: `logger.warn({ ...context }, 'message')`. */
+export interface SessionLogger {
+  info(context: object, message: string): void;
+  warn(context: object, message: string): void;
+  error(context: object, message: string): void;
+}
+
+/** The pool a factory draws from: `pg.Pool`, or a stand-in (benchmarks of the factory's own cost). */
+export interface ConnectionPool {
+  connect(): Promise<SessionClient>;
+  query(text: string): Promise<unknown>;
+  end(): Promise<void>;
+  on(event: 'connect' | 'remove' | 'error', listener: (arg: unknown) => void): unknown;
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
+export interface SessionFactoryOptions {
+  /** PostgreSQL connection string (the pool's login; sessions switch to the application roles). */
+  readonly connectionString?: string;
+  /** Use this pool instead of creating one (tests and benchmarks of the factory itself). */
+  readonly pool?: ConnectionPool;
+  readonly max?: number;
+  readonly acquireTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
+  readonly idleInTransactionTimeoutMs?: number;
+  readonly leakDetectionThresholdMs?: number;
+  readonly maxSessionLifetimeMs?: number;
+  readonly breakerThreshold?: number;
+  readonly breakerCooldownMs?: number;
+  readonly applicationName?: string;
+  readonly logger?: SessionLogger;
+}
+
+/** Defaults, written once; the README's option table is this object. */
+export const SESSION_FACTORY_DEFAULTS = {
+  max: 20,
+  acquireTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  statementTimeoutMs: 15_000,
+  idleInTransactionTimeoutMs: 60_000,
+  leakDetectionThresholdMs: 10_000,
+  maxSessionLifetimeMs: 120_000,
+  breakerThreshold: 5,
+  breakerCooldownMs: 5_000,
+  applicationName: 'tether',
+} as const;
+
+export interface SessionContext {
+  /** A user's UUID; `system` or `service:<name>` for privileged work; absent for anonymous work. */
+  readonly userId?: string | null;
+  readonly requestId?: string;
+  readonly threadId?: string | null;
+  /** Overrides the factory's statement timeout for this session. */
+  readonly statementTimeoutMs?: number;
+  /** Anonymous sessions run in autocommit unless this is true; user and privileged sessions always use a transaction. */
+  readonly transaction?: boolean;
+}
+
+export interface HealthReport {
+  readonly status: 'ok' | 'unavailable';
+  readonly latencyMs: number;
+  readonly breakerState: BreakerState;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  readonly pool: PoolMetrics;
+}
+
+export const APP_ROLE = 'tether_app';
+export const SYSTEM_ROLE = 'tether_system';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SERVICE = /^service:[A-Za-z0-9_.-]{1,64}$/;
+const storage = new AsyncLocalStorage<Session>();
+const silentLogger: SessionLogger = { info() {}, warn() {}, error() {} };
+
+/** The session whose callback is running, if any (through `AsyncLocalStorage`). */
+export function currentSession(): Session | undefined {
+  return storage.getStore();
+}
+
+type Identity = { kind: 'user' | 'privileged' | 'anonymous'; userId: string | null };
+
+function identityOf(userId: string | null | undefined): Identity {
+  if (userId === undefined || userId === null) return { kind: 'anonymous', userId: null };
+  if (UUID.test(userId)) return { kind: 'user', userId: userId.toLowerCase() };
+  if (userId === 'system' || SERVICE.test(userId)) return { kind: 'privileged', userId };
+  throw new IsolationViolationError(`userId must be a UUID, "system" or "service:<name>"; got ${JSON.stringify(userId).slice(0, 80)}`);
+}
+
+/** Per-session facts the factory keeps beside the public metrics. */
+interface SessionRecord {
+  readonly identity: Identity;
+  readonly transactional: boolean;
+  readonly statementTimeoutMs: number | undefined;
+  leakReported: boolean;
+  released: boolean;
+}
+
+/**
+ * Hands out request-scoped PostgreSQL sessions: each runs as the unprivileged application role with the
+ * user's id set for Row-Level Security, is measured in its `SessionMetrics`, and gives its connection back
+ * clean or not at all.
+ */
+export class SessionFactory implements SessionHost {
+  readonly options: Required<Omit<SessionFactoryOptions, 'pool' | 'connectionString' | 'logger'>>;
+  private readonly pool: ConnectionPool;
+  private readonly connectionString: string | undefined;
+  private readonly logger: SessionLogger;
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly active = new Map<Session, SessionRecord>();
+  private readonly watchdog: NodeJS.Timeout | undefined;
+  private closing = false;
+  private drained: (() => void) | null = null;
+
+  private readonly counters = {
+    peakConcurrent: 0, totalCreated: 0, totalClosed: 0, sessionsOpened: 0, sessionsFailed: 0, exhaustionEvents: 0,
+    acquireTimeouts: 0, breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
+  };
+  private readonly errorsByCode: Record<string, number> = {};
+  private readonly acquireTime = new LatencyHistogram();
+  private readonly sessionLifetime = new LatencyHistogram();
+  private readonly queryTime = new LatencyHistogram();
+
+  constructor(options: SessionFactoryOptions) {
+    const o = { ...SESSION_FACTORY_DEFAULTS, ...definedOnly(options) };
+    this.options = o;
+    this.logger = options.logger ?? silentLogger;
+    this.connectionString = options.connectionString;
+    if (options.pool) {
+      this.pool = options.pool;
+    } else {
+      if (!options.connectionString) throw new TypeError('SessionFactory needs a connectionString or a pool');
+      this.pool = new pg.Pool({
+        connectionString: options.connectionString,
+        max: o.max,
+        connectionTimeoutMillis: o.acquireTimeoutMs,
+        idleTimeoutMillis: o.idleTimeoutMs,
+        application_name: o.applicationName,
+        // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
+        options: `-c role=${APP_ROLE}`,
+        statement_timeout: o.statementTimeoutMs || undefined,
+        idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
+        pipeline: true,
+      } as pg.PoolConfig) as unknown as ConnectionPool;
+    }
+    this.pool.on('connect', () => this.counters.totalCreated++);
+    this.pool.on('remove', () => this.counters.totalClosed++);
+    // an idle connection whose server went away: pg removes it; without a listener the process would crash
+    this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
+
+    this.breaker = circuitBreaker(
+      handleWhen((error) => classifyDatabaseError(error, { poolSaturated: this.saturated() }) instanceof DatabaseUnavailableError),
+      { halfOpenAfter: o.breakerCooldownMs, breaker: new ConsecutiveBreaker(o.breakerThreshold) },
+    );
+    this.breaker.onBreak(() => {
+      this.counters.breakerTrips++;
+      this.logger.error({ breakerTrips: this.counters.breakerTrips, cooldownMs: o.breakerCooldownMs }, 'database circuit breaker opened');
+    });
+    this.breaker.onReset(() => this.logger.info({}, 'database circuit breaker closed'));
+
+    const watched = [o.leakDetectionThresholdMs, o.maxSessionLifetimeMs].filter((ms) => ms > 0);
+    if (watched.length) {
+      const every = Math.min(1_000, Math.max(10, Math.min(...watched) / 4));
+      this.watchdog = setInterval(() => this.watch(), every);
+      this.watchdog.unref();
+    }
+  }
+
+  /**
+   * Runs `work` in a new session: commits when it resolves, rolls back when it throws, and always gives the
+   * connection back (or evicts it). Errors from the database arrive typed (`TetherError`), with the driver
+   * error as `cause`.
+   */
+  async withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
+    const session = await this.openSession(context);
+    let result: T;
+    try {
+      result = await storage.run(session, work, session);
+    } catch (error) {
+      await session.rollback(error);
+      throw error;
+    }
+    await session.commit();
+    return result;
+  }
+
+  /** An explicit session handle for code that cannot use a callback: `await using s = await factory.openSession(…)`. */
+  async openSession(context: SessionContext = {}): Promise<Session> {
+    if (this.closing) throw new SessionClosedError('the session factory is shutting down');
+    const identity = identityOf(context.userId);
+    const now = Date.now();
+    const sessionId = randomUUID();
+    const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
+    const started = performance.now();
+    let client: SessionClient;
+    try {
+      client = await this.breaker.execute(() => this.pool.connect());
+    } catch (error) {
+      const typed = classifyDatabaseError(error, { poolSaturated: this.saturated() });
+      if (typed instanceof PoolExhaustedError) {
+        this.counters.acquireTimeouts++;
+        this.counters.exhaustionEvents++;
+      }
+      this.counters.sessionsFailed++;
+      this.recordError(metrics, typed);
+      metrics.state = 'error';
+      metrics.closedAt = Date.now();
+      metrics.totalTimeMs = metrics.closedAt - now;
+      this.logFailure(metrics, typed, 'session could not acquire a connection');
+      throw typed;
+    }
+    this.acquireTime.record(performance.now() - started);
+    const leakDetection = this.options.leakDetectionThresholdMs > 0;
+    const session = new Session(metrics, client, this, leakDetection ? new Error('session opened here') : null);
+    this.active.set(session, {
+      identity,
+      transactional: identity.kind !== 'anonymous' || context.transaction === true,
+      statementTimeoutMs: context.statementTimeoutMs,
+      leakReported: false,
+      released: false,
+    });
+    this.counters.sessionsOpened++;
+    if (this.active.size > this.counters.peakConcurrent) this.counters.peakConcurrent = this.active.size;
+    if (identity.kind === 'privileged') {
+      this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
+    }
+    return session;
+  }
+
+  /** @internal the statement that opens a session's transaction and sets its context, in one round trip. */
+  beginStatement(session: Session): string | null {
+    const record = this.active.get(session);
+    if (!record || !record.transactional) return null;
+    const m = session.metrics;
+    const privileged = record.identity.kind === 'privileged';
+    const settings = [
+      `set_config('role', '${privileged ? SYSTEM_ROLE : APP_ROLE}', true)`,
+      `set_config('app.user_id', ${record.identity.kind === 'user' ? pg.escapeLiteral(record.identity.userId as string) : "''"}, true)`,
+      `set_config('application_name', ${pg.escapeLiteral(`${this.options.applicationName}:${m.requestId}`.slice(0, 63))}, true)`,
+    ];
+    if (record.statementTimeoutMs !== undefined) settings.push(`set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`);
+    return `BEGIN; SELECT ${settings.join(', ')}`;
+  }
+
+  /** @internal measures a statement and types its error. */
+  onQuery(session: Session, ms: number, error: unknown): unknown {
+    this.queryTime.record(ms);
+    if (error === null) return null;
+    const typed = classifyDatabaseError(error);
+    this.recordError(session.metrics, typed);
+    return typed;
+  }
+
+  /** @internal ends a session: COMMIT or ROLLBACK, check the connection, release or evict it. */
+  async finish(session: Session, outcome: 'commit' | 'rollback', reason: unknown): Promise<void> {
+    if (session.finished) {
+      if (outcome === 'commit' && session.endedBy) throw session.endedBy;
+      return;
+    }
+    session.finished = true;
+    const record = this.active.get(session);
+    const m = session.metrics;
+    if (!record || record.released) {
+      // ended by the watchdog: the connection is gone already
+      if (outcome === 'commit' && session.endedBy) throw session.endedBy;
+      return;
+    }
+    m.state = 'closing';
+    const client = session.client;
+    let failure: unknown = null;
+    let evict: Error | undefined;
+    if (session.begun && record.transactional) {
+      const aborted = client.getTransactionStatus() === 'E';
+      const statement = outcome === 'commit' && !aborted ? 'COMMIT' : 'ROLLBACK';
+      try {
+        await client.query(statement);
+      } catch (error) {
+        failure = classifyDatabaseError(error);
+        evict = error as Error;
+      }
+      if (outcome === 'commit' && aborted && failure === null) {
+        failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
+      }
+    }
+    const status = client.getTransactionStatus();
+    if (!evict && (session.inFlight > 0 || status !== 'I')) {
+      evict = new Error(`connection left dirty (transaction status ${status}, ${session.inFlight} statements in flight)`);
+      this.counters.dirtyEvicted++;
+      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+    }
+    record.released = true;
+    client.release(evict);
+
+    if (failure !== null) this.recordError(m, failure);
+    const failed = failure !== null || (outcome === 'rollback' && reason !== null) || m.errorCount > 0;
+    m.state = failure !== null ? 'error' : !session.begun || !record.transactional ? 'closed' : outcome === 'commit' ? 'committed' : 'rolled_back';
+    this.closeMetrics(session, record);
+    if (failed) this.logFailure(m, failure ?? reason ?? m.lastError, 'session failed');
+    if (failure !== null && outcome === 'commit') throw failure;
+  }
+
+  /** Current pool and session figures. */
+  poolMetrics(): PoolMetrics {
+    const total = this.pool.totalCount;
+    const idle = this.pool.idleCount;
+    return {
+      max: this.options.max,
+      active: total - idle,
+      idle,
+      pending: this.pool.waitingCount,
+      activeSessions: this.active.size,
+      ...this.counters,
+      breakerState: this.breakerState(),
+      errorsByCode: { ...this.errorsByCode },
+      acquireTime: this.acquireTime.snapshot(),
+      sessionLifetime: this.sessionLifetime.snapshot(),
+      queryTime: this.queryTime.snapshot(),
+    };
+  }
+
+  /** Copies of the metrics of every open session. */
+  activeSessions(): SessionMetrics[] {
+    const now = Date.now();
+    return [...this.active.keys()].map((s) => snapshotSessionMetrics(s.metrics, now));
+  }
+
+  breakerState(): BreakerState {
+    const state = this.breaker.state;
+    return state === CircuitState.Closed ? 'closed' : state === CircuitState.HalfOpen ? 'half_open' : 'open';
+  }
+
+  /** A side-effect-free `SELECT 1` through the breaker (so it also serves as the half-open probe). */
+  async health(): Promise<HealthReport> {
+    const started = performance.now();
+    let error: HealthReport['error'] = null;
+    try {
+      await this.breaker.execute(() => this.pool.query('SELECT 1'));
+    } catch (e) {
+      const typed = classifyDatabaseError(e, { poolSaturated: this.saturated() });
+      error = { code: typed instanceof TetherError ? typed.code : 'database_error', message: (typed as Error).message };
+    }
+    return { status: error ? 'unavailable' : 'ok', latencyMs: performance.now() - started, breakerState: this.breakerState(), error, pool: this.poolMetrics() };
+  }
+
+  /**
+   * Stops handing out sessions, waits up to `deadlineMs` for open ones to finish, terminates the rest, and
+   * closes the pool.
+   */
+  async close(deadlineMs = 10_000): Promise<void> {
+    this.closing = true;
+    if (this.active.size > 0) {
+      const drained = new Promise<void>((resolve) => (this.drained = resolve));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
+      clearTimeout(timer);
+      await Promise.all([...this.active.keys()].map((s) => this.terminate(s, new SessionClosedError('the session factory shut down before the session finished'))));
+    }
+    if (this.watchdog) clearInterval(this.watchdog);
+    await this.pool.end();
+  }
+
+  private saturated(): boolean {
+    return this.pool.totalCount - this.pool.idleCount >= this.options.max;
+  }
+
+  private recordError(metrics: SessionMetrics, error: unknown): void {
+    const code = error instanceof TetherError ? error.code : (error as { code?: unknown })?.code !== undefined ? String((error as { code: unknown }).code) : 'error';
+    metrics.errorCount++;
+    metrics.lastError = { code, message: error instanceof Error ? error.message : String(error) };
+    this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+  }
+
+  private logFailure(metrics: SessionMetrics, error: unknown, message: string): void {
+    try {
+      this.logger.error({ session: sessionErrorContext(metrics, error) }, message);
+    } catch {
+      // logging must never replace the error being reported
+    }
+  }
+
+  private closeMetrics(session: Session, record: SessionRecord): void {
+    const m = session.metrics;
+    m.closedAt = Date.now();
+    m.totalTimeMs = m.closedAt - m.createdAt;
+    this.sessionLifetime.record(m.totalTimeMs);
+    this.active.delete(session);
+    if (record.leakReported) {
+      this.logger.info({ sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs }, 'previously reported leaked session returned (unleaked)');
+    }
+    if (this.active.size === 0 && this.drained) this.drained();
+  }
+
+  /** Leak detection and the lifetime limit: one timer for the factory, nothing on the hot path. */
+  private watch(): void {
+    const now = Date.now();
+    const { leakDetectionThresholdMs: leakMs, maxSessionLifetimeMs: lifetimeMs } = this.options;
+    for (const [session, record] of this.active) {
+      const age = now - session.metrics.createdAt;
+      if (leakMs > 0 && age > leakMs && !record.leakReported) {
+        record.leakReported = true;
+        this.counters.leaksDetected++;
+        const m = session.metrics;
+        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt: session.openedAt?.stack ?? null }, 'possible session leak');
+      }
+      if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
+        void this.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));
+      }
+    }
+  }
+
+  /** Cancels the session's backend, destroys its connection and frees its pool slot. */
+  private async terminate(session: Session, reason: TetherError): Promise<void> {
+    const record = this.active.get(session);
+    if (!record || record.released) return;
+    session.endedBy = reason;
+    record.released = true;
+    this.counters.sessionsTerminated++;
+    const m = session.metrics;
+    this.recordError(m, reason);
+    m.state = 'error';
+    this.logFailure(m, reason, 'session terminated');
+    const pid = session.client.processID;
+    if (pid && this.connectionString) {
+      const killer = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000 });
+      killer.on('error', () => {});
+      try {
+        await killer.connect();
+        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+      } catch {
+        // the destroyed connection below ends the backend as soon as it next talks to us
+      } finally {
+        await killer.end().catch(() => {});
+      }
+    }
+    session.client.release(reason);
+    this.closeMetrics(session, record);
+  }
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

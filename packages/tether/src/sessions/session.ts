@@ -1,0 +1,104 @@
+import type pg from 'pg';
+import { SessionClosedError } from './errors.js';
+import type { SessionMetrics } from './session-metrics.js';
+
+/** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
+export interface SessionClient {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  release(destroy?: Error | boolean): void;
+  getTransactionStatus(): string | null;
+  readonly processID?: number | null;
+}
+
+/** The parts of the factory a session calls back into; kept narrow so that a session knows no pool. */
+export interface SessionHost {
+  beginStatement(session: Session): string | null;
+  onQuery(session: Session, ms: number, error: unknown): unknown;
+  finish(session: Session, outcome: 'commit' | 'rollback', error: unknown): Promise<void>;
+}
+
+/**
+ * One request's PostgreSQL session. The transaction starts lazily with the first query (sent in the same
+ * round trip as the context), and ends with `commit()` or `rollback()`; `close()` and `await using` roll back
+ * whatever was not committed.
+ */
+export class Session implements AsyncDisposable {
+  /** Set once the BEGIN + context statement has been sent. */
+  begun = false;
+  /** Queries sent and not yet answered: a connection released with any is dirty. */
+  inFlight = 0;
+  /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
+  endedBy: Error | null = null;
+  finished = false;
+  private begin: Promise<unknown> | null = null;
+
+  /** @internal created by SessionFactory */
+  constructor(
+    readonly metrics: SessionMetrics,
+    readonly client: SessionClient,
+    private readonly host: SessionHost,
+    /** Where the session was opened, for leak reports; null when leak detection is off. */
+    readonly openedAt: Error | null,
+  ) {}
+
+  get id(): string {
+    return this.metrics.sessionId;
+  }
+
+  /** Runs one statement in this session's transaction, with the session's user, role and timeouts. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.finished || this.endedBy) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`);
+    const metrics = this.metrics;
+    metrics.state = 'active';
+    const started = performance.now();
+    if (!this.begun) {
+      this.begun = true;
+      const statement = this.host.beginStatement(this);
+      if (statement !== null) {
+        metrics.transactionCount++;
+        this.begin = this.track(this.client.query(statement));
+        this.begin.catch(() => {}); // observed through the query below, which fails with it
+      }
+    }
+    try {
+      const pending = this.track(this.client.query<R>(text, values));
+      if (this.begin) await this.begin;
+      const result = await pending;
+      metrics.queryCount++;
+      this.host.onQuery(this, performance.now() - started, null);
+      return result;
+    } catch (error) {
+      metrics.queryCount++;
+      throw this.host.onQuery(this, performance.now() - started, error);
+    } finally {
+      if (metrics.state === 'active') metrics.state = 'idle';
+      metrics.lastActivityAt = Date.now();
+    }
+  }
+
+  /** Commits the transaction (if one began) and releases the connection. */
+  commit(): Promise<void> {
+    return this.host.finish(this, 'commit', null);
+  }
+
+  /** Rolls back the transaction (if one began) and releases the connection. */
+  rollback(reason: unknown = null): Promise<void> {
+    return this.host.finish(this, 'rollback', reason);
+  }
+
+  /** Ends the session without committing: what was not committed is rolled back. Safe to call twice. */
+  close(): Promise<void> {
+    return this.finished ? Promise.resolve() : this.rollback();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.inFlight++;
+    return promise.finally(() => {
+      this.inFlight--;
+    });
+  }
+}
