@@ -7,14 +7,14 @@
 import { fileURLToPath } from 'node:url';
 import { CategoryConfigError } from './runner/categories.js';
 import { parseArguments, UsageError } from './runner/options.js';
-import { runUnified, type Interrupt } from './runner/run.js';
+import { Interrupt, runUnified } from './runner/run.js';
 
 const REPOSITORY_CONFIG = fileURLToPath(new URL('../../vitest.config.ts', import.meta.url));
 
 async function main(argv: readonly string[]): Promise<number> {
   // through npm, relative paths mean what they meant where npm was started
   const cwd = process.env['npm_lifecycle_event']?.startsWith('test') ? (process.env['INIT_CWD'] ?? process.cwd()) : process.cwd();
-  const interrupt: Interrupt = { signal: undefined };
+  const interrupt = new Interrupt();
   try {
     const parsed = parseArguments(argv, { config: REPOSITORY_CONFIG, cwd });
     if (parsed.kind === 'exit') return parsed.code;
@@ -48,7 +48,7 @@ function installSignalHandlers(interrupt: Interrupt): void {
       stopServices?.();
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
-    interrupt.signal = signal;
+    interrupt.raise(signal);
     console.error(`test:unified: ${signal}: stopping the run and its services (again to exit at once)`);
     cancel?.();
   };

@@ -14,12 +14,25 @@ export interface RunnerIO {
   readonly error: (line: string) => void;
 }
 
-/** Set by a signal handler: the run stops at the next boundary and cleans up. */
-export interface Interrupt {
+/** Raised by a signal handler: the run stops where it is, then cleans up (Vitest's workers, PostgreSQL). */
+export class Interrupt {
   signal: NodeJS.Signals | undefined;
-  /** Called once with the running Vitest instance so a signal can cancel the current run. */
-  onVitest?: (vitest: Vitest) => void;
-  onServices?: (services: Services) => void;
+  /** Settles when a signal arrives; a category's run races against it. */
+  readonly raised: Promise<void>;
+  /** Called with the Vitest instance once it exists, so a signal can cancel its run. */
+  onVitest: ((vitest: Vitest) => void) | undefined;
+  /** Called with the services once started, so a second signal can stop them at once. */
+  onServices: ((services: Services) => void) | undefined;
+  #resolve: () => void = () => undefined;
+
+  constructor() {
+    this.raised = new Promise((resolve) => (this.#resolve = resolve));
+  }
+
+  raise(signal: NodeJS.Signals): void {
+    this.signal ??= signal;
+    this.#resolve();
+  }
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 };
@@ -118,7 +131,15 @@ async function runCategories(vitest: Vitest, selection: Selection, report: RunRe
     if (files.length === 0 || !summary) continue;
     if (interrupt.signal || (options.fastFail && report.stoppedEarly)) break;
     summary.ran = true;
-    const result = await vitest.runTestSpecifications(files.map((file) => file.spec), false);
+    forgetEarlierResults(vitest, selection);
+    const running = vitest.runTestSpecifications(files.map((file) => file.spec), false);
+    // a test that never ends must not hold an interrupted run hostage: closing Vitest stops its workers
+    const result = await Promise.race([running, interrupt.raised.then(() => undefined)]);
+    if (!result) {
+      running.catch(() => undefined);
+      report.stoppedEarly = true;
+      break;
+    }
     // the result may also carry modules Vitest knows from earlier runs or the static parse: keep this run's
     const ran = new Map(files.map((file) => [file.spec.moduleId, file]));
     for (const module of result.testModules) {
@@ -130,6 +151,15 @@ async function runCategories(vitest: Vitest, selection: Selection, report: RunRe
     const categoryFailed = summary.failed > 0 || report.errors.some((error) => error.category === category.name);
     if (interrupt.signal || (options.fastFail && categoryFailed)) report.stoppedEarly = true;
   }
+}
+
+/**
+ * Vitest keeps every module it has seen (earlier categories, the static parse) in its state, and its reporter
+ * summarises all of them: each category's summary and results must speak of that category's run only.
+ */
+function forgetEarlierResults(vitest: Vitest, selection: Selection): void {
+  for (const spec of selection.known) vitest.state.clearFiles(spec.project, [spec.moduleId]);
+  vitest.state.clearErrors();
 }
 
 function collectModule(module: TestModule, selected: SelectedFile, report: RunReport, summary: CategorySummary, pattern: RegExp | undefined): void {

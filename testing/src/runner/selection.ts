@@ -16,6 +16,8 @@ export interface Selection {
   readonly categories: readonly Category[];
   readonly files: readonly SelectedFile[];
   readonly pattern: RegExp | undefined;
+  /** Every test file of the chosen categories, selected or not. */
+  readonly known: readonly TestSpecification[];
 }
 
 /** The name `--pattern` is matched against: Vitest's own full name, describe blocks and test joined by spaces. */
@@ -61,7 +63,7 @@ export async function selectFiles(vitest: Vitest, root: string, categories: read
   // the categories' order is the config's, and so is the run's
   const order = new Map(categories.map((category, index) => [category.name, index]));
   files.sort((a, b) => (order.get(a.category.name) ?? 0) - (order.get(b.category.name) ?? 0) || a.file.localeCompare(b.file));
-  return { categories, files, pattern };
+  return { categories, files, pattern, known: candidates.map((candidate) => candidate.spec) };
 }
 
 /** Test counts per category as `--list-categories` prints them: read statically, a `test.each` counts once. */
