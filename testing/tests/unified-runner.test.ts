@@ -88,7 +88,7 @@ function accepting(url: string): Promise<boolean> {
 }
 
 describe.concurrent('unified runner', () => {
-  test("--pattern '*session_metrics*' selects exactly the session-metrics tests of all three categories", { timeout: TIMEOUT }, async () => {
+  test("the seed's first --pattern selects exactly the matching tests of all three categories", { timeout: TIMEOUT }, async () => {
     const json = reportFile('session-metrics');
     const run = await runner(['--config', SELECTION, '--pattern', '*session_metrics*', '--categories', 'unit', 'integration', 'e2e', '--real-services', '--json-output', json], FAKE_DATABASE);
     expect(run.code, run.stderr).toBe(0);
@@ -107,7 +107,7 @@ describe.concurrent('unified runner', () => {
     }
   });
 
-  test("--pattern '*ssot_validation*' --category unit --fast-fail runs that file's tests only", { timeout: TIMEOUT }, async () => {
+  test("the seed's second --pattern, with --category unit --fast-fail, runs that one file's tests", { timeout: TIMEOUT }, async () => {
     const json = reportFile('ssot-validation');
     const run = await runner(['--config', SELECTION, '--pattern', '*ssot_validation*', '--category', 'unit', '--fast-fail', '--json-output', json]);
     expect(run.code, run.stderr).toBe(0);

@@ -30,13 +30,19 @@ export function parseArguments(argv: readonly string[], defaults: { readonly con
   const program = new Command('test:unified')
     .description('Runs the test categories through Vitest: npm run test:unified -- [options]')
     .option('--pattern <glob>', 'run only tests whose file path or full name matches (case-insensitive; _ - and space alike)')
-    .option('--category <name>', 'run one category (repeatable)', collect, [])
+    .option('--category <name>', 'run one category (repeatable)', collect)
     .option('--categories <names...>', 'run these categories (space- or comma-separated)')
-    .option('--real-services', 'start embedded PostgreSQL (or use DATABASE_URL) for the categories that need it', false)
-    .option('--fast-fail', 'stop at the first failing test', false)
-    .option('--list-categories', 'print each category with its test count, run nothing', false)
+    .option('--real-services', 'start embedded PostgreSQL (or use DATABASE_URL) for the categories that need it')
+    .option('--fast-fail', 'stop at the first failing test')
+    .option('--list-categories', 'print each category with its test count, run nothing')
     .option('--json-output <file>', 'write per-test results as JSON to FILE')
     .addOption(new Option('--config <file>', 'Vitest config declaring the categories (for the runner\'s own tests)').hideHelp())
+    .addHelpText(
+      'after',
+      '\nCategories are the projects declared in vitest.config.ts (see --list-categories); they run in that order.\n' +
+        'Exit codes: 0 all selected tests passed, 1 failures (or nothing matched), 2 usage errors (including a\n' +
+        'category that needs services run without --real-services).',
+    )
     .allowExcessArguments(false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -55,15 +61,15 @@ export function parseArguments(argv: readonly string[], defaults: { readonly con
 
   const raw = program.opts<{
     pattern?: string;
-    category: string[];
+    category?: string[];
     categories?: string[];
-    realServices: boolean;
-    fastFail: boolean;
-    listCategories: boolean;
+    realServices?: true;
+    fastFail?: true;
+    listCategories?: true;
     jsonOutput?: string;
     config?: string;
   }>();
-  const named = [...raw.category, ...(raw.categories ?? [])].flatMap((value) => value.split(',')).map((value) => value.trim());
+  const named = [...(raw.category ?? []), ...(raw.categories ?? [])].flatMap((value) => value.split(',')).map((value) => value.trim());
   if (named.some((name) => name === '')) throw new UsageError('empty category name');
   if (raw.pattern !== undefined && raw.pattern.trim() === '') throw new UsageError('--pattern needs a non-empty glob');
   return {
@@ -71,15 +77,15 @@ export function parseArguments(argv: readonly string[], defaults: { readonly con
     options: {
       pattern: raw.pattern,
       categories: named.length > 0 ? [...new Set(named)] : undefined,
-      realServices: raw.realServices,
-      fastFail: raw.fastFail,
-      listCategories: raw.listCategories,
+      realServices: raw.realServices === true,
+      fastFail: raw.fastFail === true,
+      listCategories: raw.listCategories === true,
       jsonOutput: raw.jsonOutput === undefined ? undefined : path.resolve(defaults.cwd, raw.jsonOutput),
       config: path.resolve(defaults.cwd, raw.config ?? defaults.config),
     },
   };
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

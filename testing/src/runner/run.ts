@@ -84,13 +84,17 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
           (others.length > 0 ? `, or leave ${needingServices.length === 1 ? 'it' : 'them'} out with --category ${others.join(' --category ')}` : ''),
       );
     }
+    const report = newReport(options, selection, started);
     if (selection.files.length === 0) {
+      // a run that selects nothing is a mistake (a typo in --pattern), not a success
       io.error(`test:unified: no tests matched${options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`} in ${chosen.map((c) => c.name).join(', ')}`);
+      report.exitCode = 1;
+      report.durationMs = Date.now() - started;
+      if (options.jsonOutput) writeReport(options.jsonOutput, report);
       return 1;
     }
 
     await vitest.standalone(); // reporters: Vitest's own console output
-    const report = newReport(options, selection, started);
     if (selection.files.some((file) => file.category.services)) {
       services = await startServices(io.env, (line) => io.log(`test:unified: ${line}`));
       interrupt.onServices?.(services);
