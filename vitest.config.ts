@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 const root = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
@@ -10,11 +10,25 @@ const alias = [
   { find: /^@tether\/testing$/, replacement: root('./testing/src/index.ts') },
 ];
 
+/**
+ * The test categories: one Vitest project each, run in this order by `npm run test:unified`
+ * (testing/src/unified-runner.ts reads this export). `services: true` means the category needs PostgreSQL:
+ * the runner refuses it without `--real-services` and hands its tests TETHER_TEST_DATABASE_URL.
+ */
 export const categories = {
-  unit: { include: ['packages/*/tests/unit/**/*.test.ts'], services: false },
+  // testing/tests: the unified runner's own tests (they spawn it on testing/tests/fixtures; no services)
+  unit: { include: ['packages/*/tests/unit/**/*.test.ts', 'testing/tests/*.test.ts'], services: false },
   integration: { include: ['packages/*/tests/integration/**/*.test.ts'], services: true },
   e2e: { include: ['packages/*/tests/e2e/**/*.test.ts'], services: true },
+  reliability: { include: ['packages/*/tests/reliability/**/*.test.ts'], services: true },
+  browser: { include: ['packages/*/tests/browser/**/*.test.ts'], services: true },
 } as const;
+
+/** globalSetup of every category with `services: true` (reads TETHER_TEST_DATABASE_URL); the fixtures own it. */
+const servicesGlobalSetup = [root('./testing/src/global-setup.ts')];
+
+// Fixture trees hold test files of their own (the runner's fake projects, the scanner's rule fixtures).
+const exclude = [...configDefaults.exclude, '**/fixtures/**'];
 
 export default defineConfig({
   resolve: { alias },
@@ -24,10 +38,11 @@ export default defineConfig({
       test: {
         name,
         include: [...c.include],
+        exclude,
+        globalSetup: c.services ? servicesGlobalSetup : [],
         testTimeout: name === 'unit' ? 5_000 : 60_000,
         hookTimeout: 60_000,
         pool: 'forks',
-        globalSetup: c.services ? [root('./testing/src/global-setup.ts')] : [],
       },
     })),
   },

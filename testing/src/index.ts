@@ -10,3 +10,4 @@ declare module 'vitest' {
 /** Helpers shared by the tests of both packages: PostgreSQL fixtures, server fixture, real login. */
 export { createScratchDatabase, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
+export { failureOf } from './assertions.js';

@@ -7,7 +7,7 @@ import {
   SessionTimeoutError,
   type SessionMetrics,
 } from 'tether/sessions';
-import { captureLogger, createScratchDatabase, type ScratchDatabase } from '@tether/testing';
+import { captureLogger, createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
 
 // Counterparts of the seed's integration tests: each failure path of the session factory, against a real
 // PostgreSQL, ends in a typed error and a correct log line, never in an error raised by the error handling.
@@ -32,7 +32,7 @@ describe('request-scoped session factory error paths', () => {
     try {
       const attempt = factory.withSession({ userId }, (s) => s.query('SELECT 1'));
       await expect(attempt).rejects.toBeInstanceOf(DatabaseUnavailableError);
-      const error = await attempt.catch((e: unknown) => e as DatabaseUnavailableError);
+      const error = await failureOf<DatabaseUnavailableError>(attempt);
       expect(error.code).toBe('database_unavailable');
       expect((error.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
       const [line] = logs.find('session could not acquire a connection');
@@ -55,7 +55,7 @@ describe('request-scoped session factory error paths', () => {
     const factory = new SessionFactory({ connectionString: db.url, max: 1, statementTimeoutMs: 200 });
     try {
       const slow = factory.withSession({ userId }, (s) => s.query('SELECT pg_sleep(5)'));
-      const error = await slow.catch((e: unknown) => e);
+      const error = await failureOf(slow);
       expect(error).toBeInstanceOf(SessionTimeoutError);
       expect(((error as Error).cause as { code: string }).code).toBe('57014');
       // the only connection of the pool serves the next session
@@ -106,7 +106,7 @@ describe('request-scoped session factory error paths', () => {
         await s.query('SELECT 1');
         await s.query('SELECT * FROM no_such_table');
       });
-      const error = await failing.catch((e: unknown) => e as Error & { code: string });
+      const error = await failureOf<Error & { code: string }>(failing);
       // the caller receives the database's own error (undefined_table), not one raised while logging it
       expect(error.code).toBe('42P01');
       expect(error).not.toBeInstanceOf(TypeError);
