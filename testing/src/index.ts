@@ -11,3 +11,5 @@ declare module 'vitest' {
 export { createScratchDatabase, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
+export { startTestServer, TEST_SECRET, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
+export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';

@@ -14,6 +14,9 @@ interface CommonFlags {
   dataDir?: string;
   databaseUrl?: string;
   logLevel?: string;
+  poolMax?: string;
+  acquireTimeoutMs?: string;
+  statementTimeoutMs?: string;
 }
 
 function configFrom(flags: CommonFlags): TetherConfig {
@@ -23,6 +26,11 @@ function configFrom(flags: CommonFlags): TetherConfig {
   if (flags.dataDir !== undefined) overrides.dataDir = flags.dataDir;
   if (flags.databaseUrl !== undefined) overrides.databaseUrl = flags.databaseUrl;
   if (flags.logLevel !== undefined) overrides.logLevel = flags.logLevel as TetherConfig['logLevel'];
+  const pool: Record<string, unknown> = {};
+  if (flags.poolMax !== undefined) pool.max = flags.poolMax;
+  if (flags.acquireTimeoutMs !== undefined) pool.acquireTimeoutMs = flags.acquireTimeoutMs;
+  if (flags.statementTimeoutMs !== undefined) pool.statementTimeoutMs = flags.statementTimeoutMs;
+  if (Object.keys(pool).length) overrides.pool = pool as ConfigInput['pool'];
   return loadConfig(process.env, overrides);
 }
 
@@ -48,7 +56,10 @@ withCommonFlags(
     .command('serve', { isDefault: true })
     .description('run the server (embedded PostgreSQL unless DATABASE_URL is set)')
     .option('-p, --port <port>', 'listen port, 0 for a free one (env PORT)')
-    .option('--host <host>', 'listen address (env TETHER_HOST)'),
+    .option('--host <host>', 'listen address (env TETHER_HOST)')
+    .option('--pool-max <n>', 'most database connections (env TETHER_POOL_MAX)')
+    .option('--acquire-timeout-ms <ms>', 'longest wait for a connection before 503 pool_exhausted (env TETHER_ACQUIRE_TIMEOUT_MS)')
+    .option('--statement-timeout-ms <ms>', 'longest statement before 503 session_timeout (env TETHER_STATEMENT_TIMEOUT_MS)'),
 ).action(async (flags: CommonFlags) => {
   const config = configFrom(flags);
   const service = await startService(config, VERSION);

@@ -1,19 +1,59 @@
+import { pino, type Logger } from 'pino';
 import type { TetherConfig } from './config/index.js';
-import { provisionDatabase } from './database/index.js';
+import { provisionDatabase, type ProvisionedDatabase } from './database/index.js';
+import { TetherServer } from './server/index.js';
 
 export interface RunningService {
+  /** Base URL, e.g. `http://127.0.0.1:3000`. */
+  readonly url: string;
+  readonly port: number;
+  readonly server: TetherServer;
+  readonly database: ProvisionedDatabase;
   log(line: string): void;
+  /** Graceful stop: the server (WebSockets closed with 1001, sessions drained), then the embedded database. */
   close(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** Print the start-up line on stdout (the CLI does; tests do not). */
+  readonly announce?: boolean;
+  /** Where logs go; pino on stdout at `config.logLevel` by default. */
+  readonly logger?: Logger;
+}
+
 /** Starts everything `tether serve` runs and says what it runs. */
-export async function startService(config: TetherConfig, version: string): Promise<RunningService> {
-  const db = await provisionDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const where = db.embedded ? `embedded PostgreSQL ${db.serverVersion} on 127.0.0.1:${db.embedded.port}, data in ${db.embedded.dataDir}` : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}`;
-  console.log(`tether ${version}: ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
+export async function startService(config: TetherConfig, version: string, options: ServiceOptions = {}): Promise<RunningService> {
+  const announce = options.announce ?? true;
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'tether' } });
+  const db = await provisionDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onLog: (line) => logger.debug({ component: 'postgres' }, line) });
+  let server: TetherServer;
+  let url: string;
+  try {
+    server = new TetherServer({ config, databaseUrl: db.url, logger, version });
+    url = await server.listen();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  if (announce) {
+    const where = db.embedded ? `embedded PostgreSQL ${db.serverVersion} on 127.0.0.1:${db.embedded.port}, data in ${db.embedded.dataDir}` : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}`;
+    console.log(`tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
+  }
+  let closing: Promise<void> | null = null;
   return {
-    log: (line) => console.log(`tether: ${line}`),
-    close: () => db.close(),
+    url,
+    port: server.port,
+    server,
+    database: db,
+    log: (line) => logger.info(line),
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await server.close();
+        } finally {
+          await db.close();
+        }
+      })()),
   };
 }
 

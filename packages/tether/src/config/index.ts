@@ -37,14 +37,35 @@ export const configSchema = z.object({
 
   auth: z
     .object({
-      accessTokenTtlSeconds: integer(10, 86_400).default(900),
-      sessionAbsoluteTtlSeconds: integer(60, 31_536_000).default(7 * 86_400),
-      sessionIdleTtlSeconds: integer(60, 31_536_000).default(86_400),
+      accessTokenTtlSeconds: integer(1, 86_400).default(900),
+      // minimum 1 s so that tests can watch sessions expire; production values are hours and days
+      sessionAbsoluteTtlSeconds: integer(1, 31_536_000).default(7 * 86_400),
+      sessionIdleTtlSeconds: integer(1, 31_536_000).default(86_400),
       maxSessionsPerUser: integer(1, 10_000).default(10),
       /** What a login past the per-user limit does: end the oldest session, or be refused. */
       sessionLimitPolicy: z.enum(['evict-oldest', 'refuse']).default('evict-oldest'),
       sweepIntervalMs: integer(100, 3_600_000).default(60_000),
       loginAttemptsPerMinute: integer(1, 100_000).default(10),
+      /**
+       * How long a validated login session is trusted from memory before the database is asked again (and its
+       * idle clock touched). Revocations arrive at once through LISTEN/NOTIFY; this bounds a missed one.
+       */
+      sessionCheckIntervalMs: integer(50, 600_000).default(5_000),
+      /** scrypt cost as log2(N): 14 is N = 16384 (about 50 ms a hash). Lower only for tests and benchmarks. */
+      passwordHashCost: integer(10, 20).default(14),
+    })
+    .prefault({}),
+
+  server: z
+    .object({
+      /** How long shutdown waits for in-flight requests and sessions before ending them. */
+      shutdownTimeoutMs: integer(0, 600_000).default(10_000),
+      /** Largest accepted request body and WebSocket frame. */
+      bodyLimitBytes: integer(1_024, 16_777_216).default(1_048_576),
+      /** Largest message content, in characters. */
+      maxMessageLength: integer(1, 1_000_000).default(10_000),
+      /** WebSocket keep-alive: a connection that does not answer a protocol ping within this interval is closed. */
+      wsHeartbeatMs: integer(0, 3_600_000).default(30_000),
     })
     .prefault({}),
 });
@@ -74,6 +95,15 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_SESSION_IDLE_TTL_S', ['auth', 'sessionIdleTtlSeconds']],
   ['TETHER_MAX_SESSIONS_PER_USER', ['auth', 'maxSessionsPerUser']],
   ['TETHER_SESSION_LIMIT_POLICY', ['auth', 'sessionLimitPolicy']],
+  ['TETHER_SWEEP_INTERVAL_MS', ['auth', 'sweepIntervalMs']],
+  ['TETHER_LOGIN_ATTEMPTS_PER_MINUTE', ['auth', 'loginAttemptsPerMinute']],
+  ['TETHER_SESSION_CHECK_INTERVAL_MS', ['auth', 'sessionCheckIntervalMs']],
+  ['TETHER_PASSWORD_HASH_COST', ['auth', 'passwordHashCost']],
+  ['TETHER_IDLE_IN_TRANSACTION_TIMEOUT_MS', ['pool', 'idleInTransactionTimeoutMs']],
+  ['TETHER_SHUTDOWN_TIMEOUT_MS', ['server', 'shutdownTimeoutMs']],
+  ['TETHER_BODY_LIMIT_BYTES', ['server', 'bodyLimitBytes']],
+  ['TETHER_MAX_MESSAGE_LENGTH', ['server', 'maxMessageLength']],
+  ['TETHER_WS_HEARTBEAT_MS', ['server', 'wsHeartbeatMs']],
 ];
 
 type Tree = { [key: string]: unknown };

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { NotFoundError, parseWith } from '../errors.js';
+import type { ServerContext } from '../context.js';
+import { createThread, getThread, listMessages, listThreads, postMessage } from '../threads-store.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const threadBody = z.object({ title: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters') });
+const params = z.object({ id: z.string() });
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  after: z.string().regex(UUID, 'must be a message id').optional(),
+});
+
+/** Threads and messages: every handler runs in a request-scoped session for the caller; RLS hides the rest. */
+export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  const messageBody = z.object({
+    content: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(ctx.maxMessageLength, `must be at most ${ctx.maxMessageLength} characters`),
+  });
+  const idempotencyKey = z.string().min(1).max(200).optional();
+
+  app.post('/threads', { preHandler: ctx.authenticate }, async (request, reply) => {
+    const { title } = parseWith(threadBody, request.body);
+    const thread = await ctx.inSession(request, (s) => createThread(s, title));
+    return reply.code(201).send(thread);
+  });
+
+  app.get('/threads', { preHandler: ctx.authenticate }, async (request) => ({ items: await ctx.inSession(request, listThreads) }));
+
+  app.get('/threads/:id', { preHandler: ctx.authenticate }, async (request) => {
+    const { id } = parseWith(params, request.params);
+    return ctx.inSession(request, (s) => getThread(s, id));
+  });
+
+  app.post('/threads/:id/messages', { preHandler: ctx.authenticate }, async (request, reply) => {
+    const { id } = parseWith(params, request.params);
+    if (!UUID.test(id)) throw new NotFoundError('no such thread');
+    const { content } = parseWith(messageBody, request.body);
+    const header = request.headers['idempotency-key'];
+    const key = header === undefined ? undefined : parseWith(idempotencyKey, header, 'Idempotency-Key');
+    const message = await ctx.inSession(request, (s) => postMessage(s, id, content, key));
+    return reply.code(201).send(message);
+  });
+
+  app.get('/threads/:id/messages', { preHandler: ctx.authenticate }, async (request) => {
+    const { id } = parseWith(params, request.params);
+    const { limit, after } = parseWith(listQuery, request.query, 'query');
+    return { items: await ctx.inSession(request, (s) => listMessages(s, id, { limit, after })) };
+  });
+}

@@ -1,0 +1,217 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
+import type { TetherConfig } from '../config/index.js';
+import { TetherError } from '../errors.js';
+import { SessionFactory } from '../sessions/index.js';
+import { UserSessionManager } from '../users/index.js';
+import { bearerToken, type ServerContext } from './context.js';
+import { errorReply } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { NotificationListener } from './notifications.js';
+import { authRoutes } from './routes/auth.js';
+import { observabilityRoutes } from './routes/observability.js';
+import { threadRoutes } from './routes/threads.js';
+import { WebSocketHub } from './websocket.js';
+
+export const MESSAGE_CHANNEL = 'tether_messages';
+export const REVOCATION_CHANNEL = 'tether_session_revoked';
+
+export interface TetherServerOptions {
+  readonly config: TetherConfig;
+  /** The database to serve from (already migrated). */
+  readonly databaseUrl: string;
+  readonly logger: Logger;
+  readonly version: string;
+}
+
+/**
+ * One server instance: the session factory, login sessions, authentication, the fastify app (HTTP routes as
+ * plugins, one error handler), the WebSocket hub, and the LISTEN connection that ties instances together.
+ */
+export class TetherServer {
+  readonly instanceId = randomBytes(4).toString('hex');
+  readonly factory: SessionFactory;
+  readonly userSessions: UserSessionManager;
+  readonly auth: AuthService;
+  readonly metrics: ServerMetrics;
+  readonly hub: WebSocketHub;
+  readonly app: FastifyInstance;
+  private readonly listener: NotificationListener;
+  private closing: Promise<void> | null = null;
+  private address: { host: string; port: number } | null = null;
+
+  constructor(private readonly options: TetherServerOptions) {
+    const { config, logger } = options;
+    const sessionLogger = logger.child({ component: 'sessions' });
+    this.factory = new SessionFactory({
+      connectionString: options.databaseUrl,
+      ...config.pool,
+      applicationName: 'tether',
+      logger: {
+        info: (c, m) => (m === 'privileged session opened' ? sessionLogger.debug(c, m) : sessionLogger.info(c, m)),
+        warn: (c, m) => sessionLogger.warn(c, m),
+        error: (c, m) => sessionLogger.error(c, m),
+      },
+    });
+    this.userSessions = new UserSessionManager({
+      factory: this.factory,
+      absoluteTtlSeconds: config.auth.sessionAbsoluteTtlSeconds,
+      idleTtlSeconds: config.auth.sessionIdleTtlSeconds,
+      maxSessionsPerUser: config.auth.maxSessionsPerUser,
+      limitPolicy: config.auth.sessionLimitPolicy,
+      sweepIntervalMs: config.auth.sweepIntervalMs,
+      checkIntervalMs: config.auth.sessionCheckIntervalMs,
+      logger: logger.child({ component: 'user-sessions' }),
+    });
+    const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);
+    this.auth = new AuthService({
+      factory: this.factory,
+      userSessions: this.userSessions,
+      tokens,
+      passwordHashCost: config.auth.passwordHashCost,
+      loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
+    });
+    let hub: WebSocketHub | undefined;
+    this.metrics = new ServerMetrics(this.factory, this.userSessions, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
+    this.hub = hub = new WebSocketHub({
+      auth: this.auth,
+      factory: this.factory,
+      userSessions: this.userSessions,
+      metrics: this.metrics,
+      logger: logger.child({ component: 'websocket' }),
+      instanceId: this.instanceId,
+      maxMessageLength: config.server.maxMessageLength,
+      maxPayloadBytes: config.server.bodyLimitBytes,
+      heartbeatMs: config.server.wsHeartbeatMs,
+      sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
+      breakerCooldownMs: config.pool.breakerCooldownMs,
+    });
+    this.listener = new NotificationListener({
+      connectionString: options.databaseUrl,
+      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
+      logger: logger.child({ component: 'listener' }),
+      onNotification: (channel, payload) => this.onNotification(channel, payload),
+      // revocations may have been missed while the connection was down: check again from the database
+      onReconnect: () => this.userSessions.forgetValidations(),
+    });
+    this.app = this.buildApp();
+  }
+
+  private buildApp(): FastifyInstance {
+    const { config, logger } = this.options;
+    const app = Fastify({
+      loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: config.server.bodyLimitBytes,
+      genReqId: (request) => {
+        const given = request.headers['x-request-id'];
+        return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
+      },
+      return503OnClosing: true,
+    });
+    // an empty JSON body is no body (POST /auth/logout with a Content-Type and nothing else)
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+      const text = body as string;
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch {
+        done(Object.assign(new Error('request body is not valid JSON'), { statusCode: 400 }), undefined);
+      }
+    });
+    app.decorateRequest('principal', null);
+
+    const ctx: ServerContext = {
+      auth: this.auth,
+      userSessions: this.userSessions,
+      factory: this.factory,
+      metrics: this.metrics,
+      maxMessageLength: config.server.maxMessageLength,
+      version: this.options.version,
+      instanceId: this.instanceId,
+      startedAt: Date.now(),
+      authenticate: async (request) => {
+        request.principal = await this.auth.authenticate(bearerToken(request));
+      },
+      inSession: (request, work) => {
+        const principal = request.principal;
+        if (!principal) throw new Error('route is missing the authenticate pre-handler');
+        return this.factory.withSession({ userId: principal.userId, requestId: request.id }, work);
+      },
+    };
+
+    app.setErrorHandler((error, request, reply) => {
+      const r = errorReply(error, config.pool.breakerCooldownMs);
+      this.metrics.requestErrors.inc({ code: r.code, transport: 'http' });
+      if (r.status >= 500 && !(error instanceof TetherError && error.retryable)) request.log.error({ err: error, requestId: request.id }, 'request failed');
+      else if (r.status >= 500) request.log.warn({ code: r.code, requestId: request.id, message: r.message }, 'request failed: database trouble');
+      if (r.retryAfterSeconds !== null) void reply.header('Retry-After', String(r.retryAfterSeconds));
+      return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
+    });
+    app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+      this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+
+    void app.register(authRoutes, ctx);
+    void app.register(threadRoutes, ctx);
+    void app.register(observabilityRoutes, ctx);
+    return app;
+  }
+
+  private onNotification(channel: string, payload: string): void {
+    if (channel === MESSAGE_CHANNEL) {
+      void this.hub.deliver(payload);
+    } else if (channel === REVOCATION_CHANNEL) {
+      try {
+        const note = JSON.parse(payload) as { sid: string; userId: string; reason: string };
+        this.userSessions.noteRevoked(note.sid, note.userId, note.reason);
+      } catch {
+        // not ours
+      }
+    }
+  }
+
+  /** Starts listening for notifications, the sweep, and HTTP; returns the base URL. */
+  async listen(): Promise<string> {
+    await this.listener.start();
+    this.userSessions.start();
+    this.hub.attach(this.app.server);
+    await this.app.listen({ port: this.options.config.port, host: this.options.config.host });
+    const address = this.app.server.address();
+    if (!address || typeof address === 'string') throw new Error('server has no TCP address');
+    this.address = { host: address.address, port: address.port };
+    return this.url;
+  }
+
+  get port(): number {
+    return this.address?.port ?? 0;
+  }
+
+  get url(): string {
+    if (!this.address) return '';
+    const host = this.address.host.includes(':') ? `[${this.address.host}]` : this.address.host;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${this.address.port}`;
+  }
+
+  /**
+   * Graceful stop: refuse new connections, close WebSockets with 1001, finish in-flight requests, drain the
+   * sessions (up to `server.shutdownTimeoutMs`), end the pool.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const deadline = this.options.config.server.shutdownTimeoutMs;
+      await this.hub.close(Math.min(2_000, deadline));
+      await this.app.close();
+      this.userSessions.stop();
+      await this.listener.close();
+      await this.factory.close(deadline);
+    })();
+    return this.closing;
+  }
+}

@@ -1,0 +1,98 @@
+import type { Session } from '../sessions/index.js';
+import { NotFoundError } from './errors.js';
+
+/** The shapes the HTTP and WebSocket contracts send. Times are ISO 8601 strings. */
+export interface Thread {
+  readonly id: string;
+  readonly title: string;
+  readonly createdAt: string;
+}
+
+export interface Message {
+  readonly id: string;
+  readonly threadId: string;
+  readonly content: string;
+  readonly createdAt: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface ThreadRow {
+  id: string;
+  title: string;
+  created_at: Date;
+}
+interface MessageRow {
+  id: string;
+  thread_id: string;
+  content: string;
+  created_at: Date;
+}
+
+const thread = (r: ThreadRow): Thread => ({ id: r.id, title: r.title, createdAt: r.created_at.toISOString() });
+const message = (r: MessageRow): Message => ({ id: r.id, threadId: r.thread_id, content: r.content, createdAt: r.created_at.toISOString() });
+
+/**
+ * Threads and messages, read and written in the caller's request-scoped session: Row-Level Security decides
+ * what exists, so these queries name no user and cannot reach another user's rows.
+ */
+export async function createThread(session: Session, title: string): Promise<Thread> {
+  const { rows } = await session.query<ThreadRow>('INSERT INTO threads (title) VALUES ($1) RETURNING id, title, created_at', [title]);
+  return thread(rows[0] as ThreadRow);
+}
+
+export async function listThreads(session: Session): Promise<Thread[]> {
+  const { rows } = await session.query<ThreadRow>('SELECT id, title, created_at FROM threads ORDER BY created_at, id');
+  return rows.map(thread);
+}
+
+export async function getThread(session: Session, id: string): Promise<Thread> {
+  if (!UUID.test(id)) throw new NotFoundError('no such thread');
+  const { rows } = await session.query<ThreadRow>('SELECT id, title, created_at FROM threads WHERE id = $1', [id]);
+  if (!rows[0]) throw new NotFoundError('no such thread');
+  return thread(rows[0]);
+}
+
+/**
+ * Adds a message. With a client id, a retry of the same write returns the first row instead of a duplicate
+ * (unique per user and client id).
+ */
+export async function postMessage(session: Session, threadId: string, content: string, clientMessageId?: string | null): Promise<Message> {
+  if (!UUID.test(threadId)) throw new NotFoundError('no such thread');
+  // the RLS check on insert refuses a thread the user cannot see; look first for a clean 404
+  const { rows } = await session.query<MessageRow>(
+    `WITH t AS (SELECT id FROM threads WHERE id = $1),
+          ins AS (INSERT INTO messages (thread_id, content, client_message_id) SELECT id, $2, $3 FROM t
+                  ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+                  RETURNING id, thread_id, content, created_at)
+     SELECT id, thread_id, content, created_at FROM ins`,
+    [threadId, content, clientMessageId ?? null],
+  );
+  if (rows[0]) return message(rows[0]);
+  if (clientMessageId) {
+    const prior = await session.query<MessageRow>(
+      'SELECT id, thread_id, content, created_at FROM messages WHERE client_message_id = $1 AND user_id = tether_current_user_id()',
+      [clientMessageId],
+    );
+    if (prior.rows[0]) return message(prior.rows[0]);
+  }
+  throw new NotFoundError('no such thread');
+}
+
+export async function listMessages(session: Session, threadId: string, options: { limit: number; after?: string | undefined }): Promise<Message[]> {
+  await getThread(session, threadId);
+  const { rows } = options.after
+    ? await session.query<MessageRow>(
+        `SELECT id, thread_id, content, created_at FROM messages
+          WHERE thread_id = $1 AND (created_at, id) > (SELECT created_at, id FROM messages WHERE id = $2)
+          ORDER BY created_at, id LIMIT $3`,
+        [threadId, options.after, options.limit],
+      )
+    : await session.query<MessageRow>('SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT $2', [threadId, options.limit]);
+  return rows.map(message);
+}
+
+export async function getMessage(session: Session, id: string): Promise<Message | null> {
+  const { rows } = await session.query<MessageRow>('SELECT id, thread_id, content, created_at FROM messages WHERE id = $1', [id]);
+  return rows[0] ? message(rows[0]) : null;
+}

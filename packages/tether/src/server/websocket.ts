@@ -1,0 +1,329 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { z } from 'zod';
+import type { AuthService, Principal } from '../auth/index.js';
+import { TetherError } from '../errors.js';
+import type { SessionFactory, SessionLogger } from '../sessions/index.js';
+import type { UserSessionManager } from '../users/index.js';
+import { errorReply, InvalidFrameError, parseWith } from './errors.js';
+import type { ServerMetrics, WebSocketFigures } from './metrics.js';
+import { getMessage, getThread, postMessage, type Message } from './threads-store.js';
+
+/** Close codes: 4401 authentication failed or ended; 1001 server going away; 1013 try again later (database trouble). */
+export const CLOSE_UNAUTHORIZED = 4401;
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_TRY_AGAIN = 1013;
+
+const frameId = z.union([z.string().min(1).max(200), z.number().finite()]).optional();
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
+
+export interface WebSocketHubOptions {
+  readonly auth: AuthService;
+  readonly factory: SessionFactory;
+  readonly userSessions: UserSessionManager;
+  readonly metrics: ServerMetrics;
+  readonly logger: SessionLogger;
+  readonly instanceId: string;
+  readonly maxMessageLength: number;
+  readonly maxPayloadBytes: number;
+  readonly heartbeatMs: number;
+  /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
+  readonly sessionCheckIntervalMs: number;
+  readonly breakerCooldownMs: number;
+}
+
+interface Connection {
+  readonly id: string;
+  readonly ws: WebSocket;
+  readonly principal: Principal;
+  readonly subscriptions: Set<string>;
+  readonly expiry: NodeJS.Timeout;
+  alive: boolean;
+}
+
+type FrameId = string | number | undefined;
+
+/**
+ * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
+ * its user; new messages reach subscribers on every instance through PostgreSQL NOTIFY (`deliver`); a revoked
+ * login session closes its sockets with 4401 on every instance.
+ */
+export class WebSocketHub {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly byThread = new Map<string, Set<Connection>>();
+  private readonly bySession = new Map<string, Set<Connection>>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nextId = 0;
+  private closing = false;
+  private frameSchema: z.ZodType<
+    | { type: 'ping'; id?: string | number | undefined }
+    | { type: 'thread.subscribe'; id?: string | number | undefined; threadId: string }
+    | { type: 'thread.unsubscribe'; id?: string | number | undefined; threadId: string }
+    | { type: 'message.send'; id?: string | number | undefined; threadId: string; content: string; clientMessageId?: string | undefined }
+  >;
+
+  constructor(private readonly options: WebSocketHubOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
+      handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+    });
+    this.frameSchema = z.discriminatedUnion('type', [
+      z.object({ type: z.literal('ping'), id: frameId }),
+      z.object({ type: z.literal('thread.subscribe'), id: frameId, threadId: uuid }),
+      z.object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid }),
+      z.object({
+        type: z.literal('message.send'),
+        id: frameId,
+        threadId: uuid,
+        content: z.string().trim().min(1, 'must not be empty').max(options.maxMessageLength, `must be at most ${options.maxMessageLength} characters`),
+        clientMessageId: z.string().min(1).max(200).optional(),
+      }),
+    ]);
+    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'logout' || reason === 'logout_all' ? 'session_revoked' : `session_revoked:${reason}`));
+    if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
+    this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
+  }
+
+  /** Takes over `upgrade` requests for `/ws` on the HTTP server. */
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path !== '/ws' || this.closing) {
+        socket.end(`HTTP/1.1 ${this.closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+    });
+  }
+
+  figures(): WebSocketFigures {
+    let subscriptions = 0;
+    for (const set of this.byThread.values()) subscriptions += set.size;
+    return { connections: this.connections.size, subscriptions };
+  }
+
+  /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
+  async deliver(payload: string): Promise<void> {
+    let note: { id: string; threadId: string; userId: string; createdAt: string; content?: string };
+    try {
+      note = JSON.parse(payload) as typeof note;
+    } catch {
+      return;
+    }
+    const subscribers = this.byThread.get(note.threadId);
+    if (!subscribers?.size) return;
+    let message: Message | null;
+    if (typeof note.content === 'string') {
+      message = { id: note.id, threadId: note.threadId, content: note.content, createdAt: new Date(note.createdAt).toISOString() };
+    } else {
+      // too large for a notification: read it as its author (RLS)
+      message = await this.options.factory.withSession({ userId: note.userId, threadId: note.threadId }, (s) => getMessage(s, note.id)).catch(() => null);
+      if (!message) return;
+    }
+    const frame = JSON.stringify({ type: 'message', message });
+    for (const connection of subscribers) {
+      if (connection.ws.readyState === WebSocket.OPEN) {
+        connection.ws.send(frame);
+        this.options.metrics.wsBroadcasts.inc();
+      }
+    }
+  }
+
+  /** Closes every socket of a login session (revoked, expired). */
+  closeSession(sessionId: string, code: number, reason: string): void {
+    const set = this.bySession.get(sessionId);
+    if (!set) return;
+    for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
+  }
+
+  /** Closes every socket with 1001 and stops accepting new ones; resolves when they are gone (or after `graceMs`). */
+  async close(graceMs = 2_000): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    const closed = [...this.connections].map((c) => new Promise<void>((resolve) => {
+      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+      c.ws.once('close', () => resolve());
+      c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const c of this.connections) c.ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage): void {
+    const token = tokenOf(request);
+    // frames sent before authentication finishes wait for it
+    const early: RawData[] = [];
+    const buffer = (data: RawData): void => void early.push(data);
+    ws.on('message', buffer);
+    ws.on('error', () => {});
+    this.options.auth.authenticate(token).then(
+      (principal) => {
+        ws.off('message', buffer);
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (this.closing) return ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        const connection = this.register(ws, principal);
+        for (const data of early) this.onFrame(connection, data);
+      },
+      (error: unknown) => {
+        ws.off('message', buffer);
+        const reply = errorReply(error, this.options.breakerCooldownMs);
+        this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+        if (reply.status === 401) {
+          ws.close(CLOSE_UNAUTHORIZED, reply.code);
+        } else {
+          this.send(ws, { type: 'error', code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+          ws.close(CLOSE_TRY_AGAIN, reply.code);
+        }
+      },
+    );
+  }
+
+  private register(ws: WebSocket, principal: Principal): Connection {
+    const id = `${this.options.instanceId}:${++this.nextId}`;
+    const expiry = setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, principal.tokenExpiresAt - Date.now()));
+    expiry.unref();
+    const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true };
+    this.connections.add(connection);
+    addTo(this.bySession, principal.sessionId, connection);
+    this.options.metrics.wsConnectionsTotal.inc();
+    const { userSessions, logger } = this.options;
+    userSessions.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    ws.on('pong', () => (connection.alive = true));
+    ws.on('message', (data) => this.onFrame(connection, data));
+    ws.once('close', (code) => {
+      clearTimeout(expiry);
+      this.connections.delete(connection);
+      removeFrom(this.bySession, principal.sessionId, connection);
+      for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
+      this.options.metrics.wsCloses.inc({ code: String(code) });
+      userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+    });
+    return connection;
+  }
+
+  private onFrame(connection: Connection, data: RawData): void {
+    let id: FrameId;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(data.toString());
+    } catch {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
+      return;
+    }
+    if (raw && typeof raw === 'object' && 'id' in raw) {
+      const candidate = (raw as { id: unknown }).id;
+      if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
+    }
+    const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : 'invalid';
+    const known = ['ping', 'thread.subscribe', 'thread.unsubscribe', 'message.send'].includes(type);
+    this.options.metrics.wsFrames.inc({ type: known ? type : 'invalid' });
+    if (!known) {
+      this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
+      return;
+    }
+    this.handle(connection, raw, id).catch((error: unknown) => this.fail(connection.ws, error, id));
+  }
+
+  private async handle(connection: Connection, raw: unknown, id: FrameId): Promise<void> {
+    const frame = parseWith(this.frameSchema, raw, 'frame');
+    const { userId } = connection.principal;
+    switch (frame.type) {
+      case 'ping':
+        this.send(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
+        return;
+      case 'thread.subscribe': {
+        await this.options.factory.withSession({ userId, threadId: frame.threadId }, (s) => getThread(s, frame.threadId));
+        if (connection.ws.readyState !== WebSocket.OPEN) return;
+        connection.subscriptions.add(frame.threadId);
+        addTo(this.byThread, frame.threadId, connection);
+        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        return;
+      }
+      case 'thread.unsubscribe':
+        connection.subscriptions.delete(frame.threadId);
+        removeFrom(this.byThread, frame.threadId, connection);
+        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        return;
+      case 'message.send': {
+        // a retried send carries the same client id and gets the stored message back, not a duplicate
+        const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 ? id : null);
+        const message = await this.options.factory.withSession({ userId, threadId: frame.threadId }, (s) => postMessage(s, frame.threadId, frame.content, clientMessageId));
+        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
+        return;
+      }
+    }
+  }
+
+  private fail(ws: WebSocket, error: unknown, id: FrameId): void {
+    const reply = errorReply(error, this.options.breakerCooldownMs);
+    this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+    if (!(error instanceof TetherError)) this.options.logger.error({ error: (error as Error)?.message, stack: (error as Error)?.stack }, 'WebSocket frame failed');
+    this.send(ws, { type: 'error', ...(id !== undefined ? { id } : {}), code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+  }
+
+  private send(ws: WebSocket, frame: object): void {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  private heartbeat(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  /** Re-checks the login sessions of open sockets: closes those expired or revoked without a notification. */
+  private async recheckSessions(): Promise<void> {
+    const ids = [...this.bySession.keys()];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      let live: Set<string>;
+      try {
+        live = await this.options.userSessions.stillLive(chunk);
+      } catch {
+        return; // the database is away: keep the sockets, check again next time
+      }
+      for (const sid of chunk) if (!live.has(sid)) this.closeSession(sid, CLOSE_UNAUTHORIZED, 'session_expired');
+    }
+  }
+}
+
+/** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
+function tokenOf(request: IncomingMessage): string | null {
+  const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
+  if (query) return query;
+  const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+  const at = protocols.indexOf('bearer');
+  return at >= 0 ? (protocols[at + 1] ?? null) : null;
+}
+
+function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(connection);
+}
+
+function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(connection);
+  if (set.size === 0) map.delete(key);
+}

@@ -1,0 +1,411 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Session, SessionFactory, SessionLogger } from '../sessions/index.js';
+import { AuthenticationError, SessionLimitError } from './errors.js';
+import type { UserSessionStats } from './user-session-stats.js';
+
+/** One login session: a row of `auth_sessions`. Times are epoch milliseconds. */
+export interface UserSession {
+  readonly id: string;
+  readonly userId: string;
+  readonly createdAt: number;
+  readonly lastSeenAt: number;
+  readonly expiresAt: number;
+  readonly revokedAt: number | null;
+  readonly revokedReason: string | null;
+  readonly userAgent: string | null;
+  readonly websocketIds: readonly string[];
+}
+
+export interface UserSessionManagerOptions {
+  readonly factory: SessionFactory;
+  /** A session ends this long after login, whatever happens. */
+  readonly absoluteTtlSeconds: number;
+  /** A session ends after this long without use. */
+  readonly idleTtlSeconds: number;
+  readonly maxSessionsPerUser: number;
+  /** What a login past the limit does: revoke the user's oldest session, or fail with `SessionLimitError`. */
+  readonly limitPolicy: 'evict-oldest' | 'refuse';
+  /** How often the background sweep deletes expired and revoked rows. */
+  readonly sweepIntervalMs: number;
+  /** How long a validation is trusted from memory; revocations on this instance or announced by NOTIFY clear it at once. */
+  readonly checkIntervalMs: number;
+  readonly logger?: SessionLogger;
+}
+
+export type RevocationListener = (sessionId: string, userId: string, reason: string) => void;
+
+/** A new or rotated session with the refresh token that continues it (shown once, stored hashed). */
+export interface IssuedSession {
+  readonly session: UserSession;
+  readonly refreshToken: string;
+  /** Sessions revoked to make room under the per-user limit. */
+  readonly evicted: readonly string[];
+}
+
+interface Row {
+  id: string;
+  user_id: string;
+  created_at: Date;
+  last_seen_at: Date;
+  expires_at: Date;
+  revoked_at: Date | null;
+  revoked_reason: string | null;
+  user_agent: string | null;
+  websocket_ids: string[];
+  refresh_token_hash: string;
+  rotated_refresh_token_hashes: string[];
+}
+
+interface CachedValidation {
+  readonly session: UserSession;
+  readonly checkedAt: number;
+}
+
+const COLUMNS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, refresh_token_hash, rotated_refresh_token_hashes';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Refresh tokens kept for reuse detection, per session. */
+const ROTATED_KEPT = 32;
+const silent: SessionLogger = { info() {}, warn() {}, error() {} };
+
+function toSession(row: Row): UserSession {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    createdAt: row.created_at.getTime(),
+    lastSeenAt: row.last_seen_at.getTime(),
+    expiresAt: row.expires_at.getTime(),
+    revokedAt: row.revoked_at?.getTime() ?? null,
+    revokedReason: row.revoked_reason,
+    userAgent: row.user_agent,
+    websocketIds: row.websocket_ids,
+  };
+}
+
+function hashToken(secretPart: string): string {
+  return createHash('sha256').update(secretPart).digest('hex');
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+/** `<sid>.<random>`: the session id lets the row be found; only the random part's hash is stored. */
+function newRefreshToken(sessionId: string): { token: string; hash: string } {
+  const secretPart = randomBytes(32).toString('base64url');
+  return { token: `${sessionId}.${secretPart}`, hash: hashToken(secretPart) };
+}
+
+function parseRefreshToken(token: string): { sessionId: string; hash: string } | null {
+  const dot = token.indexOf('.');
+  const sessionId = token.slice(0, dot);
+  const secretPart = token.slice(dot + 1);
+  if (dot < 0 || !UUID.test(sessionId) || secretPart.length < 20) return null;
+  return { sessionId: sessionId.toLowerCase(), hash: hashToken(secretPart) };
+}
+
+/**
+ * Login sessions, stored in PostgreSQL so that every server instance shares them (SPEC A4): creation under a
+ * per-user limit, validation with absolute and idle expiry, refresh-token rotation with reuse detection,
+ * revocation of one or all, linked WebSocket ids, a background sweep and `UserSessionStats`.
+ *
+ * Work on one user's sessions runs in that user's request-scoped session (Row-Level Security applies); only
+ * what spans users (refresh by token, the sweep, statistics) runs as a named service identity.
+ */
+export class UserSessionManager {
+  private readonly factory: SessionFactory;
+  private readonly logger: SessionLogger;
+  private readonly cache = new Map<string, CachedValidation>();
+  private readonly inFlight = new Map<string, Promise<UserSession>>();
+  /** Sessions known to be revoked (kept until their absolute expiry): the answer without a query. */
+  private readonly revoked = new Map<string, number>();
+  private readonly listeners = new Set<RevocationListener>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private readonly checkIntervalMs: number;
+  private readonly counters = {
+    createdTotal: 0, refreshedTotal: 0, revokedTotal: 0, reuseDetectedTotal: 0, limitEnforcedTotal: 0, sweptTotal: 0,
+    validationCacheHits: 0, validationQueries: 0,
+  };
+
+  constructor(readonly options: UserSessionManagerOptions) {
+    this.factory = options.factory;
+    this.logger = options.logger ?? silent;
+    // a cached validation must be re-checked (and the idle clock touched) well before the idle expiry
+    this.checkIntervalMs = Math.max(10, Math.min(options.checkIntervalMs, (options.idleTtlSeconds * 1000) / 4));
+  }
+
+  /** Starts the background sweep. */
+  start(): void {
+    if (this.sweeper) return;
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((error: unknown) => this.logger.warn({ error: (error as Error).message, code: (error as { code?: string }).code }, 'login session sweep failed; will retry'));
+    }, this.options.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  /** Called for every revocation: on this instance, and (through `noteRevoked`) on any other. */
+  onRevoked(listener: RevocationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Creates a login session for a user whose credentials were checked, enforcing the per-user limit under a lock
+   * of the user's row (concurrent logins cannot both squeeze in).
+   */
+  async create(userId: string, details: { userAgent?: string | null; requestId?: string } = {}): Promise<IssuedSession> {
+    const sessionId = crypto.randomUUID();
+    const { token, hash } = newRefreshToken(sessionId);
+    const { row, evicted } = await this.factory.withSession({ userId, ...(details.requestId ? { requestId: details.requestId } : {}) }, async (s) => {
+      await s.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+      const live = await s.query<{ id: string }>(
+        `SELECT id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+           AND last_seen_at > now() - make_interval(secs => $2) ORDER BY created_at, id`,
+        [userId, this.options.idleTtlSeconds],
+      );
+      const over = live.rows.length - this.options.maxSessionsPerUser + 1;
+      let evicted: string[] = [];
+      if (over > 0) {
+        this.counters.limitEnforcedTotal++;
+        if (this.options.limitPolicy === 'refuse') {
+          throw new SessionLimitError(`this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxSessionsPerUser})`);
+        }
+        evicted = live.rows.slice(0, over).map((r) => r.id);
+        await s.query("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL", [evicted]);
+      }
+      const inserted = await s.query<Row>(
+        `INSERT INTO auth_sessions (id, user_id, refresh_token_hash, expires_at, user_agent)
+         VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5) RETURNING ${COLUMNS}`,
+        [sessionId, userId, hash, this.options.absoluteTtlSeconds, details.userAgent?.slice(0, 512) ?? null],
+      );
+      return { row: inserted.rows[0] as Row, evicted };
+    });
+    this.counters.createdTotal++;
+    for (const sid of evicted) this.noteRevoked(sid, userId, 'session_limit');
+    const session = toSession(row);
+    this.cache.set(session.id, { session, checkedAt: Date.now() });
+    return { session, refreshToken: token, evicted };
+  }
+
+  /**
+   * The live session `sessionId` of `userId`, or an `AuthenticationError` (revoked, expired, someone else's,
+   * absent). Answered from memory for `checkIntervalMs`; otherwise read and its idle clock touched.
+   */
+  async validate(userId: string, sessionId: string): Promise<UserSession> {
+    if (!UUID.test(sessionId) || !UUID.test(userId)) throw new AuthenticationError('token_invalid', 'the token names no valid session');
+    if (this.revoked.has(sessionId)) throw new AuthenticationError('session_revoked', 'this session has been revoked');
+    const now = Date.now();
+    const cached = this.cache.get(sessionId);
+    if (cached && cached.session.userId === userId && now - cached.checkedAt < this.checkIntervalMs && now < cached.session.expiresAt) {
+      this.counters.validationCacheHits++;
+      return cached.session;
+    }
+    let pending = this.inFlight.get(sessionId);
+    if (!pending) {
+      pending = this.check(userId, sessionId).finally(() => this.inFlight.delete(sessionId));
+      this.inFlight.set(sessionId, pending);
+    }
+    const session = await pending;
+    if (session.userId !== userId) throw new AuthenticationError('token_invalid', 'the token names no valid session');
+    return session;
+  }
+
+  private async check(userId: string, sessionId: string): Promise<UserSession> {
+    this.counters.validationQueries++;
+    const row = await this.factory.withSession({ userId }, async (s) => {
+      const { rows } = await s.query<Row>(
+        `UPDATE auth_sessions SET last_seen_at = now()
+           WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)
+         RETURNING ${COLUMNS}`,
+        [sessionId, this.options.idleTtlSeconds],
+      );
+      if (rows[0]) return { live: rows[0] };
+      // why not: revoked, expired or absent (RLS hides other users' rows: absent)
+      const why = await s.query<{ revoked_at: Date | null; expires_at: Date; idle_expired: boolean }>(
+        'SELECT revoked_at, expires_at, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1',
+        [sessionId, this.options.idleTtlSeconds],
+      );
+      return why.rows[0] ?? null;
+    });
+    if (row && 'live' in row) {
+      const session = toSession(row.live);
+      this.cache.set(sessionId, { session, checkedAt: Date.now() });
+      return session;
+    }
+    this.cache.delete(sessionId);
+    if (!row) throw new AuthenticationError('token_invalid', 'the token names no valid session');
+    if (row.revoked_at) {
+      this.revoked.set(sessionId, row.expires_at.getTime());
+      throw new AuthenticationError('session_revoked', 'this session has been revoked');
+    }
+    throw new AuthenticationError('session_expired', 'this session has expired; log in again');
+  }
+
+  /**
+   * Rotates a refresh token: the presented one stops working and a new one is returned. Presenting a token
+   * that was already rotated away is reuse (a copy is in someone else's hands): the session is revoked.
+   */
+  async refresh(refreshToken: string, details: { requestId?: string } = {}): Promise<IssuedSession> {
+    const parsed = typeof refreshToken === 'string' ? parseRefreshToken(refreshToken) : null;
+    if (!parsed) throw new AuthenticationError('refresh_token_invalid', 'the refresh token is not valid');
+    const { token, hash } = newRefreshToken(parsed.sessionId);
+    const outcome = await this.factory.withSession({ userId: 'service:auth', ...(details.requestId ? { requestId: details.requestId } : {}) }, async (s) => {
+      const { rows } = await s.query<Row & { idle_expired: boolean }>(
+        `SELECT ${COLUMNS}, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1 FOR UPDATE`,
+        [parsed.sessionId, this.options.idleTtlSeconds],
+      );
+      const row = rows[0];
+      if (!row) return { kind: 'invalid' as const };
+      if (row.rotated_refresh_token_hashes.some((h) => sameHash(h, parsed.hash))) {
+        if (!row.revoked_at) {
+          await s.query("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1", [row.id]);
+        }
+        return { kind: 'reused' as const, row };
+      }
+      if (!sameHash(row.refresh_token_hash, parsed.hash)) return { kind: 'invalid' as const };
+      if (row.revoked_at) return { kind: 'revoked' as const, row };
+      if (row.expires_at.getTime() <= Date.now() || row.idle_expired) return { kind: 'expired' as const, row };
+      const rotated = [row.refresh_token_hash, ...row.rotated_refresh_token_hashes].slice(0, ROTATED_KEPT);
+      const updated = await s.query<Row>(
+        `UPDATE auth_sessions SET refresh_token_hash = $2, rotated_refresh_token_hashes = $3, last_seen_at = now(), refreshed_at = now()
+          WHERE id = $1 RETURNING ${COLUMNS}`,
+        [row.id, hash, rotated],
+      );
+      return { kind: 'rotated' as const, row: updated.rows[0] as Row };
+    });
+    switch (outcome.kind) {
+      case 'invalid':
+        throw new AuthenticationError('refresh_token_invalid', 'the refresh token is not valid');
+      case 'reused':
+        this.counters.reuseDetectedTotal++;
+        this.logger.warn({ sessionId: outcome.row.id, userId: outcome.row.user_id }, 'rotated refresh token presented again; session revoked');
+        if (!outcome.row.revoked_at) this.noteRevoked(outcome.row.id, outcome.row.user_id, 'refresh_token_reuse');
+        throw new AuthenticationError('refresh_token_reused', 'this refresh token was already used; the session has been revoked');
+      case 'revoked':
+        throw new AuthenticationError('session_revoked', 'this session has been revoked');
+      case 'expired':
+        throw new AuthenticationError('session_expired', 'this session has expired; log in again');
+      case 'rotated': {
+        this.counters.refreshedTotal++;
+        const session = toSession(outcome.row);
+        this.cache.set(session.id, { session, checkedAt: Date.now() });
+        return { session, refreshToken: token, evicted: [] };
+      }
+    }
+  }
+
+  /** Ends one session of the user (logout). Returns whether it was live. */
+  async revoke(userId: string, sessionId: string, reason = 'logout'): Promise<boolean> {
+    const { rowCount } = await this.factory.withSession({ userId }, (s) =>
+      s.query('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, reason]),
+    );
+    if (rowCount) this.noteRevoked(sessionId, userId, reason);
+    return Boolean(rowCount);
+  }
+
+  /** Ends every session of the user (logout everywhere). Returns the ids revoked. */
+  async revokeAll(userId: string, reason = 'logout_all'): Promise<string[]> {
+    const { rows } = await this.factory.withSession({ userId }, (s) =>
+      s.query<{ id: string }>('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $1 WHERE user_id = tether_current_user_id() AND revoked_at IS NULL RETURNING id', [reason]),
+    );
+    for (const { id } of rows) this.noteRevoked(id, userId, reason);
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Records a revocation learnt from anywhere (this instance, or another one through NOTIFY): forgets the
+   * cached validation and tells the listeners (which close the session's WebSockets). Idempotent.
+   */
+  noteRevoked(sessionId: string, userId: string, reason: string): void {
+    const first = !this.revoked.has(sessionId);
+    const cached = this.cache.get(sessionId);
+    this.revoked.set(sessionId, cached?.session.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000);
+    this.cache.delete(sessionId);
+    if (!first) return;
+    this.counters.revokedTotal++;
+    for (const listener of this.listeners) {
+      try {
+        listener(sessionId, userId, reason);
+      } catch (error) {
+        this.logger.error({ error: (error as Error).message }, 'revocation listener failed');
+      }
+    }
+  }
+
+  /** Forgets every cached validation (after missed notifications, e.g. a lost LISTEN connection). */
+  forgetValidations(): void {
+    this.cache.clear();
+  }
+
+  async linkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
+    await this.factory.withSession({ userId }, (s) =>
+      s.query('UPDATE auth_sessions SET websocket_ids = array_append(websocket_ids, $2) WHERE id = $1 AND NOT ($2 = ANY (websocket_ids))', [sessionId, websocketId]),
+    );
+  }
+
+  async unlinkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
+    await this.factory.withSession({ userId }, (s) => s.query('UPDATE auth_sessions SET websocket_ids = array_remove(websocket_ids, $2) WHERE id = $1', [sessionId, websocketId]));
+  }
+
+  /** The user's sessions, newest first (revoked and expired ones included until swept). */
+  async list(userId: string): Promise<UserSession[]> {
+    const { rows } = await this.factory.withSession({ userId }, (s) => s.query<Row>(`SELECT ${COLUMNS} FROM auth_sessions ORDER BY created_at DESC`));
+    return rows.map(toSession);
+  }
+
+  /**
+   * Of the given sessions, those still live; touches their idle clocks (open WebSockets keep a session in use).
+   * One query for all: the periodic check of every open WebSocket.
+   */
+  async stillLive(sessionIds: readonly string[]): Promise<Set<string>> {
+    if (sessionIds.length === 0) return new Set();
+    const { rows } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s) =>
+      s.query<{ id: string }>(
+        `UPDATE auth_sessions SET last_seen_at = now()
+          WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)
+          RETURNING id`,
+        [sessionIds, this.options.idleTtlSeconds],
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** Deletes expired and revoked rows; returns how many. Deleting a live-looking row announces it (NOTIFY). */
+  async sweep(): Promise<number> {
+    const { rowCount } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s) =>
+      s.query(
+        `DELETE FROM auth_sessions WHERE revoked_at IS NOT NULL OR expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
+        [this.options.idleTtlSeconds],
+      ),
+    );
+    const now = Date.now();
+    for (const [sid, until] of this.revoked) if (until < now) this.revoked.delete(sid);
+    for (const [sid, entry] of this.cache) if (entry.session.expiresAt < now) this.cache.delete(sid);
+    this.counters.sweptTotal += rowCount ?? 0;
+    return rowCount ?? 0;
+  }
+
+  async stats(): Promise<UserSessionStats> {
+    const { rows } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s: Session) =>
+      s.query<{ active: number; revoked: number; expired: number; users: number; websockets: number }>(
+        `WITH s AS (
+           SELECT user_id, websocket_ids, revoked_at IS NOT NULL AS revoked,
+                  revoked_at IS NULL AND (expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)) AS expired
+             FROM auth_sessions)
+         SELECT count(*) FILTER (WHERE NOT revoked AND NOT expired)::int AS active,
+                count(*) FILTER (WHERE revoked)::int AS revoked,
+                count(*) FILTER (WHERE expired)::int AS expired,
+                count(DISTINCT user_id) FILTER (WHERE NOT revoked AND NOT expired)::int AS users,
+                coalesce(sum(cardinality(websocket_ids)) FILTER (WHERE NOT revoked AND NOT expired), 0)::int AS websockets
+           FROM s`,
+        [this.options.idleTtlSeconds],
+      ),
+    );
+    const r = rows[0] ?? { active: 0, revoked: 0, expired: 0, users: 0, websockets: 0 };
+    return { active: r.active, revoked: r.revoked, expired: r.expired, users: r.users, linkedWebSockets: r.websockets, ...this.counters };
+  }
+}

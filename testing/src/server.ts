@@ -1,0 +1,47 @@
+import { pino } from 'pino';
+import { loadConfig, type ConfigInput } from 'tether/config';
+import { TetherServer } from 'tether/server';
+
+/** The signing secret test servers share (so that two instances accept each other's tokens). */
+export const TEST_SECRET = 'tether-test-secret-0123456789abcdefghijklmnop';
+
+export interface TestServerOptions {
+  /** A migrated database (a scratch database, or a private embedded server's URL). */
+  readonly databaseUrl: string;
+  /** Settings on top of the test defaults (port 0, fast password hashing, quiet logs). */
+  readonly config?: ConfigInput;
+}
+
+/** One log record the server wrote (pino's JSON). */
+export type ServerLogRecord = Record<string, unknown> & { level: number; msg?: string };
+
+export interface TestServer {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly server: TetherServer;
+  /** Every log record at `warn` or above. */
+  readonly logs: ServerLogRecord[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real server in this process on a free port, against `databaseUrl` (migrations are applied as at
+ * start-up). Real HTTP and WebSocket clients talk to it through `url` and `wsUrl`.
+ */
+export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
+  const given = options.config ?? {};
+  const config = loadConfig({}, {
+    ...given,
+    port: 0,
+    host: '127.0.0.1',
+    databaseUrl: options.databaseUrl,
+    secret: given.secret ?? TEST_SECRET,
+    logLevel: given.logLevel ?? 'warn',
+    auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
+  });
+  const logs: ServerLogRecord[] = [];
+  const logger = pino({ level: config.logLevel }, { write: (line: string) => void logs.push(JSON.parse(line) as ServerLogRecord) });
+  const server = new TetherServer({ config, databaseUrl: options.databaseUrl, logger, version: 'test' });
+  const url = await server.listen();
+  return { url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, server, logs, close: () => server.close() };
+}
