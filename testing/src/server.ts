@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { loadConfig, type ConfigInput } from 'tether/config';
+import { provisionDatabase } from 'tether/database';
 import { TetherServer } from 'tether/server';
 
 /** The signing secret test servers share (so that two instances accept each other's tokens). */
@@ -39,6 +40,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     logLevel: given.logLevel ?? 'warn',
     auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
   });
+  await provisionDatabase({ databaseUrl: options.databaseUrl, dataDir: config.dataDir }); // checks the version, migrates
   const logs: ServerLogRecord[] = [];
   const logger = pino({ level: config.logLevel }, { write: (line: string) => void logs.push(JSON.parse(line) as ServerLogRecord) });
   const server = new TetherServer({ config, databaseUrl: options.databaseUrl, logger, version: 'test' });

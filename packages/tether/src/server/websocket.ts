@@ -83,7 +83,7 @@ export class WebSocketHub {
         clientMessageId: z.string().min(1).max(200).optional(),
       }),
     ]);
-    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'logout' || reason === 'logout_all' ? 'session_revoked' : `session_revoked:${reason}`));
+    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }

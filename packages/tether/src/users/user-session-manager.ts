@@ -116,8 +116,8 @@ export class UserSessionManager {
   private readonly logger: SessionLogger;
   private readonly cache = new Map<string, CachedValidation>();
   private readonly inFlight = new Map<string, Promise<UserSession>>();
-  /** Sessions known to be revoked (kept until their absolute expiry): the answer without a query. */
-  private readonly revoked = new Map<string, number>();
+  /** Sessions known to be over (kept until their absolute expiry), with why: the answer without a query. */
+  private readonly revoked = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<RevocationListener>();
   private sweeper: NodeJS.Timeout | undefined;
   private readonly checkIntervalMs: number;
@@ -197,7 +197,8 @@ export class UserSessionManager {
    */
   async validate(userId: string, sessionId: string): Promise<UserSession> {
     if (!UUID.test(sessionId) || !UUID.test(userId)) throw new AuthenticationError('token_invalid', 'the token names no valid session');
-    if (this.revoked.has(sessionId)) throw new AuthenticationError('session_revoked', 'this session has been revoked');
+    const ended = this.revoked.get(sessionId);
+    if (ended) throw ended.reason === 'expired' ? new AuthenticationError('session_expired', 'this session has expired; log in again') : new AuthenticationError('session_revoked', 'this session has been revoked');
     const now = Date.now();
     const cached = this.cache.get(sessionId);
     if (cached && cached.session.userId === userId && now - cached.checkedAt < this.checkIntervalMs && now < cached.session.expiresAt) {
@@ -225,8 +226,8 @@ export class UserSessionManager {
       );
       if (rows[0]) return { live: rows[0] };
       // why not: revoked, expired or absent (RLS hides other users' rows: absent)
-      const why = await s.query<{ revoked_at: Date | null; expires_at: Date; idle_expired: boolean }>(
-        'SELECT revoked_at, expires_at, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1',
+      const why = await s.query<{ revoked_at: Date | null; revoked_reason: string | null; expires_at: Date; idle_expired: boolean }>(
+        'SELECT revoked_at, revoked_reason, expires_at, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1',
         [sessionId, this.options.idleTtlSeconds],
       );
       return why.rows[0] ?? null;
@@ -239,7 +240,7 @@ export class UserSessionManager {
     this.cache.delete(sessionId);
     if (!row) throw new AuthenticationError('token_invalid', 'the token names no valid session');
     if (row.revoked_at) {
-      this.revoked.set(sessionId, row.expires_at.getTime());
+      this.revoked.set(sessionId, { until: row.expires_at.getTime(), reason: row.revoked_reason ?? 'revoked' });
       throw new AuthenticationError('session_revoked', 'this session has been revoked');
     }
     throw new AuthenticationError('session_expired', 'this session has expired; log in again');
@@ -323,7 +324,7 @@ export class UserSessionManager {
   noteRevoked(sessionId: string, userId: string, reason: string): void {
     const first = !this.revoked.has(sessionId);
     const cached = this.cache.get(sessionId);
-    this.revoked.set(sessionId, cached?.session.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000);
+    this.revoked.set(sessionId, { until: cached?.session.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000, reason });
     this.cache.delete(sessionId);
     if (!first) return;
     this.counters.revokedTotal++;
@@ -383,7 +384,7 @@ export class UserSessionManager {
       ),
     );
     const now = Date.now();
-    for (const [sid, until] of this.revoked) if (until < now) this.revoked.delete(sid);
+    for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
     for (const [sid, entry] of this.cache) if (entry.session.expiresAt < now) this.cache.delete(sid);
     this.counters.sweptTotal += rowCount ?? 0;
     return rowCount ?? 0;

@@ -7,12 +7,13 @@ ALTER TABLE auth_sessions ADD COLUMN refreshed_at timestamptz;
 CREATE INDEX auth_sessions_last_seen ON auth_sessions (last_seen_at) WHERE revoked_at IS NULL;
 
 -- Every revoked or deleted login session is announced (LISTEN tether_session_revoked): {sid, userId, reason}.
+-- Rows are deleted by the sweep once expired (or with their user), hence the reason `expired`.
 CREATE FUNCTION tether_notify_session_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     IF OLD.revoked_at IS NULL THEN
       PERFORM pg_notify('tether_session_revoked',
-        jsonb_build_object('sid', OLD.id, 'userId', OLD.user_id, 'reason', 'deleted')::text);
+        jsonb_build_object('sid', OLD.id, 'userId', OLD.user_id, 'reason', 'expired')::text);
     END IF;
     RETURN NULL;
   END IF;
