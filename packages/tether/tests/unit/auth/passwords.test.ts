@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { hashPassword, verifyPassword } from 'tether/auth';
+
+describe('password hashing with scrypt', () => {
+  it('verifies the right password and refuses a wrong one', async () => {
+    const hash = await hashPassword('correct horse battery', 10);
+    expect(hash).toMatch(/^scrypt\$10\$8\$1\$[\w-]+\$[\w-]+$/);
+    expect(await verifyPassword('correct horse battery', hash)).toBe(true);
+    expect(await verifyPassword('correct horse batterY', hash)).toBe(false);
+  });
+
+  it('salts every hash, so equal passwords hash differently', async () => {
+    expect(await hashPassword('same password', 10)).not.toBe(await hashPassword('same password', 10));
+  });
+
+  it('keeps verifying hashes made at another cost', async () => {
+    const cheap = await hashPassword('pw-123456', 10);
+    const dearer = await hashPassword('pw-123456', 12);
+    expect(await verifyPassword('pw-123456', cheap)).toBe(true);
+    expect(await verifyPassword('pw-123456', dearer)).toBe(true);
+  });
+
+  it('verifies nothing against a malformed stored hash instead of throwing', async () => {
+    for (const stored of ['', 'plain', 'scrypt$x$8$1$a$b', 'bcrypt$10$8$1$a$b', 'scrypt$99$8$1$a$b']) {
+      expect(await verifyPassword('anything', stored)).toBe(false);
+    }
+  });
+});
