@@ -164,7 +164,14 @@ export class SessionFactory implements SessionHost {
         pipeline: true,
       } as pg.PoolConfig) as unknown as ConnectionPool;
     }
-    this.pool.on('connect', () => this.counters.totalCreated++);
+    this.pool.on('connect', (client) => {
+      this.counters.totalCreated++;
+      // a server that goes away mid-session makes a checked-out client emit 'error' (FATAL 57P01, reset):
+      // without a listener of our own, that would crash the process; the failing query reports it typed
+      (client as { on?: (event: 'error', listener: (error: Error) => void) => void }).on?.('error', (error) =>
+        this.logger.warn({ error: error.message }, 'database connection failed'),
+      );
+    });
     this.pool.on('remove', () => this.counters.totalClosed++);
     // an idle connection whose server went away: pg removes it; without a listener the process would crash
     this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
@@ -209,6 +216,8 @@ export class SessionFactory implements SessionHost {
   async openSession(context: SessionContext = {}): Promise<Session> {
     if (this.closing) throw new SessionClosedError('the session factory is shutting down');
     const identity = identityOf(context.userId);
+    // captured before the first await, so the stack still names the caller
+    const openedAt = this.options.leakDetectionThresholdMs > 0 ? new Error('session opened here') : null;
     const now = Date.now();
     const sessionId = randomUUID();
     const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
@@ -231,8 +240,7 @@ export class SessionFactory implements SessionHost {
       throw typed;
     }
     this.acquireTime.record(performance.now() - started);
-    const leakDetection = this.options.leakDetectionThresholdMs > 0;
-    const session = new Session(metrics, client, this, leakDetection ? new Error('session opened here') : null);
+    const session = new Session(metrics, client, this, openedAt);
     this.active.set(session, {
       identity,
       transactional: identity.kind !== 'anonymous' || context.transaction === true,
@@ -267,6 +275,7 @@ export class SessionFactory implements SessionHost {
   onQuery(session: Session, ms: number, error: unknown): unknown {
     this.queryTime.record(ms);
     if (error === null) return null;
+    if (session.endedBy) return session.endedBy; // the connection failed because we ended it
     const typed = classifyDatabaseError(error);
     this.recordError(session.metrics, typed);
     return typed;
@@ -290,7 +299,13 @@ export class SessionFactory implements SessionHost {
     const client = session.client;
     let failure: unknown = null;
     let evict: Error | undefined;
-    if (session.begun && record.transactional) {
+    if (session.inFlight > 0) {
+      // a statement still running (the callback did not await it): do not wait for it; end the backend
+      evict = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
+      this.counters.dirtyEvicted++;
+      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+      void this.endBackend(client.processID);
+    } else if (session.begun && record.transactional) {
       const aborted = client.getTransactionStatus() === 'E';
       const statement = outcome === 'commit' && !aborted ? 'COMMIT' : 'ROLLBACK';
       try {
@@ -304,10 +319,10 @@ export class SessionFactory implements SessionHost {
       }
     }
     const status = client.getTransactionStatus();
-    if (!evict && (session.inFlight > 0 || status !== 'I')) {
-      evict = new Error(`connection left dirty (transaction status ${status}, ${session.inFlight} statements in flight)`);
+    if (!evict && status !== 'I') {
+      evict = new Error(`connection left dirty (transaction status ${status})`);
       this.counters.dirtyEvicted++;
-      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status }, 'dirty connection evicted from the pool');
     }
     record.released = true;
     client.release(evict);
@@ -440,21 +455,27 @@ export class SessionFactory implements SessionHost {
     this.recordError(m, reason);
     m.state = 'error';
     this.logFailure(m, reason, 'session terminated');
-    const pid = session.client.processID;
-    if (pid && this.connectionString) {
-      const killer = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000 });
-      killer.on('error', () => {});
-      try {
-        await killer.connect();
-        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
-      } catch {
-        // the destroyed connection below ends the backend as soon as it next talks to us
-      } finally {
-        await killer.end().catch(() => {});
-      }
-    }
+    await this.endBackend(session.client.processID);
     session.client.release(reason);
     this.closeMetrics(session, record);
+  }
+
+  /**
+   * Ends a backend from a separate connection: a pipelined pg client waits for its running statements before
+   * it disconnects, so destroying the connection alone would leave the statement running on the server.
+   */
+  private async endBackend(pid: number | null | undefined): Promise<void> {
+    if (!pid || !this.connectionString) return;
+    const killer = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000 });
+    killer.on('error', () => {});
+    try {
+      await killer.connect();
+      await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+    } catch {
+      // the server ends the backend itself once it notices the closed connection
+    } finally {
+      await killer.end().catch(() => {});
+    }
   }
 }
 
