@@ -217,7 +217,7 @@ export class SessionFactory implements SessionHost {
     if (this.closing) throw new SessionClosedError('the session factory is shutting down');
     const identity = identityOf(context.userId);
     // captured before the first await, so the stack still names the caller
-    const openedAt = this.options.leakDetectionThresholdMs > 0 ? new Error('session opened here') : null;
+    const openedAt = this.options.leakDetectionThresholdMs > 0 ? openingStack() : null;
     const now = Date.now();
     const sessionId = randomUUID();
     const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
@@ -260,15 +260,15 @@ export class SessionFactory implements SessionHost {
   beginStatement(session: Session): string | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
-    const m = session.metrics;
-    const privileged = record.identity.kind === 'privileged';
-    const settings = [
-      `set_config('role', '${privileged ? SYSTEM_ROLE : APP_ROLE}', true)`,
-      `set_config('app.user_id', ${record.identity.kind === 'user' ? pg.escapeLiteral(record.identity.userId as string) : "''"}, true)`,
-      `set_config('application_name', ${pg.escapeLiteral(`${this.options.applicationName}:${m.requestId}`.slice(0, 63))}, true)`,
-    ];
-    if (record.statementTimeoutMs !== undefined) settings.push(`set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`);
-    return `BEGIN; SELECT ${settings.join(', ')}`;
+    const identity = record.identity;
+    // a user id is a validated UUID: safe to inline; the request id comes from outside and is escaped
+    let sql =
+      identity.kind === 'user'
+        ? `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.user_id', '${identity.userId as string}', true), `
+        : `BEGIN; SELECT set_config('role', '${identity.kind === 'privileged' ? SYSTEM_ROLE : APP_ROLE}', true), set_config('app.user_id', '', true), `;
+    sql += `set_config('application_name', ${sqlLiteral(`${this.options.applicationName}:${session.metrics.requestId}`.slice(0, 63))}, true)`;
+    if (record.statementTimeoutMs !== undefined) sql += `, set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`;
+    return sql;
   }
 
   /** @internal measures a statement and types its error. */
@@ -477,6 +477,24 @@ export class SessionFactory implements SessionHost {
       await killer.end().catch(() => {});
     }
   }
+}
+
+const OPENING_STACK_FRAMES = 8;
+
+/** Where a session was opened, for leak reports: frames are captured now, formatted only if ever reported. */
+function openingStack(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = OPENING_STACK_FRAMES; // the caller's frames matter; deeper ones cost without telling more
+  const site = new Error('session opened here');
+  Error.stackTraceLimit = limit;
+  return site;
+}
+
+const PLAIN = /^[\w.:@/ -]*$/;
+
+/** A SQL string literal; the common case (ids and names) needs no escaping work. */
+function sqlLiteral(value: string): string {
+  return PLAIN.test(value) ? `'${value}'` : pg.escapeLiteral(value);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {
