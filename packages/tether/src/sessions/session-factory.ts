@@ -15,6 +15,7 @@ import {
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { Session, type SessionClient, type SessionHost } from './session.js';
+import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
 
 /** pino-compatible: `logger.warn({ ...context }, 'message')`. */
@@ -130,6 +131,7 @@ export class SessionFactory implements SessionHost {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly active = new Map<Session, SessionRecord>();
   private readonly watchdog: NodeJS.Timeout | undefined;
+  private readonly events = new SessionEventHub();
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -182,9 +184,14 @@ export class SessionFactory implements SessionHost {
     );
     this.breaker.onBreak(() => {
       this.counters.breakerTrips++;
+      this.events.emit({ type: 'breaker', at: Date.now(), state: 'open' });
       this.logger.error({ breakerTrips: this.counters.breakerTrips, cooldownMs: o.breakerCooldownMs }, 'database circuit breaker opened');
     });
-    this.breaker.onReset(() => this.logger.info({}, 'database circuit breaker closed'));
+    this.breaker.onReset(() => {
+      this.events.emit({ type: 'breaker', at: Date.now(), state: 'closed' });
+      this.logger.info({}, 'database circuit breaker closed');
+    });
+    this.breaker.onHalfOpen(() => this.events.emit({ type: 'breaker', at: Date.now(), state: 'half_open' }));
 
     const watched = [o.leakDetectionThresholdMs, o.maxSessionLifetimeMs].filter((ms) => ms > 0);
     if (watched.length) {
@@ -306,16 +313,15 @@ export class SessionFactory implements SessionHost {
       this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
       void this.endBackend(client.processID);
     } else if (session.begun && record.transactional) {
-      const aborted = client.getTransactionStatus() === 'E';
-      const statement = outcome === 'commit' && !aborted ? 'COMMIT' : 'ROLLBACK';
       try {
-        await client.query(statement);
+        const ended = await client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
+        // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
+        if (outcome === 'commit' && ended.command === 'ROLLBACK') {
+          failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
+        }
       } catch (error) {
         failure = classifyDatabaseError(error);
         evict = error as Error;
-      }
-      if (outcome === 'commit' && aborted && failure === null) {
-        failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
       }
     }
     const status = client.getTransactionStatus();
@@ -404,6 +410,14 @@ export class SessionFactory implements SessionHost {
     metrics.errorCount++;
     metrics.lastError = { code, message: error instanceof Error ? error.message : String(error) };
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+    if (this.events.active) {
+      this.events.emit({ type: 'session_error', at: Date.now(), code, message: metrics.lastError.message, sessionId: metrics.sessionId, requestId: metrics.requestId, userId: metrics.userId });
+    }
+  }
+
+  /** Errors, leaks and breaker changes as they happen; returns the unsubscribe function. */
+  subscribe(listener: SessionEventListener): () => void {
+    return this.events.subscribe(listener);
   }
 
   private logFailure(metrics: SessionMetrics, error: unknown, message: string): void {
@@ -422,6 +436,7 @@ export class SessionFactory implements SessionHost {
     this.active.delete(session);
     if (record.leakReported) {
       this.logger.info({ sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs }, 'previously reported leaked session returned (unleaked)');
+      this.events.emit({ type: 'unleak', at: m.closedAt ?? Date.now(), sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs });
     }
     if (this.active.size === 0 && this.drained) this.drained();
   }
@@ -436,7 +451,9 @@ export class SessionFactory implements SessionHost {
         record.leakReported = true;
         this.counters.leaksDetected++;
         const m = session.metrics;
-        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt: session.openedAt?.stack ?? null }, 'possible session leak');
+        const openedAt = session.openedAt?.stack ?? null;
+        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt }, 'possible session leak');
+        this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt });
       }
       if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
         void this.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));

@@ -26,6 +26,10 @@ describe('database stopped in the middle of a session', () => {
     const logs = captureLogger();
     const threshold = 3;
     const factory = new SessionFactory({ connectionString: server.url, breakerThreshold: threshold, breakerCooldownMs: 300, acquireTimeoutMs: 2_000, logger: logs.logger });
+    const breakerStates: string[] = [];
+    factory.subscribe((e) => {
+      if (e.type === 'breaker') breakerStates.push(e.state);
+    });
     try {
       const session = await factory.openSession({ userId: 'system' });
       await session.query('SELECT 1');
@@ -59,6 +63,9 @@ describe('database stopped in the middle of a session', () => {
         }
       }, 10_000, 100)).toBe(true);
       expect(factory.breakerState()).toBe('closed');
+      expect(breakerStates[0]).toBe('open');
+      expect(breakerStates.at(-2)).toBe('half_open');
+      expect(breakerStates.at(-1)).toBe('closed');
       const metrics = factory.poolMetrics();
       expect(metrics.breakerTrips).toBe(1);
       expect(metrics.activeSessions).toBe(0);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SessionFactory, SessionTimeoutError } from 'tether/sessions';
+import { SessionFactory, SessionTimeoutError, type SessionEvent } from 'tether/sessions';
 import { captureLogger, createScratchDatabase, eventually, failureOf, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;
@@ -16,6 +16,8 @@ describe('leak detection and the maximum session lifetime', () => {
   it('logs a session held past the threshold once, with the stack of the code that opened it, then "unleaked" when it returns', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const events: SessionEvent[] = [];
+    factory.subscribe((e) => events.push(e));
     try {
       const session = await openLeakySession(factory);
       await session.query('SELECT 1');
@@ -32,6 +34,10 @@ describe('leak detection and the maximum session lifetime', () => {
       const unleaked = logs.find(/unleaked/);
       expect(unleaked).toHaveLength(1);
       expect(unleaked[0]?.context).toMatchObject({ requestId: 'leaky-request' });
+      // the same facts reach subscribers (the dashboard)
+      expect(events.map((e) => e.type)).toEqual(['leak', 'unleak']);
+      expect(events[0]).toMatchObject({ type: 'leak', requestId: 'leaky-request' });
+      expect(events[0]?.type === 'leak' && events[0].openedAt).toContain('openLeakySession');
     } finally {
       await factory.close();
     }
