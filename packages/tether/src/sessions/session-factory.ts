@@ -324,6 +324,11 @@ export class SessionFactory implements SessionHost {
         evict = error as Error;
       }
     }
+    if (record.released) {
+      // terminated (lifetime limit, shutdown) while COMMIT or ROLLBACK was under way: it owns the connection now
+      if (outcome === 'commit') throw session.endedBy ?? failure;
+      return;
+    }
     const status = client.getTransactionStatus();
     if (!evict && status !== 'I') {
       evict = new Error(`connection left dirty (transaction status ${status})`);
@@ -336,7 +341,7 @@ export class SessionFactory implements SessionHost {
     if (failure !== null) this.recordError(m, failure);
     const failed = failure !== null || (outcome === 'rollback' && reason !== null) || m.errorCount > 0;
     m.state = failure !== null ? 'error' : !session.begun || !record.transactional ? 'closed' : outcome === 'commit' ? 'committed' : 'rolled_back';
-    this.closeMetrics(session, record);
+    this.closeMetrics(session, record, true);
     if (failed) this.logFailure(m, failure ?? reason ?? m.lastError, 'session failed');
     if (failure !== null && outcome === 'commit') throw failure;
   }
@@ -428,13 +433,13 @@ export class SessionFactory implements SessionHost {
     }
   }
 
-  private closeMetrics(session: Session, record: SessionRecord): void {
+  private closeMetrics(session: Session, record: SessionRecord, returned: boolean): void {
     const m = session.metrics;
     m.closedAt = Date.now();
     m.totalTimeMs = m.closedAt - m.createdAt;
     this.sessionLifetime.record(m.totalTimeMs);
     this.active.delete(session);
-    if (record.leakReported) {
+    if (record.leakReported && returned) {
       this.logger.info({ sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs }, 'previously reported leaked session returned (unleaked)');
       this.events.emit({ type: 'unleak', at: m.closedAt ?? Date.now(), sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs });
     }
@@ -474,7 +479,7 @@ export class SessionFactory implements SessionHost {
     this.logFailure(m, reason, 'session terminated');
     await this.endBackend(session.client.processID);
     session.client.release(reason);
-    this.closeMetrics(session, record);
+    this.closeMetrics(session, record, false);
   }
 
   /**
