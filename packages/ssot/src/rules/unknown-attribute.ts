@@ -111,6 +111,7 @@ export const unknownAttribute: Rule = {
       for (const w of file.writes) {
         const def = resolveReceiver(model, file, w.scope, w.receiver);
         if (def) model.addAttribute(def, w.attribute);
+        else model.looselyAssigned.add(w.attribute);
       }
     }
     const byName = new Map<string, Definition[]>();
