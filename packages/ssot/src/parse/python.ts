@@ -17,6 +17,7 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
+import { assignmentParts, parameters, parseImport, singleCall, targetNames } from './python-text.js';
 import { countLines, findSuppressions } from './suppressions.js';
 
 interface LangPackage {
@@ -37,8 +38,6 @@ function ensurePython(): void {
   registered = true;
 }
 
-/** `except AttributeError:` or `except (KeyError, AttributeError) as e:` */
-const HANDLES_ATTRIBUTE_ERROR = /except\s*\(?[\w.,\s]*\bAttributeError\b/;
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 /** Decorators that keep a class's attributes as written. Any other decorator may replace the class. */
 const PLAIN_CLASS_DECORATORS = new Set([
@@ -57,10 +56,14 @@ interface Range {
 
 interface ScopeDraft extends Range {
   name: string;
-  node: SgNode;
   selfClass: number;
   selfName: string | null;
-  typed: Map<string, { source: TypeSource; at: number }[]>;
+  /** typed bindings of each name, and how many bindings of it are not typed */
+  typed: Map<string, TypeSource[]>;
+  untyped: Map<string, number>;
+  /** names narrowed or guarded (`isinstance`, `hasattr`, `getattr`), or every name when `AttributeError` is caught */
+  guarded: Set<string>;
+  catchesAttributeError: boolean;
 }
 
 function decoratorNames(def: SgNode): string[] {
@@ -95,19 +98,28 @@ function classKind(bases: readonly string[], decorators: readonly string[]): Cla
   return 'class';
 }
 
-/** Names an assignment target binds: `a`, `a, b`, `(a, *b)`; attributes and subscripts bind nothing. */
-function targetNames(text: string): string[] {
-  const names: string[] = [];
-  for (const part of text.replace(/[()[\]*]/g, ' ').split(',')) {
-    const t = part.trim();
-    if (/^[A-Za-z_]\w*$/.test(t)) names.push(t);
-  }
-  return names;
-}
 
-function pos(node: SgNode): { line: number; column: number; index: number } {
-  const start = node.range().start;
-  return { line: start.line + 1, column: start.column + 1, index: start.index };
+
+const KINDS = [
+  'class_definition', 'function_definition', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
+  'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
+  'import_statement', 'import_from_statement', 'delete_statement', 'ERROR',
+];
+/** one native search for every node the extractor needs; each full-tree search costs as much as parsing */
+const RULE = {
+  rule: {
+    any: [...KINDS.map((kind) => ({ kind })), { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } }],
+  },
+};
+const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
+
+interface RawNode {
+  kind: string;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+  node: SgNode;
 }
 
 export function extractPython(path: string, source: string): FileSummary {
@@ -115,335 +127,252 @@ export function extractPython(path: string, source: string): FileSummary {
   const lines = countLines(source);
   const suppressions = findSuppressions(source, '#');
   const root = parse('python', source).root();
-  if (root.has({ rule: { kind: 'ERROR' } })) {
-    const err = root.find({ rule: { kind: 'ERROR' } });
-    const at = err ? pos(err) : { line: 1, column: 1 };
+  const raw: RawNode[] = root.findAll(RULE).map((node) => {
+    const r = node.range();
+    return { kind: String(node.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node };
+  });
+  // byte offsets (the tree's) from string indices (regular expressions'), for files that are not ASCII
+  const ascii = !/[\u0080-\uffff]/.test(source);
+  const byteOffset = (index: number): number => (ascii ? index : Buffer.byteLength(source.slice(0, index)));
+  /** a node's text: a slice of the source when offsets are characters, else from the tree */
+  const textOf = (n: RawNode): string => (ascii ? source.slice(n.start, n.end) : n.node.text());
+  const error = raw.find((n) => n.kind === 'ERROR');
+  if (error) {
     return {
-      path, language: 'python', lines, parseError: `syntax error at ${at.line}:${at.column}`, classes: [], imports: [],
+      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}`, classes: [], imports: [],
       functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
     };
   }
-
   // ---- classes -------------------------------------------------------------------------------------
-  const classNodes = root.findAll({ rule: { kind: 'class_definition' } });
-  const classRanges: (Range & { body: SgNode | null; index: number })[] = [];
-  const classes: ClassInfo[] = [];
-  const classDrafts: {
-    info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported'>;
-    methods: MethodInfo[];
-    instanceAttributes: Map<string, string | null>;
-    instanceAttributeTypes: { name: string; source: TypeSource }[];
-    parentClass: number;
-    dynamic: boolean;
-  }[] = [];
-  for (const node of classNodes) {
-    const r = node.range();
-    classRanges.push({ start: r.start.index, end: r.end.index, body: node.field('body'), index: classRanges.length });
-  }
-  const enclosingClass = (index: number, excludeSelf = -1): number => {
-    let best = -1;
-    for (const c of classRanges) {
-      if (c.index !== excludeSelf && c.start < index && index < c.end && (best < 0 || c.start > classRanges[best]!.start)) best = c.index;
+  const classRaw = raw.filter((n) => n.kind === 'class_definition');
+  const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
+  const classDrafts = classRaw.map((n) => extractClass(n.node, n.line, n.column));
+  const functionRaw = raw.filter((n) => n.kind === 'function_definition');
+  /** innermost class or function around a byte index: ['class' | 'function', index] */
+  const containers = [
+    ...classRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'class' as const, index: i })),
+    ...functionRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'function' as const, index: i })),
+  ].sort((a, b) => a.start - b.start);
+  const containerOf = (index: number, exclude: { kind: string; index: number } | null = null): { kind: 'class' | 'function'; index: number } | null => {
+    let best: (typeof containers)[number] | null = null;
+    for (const c of containers) {
+      if (c.start > index) break;
+      if (index < c.end && c.start <= index && !(exclude && c.kind === exclude.kind && c.index === exclude.index)) best = c;
     }
     return best;
   };
-  for (let i = 0; i < classNodes.length; i++) {
-    const node = classNodes[i]!;
-    const range = classRanges[i]!;
-    const name = node.field('name')?.text() ?? '';
-    const bases: string[] = [];
-    let dynamic = false;
-    const supers = node.field('superclasses');
-    if (supers) {
-      for (const arg of supers.namedChildren()) {
-        if (arg.kind() === 'keyword_argument') {
-          const key = arg.field('name')?.text();
-          const value = arg.field('value')?.text() ?? '';
-          if (key === 'metaclass' && !PLAIN_METACLASSES.has(value)) dynamic = true;
-          continue;
-        }
-        if (arg.kind() === 'comment') continue;
-        const text = stripSubscript(arg.text());
-        bases.push(DOTTED.test(text) ? text : '?');
-      }
-    }
-    const decorators = decoratorNames(node);
-    if (decorators.some((d) => !PLAIN_CLASS_DECORATORS.has(d))) dynamic = true;
-    const fields: FieldInfo[] = [];
-    const properties: string[] = [];
-    const nested: string[] = [];
-    const methods: MethodInfo[] = [];
-    const body = range.body;
-    if (body) {
-      for (let stmt of body.namedChildren()) {
-        let kind = stmt.kind();
-        if (kind === 'decorated_definition') {
-          stmt = stmt.field('definition') ?? stmt;
-          kind = stmt.kind();
-        }
-        if (kind === 'function_definition') {
-          const mname = stmt.field('name')?.text() ?? '';
-          const decos = decoratorNames(stmt);
-          if (decos.some((d) => PROPERTY_DECORATORS.test(d))) properties.push(mname);
-          else methods.push({ name: mname, async: stmt.text().startsWith('async'), returns: stmt.field('return_type')?.text() ?? null });
-          if (mname === '__getattr__' || mname === '__getattribute__') dynamic = true;
-        } else if (kind === 'class_definition') {
-          nested.push(stmt.field('name')?.text() ?? '');
-        } else if (kind === 'expression_statement') {
-          const inner = stmt.namedChildren()[0];
-          if (inner && inner.kind() === 'assignment') {
-            const left = inner.field('left');
-            const leftText = left?.text() ?? '';
-            const type = inner.field('type')?.text() ?? null;
-            for (const n of targetNames(leftText)) {
-              if (n === '__slots__') {
-                for (const m of (inner.field('right')?.text() ?? '').matchAll(/['"]([A-Za-z_]\w*)['"]/g)) fields.push({ name: m[1]!, type: null });
-              } else fields.push({ name: n, type });
-            }
-          }
-        } else if (kind !== 'comment' && kind !== 'pass_statement') {
-          // if/try/with/for in a class body: whatever it binds is an attribute
-          for (const a of stmt.findAll({ rule: { kind: 'assignment' } })) {
-            for (const n of targetNames(a.field('left')?.text() ?? '')) fields.push({ name: n, type: null });
-          }
-          for (const d of stmt.findAll({ rule: { any: [{ kind: 'function_definition' }, { kind: 'class_definition' }] } })) {
-            const n = d.field('name')?.text();
-            if (n) methods.push({ name: n, async: false, returns: null });
-          }
-        }
-      }
-    }
-    const text = body?.text() ?? '';
-    if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
-    classDrafts.push({
-      info: {
-        name, kind: classKind(bases, decorators), line: pos(node).line, column: pos(node).column, bases, fields, properties, nested, dynamic,
-      },
-      methods,
-      instanceAttributes: new Map(),
-      instanceAttributeTypes: [],
-      parentClass: enclosingClass(range.start, i),
-      dynamic,
-    });
+  for (let i = 0; i < classDrafts.length; i++) {
+    const outer = containerOf(classRanges[i]!.start, { kind: 'class', index: i });
+    classDrafts[i]!.parentClass = outer?.kind === 'class' ? outer.index : -1;
+    classDrafts[i]!.insideFunction = outer?.kind === 'function';
   }
 
   // ---- functions and scopes --------------------------------------------------------------------------
-  const scopes: ScopeDraft[] = [
-    { name: '<module>', node: root, start: -1, end: Number.MAX_SAFE_INTEGER, selfClass: -1, selfName: null, typed: new Map() },
-  ];
+  const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
+    name, start, end, selfClass, selfName, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false,
+  });
+  const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
-  for (const fn of root.findAll({ rule: { kind: 'function_definition' } })) {
-    const r = fn.range();
+  const scopeOfFunction: number[] = [];
+  const bindUntyped = (scope: ScopeDraft, name: string): void => {
+    scope.untyped.set(name, (scope.untyped.get(name) ?? 0) + 1);
+  };
+  const bindTyped = (scope: ScopeDraft, name: string, source: TypeSource): void => {
+    const list = scope.typed.get(name);
+    if (list) list.push(source);
+    else scope.typed.set(name, [source]);
+  };
+  // innermost scope containing a byte index
+  const scopeAt = (index: number): number => {
+    const c = containerOf(index);
+    if (!c) return 0;
+    if (c.kind === 'function') return scopeOfFunction[c.index] ?? 0;
+    // in a class body: the scope around the class
+    let outer = containerOf(classRanges[c.index]!.start, { kind: 'class', index: c.index });
+    while (outer?.kind === 'class') outer = containerOf(classRanges[outer.index]!.start, { kind: 'class', index: outer.index });
+    return outer ? (scopeOfFunction[outer.index] ?? 0) : 0;
+  };
+  for (let i = 0; i < functionRaw.length; i++) {
+    const f = functionRaw[i]!;
+    const fn = f.node;
     const name = fn.field('name')?.text() ?? '';
     const returns = fn.field('return_type')?.text() ?? null;
-    // method iff the definition sits directly in a class body
-    let holder = fn.parent();
-    if (holder?.kind() === 'decorated_definition') holder = holder.parent();
-    const owner = holder?.kind() === 'block' ? holder.parent() : null;
-    let selfClass = -1;
-    if (owner?.kind() === 'class_definition') {
-      const start = owner.range().start.index;
-      selfClass = classRanges.findIndex((c) => c.start === start);
-    } else if (owner === null && holder?.kind() === 'module') {
-      functions.push({ name, returns });
-    }
+    const owner = containerOf(f.start, { kind: 'function', index: i });
+    const selfClass = owner?.kind === 'class' ? owner.index : -1;
+    if (!owner) functions.push({ name, returns });
     const decos = decoratorNames(fn);
-    const params = fn.field('parameters');
-    const typed = new Map<string, { source: TypeSource; at: number }[]>();
-    let selfName: string | null = null;
-    if (params) {
-      let first = true;
-      for (const p of params.namedChildren()) {
-        const kind = p.kind();
-        if (first && selfClass >= 0 && !decos.includes('staticmethod') && kind === 'identifier') {
-          selfName = p.text();
-        } else if (kind === 'typed_parameter' || kind === 'typed_default_parameter') {
-          const pname = kind === 'typed_parameter' ? p.namedChildren()[0] : p.field('name');
-          const type = p.field('type')?.text();
-          if (pname?.kind() === 'identifier' && type) typed.set(pname.text(), [{ source: { kind: 'annotation', text: type }, at: -1 }]);
-        }
-        first = false;
-      }
-    }
-    const qual = selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name;
+    const params = parameters(fn.field('parameters')?.text() ?? '()');
+    const isStatic = decos.includes('staticmethod');
     const isClassMethod = decos.includes('classmethod');
-    scopes.push({
-      name: qual, node: fn, start: r.start.index, end: r.end.index, selfClass: isClassMethod ? -1 : selfClass,
-      selfName: isClassMethod ? null : selfName, typed,
-    });
+    const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
+    const scope = newScope(selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end, isClassMethod ? -1 : selfClass, isClassMethod ? null : selfName);
+    for (const [k, p] of params.entries()) {
+      if (k === 0 && selfName !== null) continue;
+      if (p.type) bindTyped(scope, p.name, { kind: 'annotation', text: p.type });
+      else bindUntyped(scope, p.name);
+    }
+    scopeOfFunction[i] = scopes.length;
+    scopes.push(scope);
     if (selfClass >= 0) {
       const draft = classDrafts[selfClass]!;
       if (!draft.methods.some((m) => m.name === name) && !draft.info.properties.includes(name)) {
-        draft.methods.push({ name, async: fn.text().startsWith('async'), returns });
+        draft.methods.push({ name, async: /^async\b/.test(fn.text().slice(0, 6)), returns });
       }
     }
   }
-  // innermost scope containing a byte index
-  const sortedScopes = scopes.map((s, i) => ({ s, i })).sort((a, b) => a.s.start - b.s.start);
-  const scopeAt = (index: number): number => {
-    let best = 0;
-    for (const { s, i } of sortedScopes) {
-      if (s.start > index) break;
-      if (index < s.end && s.start >= scopes[best]!.start) best = i;
-    }
-    return best;
-  };
+  // a def binds its name in the scope around it
+  for (let i = 0; i < functionRaw.length; i++) {
+    const owner = containerOf(functionRaw[i]!.start, { kind: 'function', index: i });
+    if (owner?.kind === 'class') continue;
+    bindUntyped(scopes[owner ? (scopeOfFunction[owner.index] ?? 0) : 0]!, scopes[scopeOfFunction[i]!]!.name.split('.').pop()!);
+  }
+  for (let i = 0; i < classRaw.length; i++) {
+    if (classDrafts[i]!.parentClass < 0) bindUntyped(scopes[scopeAt(classRanges[i]!.start)]!, classDrafts[i]!.info.name);
+  }
 
-  // ---- assignments: typed locals, instance attributes, attributes set from outside ------------------------
+  // ---- guards --------------------------------------------------------------------------------------
+  if (/isinstance|hasattr|getattr|AttributeError/.test(source)) {
+    for (const m of source.matchAll(GUARD)) {
+      const scope = scopes[scopeAt(byteOffset(m.index))]!;
+      if (m[2]) scope.guarded.add(m[2]);
+      else scope.catchesAttributeError = true;
+    }
+  }
+
+  // ---- bindings, instance attributes, attribute stores ------------------------------------------------
   const assignedAttributes = new Set<string>();
   const writeCandidates: AttributeRead[] = [];
-  for (const a of root.findAll({ rule: { any: [{ kind: 'assignment' }, { kind: 'augmented_assignment' }] } })) {
-    const left = a.field('left');
-    if (!left) continue;
-    const leftKind = left.kind();
-    const at = a.range().start.index;
-    if (leftKind === 'identifier') {
-      if (a.kind() !== 'assignment') continue;
-      const type = a.field('type')?.text();
-      const right = a.field('right');
-      let source: TypeSource | null = null;
-      if (type) source = { kind: 'annotation', text: type };
-      else if (right?.kind() === 'call') {
-        const callee = right.field('function')?.text() ?? '';
-        if (DOTTED.test(callee)) source = { kind: 'call', callee };
-      }
-      // class-body assignments are attributes, not variables of the surrounding scope
-      const cls = enclosingClass(at);
-      if (source && !(cls >= 0 && classRanges[cls]!.start > scopes[scopeAt(at)]!.start)) {
-        const scope = scopes[scopeAt(at)]!;
-        const list = scope.typed.get(left.text()) ?? [];
-        list.push({ source, at });
-        scope.typed.set(left.text(), list);
-      }
-      continue;
-    }
-    // attribute targets, alone or in tuples
-    const leftText = left.text();
-    if (!leftText.includes('.')) continue;
-    const scope = scopes[scopeAt(at)]!;
-    for (const m of leftText.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
-      const receiver = m[1]!;
-      const attr = m[2]!;
-      const owner = scope.selfName !== null && receiver === scope.selfName ? classDrafts[scope.selfClass] : undefined;
-      if (owner) {
-        const type = leftKind === 'attribute' && a.kind() === 'assignment' ? (a.field('type')?.text() ?? null) : null;
-        if (!owner.instanceAttributes.has(attr) || type) owner.instanceAttributes.set(attr, type);
-        if (leftKind === 'attribute' && a.kind() === 'assignment') {
-          const right = a.field('right');
-          if (type) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'annotation', text: type } });
-          else if (right?.kind() === 'call') {
-            const callee = right.field('function')?.text() ?? '';
-            if (DOTTED.test(callee)) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'call', callee } });
+  const storeRanges: Range[] = [];
+  const imports: ImportInfo[] = [];
+  const attributeNodes: RawNode[] = [];
+  for (const n of raw) {
+    switch (n.kind) {
+      case 'attribute':
+        attributeNodes.push(n);
+        break;
+      case 'assignment':
+      case 'augmented_assignment': {
+        const text = textOf(n);
+        const scopeIndex = scopeAt(n.start);
+        const scope = scopes[scopeIndex]!;
+        const inClassBody = (() => {
+          const c = containerOf(n.start);
+          return c?.kind === 'class';
+        })();
+        let targets: string[];
+        let type: string | null = null;
+        let value: string | null = null;
+        if (n.kind === 'assignment') {
+          ({ targets, type, value } = assignmentParts(text));
+          // the leftmost target's text ends where the first `=` (or `:`) is
+          storeRanges.push({ start: n.start, end: n.start + byteOffsetIn(text, targets[0]!.length) });
+        } else {
+          targets = [text.slice(0, text.search(/\s*(?:\/\/|>>|<<|\*\*|[-+*/%&|^@])=/)).trim()];
+        }
+        for (const target of targets) {
+          if (/^[A-Za-z_]\w*$/.test(target)) {
+            if (inClassBody) continue;
+            const callee = value !== null && targets.length === 1 ? singleCall(value) : null;
+            if (n.kind === 'assignment' && type) bindTyped(scope, target, { kind: 'annotation', text: type });
+            else if (n.kind === 'assignment' && callee) bindTyped(scope, target, { kind: 'call', callee });
+            else bindUntyped(scope, target);
+            continue;
+          }
+          if (!inClassBody) for (const name of targetNames(target)) bindUntyped(scope, name);
+          if (!target.includes('.')) continue;
+          for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
+            const receiver = m[1]!;
+            const attr = m[2]!;
+            const owner = scope.selfName !== null && receiver === scope.selfName ? classDrafts[scope.selfClass] : undefined;
+            if (owner) {
+              const single = target === m[0] && n.kind === 'assignment';
+              if (!owner.instanceAttributes.has(attr) || (single && type)) owner.instanceAttributes.set(attr, single ? type : null);
+              if (single) {
+                const callee = value !== null ? singleCall(value) : null;
+                if (type) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'annotation', text: type } });
+                else if (callee) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'call', callee } });
+              }
+            } else {
+              writeCandidates.push({ receiver, attribute: attr, scope: scopeIndex, line: n.line, column: n.column });
+            }
           }
         }
-      } else {
-        writeCandidates.push({ receiver, attribute: attr, scope: scopes.indexOf(scope), line: pos(left).line, column: pos(left).column });
+        break;
+      }
+      case 'for_statement':
+      case 'for_in_clause': {
+        const target = n.node.field('left')?.text() ?? '';
+        for (const name of targetNames(target)) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        for (const m of target.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        break;
+      }
+      case 'as_pattern_target':
+      case 'delete_statement':
+      case 'global_statement':
+      case 'nonlocal_statement':
+      case 'lambda_parameters': {
+        const text = textOf(n).replace(/^(?:del|global|nonlocal)\s+/, '');
+        const names = n.kind === 'lambda_parameters' ? parameters(text).map((p) => p.name) : targetNames(text);
+        for (const name of names) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        if (n.kind === 'as_pattern_target') for (const m of text.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        break;
+      }
+      case 'named_expression': {
+        const name = n.node.field('name')?.text();
+        if (name) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        break;
+      }
+      case 'import_statement':
+      case 'import_from_statement': {
+        const scope = scopes[scopeAt(n.start)]!;
+        for (const imp of parseImport(textOf(n))) {
+          imports.push({ ...imp, line: n.line, column: n.column, typeOnly: false });
+          bindUntyped(scope, imp.local);
+        }
+        break;
       }
     }
-  }
-  // other ways of binding an attribute: `for x.a in`, `with … as x.a`, `(x.a := …)` is invalid; `del` removes
-  for (const n of root.findAll({ rule: { any: [{ kind: 'for_statement' }, { kind: 'as_pattern_target' }] } })) {
-    const target = n.kind() === 'for_statement' ? n.field('left') : n;
-    for (const m of (target?.text() ?? '').matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
   }
 
   // ---- receivers with one sure type per scope ------------------------------------------------------
-  const readNodes = root.findAll({
-    rule: { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } },
-  });
-  const candidates: { receiver: string; attribute: string; line: number; column: number; scope: number; node: SgNode }[] = [];
-  for (const node of readNodes) {
-    const text = node.text();
+  const sureType = (scopeIndex: number, name: string): TypeSource | null => {
+    const scope = scopes[scopeIndex]!;
+    const typed = scope.typed.get(name);
+    if (!typed || scope.untyped.has(name) || scope.guarded.has(name) || scope.catchesAttributeError) return null;
+    const first = typed[0]!;
+    const key = JSON.stringify(first);
+    return typed.every((t) => t === first || JSON.stringify(t) === key) ? first : null;
+  };
+  const receiverSources = new Map<number, Map<string, TypeSource>>();
+  const noteReceiver = (scopeIndex: number, name: string, source: TypeSource): void => {
+    let map = receiverSources.get(scopeIndex);
+    if (!map) receiverSources.set(scopeIndex, (map = new Map()));
+    map.set(name, source);
+  };
+  const isStore = (start: number): boolean => storeRanges.some((r) => r.start <= start && start < r.end);
+  const reads: AttributeRead[] = [];
+  for (const n of attributeNodes) {
+    const text = textOf(n);
     if (!DOTTED.test(text)) continue;
     const dot = text.lastIndexOf('.');
     const receiver = text.slice(0, dot);
     const attribute = text.slice(dot + 1);
     if (attribute.startsWith('__') && attribute.endsWith('__')) continue;
-    const rootName = receiver.includes('.') ? receiver.slice(0, receiver.indexOf('.')) : receiver;
-    const p = pos(node);
-    const scopeIndex = scopeAt(p.index);
+    const firstDot = receiver.indexOf('.');
+    const rootName = firstDot >= 0 ? receiver.slice(0, firstDot) : receiver;
+    const scopeIndex = scopeAt(n.start);
     const scope = scopes[scopeIndex]!;
-    const isSelf = scope.selfName !== null && rootName === scope.selfName;
-    if (!isSelf && (receiver.includes('.') || !scope.typed.has(rootName))) continue;
-    candidates.push({ receiver, attribute, line: p.line, column: p.column, scope: scopeIndex, node });
-  }
-
-  // a name is a sure receiver only when every binding of it in its scope is one of the typed ones
-  const BINDING_PARENTS = new Set([
-    'pattern_list', 'tuple_pattern', 'list_pattern', 'list_splat_pattern', 'dictionary_splat_pattern', 'for_statement',
-    'for_in_clause', 'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'parameters',
-    'lambda_parameters', 'default_parameter', 'typed_parameter', 'typed_default_parameter', 'delete_statement',
-    'augmented_assignment', 'aliased_import', 'dotted_name', 'case_pattern', 'keyword_pattern', 'class_pattern',
-    'splat_pattern', 'as_pattern', 'except_clause', 'with_item',
-  ]);
-  const sureCache = new Map<string, TypeSource | null>();
-  const sureType = (scopeIndex: number, name: string): TypeSource | null => {
-    const key = `${scopeIndex}:${name}`;
-    const cached = sureCache.get(key);
-    if (cached !== undefined) return cached;
-    const scope = scopes[scopeIndex]!;
-    const typed = scope.typed.get(name) ?? [];
-    let result: TypeSource | null = null;
-    const first = typed[0];
-    const agree = first !== undefined && typed.every((t) => JSON.stringify(t.source) === JSON.stringify(first.source));
-    if (agree) {
-      const scopeText = scope.node.text();
-      const escaped = name.replace(/[$]/g, '\\$');
-      // narrowing and guards make the type uncertain
-      if (new RegExp(`isinstance\\(\\s*${escaped}\\b|hasattr\\(\\s*${escaped}\\b|getattr\\(\\s*${escaped}\\b|${HANDLES_ATTRIBUTE_ERROR.source}`).test(scopeText)) {
-        result = null;
-      } else {
-        const typedStarts = new Set(typed.map((t) => t.at));
-        let other = 0;
-        for (const id of scope.node.findAll({ rule: { kind: 'identifier', regex: `^${escaped}$` } })) {
-          const parent = id.parent();
-          if (!parent) continue;
-          const pk = String(parent.kind());
-          if (pk === 'assignment') {
-            const left = parent.field('left');
-            if (left && left.range().start.index === id.range().start.index) {
-              if (!typedStarts.has(parent.range().start.index)) other++;
-            }
-          } else if (pk === 'typed_parameter' || pk === 'typed_default_parameter') {
-            if (!typedStarts.has(-1)) other++;
-          } else if (pk === 'keyword_argument' || pk === 'attribute') {
-            // a keyword's name or an attribute's name is not this variable
-          } else if (BINDING_PARENTS.has(pk)) {
-            other++;
-          } else if (pk === 'function_definition' || pk === 'class_definition') {
-            other++;
-          }
-        }
-        if (other === 0) result = first.source;
-      }
-    }
-    sureCache.set(key, result);
-    return result;
-  };
-
-  const reads: AttributeRead[] = [];
-  const receiverSources = new Map<number, Map<string, TypeSource>>();
-  for (const c of candidates) {
-    const scope = scopes[c.scope]!;
-    const rootName = c.receiver.split('.')[0]!;
-    if (!(scope.selfName !== null && rootName === scope.selfName)) {
-      const source = sureType(c.scope, rootName);
+    if (scope.selfName !== null && rootName === scope.selfName) {
+      if (scope.catchesAttributeError || scope.guarded.has(rootName)) continue;
+    } else {
+      if (firstDot >= 0) continue;
+      const source = sureType(scopeIndex, rootName);
       if (!source) continue;
-      let map = receiverSources.get(c.scope);
-      if (!map) receiverSources.set(c.scope, (map = new Map()));
-      map.set(rootName, source);
-    } else if (HANDLES_ATTRIBUTE_ERROR.test(scope.node.text()) || /hasattr\(|getattr\(/.test(scope.node.text())) {
-      continue;
+      noteReceiver(scopeIndex, rootName, source);
     }
-    // stores are not reads
-    const parent = c.node.parent();
-    if (parent) {
-      const pk = String(parent.kind());
-      if ((pk === 'assignment' && parent.field('left')?.range().start.index === c.node.range().start.index) || pk === 'pattern_list' || pk === 'tuple_pattern' || pk === 'delete_statement') continue;
-    }
-    reads.push({ receiver: c.receiver, attribute: c.attribute, line: c.line, column: c.column, scope: c.scope });
+    if (isStore(n.start)) continue;
+    reads.push({ receiver, attribute, line: n.line, column: n.column, scope: scopeIndex });
   }
-
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
     const scope = scopes[w.scope]!;
@@ -457,9 +386,7 @@ export function extractPython(path: string, source: string): FileSummary {
       assignedAttributes.add(w.attribute);
       continue;
     }
-    let map = receiverSources.get(w.scope);
-    if (!map) receiverSources.set(w.scope, (map = new Map()));
-    map.set(rootName, source);
+    noteReceiver(w.scope, rootName, source);
     writes.push(w);
   }
 
@@ -475,10 +402,9 @@ export function extractPython(path: string, source: string): FileSummary {
     const d = classDrafts[i]!;
     return d.parentClass >= 0 ? `${qualname(d.parentClass)}.${d.info.name}` : d.info.name;
   };
-  for (let i = 0; i < classDrafts.length; i++) {
-    const d = classDrafts[i]!;
-    const topLevel = d.parentClass < 0 && scopeAt(classRanges[i]!.start) === 0;
-    classes.push({
+  const classes: ClassInfo[] = classDrafts.map((d, i) => {
+    const topLevel = d.parentClass < 0 && !d.insideFunction;
+    return {
       ...d.info,
       qualname: qualname(i),
       methods: d.methods,
@@ -486,45 +412,102 @@ export function extractPython(path: string, source: string): FileSummary {
       instanceAttributeTypes: d.instanceAttributeTypes,
       topLevel,
       exported: topLevel && !d.info.name.startsWith('_'),
-    });
-  }
+    };
+  });
 
   return {
-    path, language: 'python', lines, parseError: null, classes, imports: extractImports(root), functions, scopes: outScopes, reads, writes,
+    path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
     assignedAttributes: [...assignedAttributes], suppressions,
   };
 }
 
-function extractImports(root: SgNode): ImportInfo[] {
-  const imports: ImportInfo[] = [];
-  for (const node of root.findAll({ rule: { any: [{ kind: 'import_statement' }, { kind: 'import_from_statement' }] } })) {
-    const p = pos(node);
-    const base = { line: p.line, column: p.column, typeOnly: false };
-    if (node.kind() === 'import_statement') {
-      for (const item of node.namedChildren()) {
-        if (item.kind() === 'dotted_name') {
-          const module = item.text();
-          imports.push({ ...base, module, name: null, local: module.split('.')[0]! });
-        } else if (item.kind() === 'aliased_import') {
-          const module = item.field('name')?.text() ?? '';
-          imports.push({ ...base, module, name: null, local: item.field('alias')?.text() ?? module });
-        }
+/** bytes in the first `chars` characters of `text` */
+function byteOffsetIn(text: string, chars: number): number {
+  const head = text.slice(0, chars);
+  return /[\u0080-\uffff]/.test(head) ? Buffer.byteLength(head) : chars;
+}
+
+interface ClassDraft {
+  info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported'>;
+  methods: MethodInfo[];
+  instanceAttributes: Map<string, string | null>;
+  instanceAttributeTypes: { name: string; source: TypeSource }[];
+  parentClass: number;
+  insideFunction: boolean;
+}
+
+function extractClass(node: SgNode, line: number, column: number): ClassDraft {
+  const name = node.field('name')?.text() ?? '';
+  const bases: string[] = [];
+  let dynamic = false;
+  const supers = node.field('superclasses');
+  if (supers) {
+    for (const arg of supers.namedChildren()) {
+      const kind = String(arg.kind());
+      if (kind === 'keyword_argument') {
+        const key = arg.field('name')?.text();
+        const value = arg.field('value')?.text() ?? '';
+        if (key === 'metaclass' && !PLAIN_METACLASSES.has(value)) dynamic = true;
+        continue;
       }
-      continue;
+      if (kind === 'comment') continue;
+      const text = stripSubscript(arg.text());
+      bases.push(DOTTED.test(text) ? text : '?');
     }
-    const moduleNode = node.field('module_name');
-    const module = (moduleNode?.text() ?? '').replace(/\s+/g, '');
-    for (const item of node.namedChildren()) {
-      if (moduleNode && item.range().start.index === moduleNode.range().start.index) continue;
-      if (item.kind() === 'dotted_name') {
-        imports.push({ ...base, module, name: item.text(), local: item.text() });
-      } else if (item.kind() === 'aliased_import') {
-        const name = item.field('name')?.text() ?? '';
-        imports.push({ ...base, module, name, local: item.field('alias')?.text() ?? name });
-      } else if (item.kind() === 'wildcard_import') {
-        imports.push({ ...base, module, name: '*', local: '*' });
+  }
+  const decorators = decoratorNames(node);
+  if (decorators.some((d) => !PLAIN_CLASS_DECORATORS.has(d))) dynamic = true;
+  const fields: FieldInfo[] = [];
+  const properties: string[] = [];
+  const nested: string[] = [];
+  const methods: MethodInfo[] = [];
+  const body = node.field('body');
+  if (body) {
+    for (let stmt of body.namedChildren()) {
+      let kind = String(stmt.kind());
+      if (kind === 'decorated_definition') {
+        stmt = stmt.field('definition') ?? stmt;
+        kind = String(stmt.kind());
+      }
+      if (kind === 'function_definition') {
+        const mname = stmt.field('name')?.text() ?? '';
+        const decos = decoratorNames(stmt);
+        if (decos.some((d) => PROPERTY_DECORATORS.test(d))) properties.push(mname);
+        else methods.push({ name: mname, async: /^async\b/.test(stmt.text().slice(0, 6)), returns: stmt.field('return_type')?.text() ?? null });
+        if (mname === '__getattr__' || mname === '__getattribute__') dynamic = true;
+      } else if (kind === 'class_definition') {
+        nested.push(stmt.field('name')?.text() ?? '');
+      } else if (kind === 'expression_statement') {
+        const text = stmt.text();
+        if (!text.includes('=') && !text.includes(':')) continue;
+        const { targets, type, value } = assignmentParts(text);
+        for (const target of targets) {
+          for (const n of targetNames(target)) {
+            if (n === '__slots__') {
+              for (const m of (value ?? '').matchAll(/['"]([A-Za-z_]\w*)['"]/g)) fields.push({ name: m[1]!, type: null });
+            } else fields.push({ name: n, type: targets.length === 1 ? type : null });
+          }
+        }
+      } else if (kind !== 'comment' && kind !== 'pass_statement') {
+        // if/try/with/for in a class body: whatever it binds is an attribute
+        for (const a of stmt.findAll({ rule: { kind: 'assignment' } })) {
+          for (const n of targetNames(a.field('left')?.text() ?? '')) fields.push({ name: n, type: null });
+        }
+        for (const d of stmt.findAll({ rule: { any: [{ kind: 'function_definition' }, { kind: 'class_definition' }] } })) {
+          const n = d.field('name')?.text();
+          if (n) methods.push({ name: n, async: false, returns: null });
+        }
       }
     }
   }
-  return imports;
+  const text = body?.text() ?? '';
+  if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
+  return {
+    info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic },
+    methods,
+    instanceAttributes: new Map(),
+    instanceAttributeTypes: [],
+    parentClass: -1,
+    insideFunction: false,
+  };
 }
