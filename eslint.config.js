@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // plain JavaScript scripts (benchmarks) run on Node
+    files: ['**/*.{js,mjs,cjs}'],
+    languageOptions: { globals: { ...globals.node } },
+  },
+  {
     // the dashboard's page script runs in the browser, unbundled
     files: ['packages/tether/src/dashboard/assets/**/*.js'],
     languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
