@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
+import type AjvDraft04 from 'ajv-draft-04';
+import type AjvFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { formatSarif, scan } from '../../src/index.js';
+
+// CommonJS packages whose default export NodeNext types as a namespace: take module.exports as it is
+const require = createRequire(import.meta.url);
+const Ajv = require('ajv-draft-04') as typeof AjvDraft04;
+const addFormats = require('ajv-formats') as typeof AjvFormats;
 
 const fixture = fileURLToPath(new URL('../fixtures/session-metrics-bug/', import.meta.url));
 // the official SARIF 2.1.0 schema (sarif-2.1.0-rtm.5), as published with the OASIS standard
