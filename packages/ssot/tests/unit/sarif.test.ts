@@ -8,8 +8,8 @@ import { formatSarif, scan } from '../../src/index.js';
 
 // CommonJS packages whose default export NodeNext types as a namespace: take module.exports as it is
 const require = createRequire(import.meta.url);
-const Ajv = require('ajv-draft-04') as typeof AjvDraft04;
-const addFormats = require('ajv-formats') as typeof AjvFormats;
+const Ajv = require('ajv-draft-04') as typeof AjvDraft04.default;
+const addFormats = require('ajv-formats') as typeof AjvFormats.default;
 
 const fixture = fileURLToPath(new URL('../fixtures/session-metrics-bug/', import.meta.url));
 // the official SARIF 2.1.0 schema (sarif-2.1.0-rtm.5), as published with the OASIS standard
