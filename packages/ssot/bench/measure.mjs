@@ -1,4 +1,3 @@
-/* global process, performance */
 // One measured scan in a fresh process: prints {seconds, peak_mb, files, lines, findings, parseErrors} as JSON.
 // peak_mb is the process's maximum resident set size, worker threads included.
 import { scan } from '../dist/index.js';

@@ -1,4 +1,3 @@
-/* global process, console, performance, URL */
 // `npm run bench:scan`: generates a deterministic synthetic Python corpus of 2,000,000 lines (four parts of
 // 500k lines), scans it at 0.5M, 1M and 2M lines, each in a fresh process, then runs pyright with its
 // attribute-access check on a 200k-line slice and compares. The last line printed is one JSON object.
