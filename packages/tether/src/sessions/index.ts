@@ -24,6 +24,7 @@ export {
   type SessionErrorSummary,
 } from './session-metrics.js';
 export type { PoolMetrics, BreakerState } from './pool-metrics.js';
+export type { SessionEvent, SessionEventListener } from './session-events.js';
 export { LATENCY_BUCKETS_MS, quantile, type HistogramSnapshot } from './histogram.js';
 export {
   DatabaseUnavailableError,

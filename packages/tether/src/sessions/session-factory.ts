@@ -15,6 +15,7 @@ import {
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { Session, type SessionClient, type SessionHost } from './session.js';
+import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
 
 /** pino-compatible: `logger.warn({ ...context }, 'message')`. */
@@ -130,6 +131,7 @@ export class SessionFactory implements SessionHost {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly active = new Map<Session, SessionRecord>();
   private readonly watchdog: NodeJS.Timeout | undefined;
+  private readonly events = new SessionEventHub();
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -164,7 +166,14 @@ export class SessionFactory implements SessionHost {
         pipeline: true,
       } as pg.PoolConfig) as unknown as ConnectionPool;
     }
-    this.pool.on('connect', () => this.counters.totalCreated++);
+    this.pool.on('connect', (client) => {
+      this.counters.totalCreated++;
+      // a server that goes away mid-session makes a checked-out client emit 'error' (FATAL 57P01, reset):
+      // without a listener of our own, that would crash the process; the failing query reports it typed
+      (client as { on?: (event: 'error', listener: (error: Error) => void) => void }).on?.('error', (error) =>
+        this.logger.warn({ error: error.message }, 'database connection failed'),
+      );
+    });
     this.pool.on('remove', () => this.counters.totalClosed++);
     // an idle connection whose server went away: pg removes it; without a listener the process would crash
     this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
@@ -175,9 +184,14 @@ export class SessionFactory implements SessionHost {
     );
     this.breaker.onBreak(() => {
       this.counters.breakerTrips++;
+      this.events.emit({ type: 'breaker', at: Date.now(), state: 'open' });
       this.logger.error({ breakerTrips: this.counters.breakerTrips, cooldownMs: o.breakerCooldownMs }, 'database circuit breaker opened');
     });
-    this.breaker.onReset(() => this.logger.info({}, 'database circuit breaker closed'));
+    this.breaker.onReset(() => {
+      this.events.emit({ type: 'breaker', at: Date.now(), state: 'closed' });
+      this.logger.info({}, 'database circuit breaker closed');
+    });
+    this.breaker.onHalfOpen(() => this.events.emit({ type: 'breaker', at: Date.now(), state: 'half_open' }));
 
     const watched = [o.leakDetectionThresholdMs, o.maxSessionLifetimeMs].filter((ms) => ms > 0);
     if (watched.length) {
@@ -209,6 +223,8 @@ export class SessionFactory implements SessionHost {
   async openSession(context: SessionContext = {}): Promise<Session> {
     if (this.closing) throw new SessionClosedError('the session factory is shutting down');
     const identity = identityOf(context.userId);
+    // captured before the first await, so the stack still names the caller
+    const openedAt = this.options.leakDetectionThresholdMs > 0 ? openingStack() : null;
     const now = Date.now();
     const sessionId = randomUUID();
     const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
@@ -231,8 +247,7 @@ export class SessionFactory implements SessionHost {
       throw typed;
     }
     this.acquireTime.record(performance.now() - started);
-    const leakDetection = this.options.leakDetectionThresholdMs > 0;
-    const session = new Session(metrics, client, this, leakDetection ? new Error('session opened here') : null);
+    const session = new Session(metrics, client, this, openedAt);
     this.active.set(session, {
       identity,
       transactional: identity.kind !== 'anonymous' || context.transaction === true,
@@ -252,21 +267,22 @@ export class SessionFactory implements SessionHost {
   beginStatement(session: Session): string | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
-    const m = session.metrics;
-    const privileged = record.identity.kind === 'privileged';
-    const settings = [
-      `set_config('role', '${privileged ? SYSTEM_ROLE : APP_ROLE}', true)`,
-      `set_config('app.user_id', ${record.identity.kind === 'user' ? pg.escapeLiteral(record.identity.userId as string) : "''"}, true)`,
-      `set_config('application_name', ${pg.escapeLiteral(`${this.options.applicationName}:${m.requestId}`.slice(0, 63))}, true)`,
-    ];
-    if (record.statementTimeoutMs !== undefined) settings.push(`set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`);
-    return `BEGIN; SELECT ${settings.join(', ')}`;
+    const identity = record.identity;
+    // a user id is a validated UUID: safe to inline; the request id comes from outside and is escaped
+    let sql =
+      identity.kind === 'user'
+        ? `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.user_id', '${identity.userId as string}', true), `
+        : `BEGIN; SELECT set_config('role', '${identity.kind === 'privileged' ? SYSTEM_ROLE : APP_ROLE}', true), set_config('app.user_id', '', true), `;
+    sql += `set_config('application_name', ${sqlLiteral(`${this.options.applicationName}:${session.metrics.requestId}`.slice(0, 63))}, true)`;
+    if (record.statementTimeoutMs !== undefined) sql += `, set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`;
+    return sql;
   }
 
   /** @internal measures a statement and types its error. */
   onQuery(session: Session, ms: number, error: unknown): unknown {
     this.queryTime.record(ms);
     if (error === null) return null;
+    if (session.endedBy) return session.endedBy; // the connection failed because we ended it
     const typed = classifyDatabaseError(error);
     this.recordError(session.metrics, typed);
     return typed;
@@ -290,24 +306,34 @@ export class SessionFactory implements SessionHost {
     const client = session.client;
     let failure: unknown = null;
     let evict: Error | undefined;
-    if (session.begun && record.transactional) {
-      const aborted = client.getTransactionStatus() === 'E';
-      const statement = outcome === 'commit' && !aborted ? 'COMMIT' : 'ROLLBACK';
+    if (session.inFlight > 0) {
+      // a statement still running (the callback did not await it): do not wait for it; end the backend
+      evict = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
+      this.counters.dirtyEvicted++;
+      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+      void this.endBackend(client.processID);
+    } else if (session.begun && record.transactional) {
       try {
-        await client.query(statement);
+        const ended = await client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
+        // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
+        if (outcome === 'commit' && ended.command === 'ROLLBACK') {
+          failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
+        }
       } catch (error) {
         failure = classifyDatabaseError(error);
         evict = error as Error;
       }
-      if (outcome === 'commit' && aborted && failure === null) {
-        failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
-      }
+    }
+    if (record.released) {
+      // terminated (lifetime limit, shutdown) while COMMIT or ROLLBACK was under way: it owns the connection now
+      if (outcome === 'commit') throw session.endedBy ?? failure;
+      return;
     }
     const status = client.getTransactionStatus();
-    if (!evict && (session.inFlight > 0 || status !== 'I')) {
-      evict = new Error(`connection left dirty (transaction status ${status}, ${session.inFlight} statements in flight)`);
+    if (!evict && status !== 'I') {
+      evict = new Error(`connection left dirty (transaction status ${status})`);
       this.counters.dirtyEvicted++;
-      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status }, 'dirty connection evicted from the pool');
     }
     record.released = true;
     client.release(evict);
@@ -315,7 +341,7 @@ export class SessionFactory implements SessionHost {
     if (failure !== null) this.recordError(m, failure);
     const failed = failure !== null || (outcome === 'rollback' && reason !== null) || m.errorCount > 0;
     m.state = failure !== null ? 'error' : !session.begun || !record.transactional ? 'closed' : outcome === 'commit' ? 'committed' : 'rolled_back';
-    this.closeMetrics(session, record);
+    this.closeMetrics(session, record, true);
     if (failed) this.logFailure(m, failure ?? reason ?? m.lastError, 'session failed');
     if (failure !== null && outcome === 'commit') throw failure;
   }
@@ -389,6 +415,14 @@ export class SessionFactory implements SessionHost {
     metrics.errorCount++;
     metrics.lastError = { code, message: error instanceof Error ? error.message : String(error) };
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
+    if (this.events.active) {
+      this.events.emit({ type: 'session_error', at: Date.now(), code, message: metrics.lastError.message, sessionId: metrics.sessionId, requestId: metrics.requestId, userId: metrics.userId });
+    }
+  }
+
+  /** Errors, leaks and breaker changes as they happen; returns the unsubscribe function. */
+  subscribe(listener: SessionEventListener): () => void {
+    return this.events.subscribe(listener);
   }
 
   private logFailure(metrics: SessionMetrics, error: unknown, message: string): void {
@@ -399,14 +433,15 @@ export class SessionFactory implements SessionHost {
     }
   }
 
-  private closeMetrics(session: Session, record: SessionRecord): void {
+  private closeMetrics(session: Session, record: SessionRecord, returned: boolean): void {
     const m = session.metrics;
     m.closedAt = Date.now();
     m.totalTimeMs = m.closedAt - m.createdAt;
     this.sessionLifetime.record(m.totalTimeMs);
     this.active.delete(session);
-    if (record.leakReported) {
+    if (record.leakReported && returned) {
       this.logger.info({ sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs }, 'previously reported leaked session returned (unleaked)');
+      this.events.emit({ type: 'unleak', at: m.closedAt ?? Date.now(), sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs });
     }
     if (this.active.size === 0 && this.drained) this.drained();
   }
@@ -421,7 +456,9 @@ export class SessionFactory implements SessionHost {
         record.leakReported = true;
         this.counters.leaksDetected++;
         const m = session.metrics;
-        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt: session.openedAt?.stack ?? null }, 'possible session leak');
+        const openedAt = session.openedAt?.stack ?? null;
+        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt }, 'possible session leak');
+        this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt });
       }
       if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
         void this.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));
@@ -440,22 +477,46 @@ export class SessionFactory implements SessionHost {
     this.recordError(m, reason);
     m.state = 'error';
     this.logFailure(m, reason, 'session terminated');
-    const pid = session.client.processID;
-    if (pid && this.connectionString) {
-      const killer = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000 });
-      killer.on('error', () => {});
-      try {
-        await killer.connect();
-        await killer.query('SELECT pg_terminate_backend($1)', [pid]);
-      } catch {
-        // the destroyed connection below ends the backend as soon as it next talks to us
-      } finally {
-        await killer.end().catch(() => {});
-      }
-    }
+    await this.endBackend(session.client.processID);
     session.client.release(reason);
-    this.closeMetrics(session, record);
+    this.closeMetrics(session, record, false);
   }
+
+  /**
+   * Ends a backend from a separate connection: a pipelined pg client waits for its running statements before
+   * it disconnects, so destroying the connection alone would leave the statement running on the server.
+   */
+  private async endBackend(pid: number | null | undefined): Promise<void> {
+    if (!pid || !this.connectionString) return;
+    const killer = new pg.Client({ connectionString: this.connectionString, connectionTimeoutMillis: 2_000 });
+    killer.on('error', () => {});
+    try {
+      await killer.connect();
+      await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+    } catch {
+      // the server ends the backend itself once it notices the closed connection
+    } finally {
+      await killer.end().catch(() => {});
+    }
+  }
+}
+
+const OPENING_STACK_FRAMES = 8;
+
+/** Where a session was opened, for leak reports: frames are captured now, formatted only if ever reported. */
+function openingStack(): Error {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = OPENING_STACK_FRAMES; // the caller's frames matter; deeper ones cost without telling more
+  const site = new Error('session opened here');
+  Error.stackTraceLimit = limit;
+  return site;
+}
+
+const PLAIN = /^[\w.:@/ -]*$/;
+
+/** A SQL string literal; the common case (ids and names) needs no escaping work. */
+function sqlLiteral(value: string): string {
+  return PLAIN.test(value) ? `'${value}'` : pg.escapeLiteral(value);
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

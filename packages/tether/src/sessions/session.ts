@@ -56,8 +56,7 @@ export class Session implements AsyncDisposable {
       const statement = this.host.beginStatement(this);
       if (statement !== null) {
         metrics.transactionCount++;
-        this.begin = this.track(this.client.query(statement));
-        this.begin.catch(() => {}); // observed through the query below, which fails with it
+        this.begin = this.track(this.client.query(statement)); // its failure surfaces through the await below
       }
     }
     try {
@@ -95,10 +94,14 @@ export class Session implements AsyncDisposable {
     return this.close();
   }
 
+  private readonly settled = (): void => {
+    this.inFlight--;
+  };
+
+  /** Counts a statement as in flight until the server answers it. */
   private track<T>(promise: Promise<T>): Promise<T> {
     this.inFlight++;
-    return promise.finally(() => {
-      this.inFlight--;
-    });
+    promise.then(this.settled, this.settled);
+    return promise;
   }
 }

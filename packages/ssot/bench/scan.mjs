@@ -1,0 +1,82 @@
+// `npm run bench:scan`: generates a deterministic synthetic Python corpus of 2,000,000 lines (four parts of
+// 500k lines), scans it at 0.5M, 1M and 2M lines, each in a fresh process, then runs pyright with its
+// attribute-access check on a 200k-line slice and compares. The last line printed is one JSON object.
+// Corpus location: $SSOT_BENCH_DIR or <tmp>/ssot-bench (kept between runs; regenerated when the generator changes).
+import { spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateCorpus } from './corpus.mjs';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dist = join(here, '..', 'dist', 'index.js');
+if (!existsSync(dist)) {
+  console.error('bench:scan needs the compiled scanner: run `npx tsc -b packages/ssot` (or npm install) first');
+  process.exit(2);
+}
+const base = process.env.SSOT_BENCH_DIR ?? join(tmpdir(), 'ssot-bench');
+const PART = 500_000;
+const parts = [1, 2, 3, 4].map((seed) => join(base, 'corpus', `part${seed}`));
+const slice = join(base, 'slice');
+
+let t = performance.now();
+const generated = parts.map((dir, i) => generateCorpus(dir, PART, i + 1));
+const sliceStats = generateCorpus(slice, 200_000, 99);
+console.log(`corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+function measure(paths, root) {
+  const run = spawnSync(process.execPath, [join(here, 'measure.mjs'), ...paths], {
+    encoding: 'utf8',
+    env: { ...process.env, SSOT_BENCH_ROOT: root },
+    maxBuffer: 1 << 26,
+  });
+  if (run.status !== 0) throw new Error(`scan failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').pop());
+}
+
+const rows = [];
+for (const count of [1, 2, 4]) {
+  const r = measure(parts.slice(0, count), join(base, 'corpus'));
+  rows.push(r);
+  console.log(
+    `ssot ${String(r.lines).padStart(9)} lines ${String(r.files).padStart(6)} files: ${r.seconds.toFixed(2)} s, ` +
+      `${(r.seconds / (r.lines / 1e6)).toFixed(2)} s per million lines, peak ${r.peak_mb} MB, findings ${JSON.stringify(r.findings)}`,
+  );
+}
+
+// pyright on the 200k-line slice, attribute access checked as errors
+writeFileSync(join(slice, 'pyrightconfig.json'), JSON.stringify({ typeCheckingMode: 'basic', reportAttributeAccessIssue: 'error', pythonVersion: '3.11' }));
+const pyrightBin = join(here, '..', 'node_modules', 'pyright', 'index.js');
+const pyrightPath = existsSync(pyrightBin) ? pyrightBin : join(here, '..', '..', '..', 'node_modules', 'pyright', 'index.js');
+t = performance.now();
+const pyright = spawnSync(process.execPath, [pyrightPath, '-p', slice, '--outputjson'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const pyrightSeconds = (performance.now() - t) / 1000;
+let attributeErrors = null;
+try {
+  const out = JSON.parse(pyright.stdout);
+  attributeErrors = out.generalDiagnostics.filter((d) => d.rule === 'reportAttributeAccessIssue').length;
+} catch {
+  console.error(`pyright output was not JSON: ${pyright.stderr.slice(0, 500)}`);
+}
+const sliceScan = measure([slice], slice);
+const ratio = pyrightSeconds / sliceScan.seconds;
+console.log(
+  `slice ${sliceStats.lines} lines (${sliceStats.typos} planted typos): pyright ${pyrightSeconds.toFixed(2)} s (${attributeErrors} attribute-access errors), ` +
+    `ssot ${sliceScan.seconds.toFixed(2)} s (${sliceScan.findings['unknown-attribute'] ?? 0} unknown-attribute): pyright/ssot = ${ratio.toFixed(1)}`,
+);
+const last = rows[rows.length - 1];
+console.log(
+  JSON.stringify({
+    lines: last.lines,
+    seconds: last.seconds,
+    peak_mb: last.peak_mb,
+    pyright_ratio: Number(ratio.toFixed(1)),
+    files: last.files,
+    seconds_per_million: rows.map((r) => Number((r.seconds / (r.lines / 1e6)).toFixed(2))),
+    pyright_seconds: Number(pyrightSeconds.toFixed(2)),
+    ssot_slice_seconds: sliceScan.seconds,
+    planted_typos: generated.reduce((n, g) => n + g.typos, 0),
+    unknown_attribute_findings: last.findings['unknown-attribute'] ?? 0,
+  }),
+);

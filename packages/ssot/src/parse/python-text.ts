@@ -1,0 +1,154 @@
+/**
+ * Small parsers for the text of single Python statements. The extractor asks the native tree for a node's
+ * text once and reads its parts here: one crossing into native code instead of one per field.
+ */
+
+/** Index of each top-level occurrence of `char` (outside brackets and string literals). */
+function topLevel(text: string, accept: (i: number) => boolean): number[] {
+  const found: number[] = [];
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      const end = triple ? text.indexOf(c.repeat(3), i + 3) : findQuoteEnd(text, i, c);
+      if (end < 0) return found;
+      i = triple ? end + 2 : end;
+    } else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') depth--;
+    else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return found;
+      i = nl;
+    } else if (depth === 0 && accept(i)) found.push(i);
+  }
+  return found;
+}
+
+function findQuoteEnd(text: string, start: number, quote: string): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\\') i++;
+    else if (c === quote || c === '\n') return i;
+  }
+  return -1;
+}
+
+export function splitTopLevel(text: string, sep: string): string[] {
+  const cuts = topLevel(text, (i) => text[i] === sep);
+  const parts: string[] = [];
+  let last = 0;
+  for (const c of cuts) {
+    parts.push(text.slice(last, c));
+    last = c + 1;
+  }
+  parts.push(text.slice(last));
+  return parts;
+}
+
+/** `a = b = value`, `x: T = value`, `x: T`: the targets, the annotation and the value. */
+export function assignmentParts(text: string): { targets: string[]; type: string | null; value: string | null } {
+  const eqs = topLevel(text, (i) => text[i] === '=' && text[i + 1] !== '=' && !'=<>!:+-*/%&|^@'.includes(text[i - 1] ?? ''));
+  const segments: string[] = [];
+  let last = 0;
+  for (const e of eqs) {
+    segments.push(text.slice(last, e));
+    last = e + 1;
+  }
+  segments.push(text.slice(last));
+  const value = segments.length > 1 ? segments.pop()!.trim() : null;
+  let type: string | null = null;
+  const targets = segments.map((s, i) => {
+    if (i !== 0) return s.trim();
+    const colon = topLevel(s, (j) => s[j] === ':');
+    if (colon.length === 0) return s.trim();
+    type = s.slice(colon[0]! + 1).trim();
+    return s.slice(0, colon[0]).trim();
+  });
+  return { targets, type, value };
+}
+
+const CALLEE = /^([A-Za-z_][\w.]*)\s*\(/;
+
+/** The callee when `value` is exactly one call of a dotted name: `Foo(…)`, `pkg.make(…)`. */
+export function singleCall(value: string): string | null {
+  const m = CALLEE.exec(value);
+  if (!m) return null;
+  let depth = 0;
+  const open = m[0].length - 1;
+  for (let i = open; i < value.length; i++) {
+    const c = value[i]!;
+    if (c === '"' || c === "'") {
+      const triple = value.startsWith(c.repeat(3), i);
+      const end = triple ? value.indexOf(c.repeat(3), i + 3) : findQuoteEnd(value, i, c);
+      if (end < 0) return null;
+      i = triple ? end + 2 : end;
+    } else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return value.slice(i + 1).trim() === '' ? m[1]! : null;
+    }
+  }
+  return null;
+}
+
+/** Names a target list binds: `a`, `a, b`, `(a, *b)`; attributes and subscripts bind nothing. */
+export function targetNames(text: string): string[] {
+  const names: string[] = [];
+  for (const part of text.replace(/[()[\]*]/g, ' ').split(',')) {
+    const t = part.trim();
+    if (/^[A-Za-z_]\w*$/.test(t)) names.push(t);
+  }
+  return names;
+}
+
+export interface Parameter {
+  readonly name: string;
+  readonly type: string | null;
+}
+
+/** `(self, m: "Foo", *a, n: int = 2, **k)` → names with annotations. */
+export function parameters(text: string): Parameter[] {
+  const inner = text.trim().replace(/^\(/, '').replace(/\)$/, '');
+  const out: Parameter[] = [];
+  for (const raw of splitTopLevel(inner, ',')) {
+    const part = raw.trim().replace(/^\*{1,2}/, '');
+    if (part === '' || part === '/' ) continue;
+    const eq = topLevel(part, (i) => part[i] === '=');
+    const head = eq.length > 0 ? part.slice(0, eq[0]) : part;
+    const colon = topLevel(head, (i) => head[i] === ':');
+    const name = (colon.length > 0 ? head.slice(0, colon[0]) : head).trim();
+    if (!/^[A-Za-z_]\w*$/.test(name)) continue;
+    out.push({ name, type: colon.length > 0 ? head.slice(colon[0]! + 1).trim() : null });
+  }
+  return out;
+}
+
+export interface ParsedImport {
+  readonly module: string;
+  readonly name: string | null;
+  readonly local: string;
+}
+
+/** `import a.b as c, d` and `from .x import (Y as Z, W)`. */
+export function parseImport(text: string): ParsedImport[] {
+  const flat = text.replace(/#[^\n]*/g, '').replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim();
+  const out: ParsedImport[] = [];
+  const from = /^from\s+(\S+)\s+import\s+(.*)$/.exec(flat);
+  if (from) {
+    const module = from[1]!;
+    for (const item of from[2]!.replace(/[()]/g, '').split(',')) {
+      const m = /^\s*([\w*]+)(?:\s+as\s+(\w+))?\s*$/.exec(item);
+      if (m) out.push({ module, name: m[1]!, local: m[2] ?? m[1]! });
+    }
+    return out;
+  }
+  const plain = /^import\s+(.*)$/.exec(flat);
+  if (plain) {
+    for (const item of plain[1]!.split(',')) {
+      const m = /^\s*([\w.]+)(?:\s+as\s+(\w+))?\s*$/.exec(item);
+      if (m) out.push({ module: m[1]!, name: null, local: m[2] ?? m[1]!.split('.')[0]! });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,513 @@
+/**
+ * Python extraction with ast-grep (tree-sitter-python, native). Searches run in native code by node kind
+ * (`findAll`); JavaScript only touches the nodes it needs, since every node crossing into JS costs time.
+ */
+import { createRequire } from 'node:module';
+import { parse, registerDynamicLanguage } from '@ast-grep/napi';
+import type { SgNode } from '@ast-grep/napi';
+import type {
+  AttributeRead,
+  ClassInfo,
+  ClassKind,
+  FieldInfo,
+  FileSummary,
+  FunctionInfo,
+  ImportInfo,
+  MethodInfo,
+  ScopeInfo,
+  TypeSource,
+} from './summary.js';
+import { assignmentParts, parameters, parseImport, singleCall, targetNames } from './python-text.js';
+import { countLines, findSuppressions } from './suppressions.js';
+
+interface LangPackage {
+  libraryPath: string;
+  extensions: string[];
+  languageSymbol: string;
+  expandoChar: string;
+}
+
+let registered = false;
+function ensurePython(): void {
+  if (registered) return;
+  const require = createRequire(import.meta.url);
+  const py = require('@ast-grep/lang-python') as LangPackage;
+  registerDynamicLanguage({
+    python: { libraryPath: py.libraryPath, extensions: py.extensions, languageSymbol: py.languageSymbol, expandoChar: py.expandoChar },
+  });
+  registered = true;
+}
+
+const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+/** Decorators that keep a class's attributes as written. Any other decorator may replace the class. */
+const PLAIN_CLASS_DECORATORS = new Set([
+  'dataclass', 'dataclasses.dataclass', 'dataclass_transform', 'total_ordering', 'functools.total_ordering', 'final',
+  'typing.final', 'runtime_checkable', 'typing.runtime_checkable', 'unique', 'enum.unique', 'attr.s', 'attr.attrs',
+  'attrs.define', 'attr.define', 'attrs.frozen', 'attr.frozen', 'define', 'frozen',
+]);
+const PROPERTY_DECORATORS = /^(?:property|cached_property|functools\.cached_property|[A-Za-z_]\w*\.(?:setter|getter|deleter))$/;
+const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
+const ENUM_BASES = /^(?:enum\.)?(?:Enum|IntEnum|StrEnum|Flag|IntFlag)$/;
+
+interface Range {
+  start: number;
+  end: number;
+}
+
+interface ScopeDraft extends Range {
+  name: string;
+  selfClass: number;
+  selfName: string | null;
+  /** typed bindings of each name, and how many bindings of it are not typed */
+  typed: Map<string, TypeSource[]>;
+  untyped: Map<string, number>;
+  /** names narrowed or guarded (`isinstance`, `hasattr`, `getattr`), or every name when `AttributeError` is caught */
+  guarded: Set<string>;
+  catchesAttributeError: boolean;
+}
+
+function decoratorNames(def: SgNode): string[] {
+  const parent = def.parent();
+  if (!parent || parent.kind() !== 'decorated_definition') return [];
+  const names: string[] = [];
+  for (const child of parent.children()) {
+    if (child.kind() !== 'decorator') continue;
+    let text = child.text().slice(1).trim();
+    const paren = text.indexOf('(');
+    if (paren >= 0) text = text.slice(0, paren);
+    names.push(text.trim());
+  }
+  return names;
+}
+
+function stripSubscript(text: string): string {
+  const i = text.indexOf('[');
+  return (i >= 0 ? text.slice(0, i) : text).trim();
+}
+
+function classKind(bases: readonly string[], decorators: readonly string[]): ClassKind {
+  if (decorators.some((d) => d === 'dataclass' || d === 'dataclasses.dataclass')) return 'dataclass';
+  for (const base of bases) {
+    if (ENUM_BASES.test(base)) return 'enum';
+    const last = base.slice(base.lastIndexOf('.') + 1);
+    if (last === 'BaseModel') return 'pydantic';
+    if (last === 'TypedDict') return 'typeddict';
+    if (last === 'NamedTuple') return 'namedtuple';
+    if (last === 'Protocol') return 'protocol';
+  }
+  return 'class';
+}
+
+
+
+const KINDS = [
+  'class_definition', 'function_definition', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
+  'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
+  'import_statement', 'import_from_statement', 'delete_statement', 'ERROR',
+];
+/** one native search for every node the extractor needs; each full-tree search costs as much as parsing */
+const RULE = {
+  rule: {
+    any: [...KINDS.map((kind) => ({ kind })), { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } }],
+  },
+};
+const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
+
+interface RawNode {
+  kind: string;
+  start: number;
+  end: number;
+  line: number;
+  column: number;
+  node: SgNode;
+}
+
+export function extractPython(path: string, source: string): FileSummary {
+  ensurePython();
+  const lines = countLines(source);
+  const suppressions = findSuppressions(source, '#');
+  const root = parse('python', source).root();
+  const raw: RawNode[] = root.findAll(RULE).map((node) => {
+    const r = node.range();
+    return { kind: String(node.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node };
+  });
+  // byte offsets (the tree's) from string indices (regular expressions'), for files that are not ASCII
+  const ascii = !/[\u0080-\uffff]/.test(source);
+  const byteOffset = (index: number): number => (ascii ? index : Buffer.byteLength(source.slice(0, index)));
+  /** a node's text: a slice of the source when offsets are characters, else from the tree */
+  const textOf = (n: RawNode): string => (ascii ? source.slice(n.start, n.end) : n.node.text());
+  const error = raw.find((n) => n.kind === 'ERROR');
+  if (error) {
+    return {
+      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}`, classes: [], imports: [],
+      functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
+    };
+  }
+  // ---- classes -------------------------------------------------------------------------------------
+  const classRaw = raw.filter((n) => n.kind === 'class_definition');
+  const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
+  const classDrafts = classRaw.map((n) => extractClass(n.node, n.line, n.column));
+  const functionRaw = raw.filter((n) => n.kind === 'function_definition');
+  /** innermost class or function around a byte index: ['class' | 'function', index] */
+  const containers = [
+    ...classRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'class' as const, index: i })),
+    ...functionRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'function' as const, index: i })),
+  ].sort((a, b) => a.start - b.start);
+  const containerOf = (index: number, exclude: { kind: string; index: number } | null = null): { kind: 'class' | 'function'; index: number } | null => {
+    let best: (typeof containers)[number] | null = null;
+    for (const c of containers) {
+      if (c.start > index) break;
+      if (index < c.end && c.start <= index && !(exclude && c.kind === exclude.kind && c.index === exclude.index)) best = c;
+    }
+    return best;
+  };
+  for (let i = 0; i < classDrafts.length; i++) {
+    const outer = containerOf(classRanges[i]!.start, { kind: 'class', index: i });
+    classDrafts[i]!.parentClass = outer?.kind === 'class' ? outer.index : -1;
+    classDrafts[i]!.insideFunction = outer?.kind === 'function';
+  }
+
+  // ---- functions and scopes --------------------------------------------------------------------------
+  const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
+    name, start, end, selfClass, selfName, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false,
+  });
+  const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
+  const functions: FunctionInfo[] = [];
+  const scopeOfFunction: number[] = [];
+  const bindUntyped = (scope: ScopeDraft, name: string): void => {
+    scope.untyped.set(name, (scope.untyped.get(name) ?? 0) + 1);
+  };
+  const bindTyped = (scope: ScopeDraft, name: string, source: TypeSource): void => {
+    const list = scope.typed.get(name);
+    if (list) list.push(source);
+    else scope.typed.set(name, [source]);
+  };
+  // innermost scope containing a byte index
+  const scopeAt = (index: number): number => {
+    const c = containerOf(index);
+    if (!c) return 0;
+    if (c.kind === 'function') return scopeOfFunction[c.index] ?? 0;
+    // in a class body: the scope around the class
+    let outer = containerOf(classRanges[c.index]!.start, { kind: 'class', index: c.index });
+    while (outer?.kind === 'class') outer = containerOf(classRanges[outer.index]!.start, { kind: 'class', index: outer.index });
+    return outer ? (scopeOfFunction[outer.index] ?? 0) : 0;
+  };
+  for (let i = 0; i < functionRaw.length; i++) {
+    const f = functionRaw[i]!;
+    const fn = f.node;
+    const name = fn.field('name')?.text() ?? '';
+    const returns = fn.field('return_type')?.text() ?? null;
+    const owner = containerOf(f.start, { kind: 'function', index: i });
+    const selfClass = owner?.kind === 'class' ? owner.index : -1;
+    if (!owner) functions.push({ name, returns });
+    const decos = decoratorNames(fn);
+    const params = parameters(fn.field('parameters')?.text() ?? '()');
+    const isStatic = decos.includes('staticmethod');
+    const isClassMethod = decos.includes('classmethod');
+    const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
+    const scope = newScope(selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end, isClassMethod ? -1 : selfClass, isClassMethod ? null : selfName);
+    for (const [k, p] of params.entries()) {
+      if (k === 0 && selfName !== null) continue;
+      if (p.type) bindTyped(scope, p.name, { kind: 'annotation', text: p.type });
+      else bindUntyped(scope, p.name);
+    }
+    scopeOfFunction[i] = scopes.length;
+    scopes.push(scope);
+    if (selfClass >= 0) {
+      const draft = classDrafts[selfClass]!;
+      if (!draft.methods.some((m) => m.name === name) && !draft.info.properties.includes(name)) {
+        draft.methods.push({ name, async: /^async\b/.test(fn.text().slice(0, 6)), returns });
+      }
+    }
+  }
+  // a def binds its name in the scope around it
+  for (let i = 0; i < functionRaw.length; i++) {
+    const owner = containerOf(functionRaw[i]!.start, { kind: 'function', index: i });
+    if (owner?.kind === 'class') continue;
+    bindUntyped(scopes[owner ? (scopeOfFunction[owner.index] ?? 0) : 0]!, scopes[scopeOfFunction[i]!]!.name.split('.').pop()!);
+  }
+  for (let i = 0; i < classRaw.length; i++) {
+    if (classDrafts[i]!.parentClass < 0) bindUntyped(scopes[scopeAt(classRanges[i]!.start)]!, classDrafts[i]!.info.name);
+  }
+
+  // ---- guards --------------------------------------------------------------------------------------
+  if (/isinstance|hasattr|getattr|AttributeError/.test(source)) {
+    for (const m of source.matchAll(GUARD)) {
+      const scope = scopes[scopeAt(byteOffset(m.index))]!;
+      if (m[2]) scope.guarded.add(m[2]);
+      else scope.catchesAttributeError = true;
+    }
+  }
+
+  // ---- bindings, instance attributes, attribute stores ------------------------------------------------
+  const assignedAttributes = new Set<string>();
+  const writeCandidates: AttributeRead[] = [];
+  const storeRanges: Range[] = [];
+  const imports: ImportInfo[] = [];
+  const attributeNodes: RawNode[] = [];
+  for (const n of raw) {
+    switch (n.kind) {
+      case 'attribute':
+        attributeNodes.push(n);
+        break;
+      case 'assignment':
+      case 'augmented_assignment': {
+        const text = textOf(n);
+        const scopeIndex = scopeAt(n.start);
+        const scope = scopes[scopeIndex]!;
+        const inClassBody = (() => {
+          const c = containerOf(n.start);
+          return c?.kind === 'class';
+        })();
+        let targets: string[];
+        let type: string | null = null;
+        let value: string | null = null;
+        if (n.kind === 'assignment') {
+          ({ targets, type, value } = assignmentParts(text));
+          // the leftmost target's text ends where the first `=` (or `:`) is
+          storeRanges.push({ start: n.start, end: n.start + byteOffsetIn(text, targets[0]!.length) });
+        } else {
+          targets = [text.slice(0, text.search(/\s*(?:\/\/|>>|<<|\*\*|[-+*/%&|^@])=/)).trim()];
+        }
+        for (const target of targets) {
+          if (/^[A-Za-z_]\w*$/.test(target)) {
+            if (inClassBody) continue;
+            const callee = value !== null && targets.length === 1 ? singleCall(value) : null;
+            if (n.kind === 'assignment' && type) bindTyped(scope, target, { kind: 'annotation', text: type });
+            else if (n.kind === 'assignment' && callee) bindTyped(scope, target, { kind: 'call', callee });
+            else bindUntyped(scope, target);
+            continue;
+          }
+          if (!inClassBody) for (const name of targetNames(target)) bindUntyped(scope, name);
+          if (!target.includes('.')) continue;
+          for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
+            const receiver = m[1]!;
+            const attr = m[2]!;
+            const owner = scope.selfName !== null && receiver === scope.selfName ? classDrafts[scope.selfClass] : undefined;
+            if (owner) {
+              const single = target === m[0] && n.kind === 'assignment';
+              if (!owner.instanceAttributes.has(attr) || (single && type)) owner.instanceAttributes.set(attr, single ? type : null);
+              if (single) {
+                const callee = value !== null ? singleCall(value) : null;
+                if (type) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'annotation', text: type } });
+                else if (callee) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'call', callee } });
+              }
+            } else {
+              writeCandidates.push({ receiver, attribute: attr, scope: scopeIndex, line: n.line, column: n.column });
+            }
+          }
+        }
+        break;
+      }
+      case 'for_statement':
+      case 'for_in_clause': {
+        const target = n.node.field('left')?.text() ?? '';
+        for (const name of targetNames(target)) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        for (const m of target.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        break;
+      }
+      case 'as_pattern_target':
+      case 'delete_statement':
+      case 'global_statement':
+      case 'nonlocal_statement':
+      case 'lambda_parameters': {
+        const text = textOf(n).replace(/^(?:del|global|nonlocal)\s+/, '');
+        const names = n.kind === 'lambda_parameters' ? parameters(text).map((p) => p.name) : targetNames(text);
+        for (const name of names) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        if (n.kind === 'as_pattern_target') for (const m of text.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        break;
+      }
+      case 'named_expression': {
+        const name = n.node.field('name')?.text();
+        if (name) bindUntyped(scopes[scopeAt(n.start)]!, name);
+        break;
+      }
+      case 'import_statement':
+      case 'import_from_statement': {
+        const scope = scopes[scopeAt(n.start)]!;
+        for (const imp of parseImport(textOf(n))) {
+          imports.push({ ...imp, line: n.line, column: n.column, typeOnly: false });
+          bindUntyped(scope, imp.local);
+        }
+        break;
+      }
+    }
+  }
+
+  // ---- receivers with one sure type per scope ------------------------------------------------------
+  const sureType = (scopeIndex: number, name: string): TypeSource | null => {
+    const scope = scopes[scopeIndex]!;
+    const typed = scope.typed.get(name);
+    if (!typed || scope.untyped.has(name) || scope.guarded.has(name) || scope.catchesAttributeError) return null;
+    const first = typed[0]!;
+    const key = JSON.stringify(first);
+    return typed.every((t) => t === first || JSON.stringify(t) === key) ? first : null;
+  };
+  const receiverSources = new Map<number, Map<string, TypeSource>>();
+  const noteReceiver = (scopeIndex: number, name: string, source: TypeSource): void => {
+    let map = receiverSources.get(scopeIndex);
+    if (!map) receiverSources.set(scopeIndex, (map = new Map()));
+    map.set(name, source);
+  };
+  const isStore = (start: number): boolean => storeRanges.some((r) => r.start <= start && start < r.end);
+  const reads: AttributeRead[] = [];
+  for (const n of attributeNodes) {
+    const text = textOf(n);
+    if (!DOTTED.test(text)) continue;
+    const dot = text.lastIndexOf('.');
+    const receiver = text.slice(0, dot);
+    const attribute = text.slice(dot + 1);
+    if (attribute.startsWith('__') && attribute.endsWith('__')) continue;
+    const firstDot = receiver.indexOf('.');
+    const rootName = firstDot >= 0 ? receiver.slice(0, firstDot) : receiver;
+    const scopeIndex = scopeAt(n.start);
+    const scope = scopes[scopeIndex]!;
+    if (scope.selfName !== null && rootName === scope.selfName) {
+      if (scope.catchesAttributeError || scope.guarded.has(rootName)) continue;
+    } else {
+      if (firstDot >= 0) continue;
+      const source = sureType(scopeIndex, rootName);
+      if (!source) continue;
+      noteReceiver(scopeIndex, rootName, source);
+    }
+    if (isStore(n.start)) continue;
+    reads.push({ receiver, attribute, line: n.line, column: n.column, scope: scopeIndex });
+  }
+  const writes: AttributeRead[] = [];
+  for (const w of writeCandidates) {
+    const scope = scopes[w.scope]!;
+    const rootName = w.receiver.split('.')[0]!;
+    if (scope.selfName !== null && rootName === scope.selfName) {
+      writes.push(w);
+      continue;
+    }
+    const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
+    if (!source) {
+      assignedAttributes.add(w.attribute);
+      continue;
+    }
+    noteReceiver(w.scope, rootName, source);
+    writes.push(w);
+  }
+
+  const outScopes: ScopeInfo[] = scopes.map((s, i) => ({
+    name: s.name,
+    selfClass: s.selfClass,
+    selfName: s.selfName,
+    receivers: [...(receiverSources.get(i) ?? new Map<string, TypeSource>()).entries()].map(([name, source]) => ({ name, source })),
+  }));
+
+  // ---- class results ---------------------------------------------------------------------------------
+  const qualname = (i: number): string => {
+    const d = classDrafts[i]!;
+    return d.parentClass >= 0 ? `${qualname(d.parentClass)}.${d.info.name}` : d.info.name;
+  };
+  const classes: ClassInfo[] = classDrafts.map((d, i) => {
+    const topLevel = d.parentClass < 0 && !d.insideFunction;
+    return {
+      ...d.info,
+      qualname: qualname(i),
+      methods: d.methods,
+      instanceAttributes: [...d.instanceAttributes.entries()].map(([name, type]) => ({ name, type })),
+      instanceAttributeTypes: d.instanceAttributeTypes,
+      topLevel,
+      exported: topLevel && !d.info.name.startsWith('_'),
+    };
+  });
+
+  return {
+    path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
+    assignedAttributes: [...assignedAttributes], suppressions,
+  };
+}
+
+/** bytes in the first `chars` characters of `text` */
+function byteOffsetIn(text: string, chars: number): number {
+  const head = text.slice(0, chars);
+  return /[\u0080-\uffff]/.test(head) ? Buffer.byteLength(head) : chars;
+}
+
+interface ClassDraft {
+  info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported'>;
+  methods: MethodInfo[];
+  instanceAttributes: Map<string, string | null>;
+  instanceAttributeTypes: { name: string; source: TypeSource }[];
+  parentClass: number;
+  insideFunction: boolean;
+}
+
+function extractClass(node: SgNode, line: number, column: number): ClassDraft {
+  const name = node.field('name')?.text() ?? '';
+  const bases: string[] = [];
+  let dynamic = false;
+  const supers = node.field('superclasses');
+  if (supers) {
+    for (const arg of supers.namedChildren()) {
+      const kind = String(arg.kind());
+      if (kind === 'keyword_argument') {
+        const key = arg.field('name')?.text();
+        const value = arg.field('value')?.text() ?? '';
+        if (key === 'metaclass' && !PLAIN_METACLASSES.has(value)) dynamic = true;
+        continue;
+      }
+      if (kind === 'comment') continue;
+      const text = stripSubscript(arg.text());
+      bases.push(DOTTED.test(text) ? text : '?');
+    }
+  }
+  const decorators = decoratorNames(node);
+  if (decorators.some((d) => !PLAIN_CLASS_DECORATORS.has(d))) dynamic = true;
+  const fields: FieldInfo[] = [];
+  const properties: string[] = [];
+  const nested: string[] = [];
+  const methods: MethodInfo[] = [];
+  const body = node.field('body');
+  if (body) {
+    for (let stmt of body.namedChildren()) {
+      let kind = String(stmt.kind());
+      if (kind === 'decorated_definition') {
+        stmt = stmt.field('definition') ?? stmt;
+        kind = String(stmt.kind());
+      }
+      if (kind === 'function_definition') {
+        const mname = stmt.field('name')?.text() ?? '';
+        const decos = decoratorNames(stmt);
+        if (decos.some((d) => PROPERTY_DECORATORS.test(d))) properties.push(mname);
+        else methods.push({ name: mname, async: /^async\b/.test(stmt.text().slice(0, 6)), returns: stmt.field('return_type')?.text() ?? null });
+        if (mname === '__getattr__' || mname === '__getattribute__') dynamic = true;
+      } else if (kind === 'class_definition') {
+        nested.push(stmt.field('name')?.text() ?? '');
+      } else if (kind === 'expression_statement') {
+        const text = stmt.text();
+        if (!text.includes('=') && !text.includes(':')) continue;
+        const { targets, type, value } = assignmentParts(text);
+        for (const target of targets) {
+          for (const n of targetNames(target)) {
+            if (n === '__slots__') {
+              for (const m of (value ?? '').matchAll(/['"]([A-Za-z_]\w*)['"]/g)) fields.push({ name: m[1]!, type: null });
+            } else fields.push({ name: n, type: targets.length === 1 ? type : null });
+          }
+        }
+      } else if (kind !== 'comment' && kind !== 'pass_statement') {
+        // if/try/with/for in a class body: whatever it binds is an attribute
+        for (const a of stmt.findAll({ rule: { kind: 'assignment' } })) {
+          for (const n of targetNames(a.field('left')?.text() ?? '')) fields.push({ name: n, type: null });
+        }
+        for (const d of stmt.findAll({ rule: { any: [{ kind: 'function_definition' }, { kind: 'class_definition' }] } })) {
+          const n = d.field('name')?.text();
+          if (n) methods.push({ name: n, async: false, returns: null });
+        }
+      }
+    }
+  }
+  const text = body?.text() ?? '';
+  if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
+  return {
+    info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic },
+    methods,
+    instanceAttributes: new Map(),
+    instanceAttributeTypes: [],
+    parentClass: -1,
+    insideFunction: false,
+  };
+}

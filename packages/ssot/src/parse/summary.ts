@@ -1,0 +1,115 @@
+/**
+ * What a worker thread extracts from one source file: plain data, cheap to send between threads.
+ * Nothing here is resolved across files; that happens in model/ on the main thread.
+ */
+
+export type Language = 'python' | 'typescript' | 'javascript';
+
+/** Where a receiver's type comes from, before resolution: an annotation's text or a call's callee. */
+export type TypeSource = { readonly kind: 'annotation'; readonly text: string } | { readonly kind: 'call'; readonly callee: string };
+
+export type ClassKind =
+  | 'class'
+  | 'dataclass'
+  | 'pydantic'
+  | 'typeddict'
+  | 'namedtuple'
+  | 'enum'
+  | 'protocol'
+  | 'interface'
+  | 'type'
+  | 'ts-enum';
+
+export interface FieldInfo {
+  readonly name: string;
+  /** declared type's text, or null */
+  readonly type: string | null;
+}
+
+export interface MethodInfo {
+  readonly name: string;
+  readonly async: boolean;
+  /** return annotation's text, or null */
+  readonly returns: string | null;
+}
+
+export interface ClassInfo {
+  readonly name: string;
+  /** dotted path inside the module, `Outer.Inner` for nested classes */
+  readonly qualname: string;
+  readonly kind: ClassKind;
+  readonly line: number;
+  readonly column: number;
+  /** bases as written (dotted names, subscripts stripped) */
+  readonly bases: readonly string[];
+  readonly fields: readonly FieldInfo[];
+  readonly methods: readonly MethodInfo[];
+  readonly properties: readonly string[];
+  readonly nested: readonly string[];
+  /** instance attributes assigned on `self` in any method, with the constructor or annotation they come from */
+  readonly instanceAttributes: readonly FieldInfo[];
+  readonly instanceAttributeTypes: readonly { readonly name: string; readonly source: TypeSource }[];
+  /** `__getattr__`, `setattr(self, …)`, index signatures, unknown decorators or metaclasses */
+  readonly dynamic: boolean;
+  /** top-level (Python) or exported (TypeScript/JavaScript) */
+  readonly exported: boolean;
+  readonly topLevel: boolean;
+}
+
+/** One imported binding. `name` null means `import a.b [as c]`. */
+export interface ImportInfo {
+  /** module as written: dotted (Python, leading dots for relative) or a specifier (TS/JS) */
+  readonly module: string;
+  readonly name: string | null;
+  /** local name it binds */
+  readonly local: string;
+  readonly line: number;
+  readonly column: number;
+  readonly typeOnly: boolean;
+}
+
+/** An attribute read `receiver.attribute` where the receiver's type may be known. */
+export interface AttributeRead {
+  /** `m`, `self`, `self.metrics` */
+  readonly receiver: string;
+  readonly attribute: string;
+  readonly line: number;
+  readonly column: number;
+  /** index into FileSummary.scopes */
+  readonly scope: number;
+}
+
+export interface ScopeInfo {
+  /** qualified name of the function (`Class.method`) or `<module>` */
+  readonly name: string;
+  /** index into classes of the class whose `self`/`cls` this scope has, or -1 */
+  readonly selfClass: number;
+  readonly selfName: string | null;
+  /** receivers with one sure type in this scope */
+  readonly receivers: readonly { readonly name: string; readonly source: TypeSource }[];
+}
+
+export interface FunctionInfo {
+  readonly name: string;
+  readonly returns: string | null;
+}
+
+export interface FileSummary {
+  /** path relative to the scan root, with forward slashes */
+  readonly path: string;
+  readonly language: Language;
+  readonly lines: number;
+  readonly parseError: string | null;
+  readonly classes: readonly ClassInfo[];
+  readonly imports: readonly ImportInfo[];
+  /** module-level functions (Python) or exported functions (TS/JS) */
+  readonly functions: readonly FunctionInfo[];
+  readonly scopes: readonly ScopeInfo[];
+  readonly reads: readonly AttributeRead[];
+  /** attribute assignments on receivers whose type may be known: they add the attribute to that class */
+  readonly writes: readonly AttributeRead[];
+  /** attribute names assigned on receivers of unknown type anywhere in the file: such names may be set from outside */
+  readonly assignedAttributes: readonly string[];
+  /** line → rules suppressed there (empty list: every rule) */
+  readonly suppressions: readonly (readonly [number, readonly string[]])[];
+}

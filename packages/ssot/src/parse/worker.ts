@@ -1,0 +1,21 @@
+/** Worker thread entry: extracts batches of files and posts their summaries back. Loaded from dist/. */
+import { parentPort } from 'node:worker_threads';
+import { extractFile } from './extract.js';
+import type { FileSummary } from './summary.js';
+
+export interface WorkerRequest {
+  readonly id: number;
+  readonly files: readonly { readonly absolute: string; readonly relative: string }[];
+}
+export interface WorkerResponse {
+  readonly id: number;
+  readonly summaries: readonly FileSummary[];
+}
+
+const port = parentPort;
+if (port) {
+  port.on('message', (request: WorkerRequest) => {
+    const summaries = request.files.map((f) => extractFile(f.absolute, f.relative));
+    port.postMessage({ id: request.id, summaries } satisfies WorkerResponse);
+  });
+}

@@ -1,0 +1,150 @@
+export const doc = `# duplicate-definition
+
+## What it does
+Reports a class-like name (class, dataclass, pydantic model, TypedDict, NamedTuple, Enum, interface, object
+type alias, enum) defined at the top level of two or more modules of one language, and says how their shapes
+differ: fields only in one, fields only in the other, fields whose declared types differ, methods.
+
+## Why is this bad?
+Two definitions under one name drift apart, and code that imports one while its author thinks of the other
+reads fields that do not exist. The original bug: two \`SessionMetrics\` classes, one with
+\`last_activity_at\` and \`error_count\`, the other with \`last_activity\` and \`errors\`.
+
+## Severity
+- error: the name matches a configured critical name (\`criticalNames\`, globs allowed);
+- warning: the definitions' shapes diverge;
+- note: identical copies.
+
+## Not reported
+Names that repeat by convention: Django's \`Migration\` and \`Command\`, nested classes such as \`Meta\` and
+\`Config\` (only top-level definitions count), test classes and anything in test files, private names
+(\`_Name\`), TypeScript types that are not exported, stubs (\`.pyi\`, \`.d.ts\`). Extend the allowlist with
+\`allowDuplicateNames\`. Interface declaration merging inside one module is one definition.
+
+## Example
+\`\`\`python
+# netra_backend/app/database/request_scoped_session_factory.py
+class SessionMetrics: ...   # last_activity_at, error_count
+# shared/session_management/user_session_manager.py
+class SessionMetrics: ...   # last_activity, operations_count, errors
+\`\`\`
+
+## Use instead
+One definition, and a different name for a different concept (\`UserSessionStats\`).
+
+## Options
+\`criticalNames\`, \`allowDuplicateNames\`, and the rule's severity in the config file. Suppress a definition
+with \`# ssot: ignore[duplicate-definition]\` or \`// ssot-ignore duplicate-definition\` on its line.
+`;
+
+import type { Definition } from '../model/model.js';
+import { globToRegExp } from './types.js';
+import type { RawFinding, Related, Rule, RuleContext, Severity } from './types.js';
+
+export const DEFAULT_ALLOWED_DUPLICATES = ['Migration', 'Command', 'Meta', 'Config', 'Arguments', 'Query', 'Mutation', 'Props', 'State'];
+const TEST_PATH = /(^|\/)(tests?|__tests__|testing|test_utils|spec)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$|\.(test|spec)\.[cm]?[jt]sx?$/;
+
+function isCandidate(def: Definition): boolean {
+  const { cls, file } = def;
+  if (!cls.topLevel || !cls.exported) return false;
+  if (file.path.endsWith('.pyi') || /\.d\.[cm]?ts$/.test(file.path)) return false;
+  if (TEST_PATH.test(file.path)) return false;
+  if (file.language === 'python' && (/^Test/.test(cls.name) || /(Test|Tests|TestCase)$/.test(cls.name))) return false;
+  return true;
+}
+
+interface Shape {
+  readonly members: Map<string, string | null>;
+  readonly methods: Set<string>;
+}
+
+function shapeOf(def: Definition): Shape {
+  const members = new Map<string, string | null>();
+  for (const f of def.cls.fields) members.set(f.name, f.type?.replace(/\s+/g, '') ?? null);
+  for (const f of def.cls.instanceAttributes) if (!members.has(f.name)) members.set(f.name, f.type?.replace(/\s+/g, '') ?? null);
+  for (const p of def.cls.properties) if (!members.has(p)) members.set(p, null);
+  return { members, methods: new Set(def.cls.methods.map((m) => m.name).filter((m) => !(m.startsWith('__') && m.endsWith('__')))) };
+}
+
+function list(names: readonly string[], max = 6): string {
+  return names.length <= max ? names.join(', ') : `${names.slice(0, max).join(', ')} and ${names.length - max} more`;
+}
+
+/** How `b` differs from `a`, in words; empty when the shapes are the same. */
+export function describeDifference(a: Shape, b: Shape): string[] {
+  const onlyA = [...a.members.keys()].filter((k) => !b.members.has(k));
+  const onlyB = [...b.members.keys()].filter((k) => !a.members.has(k));
+  const mismatched = [...a.members.entries()]
+    .filter(([k, t]) => b.members.has(k) && t !== null && b.members.get(k) !== null && b.members.get(k) !== t)
+    .map(([k, t]) => `${k} (${t} vs ${b.members.get(k)})`);
+  const methodsA = [...a.methods].filter((m) => !b.methods.has(m));
+  const methodsB = [...b.methods].filter((m) => !a.methods.has(m));
+  const parts: string[] = [];
+  if (onlyA.length) parts.push(`fields only here: ${list(onlyA)}`);
+  if (onlyB.length) parts.push(`fields only there: ${list(onlyB)}`);
+  if (mismatched.length) parts.push(`type mismatches: ${list(mismatched)}`);
+  if (methodsA.length) parts.push(`methods only here: ${list(methodsA)}`);
+  if (methodsB.length) parts.push(`methods only there: ${list(methodsB)}`);
+  return parts;
+}
+
+export const duplicateDefinition: Rule = {
+  id: 'duplicate-definition',
+  summary: 'One class-like name defined in several modules.',
+  doc,
+  run(context: RuleContext): RawFinding[] {
+    const { model, options } = context;
+    const allowed = new Set([...DEFAULT_ALLOWED_DUPLICATES, ...options.allowDuplicateNames.filter((n) => !n.includes('*'))]);
+    const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
+    const critical = options.criticalNames.map(globToRegExp);
+    const groups = new Map<string, Definition[]>();
+    for (const def of model.definitions) {
+      if (!isCandidate(def) || allowed.has(def.cls.name) || allowedGlobs.some((g) => g.test(def.cls.name))) continue;
+      if (context.isSuppressed(def.file, def.cls.line, 'duplicate-definition')) continue;
+      const key = `${def.file.language === 'python' ? 'py' : 'js'}:${def.cls.name}`;
+      const group = groups.get(key);
+      if (group) group.push(def);
+      else groups.set(key, [def]);
+    }
+    const findings: RawFinding[] = [];
+    for (const group of groups.values()) {
+      const modules = new Set(group.map((d) => d.module));
+      if (modules.size < 2) continue;
+      // one definition per module: the first in the file
+      const defs = [...new Map(group.map((d) => [d.module, d] as const)).values()].sort((a, b) => (a.file.path < b.file.path ? -1 : 1));
+      const first = defs[0]!;
+      const shapes = defs.map(shapeOf);
+      const related: Related[] = [];
+      const differences: string[] = [];
+      for (let i = 1; i < defs.length; i++) {
+        const diff = describeDifference(shapes[0]!, shapes[i]!);
+        const d = defs[i]!;
+        if (diff.length) differences.push(`vs ${d.file.path}: ${diff.join('; ')}`);
+        related.push({
+          file: d.file.path,
+          line: d.cls.line,
+          message: `${d.cls.name} also defined here (${d.module}.${d.cls.qualname})${diff.length ? `: ${diff.join('; ')}` : ', same shape'}`,
+        });
+      }
+      const name = first.cls.name;
+      const isCritical = critical.some((c) => c.test(name));
+      const severity: Severity = isCritical ? 'error' : differences.length ? 'warning' : 'note';
+      const where = `${defs.length} modules (${defs.map((d) => d.module).join(', ')})`;
+      const message = differences.length
+        ? `${name} is defined in ${where} with different shapes: ${differences.join(' | ')}`
+        : `${name} is defined in ${where} with the same shape`;
+      findings.push({
+        rule: 'duplicate-definition',
+        severity,
+        file: first.file.path,
+        line: first.cls.line,
+        column: first.cls.column,
+        message: isCritical ? `critical name: ${message}` : message,
+        symbol: name,
+        related,
+        identity: [name, ...defs.map((d) => d.module)],
+      });
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,107 @@
+export const doc = `# inconsistent-import
+
+## What it does
+Reports an import of a class-like name from a module path whose definition differs from the one that the
+rest of the code base imports under the same name. Imports are followed through re-exports
+(\`from .factory import SessionMetrics\` in a package's \`__init__.py\`, \`export { X } from './x.js'\`), so two
+paths to the same definition are consistent. When one definition is imported more often, the imports of
+the others are reported; when they are imported equally often, all of them are.
+
+## Why is this bad?
+Code that imports \`SessionMetrics\` from \`shared.session_management\` while the rest imports it from
+\`netra_backend.app.database\` holds a different class than its readers expect, and reads fields that are
+not there.
+
+## Example
+\`\`\`python
+from netra_backend.app.database import SessionMetrics                        # most files
+from shared.session_management.user_session_manager import SessionMetrics    # this one
+\`\`\`
+
+## Use instead
+Import the one definition everywhere; give the other concept its own name.
+
+## Options
+Names in \`allowDuplicateNames\` are not reported. Suppress one import with
+\`# ssot: ignore[inconsistent-import]\` or \`// ssot-ignore inconsistent-import\`.
+`;
+
+import type { Definition } from '../model/model.js';
+import type { FileSummary, ImportInfo } from '../parse/summary.js';
+import { DEFAULT_ALLOWED_DUPLICATES } from './duplicate-definition.js';
+import { globToRegExp } from './types.js';
+import type { RawFinding, Rule, RuleContext } from './types.js';
+
+interface Site {
+  readonly file: FileSummary;
+  readonly imp: ImportInfo;
+  readonly def: Definition;
+}
+
+export const inconsistentImport: Rule = {
+  id: 'inconsistent-import',
+  summary: 'One name imported from module paths that define different things.',
+  doc,
+  run(context: RuleContext): RawFinding[] {
+    const { model, options } = context;
+    const allowed = new Set([...DEFAULT_ALLOWED_DUPLICATES, ...options.allowDuplicateNames]);
+    const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
+    const byName = new Map<string, Site[]>();
+    for (const file of model.files) {
+      const language = file.language === 'python' ? 'python' : 'script';
+      for (const imp of file.imports) {
+        if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
+        if (allowed.has(imp.name) || allowedGlobs.some((g) => g.test(imp.name ?? ''))) continue;
+        const module = model.resolveModule(file, imp.module);
+        const sym = module ? model.resolveExport(module, imp.name, language) : null;
+        if (sym?.kind !== 'class') continue;
+        const key = `${language}:${imp.name}`;
+        const sites = byName.get(key);
+        const site = { file, imp, def: sym.def };
+        if (sites) sites.push(site);
+        else byName.set(key, [site]);
+      }
+    }
+    const findings: RawFinding[] = [];
+    for (const sites of byName.values()) {
+      const counts = new Map<number, Site[]>();
+      for (const s of sites) {
+        const list = counts.get(s.def.id);
+        if (list) list.push(s);
+        else counts.set(s.def.id, [s]);
+      }
+      if (counts.size < 2) continue;
+      const max = Math.max(...[...counts.values()].map((l) => l.length));
+      const tie = [...counts.values()].every((l) => l.length === max);
+      for (const [id, group] of counts) {
+        if (!tie && group.length === max) continue;
+        const others = [...counts.entries()].filter(([other]) => other !== id);
+        for (const site of group) {
+          const { def, imp, file } = site;
+          const otherText = others
+            .map(([, l]) => `${l.length} import${l.length === 1 ? '' : 's'} of ${l[0]!.def.module}.${l[0]!.def.cls.qualname}`)
+            .join(', ');
+          findings.push({
+            rule: 'inconsistent-import',
+            severity: 'warning',
+            file: file.path,
+            line: imp.line,
+            column: imp.column,
+            message: `${imp.name} imported from ${imp.module} is ${def.module}.${def.cls.qualname} (${def.file.path}:${def.cls.line}); elsewhere the same name is a different definition: ${otherText}`,
+            symbol: imp.name ?? def.cls.name,
+            related: [
+              { file: def.file.path, line: def.cls.line, message: `the ${def.cls.name} imported here` },
+              ...others.map(([, l]) => ({
+                file: l[0]!.file.path,
+                line: l[0]!.imp.line,
+                message: `imports ${l[0]!.def.cls.name} from ${l[0]!.imp.module} (${l[0]!.def.file.path}:${l[0]!.def.cls.line})`,
+              })),
+            ],
+            identity: [model.moduleOf(file), imp.name ?? '', imp.module],
+          });
+        }
+      }
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,159 @@
+export const doc = `# unknown-attribute
+
+## What it does
+Reports a read of an attribute on a receiver whose class is known when that class, with its bases in the
+scan, does not define the attribute. A receiver's class is known from:
+- a parameter or variable annotation (\`def f(m: SessionMetrics)\`, \`m: SessionMetrics = …\`),
+- a constructor call (\`m = SessionMetrics(…)\`; in JavaScript, \`const m = new SessionMetrics()\`),
+- a function or classmethod with a return annotation (\`m = make_metrics()\`, \`m = SessionMetrics.create()\`),
+- \`self\` in a method, and instance attributes assigned from a constructor (\`self.metrics = SessionMetrics()\`).
+Names resolve to the definition the file actually imports, through packages, relative imports, aliases and
+module attributes (\`import pkg.mod as m\`, \`m.SessionMetrics\`).
+
+A class's attributes are its fields, class variables, methods, properties, nested classes, attributes
+assigned on \`self\` in any of its methods, \`__slots__\`, Enum members, and everything from its bases in the scan.
+
+## Why is this bad?
+In Python the read raises \`AttributeError\` at run time, often on a path tests do not reach: the original bug
+was an error handler reading \`metrics.last_activity\` from a \`SessionMetrics\` that only had
+\`last_activity_at\`, so every database failure raised a second error that hid the first. In JavaScript the
+read yields \`undefined\` silently.
+
+## When it stays silent
+Precision matters more than recall. Nothing is reported when the class is dynamic (\`__getattr__\`,
+\`setattr(self, …)\`, \`__dict__\`, a metaclass or a decorator it does not know, index signatures), when a base
+is outside the scan and not well known, when a subclass in the scan defines the attribute, when the
+variable has any other binding in its scope, is narrowed with \`isinstance\`, guarded with \`hasattr\` or read
+with \`getattr\`, when the scope handles \`AttributeError\`, or when code anywhere assigns the attribute on a
+receiver of unknown type. In TypeScript files the compiler checks reads, so only JavaScript is checked.
+
+## Example
+\`\`\`python
+@dataclass
+class SessionMetrics:
+    last_activity_at: datetime | None = None
+    error_count: int = 0
+
+def log_context(metrics: SessionMetrics) -> dict:
+    return {"last_activity": metrics.last_activity, "errors": metrics.errors}
+\`\`\`
+
+## Use instead
+\`\`\`python
+def log_context(metrics: SessionMetrics) -> dict:
+    return {"last_activity": metrics.last_activity_at, "errors": metrics.error_count}
+\`\`\`
+
+## Options
+Severity through \`rules\` in the config file. Suppress one line with \`# ssot: ignore[unknown-attribute]\` or
+\`// ssot-ignore unknown-attribute\`.
+`;
+
+import type { Definition, Model } from '../model/model.js';
+import type { FileSummary, TypeSource } from '../parse/summary.js';
+import { suggest } from './suggest.js';
+import type { RawFinding, Rule, RuleContext } from './types.js';
+
+/** Classes whose `self` reads are meant to be satisfied by the classes that use them. */
+const ABSTRACT_NAME = /Mixin$|^Abstract|^Base[A-Z]|Base$|Interface$/;
+
+/** The class `receiver` (`m`, `self`, `self.metrics`) holds in scope `scopeIndex` of `file`, or null. */
+export function resolveReceiver(model: Model, file: FileSummary, scopeIndex: number, receiver: string): Definition | null {
+  const scope = file.scopes[scopeIndex];
+  if (!scope) return null;
+  const parts = receiver.split('.');
+  const defs = model.definitionsIn(file);
+  const selfDef = scope.selfClass >= 0 ? (defs[scope.selfClass] ?? null) : null;
+  let def: Definition | null = null;
+  if (scope.selfName !== null && parts[0] === scope.selfName) def = selfDef;
+  else {
+    const source = scope.receivers.find((r) => r.name === parts[0])?.source;
+    def = source ? model.resolveType(file, source, selfDef) : null;
+  }
+  for (let i = 1; def && i < parts.length; i++) def = attributeType(model, def, parts[i]!);
+  return def;
+}
+
+/** The class of an instance attribute, when its class and bases agree on one. */
+function attributeType(model: Model, def: Definition, name: string): Definition | null {
+  const attrs = model.attributesOf(def);
+  if (!attrs) return null;
+  const sources: { file: FileSummary; source: TypeSource; owner: Definition }[] = [];
+  for (const owner of attrs.consulted) {
+    for (const f of owner.cls.fields) if (f.name === name && f.type) sources.push({ file: owner.file, source: { kind: 'annotation', text: f.type }, owner });
+    for (const t of owner.cls.instanceAttributeTypes) if (t.name === name) sources.push({ file: owner.file, source: t.source, owner });
+  }
+  let found: Definition | null = null;
+  for (const s of sources) {
+    const t = model.resolveType(s.file, s.source, s.owner);
+    if (!t || (found && found.id !== t.id)) return null;
+    found = t;
+  }
+  return found;
+}
+
+function definedBySubclass(model: Model, def: Definition, attribute: string): boolean {
+  for (const sub of model.subclassesOf(def)) {
+    const attrs = model.attributesOf(sub);
+    if (!attrs || attrs.names.has(attribute)) return true;
+  }
+  return false;
+}
+
+export const unknownAttribute: Rule = {
+  id: 'unknown-attribute',
+  summary: 'An attribute read on a receiver of a known class that does not define it.',
+  doc,
+  run(context: RuleContext): RawFinding[] {
+    const { model } = context;
+    // assignments from outside a class add to it
+    for (const file of model.files) {
+      for (const w of file.writes) {
+        const def = resolveReceiver(model, file, w.scope, w.receiver);
+        if (def) model.addAttribute(def, w.attribute);
+        else model.looselyAssigned.add(w.attribute);
+      }
+    }
+    const byName = new Map<string, Definition[]>();
+    for (const d of model.definitions) {
+      const list = byName.get(d.cls.name);
+      if (list) list.push(d);
+      else byName.set(d.cls.name, [d]);
+    }
+    const findings: RawFinding[] = [];
+    for (const file of model.files) {
+      for (const read of file.reads) {
+        const def = resolveReceiver(model, file, read.scope, read.receiver);
+        if (!def) continue;
+        const attrs = model.attributesOf(def);
+        if (!attrs || attrs.names.has(read.attribute) || model.looselyAssigned.has(read.attribute)) continue;
+        const scope = file.scopes[read.scope]!;
+        const viaSelf = scope.selfName !== null && read.receiver === scope.selfName;
+        if (viaSelf && (ABSTRACT_NAME.test(def.cls.name) || def.cls.kind === 'protocol' || def.cls.bases.some((b) => /(^|\.)ABC$/.test(b)))) continue;
+        if (definedBySubclass(model, def, read.attribute)) continue;
+        const suggestion = suggest(read.attribute, attrs.names);
+        const twin = (byName.get(def.cls.name) ?? []).find((d) => d.id !== def.id && model.attributesOf(d)?.names.has(read.attribute));
+        let message = `${def.cls.name} has no attribute '${read.attribute}'`;
+        if (suggestion) message += `; did you mean '${suggestion}'?`;
+        if (twin) message += ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; this one is ${def.module}.${def.cls.qualname}`;
+        const related = [{ file: def.file.path, line: def.cls.line, message: `${def.cls.name} consulted here (${def.module}.${def.cls.qualname})` }];
+        for (const base of attrs.consulted.slice(1)) related.push({ file: base.file.path, line: base.cls.line, message: `base ${base.cls.name} consulted here` });
+        if (twin) related.push({ file: twin.file.path, line: twin.cls.line, message: `the other ${def.cls.name}, which defines '${read.attribute}'` });
+        findings.push({
+          rule: 'unknown-attribute',
+          severity: file.language === 'python' ? 'error' : 'warning',
+          file: file.path,
+          line: read.line,
+          column: read.column,
+          message,
+          symbol: def.cls.name,
+          attribute: read.attribute,
+          ...(suggestion ? { suggestion } : {}),
+          related,
+          identity: [model.moduleOf(file), scope.name, read.receiver, read.attribute],
+        });
+      }
+    }
+    return findings;
+  },
+};

@@ -1,0 +1,164 @@
+/**
+ * npm run bench:sessions — what a request-scoped session costs, against baselines measured in the same run on
+ * the same embedded PostgreSQL:
+ *   (a) a session with one SELECT and no user context  vs  pool.query on a bare pg Pool
+ *   (b) a full user session (BEGIN, user context, SELECT, COMMIT)  vs  the same four statements one by one
+ *   (c) the factory's own bookkeeping per session, against a stub pool that answers at once
+ * Rounds alternate between contender and baseline; the ratio reported is the median of per-round ratios.
+ * The last line printed is one JSON object with every figure.
+ */
+import { rmSync } from 'node:fs';
+import pg from 'pg';
+import { EmbeddedPostgres, migrate } from 'tether/database';
+import { SessionFactory, type ConnectionPool, type SessionClient } from 'tether/sessions';
+
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const POOL_MAX = 10;
+
+type Op = () => Promise<unknown>;
+
+/** Runs `op` from `concurrency` loops for `ms`; returns operations per second. */
+async function throughput(op: Op, concurrency: number, ms: number): Promise<number> {
+  let done = 0;
+  const until = performance.now() + ms;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        await op();
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - started) / 1_000);
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Alternating rounds of contender and baseline; median ratio and median rates. */
+async function compare(contender: Op, baseline: Op, concurrency: number): Promise<{ ratio: number; contender: number; baseline: number }> {
+  await throughput(contender, concurrency, 300); // warm-up: connections opened, code optimised
+  await throughput(baseline, concurrency, 300);
+  const ratios: number[] = [];
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const first = i % 2 === 0;
+    const x = first ? await throughput(contender, concurrency, ROUND_MS) : 0;
+    const y = await throughput(baseline, concurrency, ROUND_MS);
+    const x2 = first ? x : await throughput(contender, concurrency, ROUND_MS);
+    a.push(x2);
+    b.push(y);
+    ratios.push(x2 / y);
+  }
+  return { ratio: median(ratios), contender: median(a), baseline: median(b) };
+}
+
+/** A pool whose connections answer every statement at once: what is left is the factory's own work. */
+function stubPool(): ConnectionPool {
+  const result = { rows: [], rowCount: 0, command: 'SELECT', oid: 0, fields: [] };
+  const client: SessionClient = {
+    query: () => Promise.resolve(result) as never,
+    release: () => {},
+    getTransactionStatus: () => 'I',
+    processID: 1,
+  };
+  return {
+    connect: () => Promise.resolve(client),
+    query: () => Promise.resolve(result),
+    end: () => Promise.resolve(),
+    on: () => undefined,
+    totalCount: 1,
+    idleCount: 1,
+    waitingCount: 0,
+  };
+}
+
+async function bookkeepingMicros(userId: string): Promise<number> {
+  const factory = new SessionFactory({ pool: stubPool() });
+  const run = (): Promise<unknown> => factory.withSession({ userId, requestId: 'bench' }, (s) => s.query('SELECT 1'));
+  for (let i = 0; i < 20_000; i++) await run(); // warm-up
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const n = 100_000;
+    const started = performance.now();
+    for (let i = 0; i < n; i++) await run();
+    samples.push(((performance.now() - started) * 1_000) / n);
+  }
+  await factory.close();
+  return median(samples);
+}
+
+async function main(): Promise<void> {
+  const dataDir = EmbeddedPostgres.temporaryDataDir('tether-bench-');
+  const server = await EmbeddedPostgres.start({ dataDir, ephemeral: true });
+  try {
+    const setup = new pg.Client({ connectionString: server.url });
+    await setup.connect();
+    await migrate(setup);
+    const userId = (await setup.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('bench@example.com', 'x') RETURNING id")).rows[0]!.id;
+    await setup.end();
+
+    const bare = new pg.Pool({ connectionString: server.url, max: POOL_MAX });
+    const factory = new SessionFactory({ connectionString: server.url, max: POOL_MAX });
+
+    const barePoolQuery: Op = () => bare.query('SELECT 1');
+    const anonymousSession: Op = () => factory.withSession({}, (s) => s.query('SELECT 1'));
+    const userSession: Op = () => factory.withSession({ userId }, (s) => s.query('SELECT 1'));
+    const naiveUserSession: Op = async () => {
+      const client = await bare.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
+        await client.query('SELECT 1');
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    };
+
+    const figures: Record<string, number> = {};
+    const rows: string[][] = [];
+    for (const c of [1, 10]) {
+      const a = await compare(anonymousSession, barePoolQuery, c);
+      const b = await compare(userSession, naiveUserSession, c);
+      const bBare = await compare(userSession, barePoolQuery, c);
+      figures[`a_ratio_${c}`] = round(a.ratio);
+      figures[`b_vs_naive_${c}`] = round(b.ratio);
+      figures[`b_vs_bare_${c}`] = round(bBare.ratio);
+      figures[`bare_pool_query_ops_${c}`] = Math.round(a.baseline);
+      figures[`anonymous_session_ops_${c}`] = Math.round(a.contender);
+      figures[`user_session_ops_${c}`] = Math.round(b.contender);
+      figures[`naive_user_session_ops_${c}`] = Math.round(b.baseline);
+      rows.push([`(a) anonymous session vs pool.query`, String(c), fmt(a.contender), fmt(a.baseline), round(a.ratio).toFixed(2), '≥ 0.90']);
+      rows.push([`(b) user session vs naive 4 statements`, String(c), fmt(b.contender), fmt(b.baseline), round(b.ratio).toFixed(2), '≥ 1.50']);
+      rows.push([`(b) user session vs pool.query`, String(c), fmt(bBare.contender), fmt(bBare.baseline), round(bBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
+    }
+    await factory.close();
+    await bare.end();
+
+    figures.bookkeeping_us = round(await bookkeepingMicros(userId));
+    rows.push(['(c) factory bookkeeping per session (µs)', '1', figures.bookkeeping_us.toFixed(2), '', '', '≤ 5']);
+
+    const header = ['benchmark', 'clients', 'tether/s', 'baseline/s', 'ratio', 'goal'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const line = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
+    console.log(`PostgreSQL ${server.version} (embedded, fsync off), pool max ${POOL_MAX}, ${ROUNDS} rounds × ${ROUND_MS} ms, node ${process.version}`);
+    console.log(line(header));
+    for (const r of rows) console.log(line(r));
+    console.log(JSON.stringify(figures));
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const round = (x: number): number => Math.round(x * 1_000) / 1_000;
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+await main();

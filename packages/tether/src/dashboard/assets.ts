@@ -1,0 +1,26 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+/** The page's own files; the same path from `src/` and `dist/`. */
+const ASSETS_DIR = fileURLToPath(new URL('../../src/dashboard/assets/', import.meta.url));
+const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+
+export interface DashboardAsset {
+  readonly file: string;
+  readonly contentType: string;
+}
+
+/** Only these names are served: nothing else on disk is reachable through the asset route. */
+const ASSETS: Readonly<Record<string, DashboardAsset>> = {
+  'index.html': { file: path.join(ASSETS_DIR, 'index.html'), contentType: 'text/html; charset=utf-8' },
+  'dashboard.js': { file: path.join(ASSETS_DIR, 'dashboard.js'), contentType: 'text/javascript; charset=utf-8' },
+  'dashboard.css': { file: path.join(ASSETS_DIR, 'dashboard.css'), contentType: 'text/css; charset=utf-8' },
+  'uPlot.iife.min.js': { file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'), contentType: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), contentType: 'text/css; charset=utf-8' },
+};
+
+export function dashboardAsset(name: string): DashboardAsset | undefined {
+  return Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
+}
