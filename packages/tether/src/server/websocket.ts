@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
@@ -88,16 +88,10 @@ export class WebSocketHub {
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
 
-  /** Takes over `upgrade` requests for `/ws` on the HTTP server. */
-  attach(server: Server): void {
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (request.url ?? '/').split('?')[0];
-      if (path !== '/ws' || this.closing) {
-        socket.end(`HTTP/1.1 ${this.closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
-    });
+  /** Takes over an `upgrade` request for `/ws`. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) return refuseUpgrade(socket, '503 Service Unavailable');
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
   figures(): WebSocketFigures {
@@ -163,7 +157,7 @@ export class WebSocketHub {
   }
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const token = tokenOf(request);
+    const token = websocketToken(request);
     // frames sent before authentication finishes wait for it
     const early: RawData[] = [];
     const buffer = (data: RawData): void => void early.push(data);
@@ -307,7 +301,13 @@ export class WebSocketHub {
 }
 
 /** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
-function tokenOf(request: IncomingMessage): string | null {
+/** Answers an upgrade request that will not become a WebSocket. */
+export function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** The access token of a WebSocket request: `?access_token=` or the subprotocol pair `bearer, <token>`. */
+export function websocketToken(request: IncomingMessage): string | null {
   const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
   if (query) return query;
   const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
