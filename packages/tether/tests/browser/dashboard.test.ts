@@ -94,7 +94,7 @@ describe('live dashboard in Chromium', () => {
     // load: the sessions-per-second figure and the chart move, sessions appear in the table at some point
     const load = generateLoad();
     await expect.poll(() => number(page, '#now-sessions'), { timeout: 10_000 }).toBeGreaterThan(5);
-    expect(await page.locator('#chart-sessions canvas').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#chart-sessions canvas').count()).toBeGreaterThan(0);
     await expect.poll(() => number(page, '#pool-trips')).toBe(0);
     expect(await number(page, '#pool-active')).toBeGreaterThanOrEqual(0);
     await page.screenshot({ path: `${artifacts}dashboard-load.png`, fullPage: true });
