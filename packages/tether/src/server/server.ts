@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
@@ -13,6 +15,7 @@ import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { threadRoutes } from './routes/threads.js';
+import { DashboardEndpoint } from './dashboard.js';
 import { WebSocketHub } from './websocket.js';
 
 export const MESSAGE_CHANNEL = 'tether_messages';
@@ -37,6 +40,7 @@ export class TetherServer {
   readonly auth: AuthService;
   readonly metrics: ServerMetrics;
   readonly hub: WebSocketHub;
+  readonly dashboard: DashboardEndpoint;
   readonly app: FastifyInstance;
   private readonly listener: NotificationListener;
   private closing: Promise<void> | null = null;
@@ -88,6 +92,7 @@ export class TetherServer {
       sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
       breakerCooldownMs: config.pool.breakerCooldownMs,
     });
+    this.dashboard = new DashboardEndpoint(this.factory, this.auth);
     this.listener = new NotificationListener({
       connectionString: options.databaseUrl,
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
@@ -161,6 +166,7 @@ export class TetherServer {
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
+    void app.register((instance) => this.dashboard.routes(instance));
     return app;
   }
 
@@ -181,7 +187,13 @@ export class TetherServer {
   async listen(): Promise<string> {
     await this.listener.start();
     this.userSessions.start();
-    this.hub.attach(this.app.server);
+    // one port: fastify answers HTTP, `ws` takes over the upgrades it is given
+    this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const path = (request.url ?? '/').split('?')[0];
+      if (path === '/ws') return this.hub.handleUpgrade(request, socket, head);
+      if (path === '/dashboard/ws') return this.dashboard.handleUpgrade(request, socket, head);
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    });
     await this.app.listen({ port: this.options.config.port, host: this.options.config.host });
     const address = this.app.server.address();
     if (!address || typeof address === 'string') throw new Error('server has no TCP address');
@@ -206,6 +218,7 @@ export class TetherServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const deadline = this.options.config.server.shutdownTimeoutMs;
+      this.dashboard.close();
       await this.hub.close(Math.min(2_000, deadline));
       await this.app.close();
       this.userSessions.stop();

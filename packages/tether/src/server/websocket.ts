@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
@@ -88,16 +88,13 @@ export class WebSocketHub {
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
 
-  /** Takes over `upgrade` requests for `/ws` on the HTTP server. */
-  attach(server: Server): void {
-    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const path = (request.url ?? '/').split('?')[0];
-      if (path !== '/ws' || this.closing) {
-        socket.end(`HTTP/1.1 ${this.closing ? '503 Service Unavailable' : '404 Not Found'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-        return;
-      }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
-    });
+  /** Takes over one `upgrade` request for `/ws`. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
   figures(): WebSocketFigures {
@@ -307,7 +304,7 @@ export class WebSocketHub {
 }
 
 /** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
-function tokenOf(request: IncomingMessage): string | null {
+export function tokenOf(request: IncomingMessage): string | null {
   const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
   if (query) return query;
   const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ForbiddenError } from '../errors.js';
-import type { ServerContext } from '../context.js';
+import { principalOf, type ServerContext } from '../context.js';
+import { isAdmin } from '../dashboard.js';
 
 /** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus), `/admin/sessions`. */
 export async function observabilityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
@@ -28,9 +29,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
   });
 
   app.get('/admin/sessions', { preHandler: ctx.authenticate }, async (request) => {
-    // the role is read from the database on every call: a grant or a removal takes effect at once
-    const { rows } = await ctx.inSession(request, (s) => s.query<{ role: string }>('SELECT role FROM users WHERE id = tether_current_user_id()'));
-    if (rows[0]?.role !== 'admin') throw new ForbiddenError('the admin role is required');
+    if (!(await isAdmin(ctx.factory, principalOf(request).userId))) throw new ForbiddenError('the admin role is required');
     return { items: ctx.factory.activeSessions(), pool: ctx.factory.poolMetrics() };
   });
 }
