@@ -144,12 +144,13 @@ function resolveDataDir(configured: string, runAs: RunAs, onLog?: (line: string)
  * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync spins forever when a parent refuses
  * creation with ENOENT (a path under /proc, say).
  */
-function makeDirectory(dir: string): void {
+function makeDirectory(dir: string, mode = 0o700): void {
   if (existsSync(dir)) return;
   const parent = path.dirname(dir);
-  if (parent !== dir) makeDirectory(parent);
+  // parents we create must stay traversable by the postgres user, or the data directory is out of its reach
+  if (parent !== dir) makeDirectory(parent, 0o755);
   try {
-    mkdirSync(dir, { mode: 0o700 });
+    mkdirSync(dir, { mode });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }

@@ -9,14 +9,15 @@ import { TetherError } from '../errors.js';
 import { SessionFactory } from '../sessions/index.js';
 import { UserSessionManager } from '../users/index.js';
 import { bearerToken, type ServerContext } from './context.js';
+import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { threadRoutes } from './routes/threads.js';
-import { DashboardEndpoint } from './dashboard.js';
-import { WebSocketHub } from './websocket.js';
+import { refuseUpgrade, WebSocketHub } from './websocket.js';
 
 export const MESSAGE_CHANNEL = 'tether_messages';
 export const REVOCATION_CHANNEL = 'tether_session_revoked';
@@ -92,7 +93,7 @@ export class TetherServer {
       sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
       breakerCooldownMs: config.pool.breakerCooldownMs,
     });
-    this.dashboard = new DashboardEndpoint(this.factory, this.auth);
+    this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     this.listener = new NotificationListener({
       connectionString: options.databaseUrl,
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
@@ -166,7 +167,7 @@ export class TetherServer {
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
-    void app.register((instance) => this.dashboard.routes(instance));
+    void app.register(dashboardRoutes);
     return app;
   }
 
@@ -187,12 +188,11 @@ export class TetherServer {
   async listen(): Promise<string> {
     await this.listener.start();
     this.userSessions.start();
-    // one port: fastify answers HTTP, `ws` takes over the upgrades it is given
     this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
-      if (path === '/ws') return this.hub.handleUpgrade(request, socket, head);
-      if (path === '/dashboard/ws') return this.dashboard.handleUpgrade(request, socket, head);
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      if (path === '/ws') this.hub.handleUpgrade(request, socket, head);
+      else if (path === '/dashboard/ws') this.dashboard.handleUpgrade(request, socket, head);
+      else refuseUpgrade(socket, '404 Not Found');
     });
     await this.app.listen({ port: this.options.config.port, host: this.options.config.host });
     const address = this.app.server.address();
@@ -218,8 +218,7 @@ export class TetherServer {
   close(): Promise<void> {
     this.closing ??= (async () => {
       const deadline = this.options.config.server.shutdownTimeoutMs;
-      this.dashboard.close();
-      await this.hub.close(Math.min(2_000, deadline));
+      await Promise.all([this.hub.close(Math.min(2_000, deadline)), this.dashboard.close()]);
       await this.app.close();
       this.userSessions.stop();
       await this.listener.close();

@@ -88,12 +88,9 @@ export class WebSocketHub {
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
 
-  /** Takes over one `upgrade` request for `/ws`. */
+  /** Takes over an `upgrade` request for `/ws`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.closing) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
+    if (this.closing) return refuseUpgrade(socket, '503 Service Unavailable');
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
@@ -160,7 +157,7 @@ export class WebSocketHub {
   }
 
   private accept(ws: WebSocket, request: IncomingMessage): void {
-    const token = tokenOf(request);
+    const token = websocketToken(request);
     // frames sent before authentication finishes wait for it
     const early: RawData[] = [];
     const buffer = (data: RawData): void => void early.push(data);
@@ -304,7 +301,13 @@ export class WebSocketHub {
 }
 
 /** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
-export function tokenOf(request: IncomingMessage): string | null {
+/** Answers an upgrade request that will not become a WebSocket. */
+export function refuseUpgrade(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** The access token of a WebSocket request: `?access_token=` or the subprotocol pair `bearer, <token>`. */
+export function websocketToken(request: IncomingMessage): string | null {
   const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
   if (query) return query;
   const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());

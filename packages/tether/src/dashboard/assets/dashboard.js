@@ -188,15 +188,28 @@
 
   function renderEvents(frame) {
     for (const event of frame.events) {
-      if (event.type === 'session_error') state.errorEvents.unshift(event);
-      else if (event.type === 'leak' || event.type === 'unleak') state.leakEvents.unshift(event);
-      else if (event.type === 'breaker') state.errorEvents.unshift({ ...event, code: `breaker ${event.state}`, message: `circuit breaker ${event.state.replace('_', '-')}` });
+      if (event.type === 'leak' || event.type === 'unleak') {
+        state.leakEvents.unshift(event);
+        continue;
+      }
+      const entry = event.type === 'breaker'
+        ? { at: event.at, code: `breaker ${event.state.replace('_', '-')}`, message: 'database circuit breaker changed state', count: 1 }
+        : { at: event.at, code: event.code, message: event.message, requestId: event.requestId, count: 1 };
+      // a burst of the same error (an outage) is one line with a count, not a wall of copies
+      const head = state.errorEvents[0];
+      if (head && head.code === entry.code && head.message === entry.message) {
+        head.count++;
+        head.at = entry.at;
+        head.requestId = entry.requestId;
+      } else {
+        state.errorEvents.unshift(entry);
+      }
     }
     state.errorEvents.length = Math.min(state.errorEvents.length, 50);
     state.leakEvents.length = Math.min(state.leakEvents.length, 30);
     if (!frame.events.length && $('errors').childElementCount) return;
     $('errors').innerHTML = state.errorEvents.length
-      ? state.errorEvents.map((e) => `<li><time>${clock(e.at)}</time><code>${escapeHtml(e.code)}</code> ${escapeHtml(e.message)}${e.requestId ? ` <span class="sub">request ${escapeHtml(e.requestId)}</span>` : ''}</li>`).join('')
+      ? state.errorEvents.map((e) => `<li><time>${clock(e.at)}</time><code${e.code === 'breaker closed' ? ' class="ok"' : ''}>${escapeHtml(e.code)}</code>${e.count > 1 ? ` <strong>×${e.count}</strong>` : ''} ${escapeHtml(e.message)}${e.requestId ? ` <span class="sub">last request ${escapeHtml(e.requestId)}</span>` : ''}</li>`).join('')
       : '<li class="empty">No errors.</li>';
     $('leaks').innerHTML = state.leakEvents.length
       ? state.leakEvents.map((e) => e.type === 'leak'

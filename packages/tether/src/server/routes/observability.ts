@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ForbiddenError } from '../errors.js';
+import { requireAdmin } from '../admin.js';
 import { principalOf, type ServerContext } from '../context.js';
-import { isAdmin } from '../dashboard.js';
 
 /** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus), `/admin/sessions`. */
 export async function observabilityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
@@ -29,7 +28,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
   });
 
   app.get('/admin/sessions', { preHandler: ctx.authenticate }, async (request) => {
-    if (!(await isAdmin(ctx.factory, principalOf(request).userId))) throw new ForbiddenError('the admin role is required');
+    await requireAdmin(ctx.factory, principalOf(request).userId, request.id);
     return { items: ctx.factory.activeSessions(), pool: ctx.factory.poolMetrics() };
   });
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import os from 'node:os';
@@ -48,6 +48,20 @@ describe('embedded PostgreSQL', () => {
     expect(alive(server.pid)).toBe(false);
     const leftovers = spawnSync('pgrep', ['-f', server.dataDir], { encoding: 'utf8' }).stdout.trim();
     expect(leftovers).toBe('');
+  });
+
+  it('creates missing parent directories that the postgres user can still traverse (./.tether/data on a fresh clone)', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'tether-fresh-'));
+    chmodSync(base, 0o755);
+    cleanup.push(base);
+    const server = await EmbeddedPostgres.start({ dataDir: path.join(base, '.tether', 'data'), ephemeral: true });
+    try {
+      expect(server.dataDir).toBe(path.join(base, '.tether', 'data'));
+      expect(statSync(path.join(base, '.tether')).mode & 0o777).toBe(0o755);
+      expect(await count(server.url, 'SELECT 1 AS n')).toBe(1);
+    } finally {
+      await server.stop();
+    }
   });
 
   it('recovers after the postmaster is killed with SIGKILL, keeping the data', async () => {
