@@ -17,6 +17,13 @@ const AUDIENCE = 'tether-api';
  * Verification accepts HS256 only, so `alg: none` and algorithm-confusion tokens are refused.
  */
 export class AccessTokens {
+  /**
+   * Tokens already verified, by their exact text: the same bytes verify the same way, so only the expiry is
+   * checked again. Spares an HMAC (WebCrypto) per request; bounded, and cleared when full.
+   */
+  private readonly verified = new Map<string, AccessTokenClaims>();
+  private static readonly VERIFIED_MAX = 10_000;
+
   constructor(
     private readonly secret: Uint8Array,
     readonly ttlSeconds: number,
@@ -36,6 +43,19 @@ export class AccessTokens {
 
   async verify(token: string | undefined | null): Promise<AccessTokenClaims> {
     if (!token) throw new AuthenticationError('token_missing', 'an access token is required');
+    const known = this.verified.get(token);
+    if (known) {
+      if (known.expiresAt > Date.now()) return known;
+      this.verified.delete(token);
+      throw new AuthenticationError('token_expired', 'the access token has expired');
+    }
+    const claims = await this.verifySignature(token);
+    if (this.verified.size >= AccessTokens.VERIFIED_MAX) this.verified.clear();
+    this.verified.set(token, claims);
+    return claims;
+  }
+
+  private async verifySignature(token: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['sub', 'exp', 'sid'] });
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') {

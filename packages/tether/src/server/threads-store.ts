@@ -1,4 +1,4 @@
-import type { Session } from '../sessions/index.js';
+import { IsolationViolationError, type Session } from '../sessions/index.js';
 import { NotFoundError } from './errors.js';
 
 /** The shapes the HTTP and WebSocket contracts send. Times are ISO 8601 strings. */
@@ -59,24 +59,30 @@ export async function getThread(session: Session, id: string): Promise<Thread> {
  */
 export async function postMessage(session: Session, threadId: string, content: string, clientMessageId?: string | null): Promise<Message> {
   if (!UUID.test(threadId)) throw new NotFoundError('no such thread');
-  // the RLS check on insert refuses a thread the user cannot see; look first for a clean 404
-  const { rows } = await session.query<MessageRow>(
-    `WITH t AS (SELECT id FROM threads WHERE id = $1),
-          ins AS (INSERT INTO messages (thread_id, content, client_message_id) SELECT id, $2, $3 FROM t
-                  ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-                  RETURNING id, thread_id, content, created_at)
-     SELECT id, thread_id, content, created_at FROM ins`,
-    [threadId, content, clientMessageId ?? null],
-  );
-  if (rows[0]) return message(rows[0]);
-  if (clientMessageId) {
+  try {
+    if (!clientMessageId) {
+      // one statement: the RLS check on insert (WITH CHECK … EXISTS thread) refuses a thread the user cannot see
+      const { rows } = await session.query<MessageRow>('INSERT INTO messages (thread_id, content) VALUES ($1, $2) RETURNING id, thread_id, content, created_at', [threadId, content]);
+      return message(rows[0] as MessageRow);
+    }
+    const { rows } = await session.query<MessageRow>(
+      `INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+       RETURNING id, thread_id, content, created_at`,
+      [threadId, content, clientMessageId],
+    );
+    if (rows[0]) return message(rows[0]);
     const prior = await session.query<MessageRow>(
       'SELECT id, thread_id, content, created_at FROM messages WHERE client_message_id = $1 AND user_id = tether_current_user_id()',
       [clientMessageId],
     );
     if (prior.rows[0]) return message(prior.rows[0]);
+    throw new NotFoundError('no such thread');
+  } catch (error) {
+    // refused by Row-Level Security, or no such thread at all (foreign key): the same 404 either way
+    if (error instanceof IsolationViolationError || (error as { code?: string }).code === '23503') throw new NotFoundError('no such thread', { cause: error });
+    throw error;
   }
-  throw new NotFoundError('no such thread');
 }
 
 export async function listMessages(session: Session, threadId: string, options: { limit: number; after?: string | undefined }): Promise<Message[]> {
