@@ -3,6 +3,7 @@ import type { AuthService, Principal } from '../auth/index.js';
 import type { Session, SessionFactory } from '../sessions/index.js';
 import type { UserSessionManager } from '../users/index.js';
 import type { ServerMetrics } from './metrics.js';
+import type { StatementRunner } from './threads-store.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,6 +26,8 @@ export interface ServerContext {
   authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Runs `work` in a request-scoped session for the authenticated caller (Row-Level Security applies). */
   inSession<T>(request: FastifyRequest, work: (session: Session) => Promise<T>): Promise<T>;
+  /** For the caller: each statement a whole request-scoped session, in one round trip. */
+  statements(request: FastifyRequest): StatementRunner;
 }
 
 export function principalOf(request: FastifyRequest): Principal {

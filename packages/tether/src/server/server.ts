@@ -8,7 +8,7 @@ import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '../sessions/index.js';
 import { UserSessionManager } from '../users/index.js';
-import { bearerToken, type ServerContext } from './context.js';
+import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
@@ -142,10 +142,10 @@ export class TetherServer {
       authenticate: async (request) => {
         request.principal = await this.auth.authenticate(bearerToken(request));
       },
-      inSession: (request, work) => {
-        const principal = request.principal;
-        if (!principal) throw new Error('route is missing the authenticate pre-handler');
-        return this.factory.withSession({ userId: principal.userId, requestId: request.id }, work);
+      inSession: (request, work) => this.factory.withSession({ userId: principalOf(request).userId, requestId: request.id }, work),
+      statements: (request) => {
+        const context = { userId: principalOf(request).userId, requestId: request.id };
+        return { query: (text, values) => this.factory.query(context, text, values) };
       },
     };
 

@@ -8,7 +8,7 @@ import type { SessionFactory, SessionLogger } from '../sessions/index.js';
 import type { UserSessionManager } from '../users/index.js';
 import { errorReply, InvalidFrameError, parseWith } from './errors.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
-import { getMessage, getThread, postMessage, type Message } from './threads-store.js';
+import { getMessage, getThread, postMessage, type Message, type StatementRunner } from './threads-store.js';
 
 /** Close codes: 4401 authentication failed or ended; 1001 server going away; 1013 try again later (database trouble). */
 export const CLOSE_UNAUTHORIZED = 4401;
@@ -240,7 +240,7 @@ export class WebSocketHub {
         this.send(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
         return;
       case 'thread.subscribe': {
-        await this.options.factory.withSession({ userId, threadId: frame.threadId }, (s) => getThread(s, frame.threadId));
+        await getThread(this.statements(userId, frame.threadId), frame.threadId);
         if (connection.ws.readyState !== WebSocket.OPEN) return;
         connection.subscriptions.add(frame.threadId);
         addTo(this.byThread, frame.threadId, connection);
@@ -255,11 +255,16 @@ export class WebSocketHub {
       case 'message.send': {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
         const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 ? id : null);
-        const message = await this.options.factory.withSession({ userId, threadId: frame.threadId }, (s) => postMessage(s, frame.threadId, frame.content, clientMessageId));
+        const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
         this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;
       }
     }
+  }
+
+  /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
+  private statements(userId: string, threadId: string): StatementRunner {
+    return { query: (text, values) => this.options.factory.query({ userId, threadId }, text, values) };
   }
 
   private fail(ws: WebSocket, error: unknown, id: FrameId): void {

@@ -219,6 +219,23 @@ export class SessionFactory implements SessionHost {
     return result;
   }
 
+  /**
+   * A session of one statement, in one round trip: BEGIN with the context, the statement and COMMIT are sent
+   * back to back. Same isolation, errors and metrics as `withSession`.
+   */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    const session = await this.openSession(context);
+    let result: pg.QueryResult<R>;
+    try {
+      result = await session.queryAndCommit<R>(text, values);
+    } catch (error) {
+      await session.rollback(error);
+      throw error;
+    }
+    await session.commit();
+    return result;
+  }
+
   /** An explicit session handle for code that cannot use a callback: `await using s = await factory.openSession(…)`. */
   async openSession(context: SessionContext = {}): Promise<Session> {
     if (this.closing) throw new SessionClosedError('the session factory is shutting down');
@@ -312,7 +329,7 @@ export class SessionFactory implements SessionHost {
       this.counters.dirtyEvicted++;
       this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
       void this.endBackend(client.processID);
-    } else if (session.begun && record.transactional) {
+    } else if (session.begun && record.transactional && !session.transactionEnded) {
       try {
         const ended = await client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
         // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK

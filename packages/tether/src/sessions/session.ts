@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { SessionClosedError } from './errors.js';
+import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
 
 /** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
@@ -27,6 +27,8 @@ export class Session implements AsyncDisposable {
   begun = false;
   /** Queries sent and not yet answered: a connection released with any is dirty. */
   inFlight = 0;
+  /** Set when the transaction was already committed in the same round trip as the statement (`queryAndCommit`). */
+  transactionEnded = false;
   /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
   endedBy: Error | null = null;
   finished = false;
@@ -71,6 +73,44 @@ export class Session implements AsyncDisposable {
       throw this.host.onQuery(this, performance.now() - started, error);
     } finally {
       if (metrics.state === 'active') metrics.state = 'idle';
+      metrics.lastActivityAt = Date.now();
+    }
+  }
+
+  /**
+   * One statement and COMMIT, for a fresh session (what `SessionFactory.query` runs): the context, the statement and COMMIT go out back to back (pipelined), so
+   * a one-statement session costs one round trip. If the statement fails, PostgreSQL turns the COMMIT into a
+   * ROLLBACK.
+   */
+  async queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.finished || this.endedBy || this.begun) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`);
+    const metrics = this.metrics;
+    metrics.state = 'active';
+    const started = performance.now();
+    this.begun = true;
+    const statement = this.host.beginStatement(this);
+    if (statement !== null) metrics.transactionCount++;
+    const begin = statement === null ? null : this.track(this.client.query(statement));
+    const pending = this.track(this.client.query<R>(text, values));
+    const commit = statement === null ? null : this.track(this.client.query('COMMIT'));
+    metrics.queryCount++;
+    try {
+      if (begin) await begin;
+      const result = await pending;
+      if (commit) {
+        const ended = await commit;
+        this.transactionEnded = true;
+        if (ended.command === 'ROLLBACK') throw new TransactionAbortedError('the transaction was rolled back at commit');
+      }
+      this.host.onQuery(this, performance.now() - started, null);
+      return result;
+    } catch (error) {
+      // let the rest of the pipeline settle: the connection goes back clean, or is evicted if it broke
+      await Promise.allSettled([begin, pending, commit]);
+      if (commit) this.transactionEnded = true;
+      throw error instanceof TransactionAbortedError ? error : this.host.onQuery(this, performance.now() - started, error);
+    } finally {
+      metrics.state = 'idle';
       metrics.lastActivityAt = Date.now();
     }
   }

@@ -21,15 +21,15 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
 
   app.post('/threads', { preHandler: ctx.authenticate }, async (request, reply) => {
     const { title } = parseWith(threadBody, request.body);
-    const thread = await ctx.inSession(request, (s) => createThread(s, title));
+    const thread = await createThread(ctx.statements(request), title);
     return reply.code(201).send(thread);
   });
 
-  app.get('/threads', { preHandler: ctx.authenticate }, async (request) => ({ items: await ctx.inSession(request, listThreads) }));
+  app.get('/threads', { preHandler: ctx.authenticate }, async (request) => ({ items: await listThreads(ctx.statements(request)) }));
 
   app.get('/threads/:id', { preHandler: ctx.authenticate }, async (request) => {
     const { id } = parseWith(params, request.params);
-    return ctx.inSession(request, (s) => getThread(s, id));
+    return getThread(ctx.statements(request), id);
   });
 
   app.post('/threads/:id/messages', { preHandler: ctx.authenticate }, async (request, reply) => {
@@ -38,7 +38,7 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     const { content } = parseWith(messageBody, request.body);
     const header = request.headers['idempotency-key'];
     const key = header === undefined ? undefined : parseWith(idempotencyKey, header, 'Idempotency-Key');
-    const message = await ctx.inSession(request, (s) => postMessage(s, id, content, key));
+    const message = await postMessage(ctx.statements(request), id, content, key);
     return reply.code(201).send(message);
   });
 

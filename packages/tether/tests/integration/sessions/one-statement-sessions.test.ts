@@ -1,0 +1,57 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { IsolationViolationError, SessionFactory, SessionTimeoutError } from 'tether/sessions';
+import { createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+
+let db: ScratchDatabase;
+let factory: SessionFactory;
+let alice: string;
+let bob: string;
+
+beforeAll(async () => {
+  db = await createScratchDatabase(inject('adminDatabaseUrl'));
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  [alice, bob] = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('a@one.test', 'x'), ('b@one.test', 'x') RETURNING id")).rows.map((r) => r.id) as [string, string];
+  await admin.end();
+  factory = new SessionFactory({ connectionString: db.url, max: 1 });
+});
+afterAll(async () => {
+  await factory.close();
+  await db.drop();
+});
+
+const pid = async (): Promise<number> => (await factory.query<{ pid: number }>({ userId: alice }, 'SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+
+describe('one-statement sessions (factory.query)', () => {
+  it("commits the statement with the user's context and Row-Level Security", async () => {
+    const inserted = await factory.query<{ title: string }>({ userId: alice, requestId: 'one-1' }, 'INSERT INTO threads (title) VALUES ($1) RETURNING title', ['from alice']);
+    expect(inserted.rows).toEqual([{ title: 'from alice' }]);
+    expect((await factory.query({ userId: alice }, 'SELECT * FROM threads')).rowCount).toBe(1);
+    expect((await factory.query({ userId: bob }, 'SELECT * FROM threads')).rowCount).toBe(0);
+    const context = await factory.query<{ role: string; name: string }>({ userId: alice, requestId: 'one-2' }, "SELECT current_user AS role, current_setting('application_name') AS name");
+    expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:one-2' });
+  });
+
+  it('rolls back a failing statement, types its error, and leaves the connection clean for reuse', async () => {
+    const before = await pid();
+    const error = await failureOf(factory.query({ userId: bob }, 'INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged']));
+    expect(error).toBeInstanceOf(IsolationViolationError);
+    expect(await pid()).toBe(before);
+    const timeout = await failureOf(factory.query({ userId: alice, statementTimeoutMs: 50 }, 'SELECT pg_sleep(1)'));
+    expect(timeout).toBeInstanceOf(SessionTimeoutError);
+    expect(await pid()).toBe(before);
+    const metrics = factory.poolMetrics();
+    expect(metrics.dirtyEvicted).toBe(0);
+    expect(metrics.activeSessions).toBe(0);
+    expect((await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged'")).rowCount).toBe(0);
+  });
+
+  it('counts one query and one transaction in the session metrics of a handle committed with queryAndCommit', async () => {
+    const session = await factory.openSession({ userId: alice });
+    await session.queryAndCommit('SELECT 1');
+    await session.commit();
+    expect(session.metrics).toMatchObject({ queryCount: 1, transactionCount: 1, state: 'committed', errorCount: 0 });
+    expect(await failureOf(session.query('SELECT 1'))).toBeInstanceOf(Error);
+  });
+});
