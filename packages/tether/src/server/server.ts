@@ -139,6 +139,7 @@ export class TetherServer {
       version: this.options.version,
       instanceId: this.instanceId,
       startedAt: Date.now(),
+      notificationsConnected: () => this.listener.connected,
       authenticate: async (request) => {
         request.principal = await this.auth.authenticate(bearerToken(request));
       },

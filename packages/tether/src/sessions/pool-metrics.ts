@@ -9,7 +9,7 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 export interface PoolMetrics {
   /** Configured maximum number of connections. */
   readonly max: number;
-  /** Connections checked out by sessions right now. */
+  /** Connections checked out by sessions right now (connections still being opened are not counted). */
   readonly active: number;
   /** Open connections waiting in the pool. */
   readonly idle: number;

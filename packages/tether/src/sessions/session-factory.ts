@@ -132,6 +132,8 @@ export class SessionFactory implements SessionHost {
   private readonly active = new Map<Session, SessionRecord>();
   private readonly watchdog: NodeJS.Timeout | undefined;
   private readonly events = new SessionEventHub();
+  private readonly statementNames = new Map<string, string>();
+  private readonly namedTexts = new Set<string>();
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -295,6 +297,17 @@ export class SessionFactory implements SessionHost {
     return sql;
   }
 
+  /** @internal a stable name per statement text, for at most `MAX_PREPARED` texts (each costs server memory per connection). */
+  statementName(text: string): string | undefined {
+    let name = this.statementNames.get(text);
+    if (name !== undefined || this.statementNames.size >= MAX_PREPARED) return name;
+    name = `tether_${fnv1a(text)}`;
+    if (this.namedTexts.has(name)) return undefined; // a hash collision: the second text goes unnamed
+    this.statementNames.set(text, name);
+    this.namedTexts.add(name);
+    return name;
+  }
+
   /** @internal measures a statement and types its error. */
   onQuery(session: Session, ms: number, error: unknown): unknown {
     this.queryTime.record(ms);
@@ -365,12 +378,11 @@ export class SessionFactory implements SessionHost {
 
   /** Current pool and session figures. */
   poolMetrics(): PoolMetrics {
-    const total = this.pool.totalCount;
-    const idle = this.pool.idleCount;
     return {
       max: this.options.max,
-      active: total - idle,
-      idle,
+      // checked out by sessions; connections still being opened are neither active nor idle
+      active: this.active.size,
+      idle: this.pool.idleCount,
       pending: this.pool.waitingCount,
       activeSessions: this.active.size,
       ...this.counters,
@@ -519,6 +531,18 @@ export class SessionFactory implements SessionHost {
 }
 
 const OPENING_STACK_FRAMES = 8;
+/** Distinct statement texts prepared by name; past this, statements go unnamed (planned every time). */
+const MAX_PREPARED = 1_000;
+
+/** 32-bit FNV-1a of a statement's text, in base 36: a short, stable prepared-statement name. */
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
 
 /** Where a session was opened, for leak reports: frames are captured now, formatted only if ever reported. */
 function openingStack(): Error {

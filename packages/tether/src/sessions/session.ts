@@ -5,6 +5,7 @@ import type { SessionMetrics } from './session-metrics.js';
 /** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
 export interface SessionClient {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: { name?: string; text: string; values?: unknown[] }): Promise<pg.QueryResult<R>>;
   release(destroy?: Error | boolean): void;
   getTransactionStatus(): string | null;
   readonly processID?: number | null;
@@ -13,6 +14,8 @@ export interface SessionClient {
 /** The parts of the factory a session calls back into; kept narrow so that a session knows no pool. */
 export interface SessionHost {
   beginStatement(session: Session): string | null;
+  /** The prepared-statement name for a parameterized statement, or undefined to send it unnamed. */
+  statementName(text: string): string | undefined;
   onQuery(session: Session, ms: number, error: unknown): unknown;
   finish(session: Session, outcome: 'commit' | 'rollback', error: unknown): Promise<void>;
 }
@@ -62,7 +65,7 @@ export class Session implements AsyncDisposable {
       }
     }
     try {
-      const pending = this.track(this.client.query<R>(text, values));
+      const pending = this.track(this.send<R>(text, values));
       if (this.begin) await this.begin;
       const result = await pending;
       metrics.queryCount++;
@@ -91,7 +94,7 @@ export class Session implements AsyncDisposable {
     const statement = this.host.beginStatement(this);
     if (statement !== null) metrics.transactionCount++;
     const begin = statement === null ? null : this.track(this.client.query(statement));
-    const pending = this.track(this.client.query<R>(text, values));
+    const pending = this.track(this.send<R>(text, values));
     const commit = statement === null ? null : this.track(this.client.query('COMMIT'));
     metrics.queryCount++;
     try {
@@ -132,6 +135,15 @@ export class Session implements AsyncDisposable {
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Parameterized statements go out as named prepared statements: planned once per connection. Row-Level
+   * Security makes planning the larger part of a small statement's cost (see bench/README.md).
+   */
+  private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
+    const name = values === undefined ? undefined : this.host.statementName(text);
+    return name === undefined ? this.client.query<R>(text, values) : this.client.query<R>({ name, text, values });
   }
 
   private readonly settled = (): void => {

@@ -13,12 +13,15 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
 
   app.get('/ready', async (_request, reply) => {
     const health = await ctx.factory.health();
-    const ready = health.status === 'ok' && health.breakerState === 'closed';
+    // without its LISTEN connection an instance would miss other instances' messages and revocations
+    const listening = ctx.notificationsConnected();
+    const ready = health.status === 'ok' && health.breakerState === 'closed' && listening;
     if (!ready) reply.code(503).header('Retry-After', '1');
     return {
       status: ready ? 'ok' : 'unavailable',
       database: { status: health.status, latencyMs: Math.round(health.latencyMs * 100) / 100, error: health.error },
       breakerState: health.breakerState,
+      notifications: listening ? 'listening' : 'reconnecting',
     };
   });
 
