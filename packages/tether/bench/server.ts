@@ -68,7 +68,7 @@ async function serveBaseline(databaseUrl: string): Promise<string> {
 
 
 function startChild(kind: 'tether' | 'baseline', databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [self, '--serve', kind, databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), self, '--serve', kind, databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -275,6 +275,9 @@ async function main(): Promise<void> {
     if (only !== 'http') console.log(`WebSocket: ${ws.ws_connections} connections (opened in ${ws.ws_open_seconds} s), ${ws.ws_rate_per_s} message.send/s for ${WS_SECONDS} s: delivered ${ws.ws_delivered}/${ws.ws_sent}, round trip through NOTIFY p50 ${ws.ws_p50_ms} ms, p99 ${ws.ws_p99_ms} ms (goal < 50); ack p50 ${ws.ws_ack_p50_ms} ms, p99 ${ws.ws_ack_p99_ms} ms; ${ws.ws_errors} error frames`);
     console.log(JSON.stringify({ ...http, ...ws, pool_max: POOL_MAX, cpus: (await import('node:os')).cpus().length }));
   } finally {
+    // SIGTERM first: a child started with --cpu-prof (BENCH_CPU_PROF=dir) writes its profile on exit
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, env.BENCH_CPU_PROF ? 1_500 : 100));
     for (const child of children) child.kill('SIGKILL');
     await postgres?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -283,6 +286,7 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--serve') {
   const [, , , kind, databaseUrl] = process.argv as [string, string, string, string, string];
+  process.once('SIGTERM', () => process.exit(0));
   const url = kind === 'tether' ? await serveTether(databaseUrl) : await serveBaseline(databaseUrl);
   console.log(JSON.stringify({ url }));
 } else {
