@@ -13,3 +13,4 @@ export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
 export { startTestServer, TEST_SECRET, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
+export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
