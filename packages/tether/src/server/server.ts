@@ -116,10 +116,12 @@ export class TetherServer {
         return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
       },
       return503OnClosing: true,
-      // errors fastify raises before routing (a URL that is not valid percent-encoded UTF-8) keep the contract's shape
+      // errors fastify raises before routing (a URL that is not valid percent-encoded UTF-8, a path parameter over
+      // its length limit) keep the contract's shape; their messages quote the URL, which may carry a token: not echoed
       frameworkErrors: (error, _request, reply) => {
         const r = errorReply(error, config.pool.breakerCooldownMs);
-        void (reply as FastifyReply).code(r.status).send({ error: { code: r.code, message: r.message } });
+        const message = r.status < 500 ? 'the request URL is not valid' : r.message;
+        void (reply as FastifyReply).code(r.status).send({ error: { code: r.code, message } });
       },
       // and so do those of the HTTP parser (a malformed request, headers over the size limit, a request timeout)
       clientErrorHandler: answerClientError,
