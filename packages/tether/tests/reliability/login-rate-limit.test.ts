@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { AuthService, AuthenticationError, type AccessTokens } from 'tether/auth';
+import type { SessionFactory } from 'tether/sessions';
+import type { UserSessionManager } from 'tether/users';
 import { api, createScratchDatabase, registerAndLogin, startTestServer, type ApiResponse, type ScratchDatabase, type TestServer } from '@tether/testing';
 
 // Login rate limiting (auth.loginAttemptsPerMinute, a fixed one-minute window per account address): past the limit
@@ -84,5 +87,20 @@ describe('login rate limiting', () => {
     const user = await registerAndLogin(server.url);
     for (let i = 0; i < LIMIT * 2; i++) expect((await api(server.url, '/auth/login', { body: { email: user.email } })).status).toBe(400);
     expect((await attempt(user.email, user.password)).status).toBe(200);
+  });
+});
+
+describe('login rate limiting under an address flood', () => {
+  it('logins for 100k made-up addresses do not reset the count of the account under attack', async () => {
+    // the limiter's bookkeeping in isolation: a database that is never reached past the limit check
+    const factory = { withSession: () => Promise.reject(new AuthenticationError('invalid_credentials', 'no database here')) } as unknown as SessionFactory;
+    const auth = new AuthService({ factory, userSessions: {} as UserSessionManager, tokens: {} as AccessTokens, passwordHashCost: 10, loginAttemptsPerMinute: LIMIT });
+    const outcome = (email: string): Promise<string> => auth.login(email, 'guess').then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+    for (let i = 0; i < LIMIT; i++) expect(await outcome('victim@example.com')).toBe('invalid_credentials');
+    expect(await outcome('victim@example.com')).toBe('rate_limited');
+    const started = Date.now();
+    for (let i = 0; i < 100_050; i++) await outcome(`flood-${i}@example.com`);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(await outcome('victim@example.com')).toBe('rate_limited');
   });
 });
