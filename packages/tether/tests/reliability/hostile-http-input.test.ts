@@ -8,7 +8,7 @@ import { api, createScratchDatabase, login, nestedJson, rawRequest, registerAndL
 // database is up, and the process keeps serving. Bodies and URLs have limits; SQL-looking text is data.
 
 const BODY_LIMIT = 1_048_576; // the default server.bodyLimitBytes
-const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 60);
+const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 200);
 
 /** Every code a 4xx of this server may carry (SPEC's HTTP contract plus fastify's client errors, mapped). */
 const CLIENT_ERROR_CODES = new Set([

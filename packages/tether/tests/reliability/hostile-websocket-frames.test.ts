@@ -8,7 +8,7 @@ import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, s
 // the WebSocket protocol itself forbids: text that is not UTF-8 (1007) and frames over the size limit (1009).
 
 const MAX_PAYLOAD = 1_048_576; // server.bodyLimitBytes, which is also the WebSocket maxPayload
-const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 60);
+const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 200);
 const CLIENT_ERROR_CODES = new Set(['invalid_frame', 'invalid_request', 'not_found', 'pool_exhausted', 'session_timeout']);
 
 let db: ScratchDatabase;
