@@ -14,3 +14,4 @@ export { failureOf } from './assertions.js';
 export { startTestServer, TEST_SECRET, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
+export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';

@@ -103,7 +103,11 @@ export class AuthService {
     const now = Date.now();
     const entry = this.attempts.get(key);
     if (!entry || now - entry.windowStart >= 60_000) {
-      if (this.attempts.size > 100_000) this.attempts.clear();
+      // bounded memory without forgetting live windows: clearing everything here let a flood of logins for
+      // made-up addresses reset the count of the account under attack
+      if (this.attempts.size >= 100_000) {
+        for (const [k, e] of this.attempts) if (now - e.windowStart >= 60_000) this.attempts.delete(k);
+      }
       this.attempts.set(key, { windowStart: now, count: 1 });
       return;
     }

@@ -76,6 +76,22 @@ export function errorReply(error: unknown, breakerCooldownMs = 5_000): ErrorRepl
   return { status: 500, code: 'internal_error', message: 'internal error', retryAfterSeconds: null };
 }
 
+/**
+ * Text PostgreSQL cannot store as sent: NUL (not allowed in `text`; the insert fails) and unpaired UTF-16 surrogates
+ * (not Unicode; they would be stored as U+FFFD and read back changed). Refused as bad input, never a 500.
+ */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Whether `text` can be stored and read back unchanged (see `storable`). */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !UNPAIRED_SURROGATE.test(text);
+}
+
+/** A string schema that also refuses NUL characters and unpaired surrogates, with a 400 that says so. */
+export function storable<S extends z.ZodType<string>>(schema: S): S {
+  return schema.refine(isStorableText, 'must not contain NUL characters or unpaired surrogates') as unknown as S;
+}
+
 /** Parses `value` with a zod schema, or fails with a 400 naming the first problem (`title: must not be empty`). */
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
   const result = schema.safeParse(value ?? {});

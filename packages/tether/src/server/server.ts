@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
@@ -116,6 +116,15 @@ export class TetherServer {
         return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
       },
       return503OnClosing: true,
+      // errors fastify raises before routing (a URL that is not valid percent-encoded UTF-8, a path parameter over
+      // its length limit) keep the contract's shape; their messages quote the URL, which may carry a token: not echoed
+      frameworkErrors: (error, _request, reply) => {
+        const r = errorReply(error, config.pool.breakerCooldownMs);
+        const message = r.status < 500 ? 'the request URL is not valid' : r.message;
+        void (reply as FastifyReply).code(r.status).send({ error: { code: r.code, message } });
+      },
+      // and so do those of the HTTP parser (a malformed request, headers over the size limit, a request timeout)
+      clientErrorHandler: answerClientError,
     });
     // an empty JSON body is no body (POST /auth/logout with a Content-Type and nothing else)
     app.removeContentTypeParser('application/json');
@@ -227,4 +236,18 @@ export class TetherServer {
     })();
     return this.closing;
   }
+}
+
+/** Answers a request Node's HTTP parser refused, in the contract's error shape, then closes the connection. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
+    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request_header_fields_too_large', 'the request headers are too large']
+    : [400, 'invalid_request', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }

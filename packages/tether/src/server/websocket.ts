@@ -6,7 +6,7 @@ import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '../sessions/index.js';
 import type { UserSessionManager } from '../users/index.js';
-import { errorReply, InvalidFrameError, parseWith } from './errors.js';
+import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
 import { getMessage, getThread, postMessage, type Message, type StatementRunner } from './threads-store.js';
 
@@ -79,8 +79,8 @@ export class WebSocketHub {
         type: z.literal('message.send'),
         id: frameId,
         threadId: uuid,
-        content: z.string().trim().min(1, 'must not be empty').max(options.maxMessageLength, `must be at most ${options.maxMessageLength} characters`),
-        clientMessageId: z.string().min(1).max(200).optional(),
+        content: storable(z.string().trim().min(1, 'must not be empty').max(options.maxMessageLength, `must be at most ${options.maxMessageLength} characters`)),
+        clientMessageId: storable(z.string().min(1).max(200)).optional(),
       }),
     ]);
     options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
@@ -254,7 +254,7 @@ export class WebSocketHub {
         return;
       case 'message.send': {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
-        const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 ? id : null);
+        const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
         const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
         this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;

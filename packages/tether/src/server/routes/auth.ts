@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseWith } from '../errors.js';
+import { parseWith, storable } from '../errors.js';
 import { principalOf, type ServerContext } from '../context.js';
 
 const credentials = z.object({
-  email: z.string().trim().max(320, 'must be at most 320 characters').pipe(z.email('must be an email address')),
-  password: z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters'),
+  email: storable(z.string().trim().max(320, 'must be at most 320 characters')).pipe(z.email('must be an email address')),
+  password: storable(z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')),
 });
-const loginBody = z.object({ email: z.string().trim().min(1, 'is required').max(320), password: z.string().min(1, 'is required').max(1024) });
+const loginBody = z.object({ email: storable(z.string().trim().min(1, 'is required').max(320)), password: z.string().min(1, 'is required').max(1024) });
 const refreshBody = z.object({ refreshToken: z.string({ error: 'is required' }).min(1, 'is required').max(512) });
 const logoutBody = z.object({ all: z.boolean().optional() });
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { NotFoundError, parseWith } from '../errors.js';
+import { NotFoundError, parseWith, storable } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { createThread, getThread, listMessages, listThreads, postMessage } from '../threads-store.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const threadBody = z.object({ title: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters') });
+const threadBody = z.object({ title: storable(z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')) });
 const params = z.object({ id: z.string() });
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(1000),
@@ -15,7 +15,7 @@ const listQuery = z.object({
 /** Threads and messages: every handler runs in a request-scoped session for the caller; RLS hides the rest. */
 export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const messageBody = z.object({
-    content: z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(ctx.maxMessageLength, `must be at most ${ctx.maxMessageLength} characters`),
+    content: storable(z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(ctx.maxMessageLength, `must be at most ${ctx.maxMessageLength} characters`)),
   });
   const idempotencyKey = z.string().min(1).max(200).optional();
 
