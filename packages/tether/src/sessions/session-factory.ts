@@ -282,19 +282,19 @@ export class SessionFactory implements SessionHost {
     return session;
   }
 
-  /** @internal the statement that opens a session's transaction and sets its context, in one round trip. */
-  beginStatement(session: Session): string | null {
+  /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
+  contextStatement(session: Session): { text: string; values: unknown[] } | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
     const identity = record.identity;
-    // a user id is a validated UUID: safe to inline; the request id comes from outside and is escaped
-    let sql =
-      identity.kind === 'user'
-        ? `BEGIN; SELECT set_config('role', '${APP_ROLE}', true), set_config('app.user_id', '${identity.userId as string}', true), `
-        : `BEGIN; SELECT set_config('role', '${identity.kind === 'privileged' ? SYSTEM_ROLE : APP_ROLE}', true), set_config('app.user_id', '', true), `;
-    sql += `set_config('application_name', ${sqlLiteral(`${this.options.applicationName}:${session.metrics.requestId}`.slice(0, 63))}, true)`;
-    if (record.statementTimeoutMs !== undefined) sql += `, set_config('statement_timeout', '${Math.max(0, Math.floor(record.statementTimeoutMs))}', true)`;
-    return sql;
+    const values: unknown[] = [
+      identity.kind === 'privileged' ? SYSTEM_ROLE : APP_ROLE,
+      identity.kind === 'user' ? identity.userId : '',
+      `${this.options.applicationName}:${session.metrics.requestId}`.slice(0, 63),
+    ];
+    if (record.statementTimeoutMs === undefined) return { text: CONTEXT_SQL, values };
+    values.push(String(Math.max(0, Math.floor(record.statementTimeoutMs))));
+    return { text: CONTEXT_WITH_TIMEOUT_SQL, values };
   }
 
   /** @internal a stable name per statement text, for at most `MAX_PREPARED` texts (each costs server memory per connection). */
@@ -454,9 +454,15 @@ export class SessionFactory implements SessionHost {
     return this.events.subscribe(listener);
   }
 
+  /**
+   * One line per failed session, at a level that says whose problem it is: `info` for the caller's own
+   * (Row-Level Security refusals, constraint and data errors: an attacker can cause these at will), `warn` for
+   * database trouble that clears by itself, `error` for everything else.
+   */
   private logFailure(metrics: SessionMetrics, error: unknown, message: string): void {
     try {
-      this.logger.error({ session: sessionErrorContext(metrics, error) }, message);
+      const level = failureLevel(error);
+      this.logger[level]({ session: sessionErrorContext(metrics, error) }, message);
     } catch {
       // logging must never replace the error being reported
     }
@@ -553,12 +559,19 @@ function openingStack(): Error {
   return site;
 }
 
-const PLAIN = /^[\w.:@/ -]*$/;
+/** SQLSTATE classes of errors in the caller's input: 22 data exception, 23 integrity constraint violation. */
+const CALLER_SQLSTATE = /^(22|23)/;
 
-/** A SQL string literal; the common case (ids and names) needs no escaping work. */
-function sqlLiteral(value: string): string {
-  return PLAIN.test(value) ? `'${value}'` : pg.escapeLiteral(value);
+function failureLevel(error: unknown): 'info' | 'warn' | 'error' {
+  if (error instanceof IsolationViolationError) return 'info';
+  if (error instanceof TetherError) return error.retryable ? 'warn' : 'error';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && CALLER_SQLSTATE.test(code) ? 'info' : 'error';
 }
+
+/** Role, user and request id for the transaction only (`SET LOCAL`), in one statement. */
+const CONTEXT_SQL = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
+const CONTEXT_WITH_TIMEOUT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $4, true)`;
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -36,6 +36,7 @@ describe('request-scoped session factory error paths', () => {
       expect(error.code).toBe('database_unavailable');
       expect((error.cause as NodeJS.ErrnoException).code).toBe('ECONNREFUSED');
       const [line] = logs.find('session could not acquire a connection');
+      expect(line?.level).toBe('warn'); // database trouble that clears by itself
       const context = line?.context.session as Record<string, unknown>;
       expect(context.errorCode).toBe('database_unavailable');
       expect(context.userId).toBe(userId);
@@ -111,6 +112,7 @@ describe('request-scoped session factory error paths', () => {
       expect(error.code).toBe('42P01');
       expect(error).not.toBeInstanceOf(TypeError);
       const [line] = logs.find('session failed');
+      expect(line?.level).toBe('error'); // neither the caller's input nor an outage: a bug to look at
       const context = line!.context.session as Record<string, unknown>;
       expect(Object.keys(context).sort()).toEqual(
         ['ageMs', 'closedAt', 'createdAt', 'errorCode', 'errorCount', 'errorMessage', 'lastActivityAt', 'lastError', 'queryCount', 'requestId', 'sessionId', 'state', 'threadId', 'totalTimeMs', 'transactionCount', 'userId'].sort(),

@@ -50,6 +50,8 @@ describe('row-level security through the session factory', () => {
     const error = await failureOf(factory.withSession({ userId: bob }, (s) => s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged'])));
     expect(error).toBeInstanceOf(IsolationViolationError);
     expect((error as IsolationViolationError).code).toBe('isolation_violation');
+    // a refusal the caller can cause at will is logged, but not as an error
+    expect(logs.find('session failed').filter((l) => (l.context.session as { errorCode: string }).errorCode === 'isolation_violation').map((l) => l.level)).toEqual(['info']);
   });
 
   it('refuses an identity that is neither a UUID nor a system identity before touching the database', async () => {
