@@ -8,7 +8,7 @@ declare module 'vitest' {
 }
 
 /** Helpers shared by the tests of both packages: PostgreSQL fixtures, server fixture, real login. */
-export { createScratchDatabase, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
+export { createScratchDatabase, insertUsers, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
 export { startTestServer, TEST_SECRET, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';

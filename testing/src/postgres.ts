@@ -58,3 +58,18 @@ export async function createScratchDatabase(adminUrl: string, options: { migrate
 export async function startPrivatePostgres(): Promise<EmbeddedPostgres> {
   return EmbeddedPostgres.start({ dataDir: EmbeddedPostgres.temporaryDataDir('tether-test-'), ephemeral: true });
 }
+
+/** Adds users straight into the database (as the superuser, not through the API); returns their ids in order. */
+export async function insertUsers(url: string, ...emails: string[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      "INSERT INTO users (email, password_hash) SELECT e, 'not a hash' FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n RETURNING id",
+      [emails],
+    );
+    return rows.map((r) => r.id);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,17 +1,13 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SessionFactory, TransactionAbortedError } from 'tether/sessions';
-import { captureLogger, createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+import { captureLogger, createScratchDatabase, insertUsers, failureOf, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;
 let userId: string;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  userId = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('dirty@example.com', 'x') RETURNING id")).rows[0]!.id;
-  await admin.end();
+  [userId] = (await insertUsers(db.url, 'dirty@example.com')) as [string];
 });
 afterAll(() => db.drop());
 

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IsolationViolationError, SessionFactory, SessionTimeoutError } from 'tether/sessions';
-import { createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;
 let factory: SessionFactory;
@@ -10,10 +9,7 @@ let bob: string;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  [alice, bob] = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('a@one.test', 'x'), ('b@one.test', 'x') RETURNING id")).rows.map((r) => r.id) as [string, string];
-  await admin.end();
+  [alice, bob] = (await insertUsers(db.url, 'a@one.test', 'b@one.test')) as [string, string];
   factory = new SessionFactory({ connectionString: db.url, max: 1 });
 });
 afterAll(async () => {

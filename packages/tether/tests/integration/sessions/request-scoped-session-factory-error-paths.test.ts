@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   DatabaseUnavailableError,
@@ -7,7 +6,7 @@ import {
   SessionTimeoutError,
   type SessionMetrics,
 } from 'tether/sessions';
-import { captureLogger, createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+import { captureLogger, createScratchDatabase, insertUsers, failureOf, type ScratchDatabase } from '@tether/testing';
 
 // Counterparts of the seed's integration tests: each failure path of the session factory, against a real
 // PostgreSQL, ends in a typed error and a correct log line, never in an error raised by the error handling.
@@ -17,10 +16,7 @@ let userId: string;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  userId = (await client.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('errors@example.com', 'x') RETURNING id")).rows[0]!.id;
-  await client.end();
+  [userId] = (await insertUsers(db.url, 'errors@example.com')) as [string];
 });
 afterAll(() => db.drop());
 

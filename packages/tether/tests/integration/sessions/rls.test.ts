@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IsolationViolationError, SessionFactory } from 'tether/sessions';
-import { captureLogger, createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+import { captureLogger, createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;
 let factory: SessionFactory;
@@ -11,10 +10,7 @@ let bob: string;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  [alice, bob] = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('a@rls.test', 'x'), ('b@rls.test', 'x') RETURNING id")).rows.map((r) => r.id) as [string, string];
-  await admin.end();
+  [alice, bob] = (await insertUsers(db.url, 'a@rls.test', 'b@rls.test')) as [string, string];
   // max 1: every session below runs on the same connection, so nothing may carry over between them
   factory = new SessionFactory({ connectionString: db.url, max: 1, logger: logs.logger });
 });

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { currentSession, SessionClosedError, SessionFactory, type Session } from 'tether/sessions';
-import { createScratchDatabase, failureOf, type ScratchDatabase } from '@tether/testing';
+import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;
 let factory: SessionFactory;
@@ -9,10 +8,7 @@ let userId: string;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  userId = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('handles@example.com', 'x') RETURNING id")).rows[0]!.id;
-  await admin.end();
+  [userId] = (await insertUsers(db.url, 'handles@example.com')) as [string];
   factory = new SessionFactory({ connectionString: db.url, max: 2 });
 });
 afterAll(async () => {
