@@ -2,7 +2,8 @@
  * npm run bench:sessions — what a request-scoped session costs, against baselines measured in the same run on
  * the same embedded PostgreSQL:
  *   (a) a session with one SELECT and no user context  vs  pool.query on a bare pg Pool
- *   (b) a full user session (BEGIN, user context, SELECT, COMMIT)  vs  the same four statements one by one
+ *   (b) a full user session (BEGIN, user context, SELECT, COMMIT)  vs  the same four statements one by one;
+ *       as `withSession` (two round trips) and as `factory.query` (b1: one round trip)
  *   (c) the factory's own bookkeeping per session, against a stub pool that answers at once
  * Rounds alternate between contender and baseline; the ratio reported is the median of per-round ratios.
  * The last line printed is one JSON object with every figure.
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
     const barePoolQuery: Op = () => bare.query('SELECT 1');
     const anonymousSession: Op = () => factory.withSession({}, (s) => s.query('SELECT 1'));
     const userSession: Op = () => factory.withSession({ userId }, (s) => s.query('SELECT 1'));
+    const oneStatementSession: Op = () => factory.query({ userId }, 'SELECT 1');
     const naiveUserSession: Op = async () => {
       const client = await bare.connect();
       try {
@@ -128,9 +130,13 @@ async function main(): Promise<void> {
       const a = await compare(anonymousSession, barePoolQuery, c);
       const b = await compare(userSession, naiveUserSession, c);
       const bBare = await compare(userSession, barePoolQuery, c);
+      const one = await compare(oneStatementSession, naiveUserSession, c);
+      const oneBare = await compare(oneStatementSession, barePoolQuery, c);
       figures[`a_ratio_${c}`] = round(a.ratio);
       figures[`b_vs_naive_${c}`] = round(b.ratio);
       figures[`b_vs_bare_${c}`] = round(bBare.ratio);
+      figures[`one_vs_naive_${c}`] = round(one.ratio);
+      figures[`one_vs_bare_${c}`] = round(oneBare.ratio);
       figures[`bare_pool_query_ops_${c}`] = Math.round(a.baseline);
       figures[`anonymous_session_ops_${c}`] = Math.round(a.contender);
       figures[`user_session_ops_${c}`] = Math.round(b.contender);
@@ -138,6 +144,8 @@ async function main(): Promise<void> {
       rows.push([`(a) anonymous session vs pool.query`, String(c), fmt(a.contender), fmt(a.baseline), round(a.ratio).toFixed(2), '≥ 0.90']);
       rows.push([`(b) user session vs naive 4 statements`, String(c), fmt(b.contender), fmt(b.baseline), round(b.ratio).toFixed(2), '≥ 1.50']);
       rows.push([`(b) user session vs pool.query`, String(c), fmt(bBare.contender), fmt(bBare.baseline), round(bBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
+      rows.push([`(b1) factory.query vs naive 4 statements`, String(c), fmt(one.contender), fmt(one.baseline), round(one.ratio).toFixed(2), '≥ 1.50']);
+      rows.push([`(b1) factory.query vs pool.query`, String(c), fmt(oneBare.contender), fmt(oneBare.baseline), round(oneBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
     }
     await factory.close();
     await bare.end();
