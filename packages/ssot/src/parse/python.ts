@@ -103,14 +103,31 @@ function classKind(bases: readonly string[], decorators: readonly string[]): Cla
 
 
 const KINDS = [
-  'class_definition', 'function_definition', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
+  'class_definition', 'function_definition', 'augmented_assignment', 'for_statement', 'for_in_clause',
   'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
   'import_statement', 'import_from_statement', 'delete_statement', 'decorator', 'ERROR',
 ];
-/** one native search for every node the extractor needs; each full-tree search costs as much as parsing */
+/**
+ * One native search for every node the extractor needs. Searching is cheap; each node handed to JavaScript is
+ * not, so the search leaves out nodes the extractor would skip: `name = …` and `name: T` statements directly in
+ * a class body (extractClass reads those from the class body; they bind nothing in a scope and store no attribute).
+ */
 const RULE = {
   rule: {
-    any: [...KINDS.map((kind) => ({ kind })), { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } }],
+    any: [
+      ...KINDS.map((kind) => ({ kind })),
+      {
+        kind: 'assignment',
+        not: {
+          all: [
+            { has: { field: 'left', kind: 'identifier' } },
+            { not: { has: { field: 'right', kind: 'assignment' } } },
+            { inside: { kind: 'expression_statement', inside: { kind: 'block', inside: { kind: 'class_definition' } } } },
+          ],
+        },
+      },
+      { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } },
+    ],
   },
 };
 const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
@@ -406,7 +423,28 @@ export function extractPython(path: string, source: string): FileSummary {
     if (!map) receiverSources.set(scopeIndex, (map = new Map()));
     map.set(name, source);
   };
-  const isStore = (start: number): boolean => storeRanges.some((r) => r.start <= start && start < r.end);
+  // store ranges are in source order and disjoint (targets do not nest): the last one starting at or before wins
+  const isStore = (start: number): boolean => {
+    let lo = 0;
+    let hi = storeRanges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (storeRanges[mid]!.start <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && start < storeRanges[lo - 1]!.end;
+  };
+  const own = new Map<number, Set<string>>();
+  /** what a class in this file defines itself (its bases may add more; they never take any away) */
+  const ownNames = (index: number): Set<string> => {
+    let names = own.get(index);
+    if (!names) {
+      const d = classDrafts[index]!;
+      names = new Set([...d.info.fields.map((f) => f.name), ...d.instanceAttributes.keys(), ...d.methods.map((m) => m.name), ...d.info.properties, ...d.info.nested]);
+      own.set(index, names);
+    }
+    return names;
+  };
   const reads: AttributeRead[] = [];
   for (const n of attributeNodes) {
     const text = textOf(n);
@@ -428,6 +466,8 @@ export function extractPython(path: string, source: string): FileSummary {
       noteReceiver(scopeIndex, rootName, source);
     }
     if (isStore(n.start)) continue;
+    // `self.x` where the class itself defines x: never a finding, so not worth sending to the main thread
+    if (receiver === scope.selfName && scope.selfClass >= 0 && ownNames(scope.selfClass).has(attribute)) continue;
     reads.push({ receiver, attribute, line: n.line, column: n.column, scope: scopeIndex });
   }
   const writes: AttributeRead[] = [];
