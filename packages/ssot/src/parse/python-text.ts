@@ -4,7 +4,7 @@
  */
 
 /** Index of each top-level occurrence of `char` (outside brackets and string literals). */
-function topLevel(text: string, accept: (i: number) => boolean): number[] {
+function topLevel(text: string, accept: (i: number) => boolean, first = false): number[] {
   const found: number[] = [];
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
@@ -20,7 +20,10 @@ function topLevel(text: string, accept: (i: number) => boolean): number[] {
       const nl = text.indexOf('\n', i);
       if (nl < 0) return found;
       i = nl;
-    } else if (depth === 0 && accept(i)) found.push(i);
+    } else if (depth === 0 && accept(i)) {
+      found.push(i);
+      if (first) return found;
+    }
   }
   return found;
 }
@@ -222,7 +225,7 @@ export function definitionHeader(text: string): DefinitionHeader | null {
   let returns: string | null = null;
   if (isDef && text.startsWith('->', i)) {
     const rest = text.slice(i + 2);
-    const colon = topLevel(rest, (j) => rest[j] === ':');
+    const colon = topLevel(rest, (j) => rest[j] === ':', true);
     if (colon.length === 0) return null;
     returns = rest.slice(0, colon[0]).trim();
     if (returns === '' || returns.includes('\n') || returns.includes('lambda')) return null;
@@ -260,7 +263,7 @@ export function forTarget(text: string): string | null {
   if (!m) return null;
   const rest = text.slice(m[0].length);
   const isWord = (c: string | undefined): boolean => c !== undefined && /[\w\u0080-\uffff]/.test(c);
-  const cut = topLevel(rest, (i) => rest[i] === 'i' && rest[i + 1] === 'n' && !isWord(rest[i - 1]) && !isWord(rest[i + 2]));
+  const cut = topLevel(rest, (i) => rest[i] === 'i' && rest[i + 1] === 'n' && !isWord(rest[i - 1]) && !isWord(rest[i + 2]), true);
   if (cut.length === 0) return null;
   return rest.slice(0, cut[0]).trim();
 }

@@ -127,6 +127,9 @@ const RULE = {
         },
       },
       { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } },
+      // a token tree-sitter inserted to recover from a syntax error (`def f(:` gets a MISSING `)`): the only
+      // zero-width nodes besides an empty module
+      { all: [{ regex: '^$' }, { not: { kind: 'module' } }] },
     ],
   },
 };
@@ -153,10 +156,11 @@ export function extractPython(path: string, source: string): FileSummary {
   // ast-grep's positions (`range().start.index`) are string indices (UTF-16 code units), not byte offsets
   const slice = (start: number, end: number): string => source.slice(start, end);
   const textOf = (n: RawNode): string => source.slice(n.start, n.end);
-  const error = raw.find((n) => n.kind === 'ERROR');
+  const error = raw.find((n) => n.kind === 'ERROR' || n.start === n.end);
   if (error) {
+    const what = error.kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(error.kind) ? error.kind : `'${error.kind}'`})`;
     return {
-      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}`, classes: [], imports: [],
+      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}${what}`, classes: [], imports: [],
       functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
     };
   }
@@ -468,7 +472,8 @@ export function extractPython(path: string, source: string): FileSummary {
     if (isStore(n.start)) continue;
     // `self.x` where the class itself defines x: never a finding, so not worth sending to the main thread
     if (receiver === scope.selfName && scope.selfClass >= 0 && ownNames(scope.selfClass).has(attribute)) continue;
-    reads.push({ receiver, attribute, line: n.line, column: n.column, scope: scopeIndex });
+    // the column of the attribute's name (the text is a dotted name on one line)
+    reads.push({ receiver, attribute, line: n.line, column: n.column + dot + 1, scope: scopeIndex });
   }
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
