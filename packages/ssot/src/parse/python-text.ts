@@ -267,3 +267,41 @@ export function forTarget(text: string): string | null {
   if (cut.length === 0) return null;
   return rest.slice(0, cut[0]).trim();
 }
+
+const OPENERS = '([{';
+const CLOSERS = ')]}';
+
+/**
+ * Whether every bracket in a Python source closes in order and every string literal ends (comments and string
+ * contents are skipped). Cheap; used to decide whether to search the tree for tokens tree-sitter inserted.
+ */
+export function bracketsBalance(source: string): boolean {
+  const stack: number[] = [];
+  const n = source.length;
+  for (let i = 0; i < n; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      // " or '
+      const triple = source.charCodeAt(i + 1) === c && source.charCodeAt(i + 2) === c;
+      let j = triple ? i + 3 : i + 1;
+      for (;;) {
+        if (j >= n) return false;
+        const d = source.charCodeAt(j);
+        if (d === 92) j += 2; // backslash
+        else if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) break;
+        else if (d === 10 && !triple) return false;
+        else j++;
+      }
+      i = triple ? j + 2 : j;
+    } else if (c === 35) {
+      // #
+      const nl = source.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl;
+    } else if (c === 40 || c === 91 || c === 123) stack.push(OPENERS.indexOf(source[i]!));
+    else if (c === 41 || c === 93 || c === 125) {
+      if (stack.pop() !== CLOSERS.indexOf(source[i]!)) return false;
+    }
+  }
+  return stack.length === 0;
+}
