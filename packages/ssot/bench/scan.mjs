@@ -40,7 +40,7 @@ for (const count of [1, 2, 4]) {
   const r = measure(parts.slice(0, count), join(base, 'corpus'));
   rows.push(r);
   console.log(
-    `ssot ${String(r.lines).padStart(9)} lines ${String(r.files).padStart(6)} files: ${r.seconds.toFixed(2)} s, ` +
+    `ssot ${String(r.lines).padStart(9)} lines ${String(r.files).padStart(6)} files: ${r.seconds.toFixed(2)} s (CPU ${r.cpu_seconds.toFixed(1)} s), ` +
       `${(r.seconds / (r.lines / 1e6)).toFixed(2)} s per million lines, peak ${r.peak_mb} MB, findings ${JSON.stringify(r.findings)}`,
   );
 }
@@ -70,6 +70,7 @@ console.log(
   JSON.stringify({
     lines: last.lines,
     seconds: last.seconds,
+    cpu_seconds: last.cpu_seconds,
     peak_mb: last.peak_mb,
     pyright_ratio: Number(ratio.toFixed(1)),
     files: last.files,

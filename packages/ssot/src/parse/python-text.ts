@@ -4,7 +4,7 @@
  */
 
 /** Index of each top-level occurrence of `char` (outside brackets and string literals). */
-function topLevel(text: string, accept: (i: number) => boolean): number[] {
+function topLevel(text: string, accept: (i: number) => boolean, first = false): number[] {
   const found: number[] = [];
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
@@ -20,7 +20,10 @@ function topLevel(text: string, accept: (i: number) => boolean): number[] {
       const nl = text.indexOf('\n', i);
       if (nl < 0) return found;
       i = nl;
-    } else if (depth === 0 && accept(i)) found.push(i);
+    } else if (depth === 0 && accept(i)) {
+      found.push(i);
+      if (first) return found;
+    }
   }
   return found;
 }
@@ -151,4 +154,154 @@ export function parseImport(text: string): ParsedImport[] {
     }
   }
   return out;
+}
+
+/** Index just past the bracket group that opens at `open`, skipping strings and comments; -1 when it does not close. */
+function closeBracket(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      const end = triple ? text.indexOf(c.repeat(3), i + 3) : findQuoteEnd(text, i, c);
+      if (end < 0) return -1;
+      i = triple ? end + 2 : end;
+    } else if (c === '(' || c === '[' || c === '{') depth++;
+    else if (c === ')' || c === ']' || c === '}') {
+      depth--;
+      if (depth === 0) return i + 1;
+    } else if (c === '#') {
+      const nl = text.indexOf('\n', i);
+      if (nl < 0) return -1;
+      i = nl;
+    }
+  }
+  return -1;
+}
+
+/** whitespace and backslash continuations from `i` */
+function skipSpace(text: string, i: number): number {
+  for (;;) {
+    const c = text[i];
+    if (c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\f') i++;
+    else if (c === '\\' && (text[i + 1] === '\n' || text[i + 1] === '\r')) i += 2;
+    else return i;
+  }
+}
+
+export interface DefinitionHeader {
+  readonly name: string;
+  readonly async: boolean;
+  /** the parameter list with its parentheses (functions), or the superclass list without them (classes; null: none) */
+  readonly list: string | null;
+  /** the return annotation (functions) */
+  readonly returns: string | null;
+}
+
+const HEADER = /^(async[ \t]+)?(def|class)[ \t]+([^\s([:\\]+)/;
+
+/**
+ * The header of a `def` or `class` statement read from its text: name, parameter or superclass list and return
+ * annotation. Null when the text has a shape this reader does not handle (the caller then asks the tree).
+ */
+export function definitionHeader(text: string): DefinitionHeader | null {
+  const m = HEADER.exec(text);
+  if (!m) return null;
+  const isDef = m[2] === 'def';
+  if (!isDef && m[1]) return null;
+  let i = skipSpace(text, m[0].length);
+  if (text[i] === '[') {
+    const end = closeBracket(text, i);
+    if (end < 0) return null;
+    i = skipSpace(text, end);
+  }
+  let list: string | null = null;
+  if (text[i] === '(') {
+    const end = closeBracket(text, i);
+    if (end < 0) return null;
+    list = isDef ? text.slice(i, end) : text.slice(i + 1, end - 1);
+    i = skipSpace(text, end);
+  } else if (isDef) return null;
+  let returns: string | null = null;
+  if (isDef && text.startsWith('->', i)) {
+    const rest = text.slice(i + 2);
+    const colon = topLevel(rest, (j) => rest[j] === ':', true);
+    if (colon.length === 0) return null;
+    returns = rest.slice(0, colon[0]).trim();
+    if (returns === '' || returns.includes('\n') || returns.includes('lambda')) return null;
+    i = i + 2 + colon[0]!;
+  }
+  if (text[i] !== ':') return null;
+  return { name: m[3]!, async: m[1] !== undefined, list, returns };
+}
+
+/** `x  # note` → `x`: comments removed, strings kept. */
+export function withoutComments(text: string): string {
+  if (!text.includes('#')) return text;
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"' || c === "'") {
+      const triple = text.startsWith(c.repeat(3), i);
+      const end = triple ? text.indexOf(c.repeat(3), i + 3) : findQuoteEnd(text, i, c);
+      if (end < 0) break;
+      i = triple ? end + 2 : end;
+    } else if (c === '#') {
+      out += text.slice(last, i);
+      const nl = text.indexOf('\n', i);
+      last = nl < 0 ? text.length : nl;
+      i = last - 1;
+    }
+  }
+  return out + text.slice(last);
+}
+
+/** The target of `for TARGET in …` (a for statement or comprehension clause), or null. */
+export function forTarget(text: string): string | null {
+  const m = /^(?:async\s+)?for\b/.exec(text);
+  if (!m) return null;
+  const rest = text.slice(m[0].length);
+  const isWord = (c: string | undefined): boolean => c !== undefined && /[\w\u0080-\uffff]/.test(c);
+  const cut = topLevel(rest, (i) => rest[i] === 'i' && rest[i + 1] === 'n' && !isWord(rest[i - 1]) && !isWord(rest[i + 2]), true);
+  if (cut.length === 0) return null;
+  return rest.slice(0, cut[0]).trim();
+}
+
+const OPENERS = '([{';
+const CLOSERS = ')]}';
+
+/**
+ * Whether every bracket in a Python source closes in order and every string literal ends (comments and string
+ * contents are skipped). Cheap; used to decide whether to search the tree for tokens tree-sitter inserted.
+ */
+export function bracketsBalance(source: string): boolean {
+  const stack: number[] = [];
+  const n = source.length;
+  for (let i = 0; i < n; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 34 || c === 39) {
+      // " or '
+      const triple = source.charCodeAt(i + 1) === c && source.charCodeAt(i + 2) === c;
+      let j = triple ? i + 3 : i + 1;
+      for (;;) {
+        if (j >= n) return false;
+        const d = source.charCodeAt(j);
+        if (d === 92) j += 2; // backslash
+        else if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) break;
+        else if (d === 10 && !triple) return false;
+        else j++;
+      }
+      i = triple ? j + 2 : j;
+    } else if (c === 35) {
+      // #
+      const nl = source.indexOf('\n', i);
+      if (nl < 0) break;
+      i = nl;
+    } else if (c === 40 || c === 91 || c === 123) stack.push(OPENERS.indexOf(source[i]!));
+    else if (c === 41 || c === 93 || c === 125) {
+      if (stack.pop() !== CLOSERS.indexOf(source[i]!)) return false;
+    }
+  }
+  return stack.length === 0;
 }

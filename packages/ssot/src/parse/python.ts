@@ -17,7 +17,8 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
-import { assignmentParts, parameters, parseImport, singleCall, targetNames } from './python-text.js';
+import { assignmentParts, bracketsBalance, definitionHeader, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
+import type { DefinitionHeader } from './python-text.js';
 import { countLines, findSuppressions } from './suppressions.js';
 
 interface LangPackage {
@@ -66,7 +67,8 @@ interface ScopeDraft extends Range {
   catchesAttributeError: boolean;
 }
 
-function decoratorNames(def: SgNode): string[] {
+/** A definition's decorators asked from the tree (the slow path, for headers the text reader does not handle). */
+function decoratorNamesOfNode(def: SgNode): string[] {
   const parent = def.parent();
   if (!parent || parent.kind() !== 'decorated_definition') return [];
   const names: string[] = [];
@@ -101,16 +103,42 @@ function classKind(bases: readonly string[], decorators: readonly string[]): Cla
 
 
 const KINDS = [
-  'class_definition', 'function_definition', 'assignment', 'augmented_assignment', 'for_statement', 'for_in_clause',
+  'class_definition', 'function_definition', 'augmented_assignment', 'for_statement', 'for_in_clause',
   'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
-  'import_statement', 'import_from_statement', 'delete_statement', 'ERROR',
+  'import_statement', 'import_from_statement', 'delete_statement', 'decorator', 'ERROR',
 ];
-/** one native search for every node the extractor needs; each full-tree search costs as much as parsing */
+/**
+ * One native search for every node the extractor needs. Searching is cheap; each node handed to JavaScript is
+ * not, so the search leaves out nodes the extractor would skip: `name = …` and `name: T` statements directly in
+ * a class body (extractClass reads those from the class body; they bind nothing in a scope and store no attribute).
+ */
 const RULE = {
   rule: {
-    any: [...KINDS.map((kind) => ({ kind })), { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } }],
+    any: [
+      ...KINDS.map((kind) => ({ kind })),
+      {
+        kind: 'assignment',
+        not: {
+          all: [
+            { has: { field: 'left', kind: 'identifier' } },
+            { not: { has: { field: 'right', kind: 'assignment' } } },
+            { inside: { kind: 'expression_statement', inside: { kind: 'block', inside: { kind: 'class_definition' } } } },
+          ],
+        },
+      },
+      { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } },
+      // an identifier tree-sitter inserted to recover from a syntax error (`(lambda: )`)
+      { kind: 'identifier', regex: '^$' },
+    ],
   },
 };
+/**
+ * Tokens tree-sitter inserted to recover from a syntax error (`def f(:` gets a MISSING `)`) are the only zero-width
+ * nodes besides an empty module. Testing every node costs about a tenth of a scan, so this search runs only for
+ * files whose brackets or strings do not balance, where inserted punctuation comes from; inserted identifiers are
+ * found by the main search.
+ */
+const MISSING = { rule: { all: [{ regex: '^$' }, { not: { kind: 'module' } }] } };
 const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
 
 interface RawNode {
@@ -131,35 +159,99 @@ export function extractPython(path: string, source: string): FileSummary {
     const r = node.range();
     return { kind: String(node.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node };
   });
-  // byte offsets (the tree's) from string indices (regular expressions'), for files that are not ASCII
-  const ascii = !/[\u0080-\uffff]/.test(source);
-  const byteOffset = (index: number): number => (ascii ? index : Buffer.byteLength(source.slice(0, index)));
-  /** a node's text: a slice of the source when offsets are characters, else from the tree */
-  const textOf = (n: RawNode): string => (ascii ? source.slice(n.start, n.end) : n.node.text());
-  const error = raw.find((n) => n.kind === 'ERROR');
+  // ast-grep's positions (`range().start.index`) are string indices (UTF-16 code units), not byte offsets
+  const slice = (start: number, end: number): string => source.slice(start, end);
+  const textOf = (n: RawNode): string => source.slice(n.start, n.end);
+  let error = raw.find((n) => n.kind === 'ERROR' || n.start === n.end);
+  if (!error && !bracketsBalance(source)) {
+    const missing = root.find(MISSING);
+    if (missing) {
+      const r = missing.range();
+      error = { kind: String(missing.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node: missing };
+    }
+  }
   if (error) {
+    const what = error.kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(error.kind) ? error.kind : `'${error.kind}'`})`;
     return {
-      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}`, classes: [], imports: [],
+      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}${what}`, classes: [], imports: [],
       functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
     };
   }
+  // ---- definitions' headers and decorators, read from the source ---------------------------------------
+  const decoratorRaw = raw.filter((n) => n.kind === 'decorator');
+  /** the decorators right before a definition starting at `start` (only blank lines and comments between) */
+  const decoratorsBefore = (start: number): string[] => {
+    const names: string[] = [];
+    let lo = 0;
+    let hi = decoratorRaw.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (decoratorRaw[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let k = lo - 1; k >= 0; k--) {
+      const d = decoratorRaw[k]!;
+      if (!BETWEEN_DECORATORS.test(slice(d.end, start))) break;
+      let text = textOf(d).slice(1).trim();
+      const paren = text.indexOf('(');
+      if (paren >= 0) text = text.slice(0, paren);
+      names.unshift(text.trim());
+      start = d.start;
+    }
+    return names;
+  };
+  const headers = new Map<number, DefinitionText | null>();
+  /** a def's or class's header, from its text when it has a usual shape, else from the tree */
+  const definitionAt = (n: RawNode): DefinitionText => {
+    let found = headers.get(n.start);
+    if (found === undefined) {
+      const header = definitionHeader(textOf(n));
+      found = header ? { header, decorators: decoratorsBefore(n.start) } : null;
+      headers.set(n.start, found);
+    }
+    return found ?? definitionOfNode(n.node);
+  };
+  const rawAt = new Map<number, RawNode>();
   // ---- classes -------------------------------------------------------------------------------------
   const classRaw = raw.filter((n) => n.kind === 'class_definition');
-  const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
-  const classDrafts = classRaw.map((n) => extractClass(n.node, n.line, n.column));
   const functionRaw = raw.filter((n) => n.kind === 'function_definition');
+  for (const n of classRaw) rawAt.set(n.start, n);
+  for (const n of functionRaw) rawAt.set(n.start, n);
+  const definitionStarting = (node: SgNode): DefinitionText => {
+    const n = rawAt.get(node.range().start.index);
+    return n ? definitionAt(n) : definitionOfNode(node);
+  };
+  const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
+  const classDrafts = classRaw.map((n) => extractClass(n.node, n.line, n.column, definitionAt(n), definitionStarting, slice));
   /** innermost class or function around a byte index: ['class' | 'function', index] */
   const containers = [
     ...classRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'class' as const, index: i })),
     ...functionRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'function' as const, index: i })),
   ].sort((a, b) => a.start - b.start);
+  // each container's innermost enclosing container (definitions nest or are disjoint)
+  const enclosing: number[] = [];
+  const open: number[] = [];
+  for (let k = 0; k < containers.length; k++) {
+    while (open.length > 0 && containers[open[open.length - 1]!]!.end <= containers[k]!.start) open.pop();
+    enclosing.push(open.length > 0 ? open[open.length - 1]! : -1);
+    open.push(k);
+  }
   const containerOf = (index: number, exclude: { kind: string; index: number } | null = null): { kind: 'class' | 'function'; index: number } | null => {
-    let best: (typeof containers)[number] | null = null;
-    for (const c of containers) {
-      if (c.start > index) break;
-      if (index < c.end && c.start <= index && !(exclude && c.kind === exclude.kind && c.index === exclude.index)) best = c;
+    // the last container starting at or before `index`, then outwards until one contains it
+    let lo = 0;
+    let hi = containers.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (containers[mid]!.start <= index) lo = mid + 1;
+      else hi = mid;
     }
-    return best;
+    let k = lo - 1;
+    while (k >= 0) {
+      const c = containers[k]!;
+      if (index < c.end && !(exclude && c.kind === exclude.kind && c.index === exclude.index)) return c;
+      k = enclosing[k]!;
+    }
+    return null;
   };
   for (let i = 0; i < classDrafts.length; i++) {
     const outer = containerOf(classRanges[i]!.start, { kind: 'class', index: i });
@@ -194,14 +286,12 @@ export function extractPython(path: string, source: string): FileSummary {
   };
   for (let i = 0; i < functionRaw.length; i++) {
     const f = functionRaw[i]!;
-    const fn = f.node;
-    const name = fn.field('name')?.text() ?? '';
-    const returns = fn.field('return_type')?.text() ?? null;
+    const { header, decorators: decos } = definitionAt(f);
+    const { name, returns } = header;
     const owner = containerOf(f.start, { kind: 'function', index: i });
     const selfClass = owner?.kind === 'class' ? owner.index : -1;
     if (!owner) functions.push({ name, returns });
-    const decos = decoratorNames(fn);
-    const params = parameters(fn.field('parameters')?.text() ?? '()');
+    const params = parameters(header.list ?? '()');
     const isStatic = decos.includes('staticmethod');
     const isClassMethod = decos.includes('classmethod');
     const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
@@ -216,7 +306,7 @@ export function extractPython(path: string, source: string): FileSummary {
     if (selfClass >= 0) {
       const draft = classDrafts[selfClass]!;
       if (!draft.methods.some((m) => m.name === name) && !draft.info.properties.includes(name)) {
-        draft.methods.push({ name, async: /^async\b/.test(fn.text().slice(0, 6)), returns });
+        draft.methods.push({ name, async: header.async, returns });
       }
     }
   }
@@ -233,7 +323,7 @@ export function extractPython(path: string, source: string): FileSummary {
   // ---- guards --------------------------------------------------------------------------------------
   if (/isinstance|hasattr|getattr|AttributeError/.test(source)) {
     for (const m of source.matchAll(GUARD)) {
-      const scope = scopes[scopeAt(byteOffset(m.index))]!;
+      const scope = scopes[scopeAt(m.index)]!;
       if (m[2]) scope.guarded.add(m[2]);
       else scope.catchesAttributeError = true;
     }
@@ -265,7 +355,7 @@ export function extractPython(path: string, source: string): FileSummary {
         if (n.kind === 'assignment') {
           ({ targets, type, value } = assignmentParts(text));
           // the leftmost target's text ends where the first `=` (or `:`) is
-          storeRanges.push({ start: n.start, end: n.start + byteOffsetIn(text, targets[0]!.length) });
+          storeRanges.push({ start: n.start, end: n.start + targets[0]!.length });
         } else {
           targets = [text.slice(0, text.search(/\s*(?:\/\/|>>|<<|\*\*|[-+*/%&|^@])=/)).trim()];
         }
@@ -301,7 +391,7 @@ export function extractPython(path: string, source: string): FileSummary {
       }
       case 'for_statement':
       case 'for_in_clause': {
-        const target = n.node.field('left')?.text() ?? '';
+        const target = forTarget(textOf(n)) ?? n.node.field('left')?.text() ?? '';
         for (const name of targetNames(target)) bindUntyped(scopes[scopeAt(n.start)]!, name);
         for (const m of target.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
         break;
@@ -318,7 +408,8 @@ export function extractPython(path: string, source: string): FileSummary {
         break;
       }
       case 'named_expression': {
-        const name = n.node.field('name')?.text();
+        const text = textOf(n);
+        const name = /^[^\s:=]+/.exec(text)?.[0];
         if (name) bindUntyped(scopes[scopeAt(n.start)]!, name);
         break;
       }
@@ -349,7 +440,28 @@ export function extractPython(path: string, source: string): FileSummary {
     if (!map) receiverSources.set(scopeIndex, (map = new Map()));
     map.set(name, source);
   };
-  const isStore = (start: number): boolean => storeRanges.some((r) => r.start <= start && start < r.end);
+  // store ranges are in source order and disjoint (targets do not nest): the last one starting at or before wins
+  const isStore = (start: number): boolean => {
+    let lo = 0;
+    let hi = storeRanges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (storeRanges[mid]!.start <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && start < storeRanges[lo - 1]!.end;
+  };
+  const own = new Map<number, Set<string>>();
+  /** what a class in this file defines itself (its bases may add more; they never take any away) */
+  const ownNames = (index: number): Set<string> => {
+    let names = own.get(index);
+    if (!names) {
+      const d = classDrafts[index]!;
+      names = new Set([...d.info.fields.map((f) => f.name), ...d.instanceAttributes.keys(), ...d.methods.map((m) => m.name), ...d.info.properties, ...d.info.nested]);
+      own.set(index, names);
+    }
+    return names;
+  };
   const reads: AttributeRead[] = [];
   for (const n of attributeNodes) {
     const text = textOf(n);
@@ -371,7 +483,10 @@ export function extractPython(path: string, source: string): FileSummary {
       noteReceiver(scopeIndex, rootName, source);
     }
     if (isStore(n.start)) continue;
-    reads.push({ receiver, attribute, line: n.line, column: n.column, scope: scopeIndex });
+    // `self.x` where the class itself defines x: never a finding, so not worth sending to the main thread
+    if (receiver === scope.selfName && scope.selfClass >= 0 && ownNames(scope.selfClass).has(attribute)) continue;
+    // the column of the attribute's name (the text is a dotted name on one line)
+    reads.push({ receiver, attribute, line: n.line, column: n.column + dot + 1, scope: scopeIndex });
   }
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
@@ -421,12 +536,6 @@ export function extractPython(path: string, source: string): FileSummary {
   };
 }
 
-/** bytes in the first `chars` characters of `text` */
-function byteOffsetIn(text: string, chars: number): number {
-  const head = text.slice(0, chars);
-  return /[\u0080-\uffff]/.test(head) ? Buffer.byteLength(head) : chars;
-}
-
 interface ClassDraft {
   info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported'>;
   methods: MethodInfo[];
@@ -436,26 +545,55 @@ interface ClassDraft {
   insideFunction: boolean;
 }
 
-function extractClass(node: SgNode, line: number, column: number): ClassDraft {
-  const name = node.field('name')?.text() ?? '';
+/** What the extractor reads from a `def` or `class` header. */
+interface DefinitionText {
+  readonly header: DefinitionHeader;
+  readonly decorators: readonly string[];
+}
+
+/** only blank space and comments between a decorator and what it decorates */
+const BETWEEN_DECORATORS = /^(?:\s|#[^\n]*|\\\r?\n)*$/;
+
+/** A definition's header asked from the tree: the slow path, for headers `definitionHeader` does not read. */
+function definitionOfNode(node: SgNode): DefinitionText {
+  const isClass = node.kind() === 'class_definition';
+  const list = node.field(isClass ? 'superclasses' : 'parameters')?.text() ?? null;
+  return {
+    header: {
+      name: node.field('name')?.text() ?? '',
+      async: !isClass && /^async\b/.test(node.text().slice(0, 6)),
+      list: isClass && list !== null ? list.slice(1, -1) : list,
+      returns: isClass ? null : (node.field('return_type')?.text() ?? null),
+    },
+    decorators: decoratorNamesOfNode(node),
+  };
+}
+
+function extractClass(
+  node: SgNode,
+  line: number,
+  column: number,
+  definition: DefinitionText,
+  definitionStarting: (node: SgNode) => DefinitionText,
+  slice: (start: number, end: number) => string,
+): ClassDraft {
+  const name = definition.header.name;
   const bases: string[] = [];
   let dynamic = false;
-  const supers = node.field('superclasses');
-  if (supers) {
-    for (const arg of supers.namedChildren()) {
-      const kind = String(arg.kind());
-      if (kind === 'keyword_argument') {
-        const key = arg.field('name')?.text();
-        const value = arg.field('value')?.text() ?? '';
-        if (key === 'metaclass' && !PLAIN_METACLASSES.has(value)) dynamic = true;
+  if (definition.header.list !== null) {
+    for (const part of splitTopLevel(definition.header.list, ',')) {
+      const arg = withoutComments(part).trim();
+      if (arg === '') continue;
+      const keyword = /^([A-Za-z_]\w*)\s*=(?!=)([\s\S]*)$/.exec(arg);
+      if (keyword) {
+        if (keyword[1] === 'metaclass' && !PLAIN_METACLASSES.has(keyword[2]!.trim())) dynamic = true;
         continue;
       }
-      if (kind === 'comment') continue;
-      const text = stripSubscript(arg.text());
+      const text = stripSubscript(arg);
       bases.push(DOTTED.test(text) ? text : '?');
     }
   }
-  const decorators = decoratorNames(node);
+  const decorators = definition.decorators;
   if (decorators.some((d) => !PLAIN_CLASS_DECORATORS.has(d))) dynamic = true;
   const fields: FieldInfo[] = [];
   const properties: string[] = [];
@@ -470,15 +608,16 @@ function extractClass(node: SgNode, line: number, column: number): ClassDraft {
         kind = String(stmt.kind());
       }
       if (kind === 'function_definition') {
-        const mname = stmt.field('name')?.text() ?? '';
-        const decos = decoratorNames(stmt);
+        const { header, decorators: decos } = definitionStarting(stmt);
+        const mname = header.name;
         if (decos.some((d) => PROPERTY_DECORATORS.test(d))) properties.push(mname);
-        else methods.push({ name: mname, async: /^async\b/.test(stmt.text().slice(0, 6)), returns: stmt.field('return_type')?.text() ?? null });
+        else methods.push({ name: mname, async: header.async, returns: header.returns });
         if (mname === '__getattr__' || mname === '__getattribute__') dynamic = true;
       } else if (kind === 'class_definition') {
-        nested.push(stmt.field('name')?.text() ?? '');
+        nested.push(definitionStarting(stmt).header.name);
       } else if (kind === 'expression_statement') {
-        const text = stmt.text();
+        const r = stmt.range();
+        const text = slice(r.start.index, r.end.index);
         if (!text.includes('=') && !text.includes(':')) continue;
         const { targets, type, value } = assignmentParts(text);
         for (const target of targets) {
@@ -500,7 +639,8 @@ function extractClass(node: SgNode, line: number, column: number): ClassDraft {
       }
     }
   }
-  const text = body?.text() ?? '';
+  const range = body?.range();
+  const text = range ? slice(range.start.index, range.end.index) : '';
   if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
   return {
     info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic },

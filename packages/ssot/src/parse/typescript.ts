@@ -320,7 +320,8 @@ function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeI
         if (parent && probing.has(parent.type)) break;
         if (parent?.type === 'AssignmentExpression' && child(parent, 'left') === n) break;
         if (parent?.type === 'BinaryExpression' && (parent.operator === 'in' || parent.operator === '===' || parent.operator === '!==' || parent.operator === '==' || parent.operator === '!=')) break;
-        memberReads.push({ object: nameOf(object) ?? '', property: prop, start: n.start });
+        // reported at the property's name
+        memberReads.push({ object: nameOf(object) ?? '', property: prop, start: child(n, 'property')?.start ?? n.start });
         break;
       }
     }

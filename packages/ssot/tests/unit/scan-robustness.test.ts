@@ -29,6 +29,29 @@ describe('scanning', () => {
     expect(report.findings.map((f) => f.attribute)).toEqual(['y']);
   });
 
+  it('points an unknown-attribute finding at the attribute name', async () => {
+    const dir = project({
+      'a.py': BUG + '\n\nclass B:\n    def __init__(self) -> None:\n        self.a = A()\n\n    def g(self) -> int:\n        return self.a.zz\n',
+      'm.js': 'class M {\n  constructor() {\n    this.count = 0;\n  }\n}\nconst m = new M();\nconsole.log(m.cuont);\n',
+    });
+    const report = await scan({ paths: [dir], threads: 0 });
+    expect(report.findings.map((f) => [f.file, f.line, f.column, f.attribute])).toEqual([
+      ['a.py', 6, 14, 'y'],
+      ['a.py', 14, 23, 'zz'],
+      ['m.js', 7, 15, 'cuont'],
+    ]);
+  });
+
+  it('reports Python syntax errors that tree-sitter repairs by inserting a missing token', async () => {
+    const dir = project({ 'missing.py': 'def f(:\n    pass\n', 'colon.py': 'class A\n    x = 1\n', 'ok.py': BUG });
+    const report = await scan({ paths: [dir], threads: 0 });
+    expect(report.errors).toEqual([
+      { file: 'colon.py', message: expect.stringMatching(/^syntax error at 1:\d+/) },
+      { file: 'missing.py', message: "syntax error at 1:7 (missing ')')" },
+    ]);
+    expect(report.findings.map((f) => f.attribute)).toEqual(['y']);
+  });
+
   it('skips .gitignored files, dependencies, virtualenvs and the config\'s excludes', async () => {
     const dir = project({
       '.gitignore': 'generated/\n',
