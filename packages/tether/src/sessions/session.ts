@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { acceptsContextBatch, sendContextBatch } from './context-batch.js';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
 
@@ -107,6 +108,25 @@ export class Session implements AsyncDisposable {
     const metrics = this.metrics;
     metrics.state = 'active';
     const started = performance.now();
+    const context = this.host.contextStatement(this);
+    const name = values === undefined ? undefined : this.host.statementName(text);
+    if (context !== null && acceptsContextBatch(this.client, name, text)) {
+      // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
+      this.begun = true;
+      metrics.transactionCount++;
+      metrics.queryCount++;
+      try {
+        const result = await this.track(sendContextBatch<R>(this.client, context, { text, values, name }));
+        this.host.onQuery(this, performance.now() - started, null);
+        return result;
+      } catch (error) {
+        throw this.host.onQuery(this, performance.now() - started, error);
+      } finally {
+        this.transactionEnded = true; // committed or rolled back at the batch's Sync
+        metrics.state = 'idle';
+        metrics.lastActivityAt = Date.now();
+      }
+    }
     // BEGIN, the context, the statement and COMMIT leave in one write
     const { begin, pending, commit } = corked(this.client, () => {
       const begin = this.sendBegin();

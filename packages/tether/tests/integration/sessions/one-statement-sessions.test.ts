@@ -43,6 +43,24 @@ describe('one-statement sessions (factory.query)', () => {
     expect((await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged'")).rowCount).toBe(0);
   });
 
+  it('runs a repeated statement (prepared once, then batched with its context) correctly through failures', async () => {
+    const insert = 'INSERT INTO threads (user_id, title) VALUES ($1, $2) RETURNING title';
+    for (const title of ['one', 'two', 'three']) {
+      expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, title])).rows).toEqual([{ title }]);
+    }
+    // the same prepared statement refused by RLS, then used again: nothing kept, nothing broken
+    expect(await failureOf(factory.query({ userId: bob }, insert, [alice, 'forged again']))).toBeInstanceOf(IsolationViolationError);
+    expect(await failureOf(factory.query({ userId: bob }, insert, ['not a uuid', 'bad input']))).toHaveProperty('code', '22P02');
+    expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, 'four'])).rows).toEqual([{ title: 'four' }]);
+    const titles = await factory.query<{ title: string }>({ userId: bob }, 'SELECT title FROM threads ORDER BY title');
+    expect(titles.rows.map((r) => r.title)).toEqual(['four', 'one', 'three', 'two']);
+    // the context never outlives its session: an anonymous session on the same connection sees no user
+    const after = await factory.withSession({}, (s) => s.query<{ uid: string | null; name: string }>("SELECT current_setting('app.user_id', true) AS uid, current_setting('application_name') AS name"));
+    expect(after.rows[0]?.uid ?? '').toBe('');
+    expect(after.rows[0]?.name).toBe('tether');
+    expect(factory.poolMetrics().dirtyEvicted).toBe(0);
+  });
+
   it('counts one query and one transaction in the session metrics of a handle committed with queryAndCommit', async () => {
     const session = await factory.openSession({ userId: alice });
     await session.queryAndCommit('SELECT 1');
