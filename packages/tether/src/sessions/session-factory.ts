@@ -551,10 +551,12 @@ function fnv1a(text: string): string {
 }
 
 /** Where a session was opened, for leak reports: frames are captured now, formatted only if ever reported. */
-function openingStack(): Error {
+function openingStack(): { stack?: string } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = OPENING_STACK_FRAMES; // the caller's frames matter; deeper ones cost without telling more
-  const site = new Error('session opened here');
+  const site: { stack?: string } = {};
+  // start the trace at the code that asked for the session, not inside the factory
+  Error.captureStackTrace(site, SessionFactory.prototype.openSession);
   Error.stackTraceLimit = limit;
   return site;
 }

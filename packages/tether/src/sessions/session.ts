@@ -63,7 +63,7 @@ export class Session implements AsyncDisposable {
     readonly client: SessionClient,
     private readonly host: SessionHost,
     /** Where the session was opened, for leak reports; null when leak detection is off. */
-    readonly openedAt: Error | null,
+    readonly openedAt: { readonly stack?: string } | null,
   ) {}
 
   get id(): string {
