@@ -54,11 +54,8 @@ export class TetherServer {
       connectionString: options.databaseUrl,
       ...config.pool,
       applicationName: 'tether',
-      logger: {
-        info: (c, m) => (m === 'privileged session opened' ? sessionLogger.debug(c, m) : sessionLogger.info(c, m)),
-        warn: (c, m) => sessionLogger.warn(c, m),
-        error: (c, m) => sessionLogger.error(c, m),
-      },
+      // every privileged session (logins, sweeps) is logged at info, as an audit trail
+      logger: sessionLogger,
     });
     this.userSessions = new UserSessionManager({
       factory: this.factory,
