@@ -24,9 +24,9 @@ Names that repeat by convention: Django's \`Migration\` and \`Command\`, nested 
 ## Example
 \`\`\`python
 # netra_backend/app/database/request_scoped_session_factory.py
-class SessionMetrics: ...   # last_activity_at, error_count
+class RequestMetrics: ...   # last_activity_at, error_count
 # shared/session_management/user_session_manager.py
-class SessionMetrics: ...   # last_activity, operations_count, errors
+class RequestMetrics: ...   # last_activity, operations_count, errors
 \`\`\`
 
 ## Use instead

@@ -30,17 +30,17 @@ receiver of unknown type. In TypeScript files the compiler checks reads, so only
 ## Example
 \`\`\`python
 @dataclass
-class SessionMetrics:
+class RequestMetrics:
     last_activity_at: datetime | None = None
     error_count: int = 0
 
-def log_context(metrics: SessionMetrics) -> dict:
+def log_context(metrics: RequestMetrics) -> dict:
     return {"last_activity": metrics.last_activity, "errors": metrics.errors}
 \`\`\`
 
 ## Use instead
 \`\`\`python
-def log_context(metrics: SessionMetrics) -> dict:
+def log_context(metrics: RequestMetrics) -> dict:
     return {"last_activity": metrics.last_activity_at, "errors": metrics.error_count}
 \`\`\`
 

@@ -15,14 +15,8 @@ export {
   type HealthReport,
 } from './session-factory.js';
 export { Session, type SessionClient } from './session.js';
-export {
-  sessionErrorContext,
-  snapshotSessionMetrics,
-  type SessionMetrics,
-  type SessionState,
-  type SessionErrorContext,
-  type SessionErrorSummary,
-} from './session-metrics.js';
+export { sessionErrorContext, snapshotSessionMetrics } from './session-metrics.js';
+export type { SessionMetrics, SessionState, SessionErrorContext, SessionErrorSummary } from './session-metrics.js';
 export type { PoolMetrics, BreakerState } from './pool-metrics.js';
 export type { SessionEvent, SessionEventListener } from './session-events.js';
 export { LATENCY_BUCKETS_MS, quantile, type HistogramSnapshot } from './histogram.js';
