@@ -37,7 +37,7 @@ export async function startService(config: TetherConfig, version: string, option
   }
   if (announce) {
     const where = db.embedded ? `embedded PostgreSQL ${db.serverVersion} on 127.0.0.1:${db.embedded.port}, data in ${db.embedded.dataDir}` : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}`;
-    console.log(`tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
+    console.log(`tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
   }
   let closing: Promise<void> | null = null;
   return {
