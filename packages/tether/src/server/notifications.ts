@@ -5,8 +5,8 @@ export interface NotificationListenerOptions {
   readonly connectionString: string;
   readonly channels: readonly string[];
   readonly onNotification: (channel: string, payload: string) => void;
-  /** Called after the connection came back: notifications sent meanwhile were lost. */
-  readonly onReconnect?: () => void;
+  /** Called after the connection came back, with when it was lost: notifications sent meanwhile were missed. */
+  readonly onReconnect?: (lostAt: number) => void;
   readonly logger: SessionLogger;
 }
 
@@ -21,6 +21,8 @@ export class NotificationListener {
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private everConnected = false;
+  /** When the connection was last lost (epoch ms); null while connected. */
+  private lostAt: number | null = null;
   connected = false;
 
   constructor(private readonly options: NotificationListenerOptions) {}
@@ -39,6 +41,7 @@ export class NotificationListener {
       if (lost) return;
       lost = true;
       this.connected = false;
+      this.lostAt ??= Date.now();
       client.removeAllListeners('notification');
       client.end().catch(() => {});
       if (this.closed) return;
@@ -57,8 +60,9 @@ export class NotificationListener {
       this.attempt = 0;
       if (this.everConnected) {
         this.options.logger.info({}, 'notification listener reconnected');
-        this.options.onReconnect?.();
+        this.options.onReconnect?.(this.lostAt ?? Date.now());
       }
+      this.lostAt = null;
       this.everConnected = true;
     } catch (error) {
       onLost(error as Error);

@@ -96,8 +96,12 @@ export class TetherServer {
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
       logger: logger.child({ component: 'listener' }),
       onNotification: (channel, payload) => this.onNotification(channel, payload),
-      // revocations may have been missed while the connection was down: check again from the database
-      onReconnect: () => this.userSessions.forgetValidations(),
+      // what was announced while the connection was down was missed: revocations are checked again from the
+      // database, and messages of subscribed threads are delivered from it
+      onReconnect: (lostAt) => {
+        this.userSessions.forgetValidations();
+        void this.hub.catchUp(lostAt);
+      },
     });
     this.app = this.buildApp();
   }

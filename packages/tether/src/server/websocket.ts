@@ -15,6 +15,11 @@ export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN = 1013;
 
+/** Messages written this long before the LISTEN connection was lost are delivered again (and deduplicated). */
+const CATCH_UP_MARGIN_MS = 5_000;
+/** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
+const DELIVERED_MEMORY = 20_000;
+
 const frameId = z.union([z.string().min(1).max(200), z.number().finite()]).optional();
 const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
 
@@ -56,6 +61,7 @@ export class WebSocketHub {
   private readonly bySession = new Map<string, Set<Connection>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 0;
+  private readonly delivered = new Set<string>();
   private closing = false;
   private frameSchema: z.ZodType<
     | { type: 'ping'; id?: string | number | undefined }
@@ -108,6 +114,7 @@ export class WebSocketHub {
     } catch {
       return;
     }
+    if (!this.firstDelivery(note.id)) return;
     const subscribers = this.byThread.get(note.threadId);
     if (!subscribers?.size) return;
     let message: Message | null;
@@ -125,6 +132,51 @@ export class WebSocketHub {
         this.options.metrics.wsBroadcasts.inc();
       }
     }
+  }
+
+  /**
+   * After the LISTEN connection was lost and came back: delivers, from the database, the messages of subscribed
+   * threads written since shortly before the loss. Messages already delivered are not sent twice.
+   */
+  async catchUp(lostAt: number): Promise<void> {
+    const threadIds = [...this.byThread.keys()];
+    if (threadIds.length === 0) return;
+    const since = new Date(lostAt - CATCH_UP_MARGIN_MS);
+    let rows: Array<{ id: string; thread_id: string; content: string; created_at: Date }>;
+    try {
+      // the hub delivers to subscribers it authorised at subscribe time; reading across their threads is its job
+      ({ rows } = await this.options.factory.query<{ id: string; thread_id: string; content: string; created_at: Date }>(
+        { userId: 'service:websocket-hub' },
+        'SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = ANY($1::uuid[]) AND created_at >= $2 ORDER BY created_at, id LIMIT 10000',
+        [threadIds, since],
+      ));
+    } catch (error) {
+      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while the notification listener was down');
+      return;
+    }
+    for (const row of rows) {
+      if (!this.firstDelivery(row.id)) continue;
+      const frame = JSON.stringify({ type: 'message', message: { id: row.id, threadId: row.thread_id, content: row.content, createdAt: row.created_at.toISOString() } });
+      for (const connection of this.byThread.get(row.thread_id) ?? []) {
+        if (connection.ws.readyState === WebSocket.OPEN) {
+          connection.ws.send(frame);
+          this.options.metrics.wsBroadcasts.inc();
+        }
+      }
+    }
+  }
+
+  /** Whether a message id is seen for the first time (recent ids only: enough to bridge a catch-up). */
+  private firstDelivery(id: string): boolean {
+    if (this.delivered.has(id)) return false;
+    this.delivered.add(id);
+    if (this.delivered.size > DELIVERED_MEMORY) {
+      for (const old of this.delivered) {
+        this.delivered.delete(old);
+        if (this.delivered.size <= DELIVERED_MEMORY / 2) break;
+      }
+    }
+    return true;
   }
 
   /** Closes every socket of a login session (revoked, expired). */
