@@ -109,24 +109,16 @@ const KINDS = [
 ];
 /**
  * One native search for every node the extractor needs. Searching is cheap; each node handed to JavaScript is
- * not, so the search leaves out nodes the extractor would skip: `name = …` and `name: T` statements directly in
- * a class body (extractClass reads those from the class body; they bind nothing in a scope and store no attribute).
+ * not, but neither is a rule with relational tests: testing every assignment for `name = …` directly in a class
+ * body, and every attribute for its object's kind, cost more in native code than handing those nodes over (the
+ * extraction skips them: identifier targets in a class body bind nothing, and non-dotted attribute text is no read).
  */
 const RULE = {
   rule: {
     any: [
       ...KINDS.map((kind) => ({ kind })),
-      {
-        kind: 'assignment',
-        not: {
-          all: [
-            { has: { field: 'left', kind: 'identifier' } },
-            { not: { has: { field: 'right', kind: 'assignment' } } },
-            { inside: { kind: 'expression_statement', inside: { kind: 'block', inside: { kind: 'class_definition' } } } },
-          ],
-        },
-      },
-      { kind: 'attribute', has: { field: 'object', any: [{ kind: 'identifier' }, { kind: 'attribute' }] } },
+      { kind: 'assignment' },
+      { kind: 'attribute' },
       // an identifier tree-sitter inserted to recover from a syntax error (`(lambda: )`)
       { kind: 'identifier', regex: '^$' },
     ],
