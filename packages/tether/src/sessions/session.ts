@@ -46,11 +46,11 @@ export interface SessionHost {
  * whatever was not committed.
  */
 export class Session implements AsyncDisposable {
-  /** Set once the BEGIN + context statement has been sent. */
+  /** Set once the transaction (BEGIN and the context) has been sent. */
   begun = false;
   /** Queries sent and not yet answered: a connection released with any is dirty. */
   inFlight = 0;
-  /** Set when the transaction was already committed in the same round trip as the statement (`queryAndCommit`). */
+  /** Set when the transaction already ended together with its statement (`queryAndCommit`). */
   transactionEnded = false;
   /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
   endedBy: Error | null = null;
@@ -99,9 +99,10 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * One statement and COMMIT, for a fresh session (what `SessionFactory.query` runs): the context, the statement and COMMIT go out back to back (pipelined), so
-   * a one-statement session costs one round trip. If the statement fails, PostgreSQL turns the COMMIT into a
-   * ROLLBACK.
+   * One statement as the whole transaction of a fresh session (what `SessionFactory.query` runs), in one round
+   * trip: the context and the statement as one batch in PostgreSQL's implicit transaction; or, the first time a
+   * named statement meets a connection, BEGIN, context, statement and COMMIT pipelined in one write (a failing
+   * statement turns that COMMIT into a ROLLBACK).
    */
   async queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.finished || this.endedBy || this.begun) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`);
@@ -129,7 +130,7 @@ export class Session implements AsyncDisposable {
     }
     // BEGIN, the context, the statement and COMMIT leave in one write
     const { begin, pending, commit } = corked(this.client, () => {
-      const begin = this.sendBegin();
+      const begin = this.sendBegin(context);
       const pending = this.track(this.send<R>(text, values));
       return { begin, pending, commit: begin === null ? null : this.track(this.client.query('COMMIT')) };
     });
@@ -175,9 +176,8 @@ export class Session implements AsyncDisposable {
   }
 
   /** Starts the transaction and sets the context (without waiting for the answers); null when the session has none. */
-  private sendBegin(): Promise<unknown> | null {
+  private sendBegin(context = this.host.contextStatement(this)): Promise<unknown> | null {
     this.begun = true;
-    const context = this.host.contextStatement(this);
     if (context === null) return null;
     this.metrics.transactionCount++;
     const begin = this.track(this.client.query('BEGIN'));
