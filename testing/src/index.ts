@@ -15,3 +15,4 @@ export { startTestServer, TEST_SECRET, type TestServer, type TestServerOptions, 
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
+export { launchChromium } from './browser.js';

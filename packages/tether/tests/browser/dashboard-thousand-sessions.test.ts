@@ -1,17 +1,17 @@
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardFeed, streamDashboard } from '../../src/dashboard/index.js';
 import { dashboardRoutes } from '../../src/server/routes/dashboard.js';
+import { launchChromium } from '@tether/testing';
 import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from 'tether/sessions';
 
 // The dashboard page with a thousand open sessions: the real page and feed, fed by a source that reports
 // 1,000 sessions (a real pool cannot hold that many connections on the embedded server), in real Chromium.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SESSIONS = 1_000;
 const empty = { buckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p99Ms: 0 };
 
@@ -42,10 +42,7 @@ beforeAll(async () => {
   (app.server as http.Server).on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => streamDashboard(ws, feed)));
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

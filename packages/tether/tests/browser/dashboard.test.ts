@@ -1,15 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
+import { api, launchChromium, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
 
 // The live dashboard in real Chromium (Debian's, driven by playwright-core) against the real server on a
 // private embedded PostgreSQL that the test stops and starts again.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = fileURLToPath(new URL('../../../../test-results/browser/', import.meta.url));
 
 let database: EmbeddedPostgres;
@@ -33,10 +32,7 @@ beforeAll(async () => {
   await client.query("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
   await client.end();
   threadId = ((await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'load' } })).body).id;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
