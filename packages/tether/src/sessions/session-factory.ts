@@ -15,6 +15,7 @@ import {
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { Session, type SessionClient, type SessionHost } from './session.js';
+import type { PreludeStatement } from './statement-batch.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
 
@@ -135,6 +136,8 @@ export class SessionFactory implements SessionHost {
   private readonly statementNames = new Map<string, string>();
   private readonly namedTexts = new Set<string>();
   private closing = false;
+  /** No failure counted by the breaker since its last success (see `acquire`). */
+  private breakerQuiet = true;
   private drained: (() => void) | null = null;
 
   private readonly counters = {
@@ -250,7 +253,7 @@ export class SessionFactory implements SessionHost {
     const started = performance.now();
     let client: SessionClient;
     try {
-      client = await this.breaker.execute(() => this.pool.connect());
+      client = await this.acquire();
     } catch (error) {
       const typed = classifyDatabaseError(error, { poolSaturated: this.saturated() });
       if (typed instanceof PoolExhaustedError) {
@@ -283,7 +286,7 @@ export class SessionFactory implements SessionHost {
   }
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
-  contextStatement(session: Session): { text: string; values: unknown[] } | null {
+  contextStatement(session: Session): PreludeStatement | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
     const identity = record.identity;
@@ -292,9 +295,9 @@ export class SessionFactory implements SessionHost {
       identity.kind === 'user' ? identity.userId : '',
       `${this.options.applicationName}:${session.metrics.requestId}`.slice(0, 63),
     ];
-    if (record.statementTimeoutMs === undefined) return { text: CONTEXT_SQL, values };
+    if (record.statementTimeoutMs === undefined) return { name: 'tether:context', text: CONTEXT_SQL, values };
     values.push(String(Math.max(0, Math.floor(record.statementTimeoutMs))));
-    return { text: CONTEXT_WITH_TIMEOUT_SQL, values };
+    return { name: 'tether:context_timeout', text: CONTEXT_WITH_TIMEOUT_SQL, values };
   }
 
   /** @internal a stable name per statement text, for at most `MAX_PREPARED` texts (each costs server memory per connection). */
@@ -412,6 +415,7 @@ export class SessionFactory implements SessionHost {
     try {
       await this.breaker.execute(() => this.pool.query('SELECT 1'));
     } catch (e) {
+      this.breakerQuiet = false; // the breaker may have counted it: the next session's success must reach it
       const typed = classifyDatabaseError(e, { poolSaturated: this.saturated() });
       error = { code: typed instanceof TetherError ? typed.code : 'database_error', message: (typed as Error).message };
     }
@@ -433,6 +437,24 @@ export class SessionFactory implements SessionHost {
     }
     if (this.watchdog) clearInterval(this.watchdog);
     await this.pool.end();
+  }
+
+  /**
+   * A pooled connection, through the breaker. While the breaker is closed and has counted no failure since
+   * its last success, a success changes nothing in it, so the hot path leaves cockatiel out; a failure, and
+   * the first success after one, go through it as always.
+   */
+  private acquire(): Promise<SessionClient> {
+    if (this.breakerQuiet && this.breaker.state === CircuitState.Closed) {
+      return this.pool.connect().catch((error: unknown) => {
+        this.breakerQuiet = false;
+        return this.breaker.execute(() => Promise.reject(error));
+      });
+    }
+    return this.breaker.execute(() => this.pool.connect()).then((client) => {
+      if (this.breaker.state === CircuitState.Closed) this.breakerQuiet = true;
+      return client;
+    });
   }
 
   private saturated(): boolean {

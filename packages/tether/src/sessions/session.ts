@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { acceptsContextBatch, sendContextBatch } from './context-batch.js';
+import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch } from './statement-batch.js';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
 
@@ -33,7 +33,7 @@ function corked<T>(client: SessionClient, send: () => T): T {
 /** The parts of the factory a session calls back into; kept narrow so that a session knows no pool. */
 export interface SessionHost {
   /** The statement that sets a transactional session's context (role, user, request id), or null for none. */
-  contextStatement(session: Session): { readonly text: string; readonly values: unknown[] } | null;
+  contextStatement(session: Session): PreludeStatement | null;
   /** The prepared-statement name for a parameterized statement, or undefined to send it unnamed. */
   statementName(text: string): string | undefined;
   onQuery(session: Session, ms: number, error: unknown): unknown;
@@ -55,7 +55,6 @@ export class Session implements AsyncDisposable {
   /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
   endedBy: Error | null = null;
   finished = false;
-  private begin: Promise<unknown> | null = null;
 
   /** @internal created by SessionFactory */
   constructor(
@@ -77,15 +76,7 @@ export class Session implements AsyncDisposable {
     metrics.state = 'active';
     const started = performance.now();
     try {
-      // the first statement leaves in one write with BEGIN and the context; their failure surfaces below
-      const pending = this.begun
-        ? this.track(this.send<R>(text, values))
-        : corked(this.client, () => {
-            this.begin = this.sendBegin();
-            return this.track(this.send<R>(text, values));
-          });
-      if (this.begin) await this.begin;
-      const result = await pending;
+      const result = await (this.begun ? this.track(this.send<R>(text, values)) : this.start<R>(text, values));
       metrics.queryCount++;
       this.host.onQuery(this, performance.now() - started, null);
       return result;
@@ -99,6 +90,28 @@ export class Session implements AsyncDisposable {
   }
 
   /**
+   * The first statement: it leaves with BEGIN and the context in one batch (one Sync, one answer), or, the
+   * first time a named statement meets a connection, pipelined behind them in one write.
+   */
+  private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
+    const context = this.host.contextStatement(this);
+    this.begun = true;
+    if (context === null) return this.track(this.send<R>(text, values)); // anonymous: autocommit
+    this.metrics.transactionCount++;
+    const name = values === undefined ? undefined : this.host.statementName(text);
+    if (acceptsBatch(this.client, name, text)) return this.track(sendBatch<R>(this.client, [BEGIN_STATEMENT, context], { text, values, name }));
+    const { begin, pending } = corked(this.client, () => ({ begin: this.sendBegin(context), pending: this.track(this.send<R>(text, values)) }));
+    // when BEGIN or the context fails, that failure is the one to report, once the statement has settled too
+    return begin.then(
+      () => pending,
+      async (error: unknown) => {
+        await pending.catch(() => {});
+        throw error;
+      },
+    );
+  }
+
+  /**
    * One statement as the whole transaction of a fresh session (what `SessionFactory.query` runs), in one round
    * trip: the context and the statement as one batch in PostgreSQL's implicit transaction; or, the first time a
    * named statement meets a connection, BEGIN, context, statement and COMMIT pipelined in one write (a failing
@@ -106,18 +119,19 @@ export class Session implements AsyncDisposable {
    */
   async queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.finished || this.endedBy || this.begun) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`);
+    const context = this.host.contextStatement(this);
+    if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
     const metrics = this.metrics;
     metrics.state = 'active';
     const started = performance.now();
-    const context = this.host.contextStatement(this);
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (context !== null && acceptsContextBatch(this.client, name, text)) {
+    this.begun = true;
+    metrics.transactionCount++;
+    metrics.queryCount++;
+    if (acceptsBatch(this.client, name, text)) {
       // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
-      this.begun = true;
-      metrics.transactionCount++;
-      metrics.queryCount++;
       try {
-        const result = await this.track(sendContextBatch<R>(this.client, context, { text, values, name }));
+        const result = await this.track(sendBatch<R>(this.client, [context], { text, values, name }));
         this.host.onQuery(this, performance.now() - started, null);
         return result;
       } catch (error) {
@@ -129,26 +143,23 @@ export class Session implements AsyncDisposable {
       }
     }
     // BEGIN, the context, the statement and COMMIT leave in one write
-    const { begin, pending, commit } = corked(this.client, () => {
-      const begin = this.sendBegin(context);
-      const pending = this.track(this.send<R>(text, values));
-      return { begin, pending, commit: begin === null ? null : this.track(this.client.query('COMMIT')) };
-    });
-    metrics.queryCount++;
+    const { begin, pending, commit } = corked(this.client, () => ({
+      begin: this.sendBegin(context),
+      pending: this.track(this.send<R>(text, values)),
+      commit: this.track(this.client.query('COMMIT')),
+    }));
     try {
-      if (begin) await begin;
+      await begin;
       const result = await pending;
-      if (commit) {
-        const ended = await commit;
-        this.transactionEnded = true;
-        if (ended.command === 'ROLLBACK') throw new TransactionAbortedError('the transaction was rolled back at commit');
-      }
+      const ended = await commit;
+      this.transactionEnded = true;
+      if (ended.command === 'ROLLBACK') throw new TransactionAbortedError('the transaction was rolled back at commit');
       this.host.onQuery(this, performance.now() - started, null);
       return result;
     } catch (error) {
       // let the rest of the pipeline settle: the connection goes back clean, or is evicted if it broke
       await Promise.allSettled([begin, pending, commit]);
-      if (commit) this.transactionEnded = true;
+      this.transactionEnded = true;
       throw error instanceof TransactionAbortedError ? error : this.host.onQuery(this, performance.now() - started, error);
     } finally {
       metrics.state = 'idle';
@@ -175,13 +186,10 @@ export class Session implements AsyncDisposable {
     return this.close();
   }
 
-  /** Starts the transaction and sets the context (without waiting for the answers); null when the session has none. */
-  private sendBegin(context = this.host.contextStatement(this)): Promise<unknown> | null {
-    this.begun = true;
-    if (context === null) return null;
-    this.metrics.transactionCount++;
+  /** Sends BEGIN and the context without waiting for their answers; settles when both have. */
+  private sendBegin(context: PreludeStatement): Promise<unknown> {
     const begin = this.track(this.client.query('BEGIN'));
-    const set = this.track(this.send(context.text, context.values));
+    const set = this.track(this.client.query({ name: context.name, text: context.text, values: [...context.values] }));
     return Promise.all([begin, set]);
   }
 

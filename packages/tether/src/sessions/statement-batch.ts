@@ -1,0 +1,111 @@
+import pg from 'pg';
+
+/** The parts of pg's connection (pg-protocol's serializer) this module writes to. */
+interface WireConnection {
+  parse(config: { text: string; name: string; types: unknown[] }): void;
+  bind(config: { portal: string; statement: string; values: readonly unknown[] }): void;
+  execute(config: { portal: string; rows: number }): void;
+  close(config: { type: 'S' | 'P'; name: string }): void;
+  parsedStatements: Record<string, string>;
+}
+
+/** pg's own hooks of `Query`, overridden below (pg calls them; its type declarations do not list them). */
+interface QueryHooks {
+  prepare(connection: WireConnection): void;
+  requiresPreparation(): boolean;
+  handleDataRow(message: unknown): void;
+  handleCommandComplete(message: unknown, connection: WireConnection): void;
+}
+
+type Callback = (error: Error | undefined, result: pg.QueryResult) => void;
+const PgQuery = pg.Query as unknown as new (config: pg.QueryConfig, callback: Callback) => QueryHooks & { readonly name?: string };
+
+/** A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context): prepared by name, result ignored. */
+export interface PreludeStatement {
+  readonly name: string;
+  readonly text: string;
+  readonly values: readonly unknown[];
+}
+
+/** `BEGIN` as a prelude statement: a batch that starts with it leaves its transaction open after the Sync. */
+export const BEGIN_STATEMENT: PreludeStatement = { name: 'tether:begin', text: 'BEGIN', values: [] };
+
+/**
+ * Prelude statements and the caller's statement as one extended-protocol batch with a single Sync: one message
+ * cycle for the server and one write and one answer for the client, instead of one of each per statement.
+ * - `[context]` + statement: the context (role, user, request id through `set_config(…, true)`) and the
+ *   statement run in PostgreSQL's implicit transaction, which commits at the Sync: no BEGIN, no COMMIT.
+ * - `[BEGIN, context]` + statement: the first statement of a longer session; its transaction stays open.
+ * If any statement fails, the server skips to the Sync: in the implicit transaction everything is rolled back;
+ * after BEGIN the transaction is left aborted, and the session rolls it back.
+ *
+ * Built on pg's `Query` (its row parsing and result shape), writing the prelude ahead of it.
+ */
+class StatementBatch extends PgQuery {
+  private preludeLeft: number;
+
+  constructor(
+    private readonly prelude: readonly PreludeStatement[],
+    config: pg.QueryConfig,
+    callback: Callback,
+  ) {
+    super(config, callback);
+    this.preludeLeft = prelude.length;
+  }
+
+  override requiresPreparation(): boolean {
+    return true; // always the extended protocol: the prelude must share the statement's Sync
+  }
+
+  override prepare(connection: WireConnection): void {
+    for (const statement of this.prelude) {
+      if (connection.parsedStatements[statement.name] !== statement.text) {
+        // not known to be prepared here; an earlier batch that failed may have prepared it all the same, and a
+        // second Parse of one name is an error, while Close of a name that does not exist is not
+        connection.close({ type: 'S', name: statement.name });
+        connection.parse({ text: statement.text, name: statement.name, types: [] });
+      }
+      connection.bind({ portal: '', statement: statement.name, values: statement.values });
+      connection.execute({ portal: '', rows: 0 });
+    }
+    super.prepare(connection);
+  }
+
+  override handleDataRow(message: unknown): void {
+    if (this.preludeLeft === 0) super.handleDataRow(message); // a prelude statement's row is not the caller's
+  }
+
+  override handleCommandComplete(message: unknown, connection: WireConnection): void {
+    if (this.preludeLeft === 0) return super.handleCommandComplete(message, connection);
+    // it ran, so it is prepared on this connection from now on
+    const statement = this.prelude[this.prelude.length - this.preludeLeft] as PreludeStatement;
+    connection.parsedStatements[statement.name] = statement.text;
+    this.preludeLeft--;
+  }
+}
+
+/**
+ * Whether a batch can carry this statement on `client`: a real pg client, and a statement that is either
+ * unnamed or already prepared on this connection. (pg records a statement name as prepared at the first
+ * ParseComplete of its query, which in a batch may be a prelude statement's: so a named statement is prepared
+ * the first time through the ordinary pipeline, and batched from then on.)
+ */
+export function acceptsBatch(client: object, name: string | undefined, text: string): client is pg.ClientBase {
+  if (!(client instanceof pg.Client)) return false;
+  if (name === undefined) return true;
+  const parsed = (client as unknown as { connection?: { parsedStatements?: Record<string, string> } }).connection?.parsedStatements;
+  return parsed?.[name] === text;
+}
+
+/** Sends the prelude and the statement as one batch; resolves with the statement's result. */
+export function sendBatch<R extends pg.QueryResultRow>(
+  client: pg.ClientBase,
+  prelude: readonly PreludeStatement[],
+  statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
+): Promise<pg.QueryResult<R>> {
+  return new Promise((resolve, reject) => {
+    const config: pg.QueryConfig = { text: statement.text, ...(statement.values ? { values: statement.values } : {}), ...(statement.name ? { name: statement.name } : {}) };
+    const batch = new StatementBatch(prelude, config, (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult<R>)));
+    void client.query(batch as unknown as pg.Submittable);
+  });
+}
