@@ -229,7 +229,8 @@ export class SessionFactory implements SessionHost {
    * back to back. Same isolation, errors and metrics as `withSession`.
    */
   async query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    const session = await this.openSession(context);
+    // no opening stack: the factory holds this session from open to close, and a leak report names its statement
+    const session = await this.open(context, null);
     let result: pg.QueryResult<R>;
     try {
       result = await session.queryAndCommit<R>(text, values);
@@ -242,11 +243,14 @@ export class SessionFactory implements SessionHost {
   }
 
   /** An explicit session handle for code that cannot use a callback: `await using s = await factory.openSession(…)`. */
-  async openSession(context: SessionContext = {}): Promise<Session> {
+  openSession(context: SessionContext = {}): Promise<Session> {
+    // captured before the first await, so the stack still names the caller
+    return this.open(context, this.options.leakDetectionThresholdMs > 0 ? openingStack() : null);
+  }
+
+  private async open(context: SessionContext, openedAt: Session['openedAt']): Promise<Session> {
     if (this.closing) throw new SessionClosedError('the session factory is shutting down');
     const identity = identityOf(context.userId);
-    // captured before the first await, so the stack still names the caller
-    const openedAt = this.options.leakDetectionThresholdMs > 0 ? openingStack() : null;
     const now = Date.now();
     const sessionId = randomUUID();
     const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
@@ -514,8 +518,9 @@ export class SessionFactory implements SessionHost {
         this.counters.leaksDetected++;
         const m = session.metrics;
         const openedAt = session.openedAt?.stack ?? null;
-        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt }, 'possible session leak');
-        this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt });
+        const statement = session.statement === null ? null : session.statement.slice(0, 500);
+        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt, statement }, 'possible session leak');
+        this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt, statement });
       }
       if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
         void this.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));

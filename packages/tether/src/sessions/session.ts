@@ -55,6 +55,8 @@ export class Session implements AsyncDisposable {
   /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
   endedBy: Error | null = null;
   finished = false;
+  /** The text of the statement sent last (running, if the session is active): leak reports name it. */
+  statement: string | null = null;
 
   /** @internal created by SessionFactory */
   constructor(
@@ -74,6 +76,7 @@ export class Session implements AsyncDisposable {
     if (this.finished || this.endedBy) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`);
     const metrics = this.metrics;
     metrics.state = 'active';
+    this.statement = text;
     const started = performance.now();
     try {
       const result = await (this.begun ? this.track(this.send<R>(text, values)) : this.start<R>(text, values));
@@ -123,6 +126,7 @@ export class Session implements AsyncDisposable {
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
     const metrics = this.metrics;
     metrics.state = 'active';
+    this.statement = text;
     const started = performance.now();
     const name = values === undefined ? undefined : this.host.statementName(text);
     this.begun = true;

@@ -213,7 +213,7 @@
       : '<li class="empty">No errors.</li>';
     $('leaks').innerHTML = state.leakEvents.length
       ? state.leakEvents.map((e) => e.type === 'leak'
-        ? `<li><time>${clock(e.at)}</time><code>possible leak</code> request ${escapeHtml(e.requestId)} held ${age(e.heldMs)}<details><summary>Opened at</summary><pre>${escapeHtml(e.openedAt || 'stack not captured')}</pre></details></li>`
+        ? `<li><time>${clock(e.at)}</time><code>possible leak</code> request ${escapeHtml(e.requestId)} held ${age(e.heldMs)}${e.statement ? ` <span class="sub">running ${escapeHtml(e.statement.slice(0, 120))}</span>` : ''}${e.openedAt ? `<details><summary>Opened at</summary><pre>${escapeHtml(e.openedAt)}</pre></details>` : ''}</li>`
         : `<li><time>${clock(e.at)}</time>returned (unleaked): request ${escapeHtml(e.requestId)} after ${age(e.heldMs)}</li>`).join('')
       : '<li class="empty">No leaks.</li>';
   }

@@ -25,7 +25,7 @@ describe('leak detection and the maximum session lifetime', () => {
       await new Promise((r) => setTimeout(r, 300)); // several more watchdog ticks: still one report
       const reports = logs.find('possible session leak');
       expect(reports).toHaveLength(1);
-      expect(reports[0]?.context).toMatchObject({ requestId: 'leaky-request' });
+      expect(reports[0]?.context).toMatchObject({ requestId: 'leaky-request', statement: 'SELECT 1' });
       expect(String(reports[0]?.context.openedAt)).toContain('openLeakySession');
       expect(String(reports[0]?.context.openedAt)).toContain('leak-detection.test.ts');
       expect(factory.poolMetrics().leaksDetected).toBe(1);
@@ -38,6 +38,20 @@ describe('leak detection and the maximum session lifetime', () => {
       expect(events.map((e) => e.type)).toEqual(['leak', 'unleak']);
       expect(events[0]).toMatchObject({ type: 'leak', requestId: 'leaky-request' });
       expect(events[0]?.type === 'leak' && events[0].openedAt).toContain('openLeakySession');
+    } finally {
+      await factory.close();
+    }
+  });
+
+  it("names the running statement of a one-statement session held past the threshold (its opening stack would be the factory's own)", async () => {
+    const logs = captureLogger();
+    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    try {
+      await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
+      const reports = logs.find('possible session leak');
+      expect(reports).toHaveLength(1);
+      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-request', statement: 'SELECT pg_sleep(0.4)', openedAt: null });
+      expect(logs.find(/unleaked/)).toHaveLength(1);
     } finally {
       await factory.close();
     }

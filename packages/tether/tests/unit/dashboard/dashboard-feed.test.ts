@@ -51,7 +51,7 @@ describe('DashboardFeed', () => {
     const feed = new DashboardFeed(source, { intervalMs: 60_000 });
     const first: DashboardFrame[] = [];
     feed.subscribe((f) => first.push(f));
-    const leak: SessionEvent = { type: 'leak', at: 1, sessionId: 's', requestId: 'r', userId: null, heldMs: 20_000, openedAt: 'at handler (routes.ts:1)' };
+    const leak: SessionEvent = { type: 'leak', at: 1, sessionId: 's', requestId: 'r', userId: null, heldMs: 20_000, openedAt: 'at handler (routes.ts:1)', statement: 'SELECT 1' };
     source.listener?.(leak);
     feed.tick();
     const second: DashboardFrame[] = [];
