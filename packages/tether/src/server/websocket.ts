@@ -45,7 +45,18 @@ interface Connection {
   readonly subscriptions: Set<string>;
   readonly expiry: NodeJS.Timeout;
   alive: boolean;
+  /** Frames being handled; at most `MAX_FRAMES_IN_FLIGHT`. */
+  inFlight: number;
+  /** Frames read but not yet handled, in arrival order; while any wait, the socket is paused. */
+  readonly waiting: Array<{ readonly raw: unknown; readonly id: FrameId }>;
 }
+
+/**
+ * Frames one socket may have in flight at once. A client that sends faster waits: further frames queue in
+ * order, and its socket is paused so that TCP flow control slows it down (the queue holds at most what was
+ * already read) instead of the client taking the whole pool from everyone else.
+ */
+export const MAX_FRAMES_IN_FLIGHT = 8;
 
 type FrameId = string | number | undefined;
 
@@ -212,7 +223,9 @@ export class WebSocketHub {
     const token = websocketToken(request);
     // frames sent before authentication finishes wait for it
     const early: RawData[] = [];
-    const buffer = (data: RawData): void => void early.push(data);
+    const buffer = (data: RawData): void => {
+      if (early.push(data) === MAX_FRAMES_IN_FLIGHT) ws.pause();
+    };
     ws.on('message', buffer);
     ws.on('error', () => {});
     this.options.auth.authenticate(token).then(
@@ -222,6 +235,7 @@ export class WebSocketHub {
         if (this.closing) return ws.close(CLOSE_GOING_AWAY, 'server shutting down');
         const connection = this.register(ws, principal);
         for (const data of early) this.onFrame(connection, data);
+        if (connection.waiting.length === 0) ws.resume(); // paused while early frames piled up, and none wait now
       },
       (error: unknown) => {
         ws.off('message', buffer);
@@ -241,7 +255,7 @@ export class WebSocketHub {
     const id = `${this.options.instanceId}:${++this.nextId}`;
     const expiry = setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, principal.tokenExpiresAt - Date.now()));
     expiry.unref();
-    const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true };
+    const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
     this.connections.add(connection);
     addTo(this.bySession, principal.sessionId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
@@ -251,6 +265,7 @@ export class WebSocketHub {
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
       clearTimeout(expiry);
+      connection.waiting.length = 0; // nobody is left to answer
       this.connections.delete(connection);
       removeFrom(this.bySession, principal.sessionId, connection);
       for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
@@ -281,7 +296,25 @@ export class WebSocketHub {
       this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
       return;
     }
-    this.handle(connection, raw, id).catch((error: unknown) => this.fail(connection.ws, error, id));
+    this.dispatch(connection, raw, id);
+  }
+
+  /** Handles a frame now, or queues it (and pauses the socket) while the socket has its fill in flight. */
+  private dispatch(connection: Connection, raw: unknown, id: FrameId): void {
+    if (connection.inFlight >= MAX_FRAMES_IN_FLIGHT) {
+      connection.waiting.push({ raw, id });
+      connection.ws.pause();
+      return;
+    }
+    connection.inFlight++;
+    this.handle(connection, raw, id)
+      .catch((error: unknown) => this.fail(connection.ws, error, id))
+      .finally(() => {
+        connection.inFlight--;
+        const next = connection.waiting.shift();
+        if (next) this.dispatch(connection, next.raw, next.id);
+        else connection.ws.resume();
+      });
   }
 
   private async handle(connection: Connection, raw: unknown, id: FrameId): Promise<void> {
