@@ -64,7 +64,8 @@ async function compare(contender: Op, baseline: Op, concurrency: number): Promis
 function stubPool(): ConnectionPool {
   const result = { rows: [], rowCount: 0, command: 'SELECT', oid: 0, fields: [] };
   const client: SessionClient = {
-    query: () => Promise.resolve(result) as never,
+    // answers on the next microtask, as a resolved promise would
+    query: (_config, callback) => queueMicrotask(() => callback(undefined, result as never)),
     release: () => {},
     getTransactionStatus: () => 'I',
     processID: 1,

@@ -14,7 +14,7 @@ import {
 } from './errors.js';
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
-import { Session, type SessionClient, type SessionHost } from './session.js';
+import { Session, submit, type SessionClient, type SessionHost } from './session.js';
 import type { PreludeStatement } from './statement-batch.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
@@ -136,7 +136,7 @@ export class SessionFactory implements SessionHost {
   private readonly statementNames = new Map<string, string>();
   private readonly namedTexts = new Set<string>();
   private closing = false;
-  /** No failure counted by the breaker since its last success (see `acquire`). */
+  /** No failure counted by the breaker since its last success (see `open`). */
   private breakerQuiet = true;
   private drained: (() => void) | null = null;
 
@@ -248,17 +248,37 @@ export class SessionFactory implements SessionHost {
     return this.open(context, this.options.leakDetectionThresholdMs > 0 ? openingStack() : null);
   }
 
-  private async open(context: SessionContext, openedAt: Session['openedAt']): Promise<Session> {
-    if (this.closing) throw new SessionClosedError('the session factory is shutting down');
-    const identity = identityOf(context.userId);
+  /** Checks a connection out and makes it a session (a promise chain, not an async function: this is the hot path). */
+  private open(context: SessionContext, openedAt: Session['openedAt']): Promise<Session> {
+    let identity: Identity;
+    try {
+      if (this.closing) throw new SessionClosedError('the session factory is shutting down');
+      identity = identityOf(context.userId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const now = Date.now();
     const sessionId = randomUUID();
     const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
     const started = performance.now();
-    let client: SessionClient;
-    try {
-      client = await this.acquire();
-    } catch (error) {
+    const adopt = (client: SessionClient): Session => {
+      this.acquireTime.record(performance.now() - started);
+      const session = new Session(metrics, client, this, openedAt);
+      this.active.set(session, {
+        identity,
+        transactional: identity.kind !== 'anonymous' || context.transaction === true,
+        statementTimeoutMs: context.statementTimeoutMs,
+        leakReported: false,
+        released: false,
+      });
+      this.counters.sessionsOpened++;
+      if (this.active.size > this.counters.peakConcurrent) this.counters.peakConcurrent = this.active.size;
+      if (identity.kind === 'privileged') {
+        this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
+      }
+      return session;
+    };
+    const fail = (error: unknown): never => {
       const typed = classifyDatabaseError(error, { poolSaturated: this.saturated() });
       if (typed instanceof PoolExhaustedError) {
         this.counters.acquireTimeouts++;
@@ -271,22 +291,19 @@ export class SessionFactory implements SessionHost {
       metrics.totalTimeMs = metrics.closedAt - now;
       this.logFailure(metrics, typed, 'session could not acquire a connection');
       throw typed;
+    };
+    // While the breaker is closed and has counted no failure since its last success, a success changes nothing
+    // in it, so the hot path leaves cockatiel out; a failure, and the first success after one, go through it.
+    if (this.breakerQuiet && this.breaker.state === CircuitState.Closed) {
+      return this.pool.connect().then(adopt, (error: unknown) => {
+        this.breakerQuiet = false;
+        return this.breaker.execute(() => Promise.reject(error)).then(adopt, fail);
+      });
     }
-    this.acquireTime.record(performance.now() - started);
-    const session = new Session(metrics, client, this, openedAt);
-    this.active.set(session, {
-      identity,
-      transactional: identity.kind !== 'anonymous' || context.transaction === true,
-      statementTimeoutMs: context.statementTimeoutMs,
-      leakReported: false,
-      released: false,
-    });
-    this.counters.sessionsOpened++;
-    if (this.active.size > this.counters.peakConcurrent) this.counters.peakConcurrent = this.active.size;
-    if (identity.kind === 'privileged') {
-      this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
-    }
-    return session;
+    return this.breaker.execute(() => this.pool.connect()).then((client) => {
+      if (this.breaker.state === CircuitState.Closed) this.breakerQuiet = true;
+      return adopt(client);
+    }, fail);
   }
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
@@ -351,7 +368,7 @@ export class SessionFactory implements SessionHost {
       void this.endBackend(client.processID);
     } else if (session.begun && record.transactional && !session.transactionEnded) {
       try {
-        const ended = await client.query(outcome === 'commit' ? 'COMMIT' : 'ROLLBACK');
+        const ended = await submit(client, { text: outcome === 'commit' ? 'COMMIT' : 'ROLLBACK' });
         // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
         if (outcome === 'commit' && ended.command === 'ROLLBACK') {
           failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
@@ -441,24 +458,6 @@ export class SessionFactory implements SessionHost {
     }
     if (this.watchdog) clearInterval(this.watchdog);
     await this.pool.end();
-  }
-
-  /**
-   * A pooled connection, through the breaker. While the breaker is closed and has counted no failure since
-   * its last success, a success changes nothing in it, so the hot path leaves cockatiel out; a failure, and
-   * the first success after one, go through it as always.
-   */
-  private acquire(): Promise<SessionClient> {
-    if (this.breakerQuiet && this.breaker.state === CircuitState.Closed) {
-      return this.pool.connect().catch((error: unknown) => {
-        this.breakerQuiet = false;
-        return this.breaker.execute(() => Promise.reject(error));
-      });
-    }
-    return this.breaker.execute(() => this.pool.connect()).then((client) => {
-      if (this.breaker.state === CircuitState.Closed) this.breakerQuiet = true;
-      return client;
-    });
   }
 
   private saturated(): boolean {

@@ -3,13 +3,33 @@ import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch } from 
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
 
+/** One statement as pg's `QueryConfig`: named when it is to be prepared once per connection. */
+export interface StatementConfig {
+  readonly text: string;
+  readonly values?: unknown[] | undefined;
+  readonly name?: string | undefined;
+}
+
+type StatementCallback<R extends pg.QueryResultRow> = (error: Error | undefined, result: pg.QueryResult<R>) => void;
+
 /** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
 export interface SessionClient {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: { name?: string; text: string; values?: unknown[] }): Promise<pg.QueryResult<R>>;
+  /** pg's callback form: the session makes one promise per statement instead of pg's promise and its own. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: StatementConfig, callback: StatementCallback<R>): void;
   release(destroy?: Error | boolean): void;
   getTransactionStatus(): string | null;
   readonly processID?: number | null;
+}
+
+/** Sends one statement and resolves with its result; `settled` runs when the server has answered, either way. */
+export function submit<R extends pg.QueryResultRow = pg.QueryResultRow>(client: SessionClient, config: StatementConfig, settled?: () => void): Promise<pg.QueryResult<R>> {
+  return new Promise((resolve, reject) => {
+    client.query<R>(config, (error, result) => {
+      settled?.();
+      if (error) reject(error);
+      else resolve(result);
+    });
+  });
 }
 
 type Corkable = { cork(): void; uncork(): void };
@@ -79,7 +99,7 @@ export class Session implements AsyncDisposable {
     this.statement = text;
     const started = performance.now();
     try {
-      const result = await (this.begun ? this.track(this.send<R>(text, values)) : this.start<R>(text, values));
+      const result = await (this.begun ? this.send<R>(text, values) : this.start<R>(text, values));
       metrics.queryCount++;
       this.host.onQuery(this, performance.now() - started, null);
       return result;
@@ -99,11 +119,11 @@ export class Session implements AsyncDisposable {
   private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
     const context = this.host.contextStatement(this);
     this.begun = true;
-    if (context === null) return this.track(this.send<R>(text, values)); // anonymous: autocommit
+    if (context === null) return this.send<R>(text, values); // anonymous: autocommit
     this.metrics.transactionCount++;
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (acceptsBatch(this.client, name, text)) return this.track(sendBatch<R>(this.client, [BEGIN_STATEMENT, context], { text, values, name }));
-    const { begin, pending } = corked(this.client, () => ({ begin: this.sendBegin(context), pending: this.track(this.send<R>(text, values)) }));
+    if (acceptsBatch(this.client, name, text)) return this.submitBatch<R>(this.client, [BEGIN_STATEMENT, context], { text, values, name });
+    const { begin, pending } = corked(this.client, () => ({ begin: this.sendBegin(context), pending: this.send<R>(text, values) }));
     // when BEGIN or the context fails, that failure is the one to report, once the statement has settled too
     return begin.then(
       () => pending,
@@ -135,7 +155,7 @@ export class Session implements AsyncDisposable {
     if (acceptsBatch(this.client, name, text)) {
       // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
       try {
-        const result = await this.track(sendBatch<R>(this.client, [context], { text, values, name }));
+        const result = await this.submitBatch<R>(this.client, [context], { text, values, name });
         this.host.onQuery(this, performance.now() - started, null);
         return result;
       } catch (error) {
@@ -149,8 +169,8 @@ export class Session implements AsyncDisposable {
     // BEGIN, the context, the statement and COMMIT leave in one write
     const { begin, pending, commit } = corked(this.client, () => ({
       begin: this.sendBegin(context),
-      pending: this.track(this.send<R>(text, values)),
-      commit: this.track(this.client.query('COMMIT')),
+      pending: this.send<R>(text, values),
+      commit: this.submit({ text: 'COMMIT' }),
     }));
     try {
       await begin;
@@ -190,11 +210,25 @@ export class Session implements AsyncDisposable {
     return this.close();
   }
 
-  /** Sends BEGIN and the context without waiting for their answers; settles when both have. */
-  private sendBegin(context: PreludeStatement): Promise<unknown> {
-    const begin = this.track(this.client.query('BEGIN'));
-    const set = this.track(this.client.query({ name: context.name, text: context.text, values: [...context.values] }));
-    return Promise.all([begin, set]);
+  /**
+   * Sends BEGIN and the context without waiting for their answers; settles when both have, with the first
+   * failure if there is one.
+   */
+  private sendBegin(context: PreludeStatement): Promise<void> {
+    this.inFlight += 2;
+    return new Promise((resolve, reject) => {
+      let left = 2;
+      let failure: Error | undefined;
+      const answered = (error: Error | undefined): void => {
+        this.inFlight--;
+        failure ??= error;
+        if (--left > 0) return;
+        if (failure) reject(failure);
+        else resolve();
+      };
+      this.client.query({ text: 'BEGIN' }, answered);
+      this.client.query({ name: context.name, text: context.text, values: [...context.values] }, answered);
+    });
   }
 
   /**
@@ -203,17 +237,28 @@ export class Session implements AsyncDisposable {
    */
   private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
     const name = values === undefined ? undefined : this.host.statementName(text);
-    return name === undefined ? this.client.query<R>(text, values) : this.client.query<R>({ name, text, values });
+    return this.submit<R>(name === undefined ? { text, values } : { name, text, values });
   }
 
   private readonly settled = (): void => {
     this.inFlight--;
   };
 
-  /** Counts a statement as in flight until the server answers it. */
-  private track<T>(promise: Promise<T>): Promise<T> {
+  /** Sends one statement, counted as in flight until the server answers it. */
+  private submit<R extends pg.QueryResultRow>(config: StatementConfig): Promise<pg.QueryResult<R>> {
     this.inFlight++;
-    promise.then(this.settled, this.settled);
-    return promise;
+    return submit<R>(this.client, config, this.settled);
+  }
+
+  /** Sends a batch (see statement-batch.ts), counted as one statement in flight until the server answers it. */
+  private submitBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], config: StatementConfig): Promise<pg.QueryResult<R>> {
+    this.inFlight++;
+    return new Promise((resolve, reject) => {
+      sendBatch<R>(client, prelude, config, (error, result) => {
+        this.inFlight--;
+        if (error) reject(error);
+        else resolve(result);
+      });
+    });
   }
 }

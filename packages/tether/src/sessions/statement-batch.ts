@@ -97,15 +97,14 @@ export function acceptsBatch(client: object, name: string | undefined, text: str
   return parsed?.[name] === text;
 }
 
-/** Sends the prelude and the statement as one batch; resolves with the statement's result. */
+/** Sends the prelude and the statement as one batch; `callback` receives the statement's result. */
 export function sendBatch<R extends pg.QueryResultRow>(
   client: pg.ClientBase,
   prelude: readonly PreludeStatement[],
   statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
-): Promise<pg.QueryResult<R>> {
-  return new Promise((resolve, reject) => {
-    const config: pg.QueryConfig = { text: statement.text, ...(statement.values ? { values: statement.values } : {}), ...(statement.name ? { name: statement.name } : {}) };
-    const batch = new StatementBatch(prelude, config, (error, result) => (error ? reject(error) : resolve(result as pg.QueryResult<R>)));
-    void client.query(batch as unknown as pg.Submittable);
-  });
+  callback: (error: Error | undefined, result: pg.QueryResult<R>) => void,
+): void {
+  const config: pg.QueryConfig = { text: statement.text, ...(statement.values ? { values: statement.values } : {}), ...(statement.name ? { name: statement.name } : {}) };
+  const batch = new StatementBatch(prelude, config, callback as Callback);
+  void client.query(batch as unknown as pg.Submittable);
 }
