@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
+import { Pool } from './pool.js';
 import { Session, submit, type SessionClient, type SessionHost } from './session.js';
 import type { PreludeStatement } from './statement-batch.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
@@ -26,7 +27,7 @@ export interface SessionLogger {
   error(context: object, message: string): void;
 }
 
-/** The pool a factory draws from: `pg.Pool`, or a stand-in (benchmarks of the factory's own cost). */
+/** The pool a factory draws from: its own `Pool` (pool.ts), or a stand-in (benchmarks of the factory's own cost). */
 export interface ConnectionPool {
   connect(): Promise<SessionClient>;
   query(text: string): Promise<unknown>;
@@ -158,18 +159,21 @@ export class SessionFactory implements SessionHost {
       this.pool = options.pool;
     } else {
       if (!options.connectionString) throw new TypeError('SessionFactory needs a connectionString or a pool');
-      this.pool = new pg.Pool({
-        connectionString: options.connectionString,
+      this.pool = new Pool({
         max: o.max,
-        connectionTimeoutMillis: o.acquireTimeoutMs,
-        idleTimeoutMillis: o.idleTimeoutMs,
-        application_name: o.applicationName,
-        // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
-        options: `-c role=${APP_ROLE}`,
-        statement_timeout: o.statementTimeoutMs || undefined,
-        idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
-        pipeline: true,
-      } as pg.PoolConfig) as unknown as ConnectionPool;
+        acquireTimeoutMs: o.acquireTimeoutMs,
+        idleTimeoutMs: o.idleTimeoutMs,
+        client: {
+          connectionString: options.connectionString,
+          connectionTimeoutMillis: o.acquireTimeoutMs,
+          application_name: o.applicationName,
+          // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
+          options: `-c role=${APP_ROLE}`,
+          statement_timeout: o.statementTimeoutMs || undefined,
+          idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
+          pipeline: true,
+        } as pg.ClientConfig,
+      });
     }
     this.pool.on('connect', (client) => {
       this.counters.totalCreated++;

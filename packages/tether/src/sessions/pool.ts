@@ -1,0 +1,195 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+
+export interface PoolOptions {
+  /** How each connection is opened (pg's client options). */
+  readonly client: pg.ClientConfig;
+  /** Most connections open (or being opened) at once. */
+  readonly max: number;
+  /** Longest wait for a connection when all `max` are checked out; then `timeout exceeded when trying to connect`. */
+  readonly acquireTimeoutMs: number;
+  /** An idle connection is closed after this long (0: never). Checked by one housekeeping timer, not per release. */
+  readonly idleTimeoutMs: number;
+}
+
+/** A pg client as the pool lends it: given back with `release()`, or destroyed with `release(error)`. */
+export type PooledClient = pg.Client & { release(destroy?: Error | boolean): void };
+
+interface Waiter {
+  readonly resolve: (client: PooledClient) => void;
+  readonly reject: (error: Error) => void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/** Per-connection facts the pool keeps beside the client. */
+interface Slot {
+  readonly client: PooledClient;
+  /** When it last became idle (epoch ms). */
+  idleSince: number;
+  checkedOut: boolean;
+  /** It emitted an error (its connection is gone): destroyed when it comes back, never lent again. */
+  broken: boolean;
+}
+
+/**
+ * The connection pool under `SessionFactory`, in the manner of HikariCP: idle connections on a LIFO stack (the
+ * most recently used, warmest one goes out first), waiters served in arrival order, and nothing on the hot path
+ * but a pop and a push — no timer per checkout or release (pg-pool sets one per release, and one per checkout
+ * when an acquire timeout is configured): the acquire timeout exists only while someone actually waits, and idle
+ * connections are closed by one housekeeping timer.
+ *
+ * Events, as pg-pool's: `connect` (a new connection is open), `remove` (a connection was closed), `error` (an
+ * idle connection failed; it has been removed).
+ */
+export class Pool extends EventEmitter {
+  private readonly idle: Slot[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly slots = new Map<pg.Client, Slot>();
+  /** Connections open or being opened. */
+  private total = 0;
+  private ending = false;
+  private ended: (() => void) | null = null;
+  private readonly housekeeper: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: PoolOptions) {
+    super();
+    if (options.idleTimeoutMs > 0) {
+      this.housekeeper = setInterval(() => this.closeIdle(), Math.min(30_000, Math.max(1_000, options.idleTimeoutMs / 2)));
+      this.housekeeper.unref();
+    }
+  }
+
+  get totalCount(): number {
+    return this.total;
+  }
+
+  get idleCount(): number {
+    return this.idle.length;
+  }
+
+  get waitingCount(): number {
+    return this.waiters.length;
+  }
+
+  /** A connection: an idle one at once, a new one while fewer than `max` are open, or the next one given back. */
+  connect(): Promise<PooledClient> {
+    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    const slot = this.idle.pop();
+    if (slot) {
+      slot.checkedOut = true;
+      return Promise.resolve(slot.client);
+    }
+    if (this.total < this.options.max) return this.open();
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (this.options.acquireTimeoutMs > 0) {
+        waiter.timer = setTimeout(() => {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          reject(new Error('timeout exceeded when trying to connect'));
+        }, this.options.acquireTimeoutMs);
+        waiter.timer.unref();
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** One statement on a connection of its own (the health check); a failed connection is closed, not reused. */
+  async query(text: string): Promise<pg.QueryResult> {
+    const client = await this.connect();
+    try {
+      const result = await client.query(text);
+      client.release();
+      return result;
+    } catch (error) {
+      client.release(error as Error);
+      throw error;
+    }
+  }
+
+  /** Stops lending: waiters fail, idle connections close, lent ones close when they come back. */
+  end(): Promise<void> {
+    this.ending = true;
+    if (this.housekeeper) clearInterval(this.housekeeper);
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new Error('Cannot use a pool after calling end on the pool'));
+    }
+    for (const slot of this.idle.splice(0)) this.destroy(slot);
+    if (this.total === 0) return Promise.resolve();
+    return new Promise((resolve) => (this.ended = resolve));
+  }
+
+  private open(): Promise<PooledClient> {
+    this.total++;
+    const client = new pg.Client(this.options.client) as PooledClient;
+    const slot: Slot = { client, idleSince: 0, checkedOut: true, broken: false };
+    this.slots.set(client, slot);
+    // always listened to: an 'error' event without a listener would crash the process
+    client.on('error', (error: Error) => this.failed(slot, error));
+    client.release = (destroy?: Error | boolean) => this.release(slot, destroy);
+    return client.connect().then(
+      () => {
+        if (this.ending) {
+          this.destroy(slot);
+          throw new Error('Cannot use a pool after calling end on the pool');
+        }
+        this.emit('connect', client);
+        return client;
+      },
+      (error: unknown) => {
+        this.destroy(slot);
+        throw error;
+      },
+    );
+  }
+
+  private release(slot: Slot, destroy: Error | boolean | undefined): void {
+    if (!slot.checkedOut) throw new Error('Release called on client which has already been released to the pool.');
+    slot.checkedOut = false;
+    if (destroy || slot.broken || this.ending) {
+      this.destroy(slot);
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      slot.checkedOut = true;
+      waiter.resolve(slot.client);
+      return;
+    }
+    slot.idleSince = Date.now();
+    this.idle.push(slot);
+  }
+
+  /** Closes a connection and frees its place; a waiter then gets a new connection. */
+  private destroy(slot: Slot): void {
+    if (!this.slots.delete(slot.client)) return;
+    this.total--;
+    const at = this.idle.indexOf(slot);
+    if (at >= 0) this.idle.splice(at, 1);
+    slot.client.end().catch(() => {});
+    this.emit('remove', slot.client);
+    if (this.ending) {
+      if (this.total === 0) this.ended?.();
+      return;
+    }
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.open().then(waiter.resolve, waiter.reject);
+    }
+  }
+
+  private failed(slot: Slot, error: Error): void {
+    slot.broken = true;
+    if (slot.checkedOut) return; // its session sees the failure and gives it back
+    this.destroy(slot);
+    if (this.listenerCount('error') > 0) this.emit('error', error, slot.client);
+  }
+
+  /** The housekeeping timer's job: close connections idle longer than `idleTimeoutMs` (the oldest are at the bottom). */
+  private closeIdle(): void {
+    const before = Date.now() - this.options.idleTimeoutMs;
+    while (this.idle.length > 0 && (this.idle[0] as Slot).idleSince <= before) this.destroy(this.idle[0] as Slot);
+  }
+}
