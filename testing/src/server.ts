@@ -1,4 +1,6 @@
 import { pino } from 'pino';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createScratchDatabase, type ScratchDatabase } from './postgres.js';
 import { loadConfig, type ConfigInput } from 'tether/config';
 import { provisionDatabase } from 'tether/database';
 import { TetherServer } from 'tether/server';
@@ -46,4 +48,39 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   const server = new TetherServer({ config, databaseUrl: options.databaseUrl, logger, version: 'test' });
   const url = await server.listen();
   return { url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, server, logs, close: () => server.close() };
+}
+
+/** The scratch database and the server of one test file (see `serverForFile`). */
+export interface FileServer {
+  readonly db: ScratchDatabase;
+  readonly server: TestServer;
+}
+
+/**
+ * A scratch database and a test server on it, started before the file's tests and stopped after them (vitest's
+ * `beforeAll`/`afterAll`, registered by this call). Read `db` and `server` inside tests and hooks only.
+ */
+export function serverForFile(config?: ConfigInput): FileServer {
+  let db: ScratchDatabase | undefined;
+  let server: TestServer | undefined;
+  beforeAll(async () => {
+    db = await createScratchDatabase(inject('adminDatabaseUrl'));
+    server = await startTestServer({ databaseUrl: db.url, ...(config ? { config } : {}) });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await db?.drop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('serverForFile: read db and server inside tests and hooks, after beforeAll');
+    return value;
+  };
+  return {
+    get db() {
+      return started(db);
+    },
+    get server() {
+      return started(server);
+    },
+  };
 }

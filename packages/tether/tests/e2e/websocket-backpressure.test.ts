@@ -1,29 +1,19 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MAX_FRAMES_IN_FLIGHT } from 'tether/server';
-import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, startTestServer, type Frame, type ScratchDatabase, type TestServer } from '@tether/testing';
+import { api, serverForFile, eventually, openSocket, registerAndLogin, type Frame } from '@tether/testing';
 
 // One client that sends as fast as it can must neither take the whole pool from everyone else nor make the
 // server queue its frames without bound: past a few frames in flight its socket is paused, and TCP slows it.
 
-let db: ScratchDatabase;
-let server: TestServer;
-
-beforeAll(async () => {
-  db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  server = await startTestServer({ databaseUrl: db.url, config: { pool: { max: 20 } } });
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.drop();
-});
+const file = serverForFile({ pool: { max: 20 } });
 
 describe('WebSocket backpressure', () => {
   it(`answers a burst of 300 frames from one socket in full, with at most ${MAX_FRAMES_IN_FLIGHT} of them holding sessions at once`, async () => {
-    const user = await registerAndLogin(server.url);
-    const thread = await api<{ id: string }>(server.url, '/threads', { token: user.accessToken, body: { title: 'burst' } });
-    const socket = await openSocket(server.wsUrl, user.accessToken);
+    const user = await registerAndLogin(file.server.url);
+    const thread = await api<{ id: string }>(file.server.url, '/threads', { token: user.accessToken, body: { title: 'burst' } });
+    const socket = await openSocket(file.server.wsUrl, user.accessToken);
     expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
-    const factory = server.server.factory;
+    const factory = file.server.server.factory;
     expect(await eventually(() => factory.poolMetrics().activeSessions === 0, 3_000)).toBe(true);
     const peakBefore = factory.poolMetrics().peakConcurrent;
 

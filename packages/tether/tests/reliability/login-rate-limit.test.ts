@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AuthService, AuthenticationError, type AccessTokens } from 'tether/auth';
 import type { SessionFactory } from 'tether/sessions';
 import type { UserSessionManager } from 'tether/users';
-import { api, createScratchDatabase, registerAndLogin, startTestServer, type ApiResponse, type ScratchDatabase, type TestServer } from '@tether/testing';
+import { api, serverForFile, registerAndLogin, type ApiResponse } from '@tether/testing';
 
 // Login rate limiting (auth.loginAttemptsPerMinute, a fixed one-minute window per account address): past the limit
 // every attempt is a 429 with Retry-After and the code rate_limited, the right password included (the limit is no
@@ -10,20 +10,10 @@ import { api, createScratchDatabase, registerAndLogin, startTestServer, type Api
 // affected, and concurrent guesses cannot slip past the count.
 
 const LIMIT = 5;
-let db: ScratchDatabase;
-let server: TestServer;
-
-beforeAll(async () => {
-  db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  server = await startTestServer({ databaseUrl: db.url, config: { auth: { loginAttemptsPerMinute: LIMIT } } });
-});
-afterAll(async () => {
-  await server?.close();
-  await db?.drop();
-});
+const file = serverForFile({ auth: { loginAttemptsPerMinute: LIMIT } });
 
 type ErrorBody = { error: { code: string; message: string } };
-const attempt = (email: string, password: string): Promise<ApiResponse<ErrorBody>> => api<ErrorBody>(server.url, '/auth/login', { body: { email, password } });
+const attempt = (email: string, password: string): Promise<ApiResponse<ErrorBody>> => api<ErrorBody>(file.server.url, '/auth/login', { body: { email, password } });
 
 function expectLimited(response: ApiResponse<ErrorBody>): void {
   expect(response.status).toBe(429);
@@ -36,7 +26,7 @@ function expectLimited(response: ApiResponse<ErrorBody>): void {
 
 describe('login rate limiting', () => {
   it(`after ${LIMIT} failed logins for one account, every attempt is a 429 with Retry-After — the right password too — and other accounts are unaffected`, async () => {
-    const [victim, bystander] = await Promise.all([registerAndLogin(server.url), registerAndLogin(server.url)]);
+    const [victim, bystander] = await Promise.all([registerAndLogin(file.server.url), registerAndLogin(file.server.url)]);
     // registerAndLogin logged in once successfully, which resets the count
     for (let i = 0; i < LIMIT; i++) {
       const wrong = await attempt(victim.email, `guess-${i}-wrong`);
@@ -57,11 +47,11 @@ describe('login rate limiting', () => {
     expect((await attempt(bystander.email, 'not-it-at-all')).status).toBe(401);
     expect((await attempt(bystander.email, bystander.password)).status).toBe(200);
     // the victim's existing session keeps working: the limit is on logins, not on the account
-    expect((await api(server.url, '/threads', { token: victim.accessToken })).status).toBe(200);
+    expect((await api(file.server.url, '/threads', { token: victim.accessToken })).status).toBe(200);
   });
 
   it('an unknown address is limited exactly like a known one (no account enumeration through the limiter)', async () => {
-    const known = await registerAndLogin(server.url);
+    const known = await registerAndLogin(file.server.url);
     const unknown = `nobody-${Date.now()}@example.com`;
     const answers = async (email: string): Promise<number[]> => {
       const statuses: number[] = [];
@@ -74,7 +64,7 @@ describe('login rate limiting', () => {
   });
 
   it('concurrent guesses cannot slip past the count', async () => {
-    const target = await registerAndLogin(server.url);
+    const target = await registerAndLogin(file.server.url);
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => attempt(target.email, i === 29 ? target.password : `parallel-${i}`)));
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(LIMIT);
@@ -84,8 +74,8 @@ describe('login rate limiting', () => {
   });
 
   it('bad input to login is a 400, not a counted failure that could lock an account out by itself', async () => {
-    const user = await registerAndLogin(server.url);
-    for (let i = 0; i < LIMIT * 2; i++) expect((await api(server.url, '/auth/login', { body: { email: user.email } })).status).toBe(400);
+    const user = await registerAndLogin(file.server.url);
+    for (let i = 0; i < LIMIT * 2; i++) expect((await api(file.server.url, '/auth/login', { body: { email: user.email } })).status).toBe(400);
     expect((await attempt(user.email, user.password)).status).toBe(200);
   });
 });
