@@ -4,6 +4,8 @@ import type { SessionLogger } from '../sessions/index.js';
 export interface NotificationListenerOptions {
   readonly connectionString: string;
   readonly channels: readonly string[];
+  /** The connection's `application_name`: other instances read it to tell which instances are alive. */
+  readonly applicationName: string;
   readonly onNotification: (channel: string, payload: string) => void;
   /** Called after the connection came back, with when it was lost: notifications sent meanwhile were missed. */
   readonly onReconnect?: (lostAt: number) => void;
@@ -34,7 +36,7 @@ export class NotificationListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'tether:listener', connectionTimeoutMillis: 5_000, keepAlive: true });
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.options.applicationName, connectionTimeoutMillis: 5_000, keepAlive: true });
     this.client = client;
     let lost = false;
     const onLost = (error?: Error): void => {

@@ -7,7 +7,7 @@ import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '../sessions/index.js';
-import { UserSessionManager } from '../users/index.js';
+import { listenerApplicationName, UserSessionManager } from '../users/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { errorReply } from './errors.js';
@@ -94,6 +94,7 @@ export class TetherServer {
     this.listener = new NotificationListener({
       connectionString: options.databaseUrl,
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
+      applicationName: listenerApplicationName(this.instanceId),
       logger: logger.child({ component: 'listener' }),
       onNotification: (channel, payload) => this.onNotification(channel, payload),
       // what was announced while the connection was down was missed: revocations are checked again from the

@@ -120,6 +120,8 @@ export class UserSessionManager {
   private readonly revoked = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<RevocationListener>();
   private sweeper: NodeJS.Timeout | undefined;
+  /** Instances whose listener was missing at the last sweep. */
+  private missingInstances = new Set<string>();
   private readonly checkIntervalMs: number;
   private readonly counters = {
     createdTotal: 0, refreshedTotal: 0, revokedTotal: 0, reuseDetectedTotal: 0, limitEnforcedTotal: 0, sweptTotal: 0,
@@ -375,19 +377,47 @@ export class UserSessionManager {
     return new Set(rows.map((r) => r.id));
   }
 
-  /** Deletes expired and revoked rows; returns how many. Deleting a live-looking row announces it (NOTIFY). */
+  /**
+   * Deletes expired and revoked rows; returns how many. Deleting a live-looking row announces it (NOTIFY).
+   * Also unlinks the WebSocket ids of server instances that are gone (see `unlinkGoneInstances`).
+   */
   async sweep(): Promise<number> {
-    const { rowCount } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s) =>
-      s.query(
+    const { rowCount } = await this.factory.withSession({ userId: 'service:user-sessions' }, async (s) => {
+      await this.unlinkGoneInstances(s);
+      return s.query(
         `DELETE FROM auth_sessions WHERE revoked_at IS NOT NULL OR expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
         [this.options.idleTtlSeconds],
-      ),
-    );
+      );
+    });
     const now = Date.now();
     for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
     for (const [sid, entry] of this.cache) if (entry.session.expiresAt < now) this.cache.delete(sid);
     this.counters.sweptTotal += rowCount ?? 0;
     return rowCount ?? 0;
+  }
+
+  /**
+   * A WebSocket id is `<instance>:<n>`, and every live server instance holds a listener connection named
+   * `listenerApplicationName(instance)`. An instance that crashed never unlinked its sockets: once its listener
+   * has been missing from `pg_stat_activity` at two sweeps in a row (one missing could be a reconnect under
+   * way), its ids are removed.
+   */
+  private async unlinkGoneInstances(s: Session): Promise<void> {
+    const { rows } = await s.query<{ instance: string; live: boolean }>(
+      `SELECT i.instance, EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = $1 || i.instance) AS live
+         FROM (SELECT DISTINCT split_part(ws, ':', 1) AS instance FROM auth_sessions, unnest(websocket_ids) AS ws WHERE position(':' IN ws) > 1) i`,
+      [LISTENER_APPLICATION_PREFIX],
+    );
+    const gone = rows.filter((r) => !r.live).map((r) => r.instance);
+    const confirmed = gone.filter((instance) => this.missingInstances.has(instance));
+    this.missingInstances = new Set(gone);
+    if (confirmed.length === 0) return;
+    const { rowCount } = await s.query(
+      `UPDATE auth_sessions SET websocket_ids = ARRAY(SELECT ws FROM unnest(websocket_ids) AS ws WHERE split_part(ws, ':', 1) <> ALL ($1::text[]))
+        WHERE EXISTS (SELECT 1 FROM unnest(websocket_ids) AS ws WHERE split_part(ws, ':', 1) = ANY ($1::text[]))`,
+      [confirmed],
+    );
+    this.logger.info({ instances: confirmed, loginSessions: rowCount }, 'unlinked the WebSockets of server instances that are gone');
   }
 
   async stats(): Promise<UserSessionStats> {
@@ -409,4 +439,12 @@ export class UserSessionManager {
     const r = rows[0] ?? { active: 0, revoked: 0, expired: 0, users: 0, websockets: 0 };
     return { active: r.active, revoked: r.revoked, expired: r.expired, users: r.users, linkedWebSockets: r.websockets, ...this.counters };
   }
+}
+
+/** The `application_name` prefix of server instances' listener connections. */
+export const LISTENER_APPLICATION_PREFIX = 'tether-listener:';
+
+/** The `application_name` of the listener connection of server instance `instanceId`. */
+export function listenerApplicationName(instanceId: string): string {
+  return `${LISTENER_APPLICATION_PREFIX}${instanceId}`;
 }

@@ -32,7 +32,7 @@ describe('notifications missed while the LISTEN connection is down', () => {
 
     // the pool keeps its open connections; only new ones (the listener's reconnect) are refused
     await admin.query("ALTER ROLE postgres PASSWORD 'not-the-configured-one'");
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'tether:listener'");
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'tether-listener:%'");
     expect(await eventually(async () => (await api<{ notifications: string }>(server.url, '/ready')).body.notifications === 'reconnecting', 5_000)).toBe(true);
 
     const posted = await api<{ id: string }>(server.url, `/threads/${thread}/messages`, { token: user.accessToken, body: { content: 'written while deaf' } });

@@ -1,14 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, createScratchDatabase, eventually, openSocket, registerAndLogin } from '@tether/testing';
+import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, serveCli, TETHER_CLI, type ServedCli } from '@tether/testing';
 
 // `tether serve` as a user runs it: the compiled CLI in its own process, on embedded PostgreSQL by default.
 
-const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const dirs: string[] = [];
 const children: ChildProcess[] = [];
 afterAll(() => {
@@ -16,25 +14,11 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Starts `tether serve`, resolves with the URL it prints. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { env: { PATH: process.env.PATH ?? '', TETHER_LOG_LEVEL: 'warn', TETHER_PASSWORD_HASH_COST: '10', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL within 30 s: ${output}`)), 30_000);
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /listening on (http:\/\/[\d.:]+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1] as string, output: () => output });
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`tether serve exited with ${code}: ${output}`)));
-  });
+/** Starts `tether serve`, resolves with the URL it prints; stopped after the file's tests. */
+async function serve(args: string[], env: Record<string, string> = {}): Promise<ServedCli> {
+  const started = await serveCli(args, env);
+  children.push(started.child);
+  return started;
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
@@ -76,7 +60,7 @@ describe('tether serve', () => {
       const { child, url } = await serve([], env);
       const user = await registerAndLogin(url);
       expect((await api(url, '/admin/sessions', { token: user.accessToken })).status).toBe(403);
-      const grant = spawnSync(process.execPath, [cli, 'admin', 'grant', user.email], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+      const grant = spawnSync(process.execPath, [TETHER_CLI, 'admin', 'grant', user.email], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
       expect(grant.stdout).toContain(`${user.email} is now an admin`);
       expect(grant.status).toBe(0);
       expect(await eventually(async () => (await api(url, '/admin/sessions', { token: user.accessToken })).status === 200)).toBe(true);
