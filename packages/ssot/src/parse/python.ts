@@ -23,6 +23,17 @@ import { countLines, findSuppressions } from './suppressions.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
+/**
+ * node-tree-sitter registers every node it hands to JavaScript in a cache on its tree, each with a weak reference
+ * and a finalizer, so that a node keeps one object across calls and follows edits. The extractor never edits a tree
+ * nor compares nodes by identity, and those registrations cost about a tenth of a scan's CPU, so its own trees skip
+ * them (`_cacheNode(s)` are node-tree-sitter 0.25's internal methods; were they renamed, this would only be slower).
+ */
+function skipNodeCache(tree: Parser.Tree): void {
+  const noop = (): void => {};
+  Object.assign(tree, { _cacheNode: noop, _cacheNodes: noop });
+}
+
 let parser: Parser | null = null;
 /** one parser per thread, made on first use */
 function pythonParser(): Parser {
@@ -176,7 +187,9 @@ export function extractPython(path: string, source: string): FileSummary {
   const lines = countLines(source);
   const suppressions = findSuppressions(source, '#');
   // positions are string indices (UTF-16 code units), as JavaScript slices strings
-  const root = pythonParser().parse(source, undefined, { bufferSize: Math.max(source.length, 1) }).rootNode;
+  const tree = pythonParser().parse(source, undefined, { bufferSize: Math.max(source.length, 1) });
+  skipNodeCache(tree);
+  const root = tree.rootNode;
   const error = root.hasError || !bracketsBalance(source) ? syntaxError(root, source) : null;
   if (error) {
     const kind = error.type;
