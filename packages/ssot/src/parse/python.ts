@@ -168,12 +168,13 @@ function lineIndex(source: string): (index: number) => { line: number; column: n
  * module. Walks the whole tree, so it runs only for trees that have errors or files that do not balance.
  */
 function syntaxError(root: SyntaxNode, source: string): SyntaxNode | null {
+  const hasError = root.hasError;
   let missing: SyntaxNode | null = null;
   const cursor = root.walk();
   for (;;) {
     const node = cursor.currentNode;
     const empty = node.startIndex === node.endIndex;
-    if (root.hasError && (node.type === 'ERROR' || (empty && node.type === 'identifier'))) return node;
+    if (hasError && (node.type === 'ERROR' || (empty && node.type === 'identifier'))) return node;
     if (empty && !missing && node.type !== 'module') missing = node;
     if (cursor.gotoFirstChild() || cursor.gotoNextSibling()) continue;
     for (;;) {
