@@ -58,8 +58,9 @@ export async function parseFiles(files: readonly { absolute: string; relative: s
         worker.postMessage({ id: start, files: files.slice(start, next) } satisfies WorkerRequest);
       };
       worker.on('message', (response: WorkerResponse) => {
-        response.summaries.forEach((s, i) => (results[response.id + i] = s));
-        done += response.summaries.length;
+        const summaries = JSON.parse(response.summaries) as FileSummary[];
+        summaries.forEach((s, i) => (results[response.id + i] = s));
+        done += summaries.length;
         options.onProgress?.(done, files.length);
         send();
       });

@@ -1,10 +1,10 @@
 /**
- * Python extraction with ast-grep (tree-sitter-python, native). Searches run in native code by node kind
- * (`findAll`); JavaScript only touches the nodes it needs, since every node crossing into JS costs time.
+ * Python extraction with tree-sitter-python through node-tree-sitter (native). One native search collects the
+ * nodes the extractor needs by kind (`descendantsOfType`, which hands them over in bulk); statement texts are read in
+ * JavaScript.
  */
-import { createRequire } from 'node:module';
-import { parse, registerDynamicLanguage } from '@ast-grep/napi';
-import type { SgNode } from '@ast-grep/napi';
+import Parser from 'tree-sitter';
+import Python from 'tree-sitter-python';
 import type {
   AttributeRead,
   ClassInfo,
@@ -21,22 +21,27 @@ import { assignmentParts, bracketsBalance, definitionHeader, forTarget, paramete
 import type { DefinitionHeader } from './python-text.js';
 import { countLines, findSuppressions } from './suppressions.js';
 
-interface LangPackage {
-  libraryPath: string;
-  extensions: string[];
-  languageSymbol: string;
-  expandoChar: string;
+type SyntaxNode = Parser.SyntaxNode;
+
+/**
+ * node-tree-sitter registers every node it hands to JavaScript in a cache on its tree, each with a weak reference
+ * and a finalizer, so that a node keeps one object across calls and follows edits. The extractor never edits a tree
+ * nor compares nodes by identity, and those registrations cost about a tenth of a scan's CPU, so its own trees skip
+ * them (`_cacheNode(s)` are node-tree-sitter 0.25's internal methods; were they renamed, this would only be slower).
+ */
+function skipNodeCache(tree: Parser.Tree): void {
+  const noop = (): void => {};
+  Object.assign(tree, { _cacheNode: noop, _cacheNodes: noop });
 }
 
-let registered = false;
-function ensurePython(): void {
-  if (registered) return;
-  const require = createRequire(import.meta.url);
-  const py = require('@ast-grep/lang-python') as LangPackage;
-  registerDynamicLanguage({
-    python: { libraryPath: py.libraryPath, extensions: py.extensions, languageSymbol: py.languageSymbol, expandoChar: py.expandoChar },
-  });
-  registered = true;
+let parser: Parser | null = null;
+/** one parser per thread, made on first use */
+function pythonParser(): Parser {
+  if (!parser) {
+    parser = new Parser();
+    parser.setLanguage(Python as Parser.Language);
+  }
+  return parser;
 }
 
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
@@ -68,13 +73,13 @@ interface ScopeDraft extends Range {
 }
 
 /** A definition's decorators asked from the tree (the slow path, for headers the text reader does not handle). */
-function decoratorNamesOfNode(def: SgNode): string[] {
-  const parent = def.parent();
-  if (!parent || parent.kind() !== 'decorated_definition') return [];
+function decoratorNamesOfNode(def: SyntaxNode): string[] {
+  const parent = def.parent;
+  if (!parent || parent.type !== 'decorated_definition') return [];
   const names: string[] = [];
-  for (const child of parent.children()) {
-    if (child.kind() !== 'decorator') continue;
-    let text = child.text().slice(1).trim();
+  for (const child of parent.children) {
+    if (child.type !== 'decorator') continue;
+    let text = child.text.slice(1).trim();
     const paren = text.indexOf('(');
     if (paren >= 0) text = text.slice(0, paren);
     names.push(text.trim());
@@ -102,73 +107,104 @@ function classKind(bases: readonly string[], decorators: readonly string[]): Cla
 
 
 
+/**
+ * Every node kind the extractor needs, found in one native walk. Nodes cost little to hand over in bulk, so the
+ * extraction skips what it does not need (identifier targets in a class body bind nothing, and non-dotted attribute
+ * text is no read) rather than asking the search to test relations.
+ */
 const KINDS = [
   'class_definition', 'function_definition', 'augmented_assignment', 'for_statement', 'for_in_clause',
   'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
-  'import_statement', 'import_from_statement', 'delete_statement', 'decorator', 'ERROR',
+  'import_statement', 'import_from_statement', 'delete_statement', 'decorator', 'assignment', 'attribute',
 ];
-/**
- * One native search for every node the extractor needs. Searching is cheap; each node handed to JavaScript is
- * not, but neither is a rule with relational tests: testing every assignment for `name = …` directly in a class
- * body, and every attribute for its object's kind, cost more in native code than handing those nodes over (the
- * extraction skips them: identifier targets in a class body bind nothing, and non-dotted attribute text is no read).
- */
-const RULE = {
-  rule: {
-    any: [
-      ...KINDS.map((kind) => ({ kind })),
-      { kind: 'assignment' },
-      { kind: 'attribute' },
-      // an identifier tree-sitter inserted to recover from a syntax error (`(lambda: )`)
-      { kind: 'identifier', regex: '^$' },
-    ],
-  },
-};
-/**
- * Tokens tree-sitter inserted to recover from a syntax error (`def f(:` gets a MISSING `)`) are the only zero-width
- * nodes besides an empty module. Testing every node costs about a tenth of a scan, so this search runs only for
- * files whose brackets or strings do not balance, where inserted punctuation comes from; inserted identifiers are
- * found by the main search.
- */
-const MISSING = { rule: { all: [{ regex: '^$' }, { not: { kind: 'module' } }] } };
 const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
 
 interface RawNode {
   kind: string;
   start: number;
   end: number;
-  line: number;
-  column: number;
-  node: SgNode;
+  node: SyntaxNode;
+}
+
+/**
+ * A node's type without a native call: node-tree-sitter gives each named node type its own class, so the type is
+ * asked once per class. Nodes of the base class (types without one) are asked every time.
+ */
+const typeOfClass = new Map<unknown, string>();
+const BASE_NODE_CLASS = (Parser as unknown as { SyntaxNode: unknown }).SyntaxNode;
+function typeOf(node: SyntaxNode): string {
+  const cls: unknown = node.constructor;
+  let type = typeOfClass.get(cls);
+  if (type === undefined) {
+    type = node.type;
+    if (cls !== BASE_NODE_CLASS) typeOfClass.set(cls, type);
+  }
+  return type;
+}
+
+/** 1-based line and column (UTF-16 code units, as tree-sitter counts them here) of string indices in `source` */
+function lineIndex(source: string): (index: number) => { line: number; column: number } {
+  let newlines: number[] | null = null;
+  return (index) => {
+    if (!newlines) {
+      newlines = [];
+      for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) newlines.push(i);
+    }
+    let lo = 0;
+    let hi = newlines.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (newlines[mid]! < index) lo = mid + 1;
+      else hi = mid;
+    }
+    return { line: lo + 1, column: index - (lo > 0 ? newlines[lo - 1]! + 1 : 0) + 1 };
+  };
+}
+
+/**
+ * Where a file fails to parse: the first ERROR node or identifier tree-sitter inserted (`(lambda: )`), in source
+ * order; failing those, when brackets or strings do not balance (where inserted punctuation comes from, as in
+ * `def f(:`), the first inserted token of any kind. Inserted tokens are the only zero-width nodes besides an empty
+ * module. Walks the whole tree, so it runs only for trees that have errors or files that do not balance.
+ */
+function syntaxError(root: SyntaxNode, source: string): SyntaxNode | null {
+  const hasError = root.hasError;
+  let missing: SyntaxNode | null = null;
+  const cursor = root.walk();
+  for (;;) {
+    const node = cursor.currentNode;
+    const empty = node.startIndex === node.endIndex;
+    if (hasError && (node.type === 'ERROR' || (empty && node.type === 'identifier'))) return node;
+    if (empty && !missing && node.type !== 'module') missing = node;
+    if (cursor.gotoFirstChild() || cursor.gotoNextSibling()) continue;
+    for (;;) {
+      if (!cursor.gotoParent()) return missing && !bracketsBalance(source) ? missing : null;
+      if (cursor.gotoNextSibling()) break;
+    }
+  }
 }
 
 export function extractPython(path: string, source: string): FileSummary {
-  ensurePython();
   const lines = countLines(source);
   const suppressions = findSuppressions(source, '#');
-  const root = parse('python', source).root();
-  const raw: RawNode[] = root.findAll(RULE).map((node) => {
-    const r = node.range();
-    return { kind: String(node.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node };
-  });
-  // ast-grep's positions (`range().start.index`) are string indices (UTF-16 code units), not byte offsets
-  const slice = (start: number, end: number): string => source.slice(start, end);
-  const textOf = (n: RawNode): string => source.slice(n.start, n.end);
-  let error = raw.find((n) => n.kind === 'ERROR' || n.start === n.end);
-  if (!error && !bracketsBalance(source)) {
-    const missing = root.find(MISSING);
-    if (missing) {
-      const r = missing.range();
-      error = { kind: String(missing.kind()), start: r.start.index, end: r.end.index, line: r.start.line + 1, column: r.start.column + 1, node: missing };
-    }
-  }
+  // positions are string indices (UTF-16 code units), as JavaScript slices strings
+  const tree = pythonParser().parse(source, undefined, { bufferSize: Math.max(source.length, 1) });
+  skipNodeCache(tree);
+  const root = tree.rootNode;
+  const error = root.hasError || !bracketsBalance(source) ? syntaxError(root, source) : null;
   if (error) {
-    const what = error.kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(error.kind) ? error.kind : `'${error.kind}'`})`;
+    const kind = error.type;
+    const what = kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(kind) ? kind : `'${kind}'`})`;
     return {
-      path, language: 'python', lines, parseError: `syntax error at ${error.line}:${error.column}${what}`, classes: [], imports: [],
+      path, language: 'python', lines,
+      parseError: `syntax error at ${error.startPosition.row + 1}:${error.startPosition.column + 1}${what}`, classes: [], imports: [],
       functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
     };
   }
+  const raw: RawNode[] = root.descendantsOfType(KINDS).map((node) => ({ kind: typeOf(node), start: node.startIndex, end: node.endIndex, node }));
+  const position = lineIndex(source);
+  const slice = (start: number, end: number): string => source.slice(start, end);
+  const textOf = (n: RawNode): string => source.slice(n.start, n.end);
   // ---- definitions' headers and decorators, read from the source ---------------------------------------
   const decoratorRaw = raw.filter((n) => n.kind === 'decorator');
   /** the decorators right before a definition starting at `start` (only blank lines and comments between) */
@@ -209,12 +245,12 @@ export function extractPython(path: string, source: string): FileSummary {
   const functionRaw = raw.filter((n) => n.kind === 'function_definition');
   for (const n of classRaw) rawAt.set(n.start, n);
   for (const n of functionRaw) rawAt.set(n.start, n);
-  const definitionStarting = (node: SgNode): DefinitionText => {
-    const n = rawAt.get(node.range().start.index);
+  const definitionStarting = (node: SyntaxNode): DefinitionText => {
+    const n = rawAt.get(node.startIndex);
     return n ? definitionAt(n) : definitionOfNode(node);
   };
   const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
-  const classDrafts = classRaw.map((n) => extractClass(n.node, n.line, n.column, definitionAt(n), definitionStarting, slice));
+  const classDrafts = classRaw.map((n) => extractClass(n.node, position(n.start), definitionAt(n), definitionStarting, slice));
   /** innermost class or function around a byte index: ['class' | 'function', index] */
   const containers = [
     ...classRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'class' as const, index: i })),
@@ -375,7 +411,7 @@ export function extractPython(path: string, source: string): FileSummary {
                 else if (callee) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'call', callee } });
               }
             } else {
-              writeCandidates.push({ receiver, attribute: attr, scope: scopeIndex, line: n.line, column: n.column });
+              writeCandidates.push({ receiver, attribute: attr, scope: scopeIndex, ...position(n.start) });
             }
           }
         }
@@ -383,7 +419,7 @@ export function extractPython(path: string, source: string): FileSummary {
       }
       case 'for_statement':
       case 'for_in_clause': {
-        const target = forTarget(textOf(n)) ?? n.node.field('left')?.text() ?? '';
+        const target = forTarget(textOf(n)) ?? n.node.childForFieldName('left')?.text ?? '';
         for (const name of targetNames(target)) bindUntyped(scopes[scopeAt(n.start)]!, name);
         for (const m of target.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
         break;
@@ -409,7 +445,7 @@ export function extractPython(path: string, source: string): FileSummary {
       case 'import_from_statement': {
         const scope = scopes[scopeAt(n.start)]!;
         for (const imp of parseImport(textOf(n))) {
-          imports.push({ ...imp, line: n.line, column: n.column, typeOnly: false });
+          imports.push({ ...imp, ...position(n.start), typeOnly: false });
           bindUntyped(scope, imp.local);
         }
         break;
@@ -478,7 +514,7 @@ export function extractPython(path: string, source: string): FileSummary {
     // `self.x` where the class itself defines x: never a finding, so not worth sending to the main thread
     if (receiver === scope.selfName && scope.selfClass >= 0 && ownNames(scope.selfClass).has(attribute)) continue;
     // the column of the attribute's name (the text is a dotted name on one line)
-    reads.push({ receiver, attribute, line: n.line, column: n.column + dot + 1, scope: scopeIndex });
+    reads.push({ receiver, attribute, ...position(n.start + dot + 1), scope: scopeIndex });
   }
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
@@ -547,26 +583,25 @@ interface DefinitionText {
 const BETWEEN_DECORATORS = /^(?:\s|#[^\n]*|\\\r?\n)*$/;
 
 /** A definition's header asked from the tree: the slow path, for headers `definitionHeader` does not read. */
-function definitionOfNode(node: SgNode): DefinitionText {
-  const isClass = node.kind() === 'class_definition';
-  const list = node.field(isClass ? 'superclasses' : 'parameters')?.text() ?? null;
+function definitionOfNode(node: SyntaxNode): DefinitionText {
+  const isClass = node.type === 'class_definition';
+  const list = node.childForFieldName(isClass ? 'superclasses' : 'parameters')?.text ?? null;
   return {
     header: {
-      name: node.field('name')?.text() ?? '',
-      async: !isClass && /^async\b/.test(node.text().slice(0, 6)),
+      name: node.childForFieldName('name')?.text ?? '',
+      async: !isClass && /^async\b/.test(node.text.slice(0, 6)),
       list: isClass && list !== null ? list.slice(1, -1) : list,
-      returns: isClass ? null : (node.field('return_type')?.text() ?? null),
+      returns: isClass ? null : (node.childForFieldName('return_type')?.text ?? null),
     },
     decorators: decoratorNamesOfNode(node),
   };
 }
 
 function extractClass(
-  node: SgNode,
-  line: number,
-  column: number,
+  node: SyntaxNode,
+  { line, column }: { line: number; column: number },
   definition: DefinitionText,
-  definitionStarting: (node: SgNode) => DefinitionText,
+  definitionStarting: (node: SyntaxNode) => DefinitionText,
   slice: (start: number, end: number) => string,
 ): ClassDraft {
   const name = definition.header.name;
@@ -591,13 +626,13 @@ function extractClass(
   const properties: string[] = [];
   const nested: string[] = [];
   const methods: MethodInfo[] = [];
-  const body = node.field('body');
+  const body = node.childForFieldName('body');
   if (body) {
-    for (let stmt of body.namedChildren()) {
-      let kind = String(stmt.kind());
+    for (let stmt of body.namedChildren) {
+      let kind = stmt.type;
       if (kind === 'decorated_definition') {
-        stmt = stmt.field('definition') ?? stmt;
-        kind = String(stmt.kind());
+        stmt = stmt.childForFieldName('definition') ?? stmt;
+        kind = stmt.type;
       }
       if (kind === 'function_definition') {
         const { header, decorators: decos } = definitionStarting(stmt);
@@ -608,8 +643,7 @@ function extractClass(
       } else if (kind === 'class_definition') {
         nested.push(definitionStarting(stmt).header.name);
       } else if (kind === 'expression_statement') {
-        const r = stmt.range();
-        const text = slice(r.start.index, r.end.index);
+        const text = slice(stmt.startIndex, stmt.endIndex);
         if (!text.includes('=') && !text.includes(':')) continue;
         const { targets, type, value } = assignmentParts(text);
         for (const target of targets) {
@@ -621,18 +655,17 @@ function extractClass(
         }
       } else if (kind !== 'comment' && kind !== 'pass_statement') {
         // if/try/with/for in a class body: whatever it binds is an attribute
-        for (const a of stmt.findAll({ rule: { kind: 'assignment' } })) {
-          for (const n of targetNames(a.field('left')?.text() ?? '')) fields.push({ name: n, type: null });
+        for (const a of stmt.descendantsOfType('assignment')) {
+          for (const n of targetNames(a.childForFieldName('left')?.text ?? '')) fields.push({ name: n, type: null });
         }
-        for (const d of stmt.findAll({ rule: { any: [{ kind: 'function_definition' }, { kind: 'class_definition' }] } })) {
-          const n = d.field('name')?.text();
+        for (const d of stmt.descendantsOfType(['function_definition', 'class_definition'])) {
+          const n = d.childForFieldName('name')?.text;
           if (n) methods.push({ name: n, async: false, returns: null });
         }
       }
     }
   }
-  const range = body?.range();
-  const text = range ? slice(range.start.index, range.end.index) : '';
+  const text = body ? slice(body.startIndex, body.endIndex) : '';
   if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
   return {
     info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic },
