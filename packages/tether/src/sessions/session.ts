@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch } from './statement-batch.js';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
@@ -24,13 +24,32 @@ export interface SessionClient {
 /** Sends one statement and resolves with its result; `settled` runs when the server has answered, either way. */
 export function submit<R extends pg.QueryResultRow = pg.QueryResultRow>(client: SessionClient, config: StatementConfig, settled?: () => void): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => {
-    client.query<R>(config, (error, result) => {
+    dispatch<R>(client, config, (error, result) => {
       settled?.();
       if (error) reject(error);
       else resolve(result);
     });
   });
 }
+
+/**
+ * Hands a statement to the client. pg copies every config object it is given, property descriptors and all
+ * (≈ 1.5 µs a statement); given text and values, or a query object, it copies nothing.
+ */
+function dispatch<R extends pg.QueryResultRow>(client: SessionClient, config: StatementConfig, callback: StatementCallback<R>): void {
+  if (!(client instanceof pg.Client)) return client.query<R>(config, callback);
+  const answered = callback as unknown as (error: Error, result: pg.QueryResult<R>) => void;
+  if (config.name === undefined) {
+    client.query<R>(config.text, config.values ?? [], answered);
+    return;
+  }
+  const query = new PgQuery(config.text, config.values, answered as unknown as PgCallback);
+  query.name = config.name; // read when the query is prepared and sent, after this
+  client.query(query);
+}
+
+type PgCallback = (error: Error | undefined, result: pg.QueryResult) => void;
+const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: PgCallback) => pg.Submittable & { name?: string };
 
 type Corkable = { cork(): void; uncork(): void };
 
@@ -226,8 +245,8 @@ export class Session implements AsyncDisposable {
         if (failure) reject(failure);
         else resolve();
       };
-      this.client.query({ text: 'BEGIN' }, answered);
-      this.client.query({ name: context.name, text: context.text, values: [...context.values] }, answered);
+      dispatch(this.client, { text: 'BEGIN' }, answered);
+      dispatch(this.client, { name: context.name, text: context.text, values: [...context.values] }, answered);
     });
   }
 

@@ -18,7 +18,8 @@ interface QueryHooks {
 }
 
 type Callback = (error: Error | undefined, result: pg.QueryResult) => void;
-const PgQuery = pg.Query as unknown as new (config: pg.QueryConfig, callback: Callback) => QueryHooks & { readonly name?: string };
+// constructed from text and values, not a config object: pg copies config objects, descriptors and all (≈ 1.5 µs)
+const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: Callback) => QueryHooks & { name?: string };
 
 /** A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context): prepared by name, result ignored. */
 export interface PreludeStatement {
@@ -46,10 +47,11 @@ class StatementBatch extends PgQuery {
 
   constructor(
     private readonly prelude: readonly PreludeStatement[],
-    config: pg.QueryConfig,
+    statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
     callback: Callback,
   ) {
-    super(config, callback);
+    super(statement.text, statement.values, callback);
+    if (statement.name !== undefined) this.name = statement.name; // read when the batch is prepared and sent
     this.preludeLeft = prelude.length;
   }
 
@@ -104,7 +106,6 @@ export function sendBatch<R extends pg.QueryResultRow>(
   statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
   callback: (error: Error | undefined, result: pg.QueryResult<R>) => void,
 ): void {
-  const config: pg.QueryConfig = { text: statement.text, ...(statement.values ? { values: statement.values } : {}), ...(statement.name ? { name: statement.name } : {}) };
-  const batch = new StatementBatch(prelude, config, callback as Callback);
+  const batch = new StatementBatch(prelude, statement, callback as Callback);
   void client.query(batch as unknown as pg.Submittable);
 }
