@@ -65,6 +65,7 @@ export class TetherServer {
       limitPolicy: config.auth.sessionLimitPolicy,
       sweepIntervalMs: config.auth.sweepIntervalMs,
       checkIntervalMs: config.auth.sessionCheckIntervalMs,
+      instanceId: this.instanceId,
       logger: logger.child({ component: 'user-sessions' }),
     });
     const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);

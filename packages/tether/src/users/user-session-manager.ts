@@ -29,6 +29,8 @@ export interface UserSessionManagerOptions {
   readonly sweepIntervalMs: number;
   /** How long a validation is trusted from memory; revocations on this instance or announced by NOTIFY clear it at once. */
   readonly checkIntervalMs: number;
+  /** The server instance this manager runs in: its own WebSockets are never taken for a gone instance's. */
+  readonly instanceId?: string;
   readonly logger?: SessionLogger;
 }
 
@@ -408,10 +410,10 @@ export class UserSessionManager {
   private async unlinkGoneInstances(s: Session): Promise<void> {
     const { rows } = await s.query<{ instance: string; live: boolean }>(
       `SELECT i.instance, EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = $1 || i.instance) AS live
-         FROM (SELECT DISTINCT split_part(ws, ':', 1) AS instance FROM auth_sessions, unnest(websocket_ids) AS ws WHERE position(':' IN ws) > 1) i`,
+         FROM (SELECT DISTINCT split_part(ws, ':', 1) AS instance FROM auth_sessions, unnest(websocket_ids) AS ws WHERE cardinality(websocket_ids) > 0 AND position(':' IN ws) > 1) i`,
       [LISTENER_APPLICATION_PREFIX],
     );
-    const gone = rows.filter((r) => !r.live).map((r) => r.instance);
+    const gone = rows.filter((r) => !r.live && r.instance !== this.options.instanceId).map((r) => r.instance);
     const confirmed = gone.filter((instance) => this.missingInstances.has(instance));
     this.missingInstances = new Set(gone);
     if (confirmed.length === 0) return;
