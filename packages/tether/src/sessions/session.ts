@@ -1,16 +1,7 @@
 import pg from 'pg';
-import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch } from './statement-batch.js';
+import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch, sendStatement, type StatementCallback, type StatementConfig } from './statement-batch.js';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
-
-/** One statement as pg's `QueryConfig`: named when it is to be prepared once per connection. */
-export interface StatementConfig {
-  readonly text: string;
-  readonly values?: unknown[] | undefined;
-  readonly name?: string | undefined;
-}
-
-type StatementCallback<R extends pg.QueryResultRow> = (error: Error | undefined, result: pg.QueryResult<R>) => void;
 
 /** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
 export interface SessionClient {
@@ -23,8 +14,13 @@ export interface SessionClient {
 
 /** Sends one statement and resolves with its result; `settled` runs when the server has answered, either way. */
 export function submit<R extends pg.QueryResultRow = pg.QueryResultRow>(client: SessionClient, config: StatementConfig, settled?: () => void): Promise<pg.QueryResult<R>> {
+  return answer<R>((callback) => dispatch(client, config, callback), settled);
+}
+
+/** The result `send` is answered with, as a promise; `settled` runs first, whatever the answer. */
+function answer<R extends pg.QueryResultRow>(send: (callback: StatementCallback<R>) => void, settled?: () => void): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => {
-    dispatch<R>(client, config, (error, result) => {
+    send((error, result) => {
       settled?.();
       if (error) reject(error);
       else resolve(result);
@@ -32,24 +28,11 @@ export function submit<R extends pg.QueryResultRow = pg.QueryResultRow>(client: 
   });
 }
 
-/**
- * Hands a statement to the client. pg copies every config object it is given, property descriptors and all
- * (≈ 1.5 µs a statement); given text and values, or a query object, it copies nothing.
- */
+/** Hands a statement to the client: a pg client gets a query object (see `sendStatement`), a stand-in the config. */
 function dispatch<R extends pg.QueryResultRow>(client: SessionClient, config: StatementConfig, callback: StatementCallback<R>): void {
-  if (!(client instanceof pg.Client)) return client.query<R>(config, callback);
-  const answered = callback as unknown as (error: Error, result: pg.QueryResult<R>) => void;
-  if (config.name === undefined) {
-    client.query<R>(config.text, config.values ?? [], answered);
-    return;
-  }
-  const query = new PgQuery(config.text, config.values, answered as unknown as PgCallback);
-  query.name = config.name; // read when the query is prepared and sent, after this
-  client.query(query);
+  if (client instanceof pg.Client) sendStatement(client, config, callback);
+  else client.query<R>(config, callback);
 }
-
-type PgCallback = (error: Error | undefined, result: pg.QueryResult) => void;
-const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: PgCallback) => pg.Submittable & { name?: string };
 
 type Corkable = { cork(): void; uncork(): void };
 
@@ -272,12 +255,6 @@ export class Session implements AsyncDisposable {
   /** Sends a batch (see statement-batch.ts), counted as one statement in flight until the server answers it. */
   private submitBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], config: StatementConfig): Promise<pg.QueryResult<R>> {
     this.inFlight++;
-    return new Promise((resolve, reject) => {
-      sendBatch<R>(client, prelude, config, (error, result) => {
-        this.inFlight--;
-        if (error) reject(error);
-        else resolve(result);
-      });
-    });
+    return answer<R>((callback) => sendBatch(client, prelude, config, callback), this.settled);
   }
 }

@@ -17,9 +17,30 @@ interface QueryHooks {
   handleCommandComplete(message: unknown, connection: WireConnection): void;
 }
 
-type Callback = (error: Error | undefined, result: pg.QueryResult) => void;
-// constructed from text and values, not a config object: pg copies config objects, descriptors and all (≈ 1.5 µs)
-const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: Callback) => QueryHooks & { name?: string };
+/** One statement as pg's `QueryConfig`: named when it is to be prepared once per connection. */
+export interface StatementConfig {
+  readonly text: string;
+  readonly values?: unknown[] | undefined;
+  readonly name?: string | undefined;
+}
+
+/** How pg answers a statement: the error, or the result. */
+export type StatementCallback<R extends pg.QueryResultRow = pg.QueryResultRow> = (error: Error | undefined, result: pg.QueryResult<R>) => void;
+
+// constructed from text and values, never from a config object: pg copies config objects, descriptors and all (≈ 1.5 µs)
+const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: StatementCallback) => QueryHooks & { name?: string };
+
+/** A query object for `statement`: pg sends it as it is, without copying a config object first. */
+function pgQuery(statement: StatementConfig, callback: StatementCallback): QueryHooks & { name?: string } {
+  const query = new PgQuery(statement.text, statement.values, callback);
+  if (statement.name !== undefined) query.name = statement.name; // read when the query is prepared and sent, after this
+  return query;
+}
+
+/** Sends one statement on its own (no prelude); `callback` receives its result. */
+export function sendStatement<R extends pg.QueryResultRow>(client: pg.ClientBase, statement: StatementConfig, callback: StatementCallback<R>): void {
+  void client.query(pgQuery(statement, callback as StatementCallback) as unknown as pg.Submittable);
+}
 
 /** A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context): prepared by name, result ignored. */
 export interface PreludeStatement {
@@ -47,8 +68,8 @@ class StatementBatch extends PgQuery {
 
   constructor(
     private readonly prelude: readonly PreludeStatement[],
-    statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
-    callback: Callback,
+    statement: StatementConfig,
+    callback: StatementCallback,
   ) {
     super(statement.text, statement.values, callback);
     if (statement.name !== undefined) this.name = statement.name; // read when the batch is prepared and sent
@@ -100,12 +121,6 @@ export function acceptsBatch(client: object, name: string | undefined, text: str
 }
 
 /** Sends the prelude and the statement as one batch; `callback` receives the statement's result. */
-export function sendBatch<R extends pg.QueryResultRow>(
-  client: pg.ClientBase,
-  prelude: readonly PreludeStatement[],
-  statement: { readonly text: string; readonly values?: unknown[] | undefined; readonly name?: string | undefined },
-  callback: (error: Error | undefined, result: pg.QueryResult<R>) => void,
-): void {
-  const batch = new StatementBatch(prelude, statement, callback as Callback);
-  void client.query(batch as unknown as pg.Submittable);
+export function sendBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], statement: StatementConfig, callback: StatementCallback<R>): void {
+  void client.query(new StatementBatch(prelude, statement, callback as StatementCallback) as unknown as pg.Submittable);
 }
