@@ -137,8 +137,8 @@ export class SessionFactory implements SessionHost {
   private readonly statementNames = new Map<string, string>();
   private readonly namedTexts = new Set<string>();
   private closing = false;
-  /** No failure counted by the breaker since its last success (see `open`). */
-  private breakerQuiet = true;
+  /** The breaker's count of consecutive failures (cockatiel's `ConsecutiveBreaker`; `state` is that count). */
+  private readonly consecutiveFailures: ConsecutiveBreaker;
   private drained: (() => void) | null = null;
 
   private readonly counters = {
@@ -187,9 +187,10 @@ export class SessionFactory implements SessionHost {
     // an idle connection whose server went away: pg removes it; without a listener the process would crash
     this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
 
+    this.consecutiveFailures = new ConsecutiveBreaker(o.breakerThreshold);
     this.breaker = circuitBreaker(
       handleWhen((error) => classifyDatabaseError(error, { poolSaturated: this.saturated() }) instanceof DatabaseUnavailableError),
-      { halfOpenAfter: o.breakerCooldownMs, breaker: new ConsecutiveBreaker(o.breakerThreshold) },
+      { halfOpenAfter: o.breakerCooldownMs, breaker: this.consecutiveFailures },
     );
     this.breaker.onBreak(() => {
       this.counters.breakerTrips++;
@@ -298,16 +299,10 @@ export class SessionFactory implements SessionHost {
     };
     // While the breaker is closed and has counted no failure since its last success, a success changes nothing
     // in it, so the hot path leaves cockatiel out; a failure, and the first success after one, go through it.
-    if (this.breakerQuiet && this.breaker.state === CircuitState.Closed) {
-      return this.pool.connect().then(adopt, (error: unknown) => {
-        this.breakerQuiet = false;
-        return this.breaker.execute(() => Promise.reject(error)).then(adopt, fail);
-      });
+    if (this.consecutiveFailures.state === 0 && this.breaker.state === CircuitState.Closed) {
+      return this.pool.connect().then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
     }
-    return this.breaker.execute(() => this.pool.connect()).then((client) => {
-      if (this.breaker.state === CircuitState.Closed) this.breakerQuiet = true;
-      return adopt(client);
-    }, fail);
+    return this.breaker.execute(() => this.pool.connect()).then(adopt, fail);
   }
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
@@ -440,7 +435,6 @@ export class SessionFactory implements SessionHost {
     try {
       await this.breaker.execute(() => this.pool.query('SELECT 1'));
     } catch (e) {
-      this.breakerQuiet = false; // the breaker may have counted it: the next session's success must reach it
       const typed = classifyDatabaseError(e, { poolSaturated: this.saturated() });
       error = { code: typed instanceof TetherError ? typed.code : 'database_error', message: (typed as Error).message };
     }
