@@ -177,14 +177,15 @@ export class SessionFactory implements SessionHost {
     }
     this.pool.on('connect', (client) => {
       this.counters.totalCreated++;
-      // a server that goes away mid-session makes a checked-out client emit 'error' (FATAL 57P01, reset):
-      // without a listener of our own, that would crash the process; the failing query reports it typed
+      // a server that goes away mid-session makes a checked-out client emit 'error' (FATAL 57P01, reset): logged
+      // here (the failing query reports it typed); it also keeps a pool passed in without listeners from crashing
       (client as { on?: (event: 'error', listener: (error: Error) => void) => void }).on?.('error', (error) =>
         this.logger.warn({ error: error.message }, 'database connection failed'),
       );
     });
     this.pool.on('remove', () => this.counters.totalClosed++);
-    // an idle connection whose server went away: pg removes it; without a listener the process would crash
+    // an idle connection whose server went away: the pool removes it and says so here (an EventEmitter's
+    // 'error' without a listener would crash the process)
     this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
 
     this.consecutiveFailures = new ConsecutiveBreaker(o.breakerThreshold);
