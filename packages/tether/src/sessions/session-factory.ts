@@ -15,7 +15,7 @@ import {
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { Pool } from './pool.js';
-import { Session, submit, type SessionClient, type SessionHost } from './session.js';
+import { dispatch, Session, type SessionClient, type SessionHost } from './session.js';
 import type { PreludeStatement } from './statement-batch.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
@@ -117,6 +117,8 @@ interface SessionRecord {
   readonly transactional: boolean;
   readonly statementTimeoutMs: number | undefined;
   leakReported: boolean;
+  /** Interrupts the caller's wait so that it reports the leak (see `run`); set while `run` awaits the session's work. */
+  leakProbe: (() => void) | null;
   released: boolean;
 }
 
@@ -217,29 +219,36 @@ export class SessionFactory implements SessionHost {
    * connection back (or evicts it). Errors from the database arrive typed (`TetherError`), with the driver
    * error as `cause`.
    */
-  async withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
-    const session = await this.openSession(context);
-    let result: T;
-    try {
-      result = await storage.run(session, work, session);
-    } catch (error) {
-      await session.rollback(error);
-      throw error;
-    }
-    await session.commit();
-    return result;
+  withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
+    return this.run(context, (session) => storage.run(session, work, session));
   }
 
   /**
    * A session of one statement, in one round trip: BEGIN with the context, the statement and COMMIT are sent
    * back to back. Same isolation, errors and metrics as `withSession`.
    */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    // no opening stack: the factory holds this session from open to close, and a leak report names its statement
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.run(context, (session) => session.queryAndCommit<R>(text, values));
+  }
+
+  /**
+   * Opens a session, runs `perform` in it, commits or rolls back. No opening stack is captured (that costs
+   * microseconds per session): the caller is suspended at its `await` for as long as the session lasts, so if
+   * the watchdog finds the session leaked, the wait below is interrupted and the report is made from here,
+   * where V8's async stack trace still names the caller and the line it awaits on.
+   */
+  private async run<T>(context: SessionContext, perform: (session: Session) => Promise<T>): Promise<T> {
     const session = await this.open(context, null);
-    let result: pg.QueryResult<R>;
+    let result: T;
     try {
-      result = await session.queryAndCommit<R>(text, values);
+      const pending = perform(session);
+      const answer = this.options.leakDetectionThresholdMs > 0 ? await this.leakInterruptible(session, pending) : await pending;
+      if (answer === LEAK_PROBE) {
+        this.reportLeak(session, callerStack(this.run));
+        result = await pending;
+      } else {
+        result = answer;
+      }
     } catch (error) {
       await session.rollback(error);
       throw error;
@@ -248,10 +257,19 @@ export class SessionFactory implements SessionHost {
     return result;
   }
 
+  /** Settles as `pending` does, or with `LEAK_PROBE` if the watchdog finds the session leaked first. */
+  private leakInterruptible<T>(session: Session, pending: Promise<T>): Promise<T | typeof LEAK_PROBE> {
+    const record = this.active.get(session);
+    return new Promise((resolve, reject) => {
+      if (record) record.leakProbe = () => resolve(LEAK_PROBE);
+      Promise.resolve(pending).then(resolve, reject);
+    });
+  }
+
   /** An explicit session handle for code that cannot use a callback: `await using s = await factory.openSession(…)`. */
   openSession(context: SessionContext = {}): Promise<Session> {
-    // captured before the first await, so the stack still names the caller
-    return this.open(context, this.options.leakDetectionThresholdMs > 0 ? openingStack() : null);
+    // the caller moves on with the handle, so its stack is captured now (before the first await, so it still names it)
+    return this.open(context, this.options.leakDetectionThresholdMs > 0 ? callerStack(this.openSession) : null);
   }
 
   /** Checks a connection out and makes it a session (a promise chain, not an async function: this is the hot path). */
@@ -275,6 +293,7 @@ export class SessionFactory implements SessionHost {
         transactional: identity.kind !== 'anonymous' || context.transaction === true,
         statementTimeoutMs: context.statementTimeoutMs,
         leakReported: false,
+        leakProbe: null,
         released: false,
       });
       this.counters.sessionsOpened++;
@@ -342,46 +361,50 @@ export class SessionFactory implements SessionHost {
     return typed;
   }
 
-  /** @internal ends a session: COMMIT or ROLLBACK, check the connection, release or evict it. */
-  async finish(session: Session, outcome: 'commit' | 'rollback', reason: unknown): Promise<void> {
-    if (session.finished) {
-      if (outcome === 'commit' && session.endedBy) throw session.endedBy;
-      return;
+  /**
+   * @internal ends a session: COMMIT or ROLLBACK, check the connection, release or evict it. (One promise,
+   * settled from pg's callback: this runs once per session.)
+   */
+  finish(session: Session, outcome: 'commit' | 'rollback', reason: unknown): Promise<void> {
+    const record = this.active.get(session);
+    if (session.finished || !record || record.released) {
+      // ended already, or by the watchdog: the connection is gone
+      session.finished = true;
+      return outcome === 'commit' && session.endedBy ? Promise.reject(session.endedBy) : Promise.resolve();
     }
     session.finished = true;
-    const record = this.active.get(session);
-    const m = session.metrics;
-    if (!record || record.released) {
-      // ended by the watchdog: the connection is gone already
-      if (outcome === 'commit' && session.endedBy) throw session.endedBy;
-      return;
-    }
-    m.state = 'closing';
-    const client = session.client;
-    let failure: unknown = null;
-    let evict: Error | undefined;
+    session.metrics.state = 'closing';
     if (session.inFlight > 0) {
       // a statement still running (the callback did not await it): do not wait for it; end the backend
-      evict = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
+      const m = session.metrics;
       this.counters.dirtyEvicted++;
       this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
-      void this.endBackend(client.processID);
-    } else if (session.begun && record.transactional && !session.transactionEnded) {
-      try {
-        const ended = await submit(client, { text: outcome === 'commit' ? 'COMMIT' : 'ROLLBACK' });
+      void this.endBackend(session.client.processID);
+      return settled(this.settle(session, record, outcome, reason, null, new Error(`connection left dirty (${session.inFlight} statements in flight)`)));
+    }
+    if (!session.begun || !record.transactional || session.transactionEnded) return settled(this.settle(session, record, outcome, reason, null, undefined));
+    return new Promise((resolve, reject) => {
+      dispatch(session.client, { text: outcome === 'commit' ? 'COMMIT' : 'ROLLBACK' }, (error, ended) => {
+        let failure: unknown = null;
+        if (error) failure = classifyDatabaseError(error);
         // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
-        if (outcome === 'commit' && ended.command === 'ROLLBACK') {
+        else if (outcome === 'commit' && ended.command === 'ROLLBACK') {
           failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
         }
-      } catch (error) {
-        failure = classifyDatabaseError(error);
-        evict = error as Error;
-      }
-    }
+        const rejection = this.settle(session, record, outcome, reason, failure, error);
+        if (rejection === SETTLED) resolve();
+        else reject(rejection);
+      });
+    });
+  }
+
+  /** Gives the connection back (or evicts it) and closes the session's metrics; returns what `finish` rejects with, or `SETTLED`. */
+  private settle(session: Session, record: SessionRecord, outcome: 'commit' | 'rollback', reason: unknown, failure: unknown, evict: Error | undefined): unknown {
+    const m = session.metrics;
+    const client = session.client;
     if (record.released) {
       // terminated (lifetime limit, shutdown) while COMMIT or ROLLBACK was under way: it owns the connection now
-      if (outcome === 'commit') throw session.endedBy ?? failure;
-      return;
+      return outcome === 'commit' ? (session.endedBy ?? failure) : SETTLED;
     }
     const status = client.getTransactionStatus();
     if (!evict && status !== 'I') {
@@ -397,7 +420,7 @@ export class SessionFactory implements SessionHost {
     m.state = failure !== null ? 'error' : !session.begun || !record.transactional ? 'closed' : outcome === 'commit' ? 'committed' : 'rolled_back';
     this.closeMetrics(session, record, true);
     if (failed) this.logFailure(m, failure ?? reason ?? m.lastError, 'session failed');
-    if (failure !== null && outcome === 'commit') throw failure;
+    return failure !== null && outcome === 'commit' ? failure : SETTLED;
   }
 
   /** Current pool and session figures. */
@@ -512,18 +535,31 @@ export class SessionFactory implements SessionHost {
     for (const [session, record] of this.active) {
       const age = now - session.metrics.createdAt;
       if (leakMs > 0 && age > leakMs && !record.leakReported) {
-        record.leakReported = true;
-        this.counters.leaksDetected++;
-        const m = session.metrics;
-        const openedAt = session.openedAt?.stack ?? null;
-        const statement = session.statement === null ? null : session.statement.slice(0, 500);
-        this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt, statement }, 'possible session leak');
-        this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs: age, openedAt, statement });
+        const probe = record.leakProbe;
+        record.leakProbe = null;
+        // a session in `run` is reported by its caller's wait (with the caller's stack); any other one from here
+        if (probe && session.metrics.state !== 'closing') probe();
+        else this.reportLeak(session, session.openedAt);
       }
       if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
         void this.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));
       }
     }
+  }
+
+  /** Logs a session held past the leak threshold (once) with the stack of the code that opened it. */
+  private reportLeak(session: Session, opener: { readonly stack?: string } | null): void {
+    const record = this.active.get(session);
+    if (!record || record.leakReported) return;
+    record.leakReported = true;
+    this.counters.leaksDetected++;
+    const m = session.metrics;
+    const now = Date.now();
+    const heldMs = now - m.createdAt;
+    const openedAt = opener?.stack ?? null;
+    const statement = session.statement === null ? null : session.statement.slice(0, 500);
+    this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs, openedAt, statement }, 'possible session leak');
+    this.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs, openedAt, statement });
   }
 
   /** Cancels the session's backend, destroys its connection and frees its pool slot. */
@@ -561,7 +597,13 @@ export class SessionFactory implements SessionHost {
   }
 }
 
+/** What `settle` returns when `finish` resolves. */
+const SETTLED = Symbol('settled');
+const settled = (rejection: unknown): Promise<void> => (rejection === SETTLED ? Promise.resolve() : Promise.reject(rejection));
+
 const OPENING_STACK_FRAMES = 8;
+/** What an interrupted wait in `run` resolves with. */
+const LEAK_PROBE = Symbol('leak probe');
 /** Distinct statement texts prepared by name; past this, statements go unnamed (planned every time). */
 const MAX_PREPARED = 1_000;
 
@@ -575,13 +617,13 @@ function fnv1a(text: string): string {
   return (hash >>> 0).toString(36);
 }
 
-/** Where a session was opened, for leak reports: frames are captured now, formatted only if ever reported. */
-function openingStack(): { stack?: string } {
+/** The stack of the code that called `entry`, for leak reports: frames are captured now, formatted only if ever reported. */
+function callerStack(entry: (...args: never[]) => unknown): { stack?: string } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = OPENING_STACK_FRAMES; // the caller's frames matter; deeper ones cost without telling more
   const site: { stack?: string } = {};
   // start the trace at the code that asked for the session, not inside the factory
-  Error.captureStackTrace(site, SessionFactory.prototype.openSession);
+  Error.captureStackTrace(site, entry);
   Error.stackTraceLimit = limit;
   return site;
 }

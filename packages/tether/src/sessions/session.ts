@@ -12,24 +12,8 @@ export interface SessionClient {
   readonly processID?: number | null;
 }
 
-/** Sends one statement and resolves with its result; `settled` runs when the server has answered, either way. */
-export function submit<R extends pg.QueryResultRow = pg.QueryResultRow>(client: SessionClient, config: StatementConfig, settled?: () => void): Promise<pg.QueryResult<R>> {
-  return answer<R>((callback) => dispatch(client, config, callback), settled);
-}
-
-/** The result `send` is answered with, as a promise; `settled` runs first, whatever the answer. */
-function answer<R extends pg.QueryResultRow>(send: (callback: StatementCallback<R>) => void, settled?: () => void): Promise<pg.QueryResult<R>> {
-  return new Promise((resolve, reject) => {
-    send((error, result) => {
-      settled?.();
-      if (error) reject(error);
-      else resolve(result);
-    });
-  });
-}
-
 /** Hands a statement to the client: a pg client gets a query object (see `sendStatement`), a stand-in the config. */
-function dispatch<R extends pg.QueryResultRow>(client: SessionClient, config: StatementConfig, callback: StatementCallback<R>): void {
+export function dispatch<R extends pg.QueryResultRow>(client: SessionClient, config: StatementConfig, callback: StatementCallback<R>): void {
   if (client instanceof pg.Client) sendStatement(client, config, callback);
   else client.query<R>(config, callback);
 }
@@ -93,47 +77,77 @@ export class Session implements AsyncDisposable {
     return this.metrics.sessionId;
   }
 
-  /** Runs one statement in this session's transaction, with the session's user, role and timeouts. */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.finished || this.endedBy) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`);
+  /**
+   * Runs one statement in this session's transaction, with the session's user, role and timeouts. (One promise,
+   * settled from pg's callback: every promise costs an `AsyncLocalStorage` hook call on Node 20.)
+   */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.finished || this.endedBy) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`));
     const metrics = this.metrics;
     metrics.state = 'active';
     this.statement = text;
     const started = performance.now();
-    try {
-      const result = await (this.begun ? this.send<R>(text, values) : this.start<R>(text, values));
-      metrics.queryCount++;
-      this.host.onQuery(this, performance.now() - started, null);
-      return result;
-    } catch (error) {
-      metrics.queryCount++;
-      throw this.host.onQuery(this, performance.now() - started, error);
-    } finally {
-      if (metrics.state === 'active') metrics.state = 'idle';
-      metrics.lastActivityAt = Date.now();
-    }
+    return new Promise((resolve, reject) => {
+      const answered: StatementCallback<R> = (error, result) => {
+        metrics.queryCount++;
+        if (metrics.state === 'active') metrics.state = 'idle';
+        metrics.lastActivityAt = Date.now();
+        const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
+        if (error) reject(typed);
+        else resolve(result);
+      };
+      if (this.begun) this.send(text, values, answered);
+      else this.start(text, values, answered);
+    });
   }
 
   /**
    * The first statement: it leaves with BEGIN and the context in one batch (one Sync, one answer), or, the
    * first time a named statement meets a connection, pipelined behind them in one write.
    */
-  private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
+  private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const context = this.host.contextStatement(this);
     this.begun = true;
-    if (context === null) return this.send<R>(text, values); // anonymous: autocommit
+    if (context === null) return this.send(text, values, callback); // anonymous: autocommit
     this.metrics.transactionCount++;
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (acceptsBatch(this.client, name, text)) return this.submitBatch<R>(this.client, [BEGIN_STATEMENT, context], { text, values, name });
-    const { begin, pending } = corked(this.client, () => ({ begin: this.sendBegin(context), pending: this.send<R>(text, values) }));
-    // when BEGIN or the context fails, that failure is the one to report, once the statement has settled too
-    return begin.then(
-      () => pending,
-      async (error: unknown) => {
-        await pending.catch(() => {});
-        throw error;
-      },
-    );
+    if (acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [BEGIN_STATEMENT, context], { text, values, name }, callback);
+    this.sendPipelined(context, text, values, false, callback);
+  }
+
+  /**
+   * BEGIN, the context and the statement (and COMMIT, with `commit`) pipelined in one write: the way for a named
+   * statement not yet prepared on this connection (see `acceptsBatch`). Answered once all of them are, with the
+   * first failure in this order: BEGIN or the context, the statement, COMMIT (which a failed statement turns
+   * into a ROLLBACK): the connection goes back clean, or is evicted.
+   */
+  private sendPipelined<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, commit: boolean, callback: StatementCallback<R>): void {
+    let left = commit ? 4 : 3;
+    let preludeFailure: Error | undefined;
+    let statement: { error: Error | undefined; result: pg.QueryResult<R> } | undefined;
+    let commitFailure: Error | undefined;
+    const settle = (): void => {
+      if (--left > 0) return;
+      const { error, result } = statement as NonNullable<typeof statement>;
+      callback(preludeFailure ?? error ?? commitFailure, result);
+    };
+    const prelude: StatementCallback = (error) => {
+      preludeFailure ??= error;
+      settle();
+    };
+    corked(this.client, () => {
+      this.dispatchCounted({ text: 'BEGIN' }, prelude);
+      this.dispatchCounted({ name: context.name, text: context.text, values: [...context.values] }, prelude);
+      this.send<R>(text, values, (error, result) => {
+        statement = { error, result };
+        settle();
+      });
+      if (!commit) return;
+      this.dispatchCounted({ text: 'COMMIT' }, (error, ended) => {
+        commitFailure = error ?? (ended.command === 'ROLLBACK' ? new TransactionAbortedError('the transaction was rolled back at commit') : undefined);
+        settle();
+      });
+    });
   }
 
   /**
@@ -142,8 +156,8 @@ export class Session implements AsyncDisposable {
    * named statement meets a connection, BEGIN, context, statement and COMMIT pipelined in one write (a failing
    * statement turns that COMMIT into a ROLLBACK).
    */
-  async queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.finished || this.endedBy || this.begun) throw this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`);
+  queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.finished || this.endedBy || this.begun) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
     const context = this.host.contextStatement(this);
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
     const metrics = this.metrics;
@@ -154,43 +168,20 @@ export class Session implements AsyncDisposable {
     this.begun = true;
     metrics.transactionCount++;
     metrics.queryCount++;
-    if (acceptsBatch(this.client, name, text)) {
-      // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
-      try {
-        const result = await this.submitBatch<R>(this.client, [context], { text, values, name });
-        this.host.onQuery(this, performance.now() - started, null);
-        return result;
-      } catch (error) {
-        throw this.host.onQuery(this, performance.now() - started, error);
-      } finally {
-        this.transactionEnded = true; // committed or rolled back at the batch's Sync
+    return new Promise((resolve, reject) => {
+      const answered: StatementCallback<R> = (error, result) => {
+        this.transactionEnded = true; // committed or rolled back, at the batch's Sync or by the pipelined COMMIT
         metrics.state = 'idle';
         metrics.lastActivityAt = Date.now();
-      }
-    }
-    // BEGIN, the context, the statement and COMMIT leave in one write
-    const { begin, pending, commit } = corked(this.client, () => ({
-      begin: this.sendBegin(context),
-      pending: this.send<R>(text, values),
-      commit: this.submit({ text: 'COMMIT' }),
-    }));
-    try {
-      await begin;
-      const result = await pending;
-      const ended = await commit;
-      this.transactionEnded = true;
-      if (ended.command === 'ROLLBACK') throw new TransactionAbortedError('the transaction was rolled back at commit');
-      this.host.onQuery(this, performance.now() - started, null);
-      return result;
-    } catch (error) {
-      // let the rest of the pipeline settle: the connection goes back clean, or is evicted if it broke
-      await Promise.allSettled([begin, pending, commit]);
-      this.transactionEnded = true;
-      throw error instanceof TransactionAbortedError ? error : this.host.onQuery(this, performance.now() - started, error);
-    } finally {
-      metrics.state = 'idle';
-      metrics.lastActivityAt = Date.now();
-    }
+        if (error instanceof TransactionAbortedError) return reject(error);
+        const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
+        if (error) reject(typed);
+        else resolve(result);
+      };
+      // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
+      if (acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [context], { text, values, name }, answered);
+      this.sendPipelined(context, text, values, true, answered);
+    });
   }
 
   /** Commits the transaction (if one began) and releases the connection. */
@@ -213,48 +204,29 @@ export class Session implements AsyncDisposable {
   }
 
   /**
-   * Sends BEGIN and the context without waiting for their answers; settles when both have, with the first
-   * failure if there is one.
-   */
-  private sendBegin(context: PreludeStatement): Promise<void> {
-    this.inFlight += 2;
-    return new Promise((resolve, reject) => {
-      let left = 2;
-      let failure: Error | undefined;
-      const answered = (error: Error | undefined): void => {
-        this.inFlight--;
-        failure ??= error;
-        if (--left > 0) return;
-        if (failure) reject(failure);
-        else resolve();
-      };
-      dispatch(this.client, { text: 'BEGIN' }, answered);
-      dispatch(this.client, { name: context.name, text: context.text, values: [...context.values] }, answered);
-    });
-  }
-
-  /**
    * Parameterized statements go out as named prepared statements: planned once per connection. Row-Level
    * Security makes planning the larger part of a small statement's cost (see bench/README.md).
    */
-  private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined): Promise<pg.QueryResult<R>> {
+  private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
-    return this.submit<R>(name === undefined ? { text, values } : { name, text, values });
+    this.dispatchCounted<R>(name === undefined ? { text, values } : { name, text, values }, callback);
   }
 
-  private readonly settled = (): void => {
-    this.inFlight--;
-  };
-
   /** Sends one statement, counted as in flight until the server answers it. */
-  private submit<R extends pg.QueryResultRow>(config: StatementConfig): Promise<pg.QueryResult<R>> {
+  private dispatchCounted<R extends pg.QueryResultRow>(config: StatementConfig, callback: StatementCallback<R>): void {
     this.inFlight++;
-    return submit<R>(this.client, config, this.settled);
+    dispatch<R>(this.client, config, (error, result) => {
+      this.inFlight--;
+      callback(error, result);
+    });
   }
 
   /** Sends a batch (see statement-batch.ts), counted as one statement in flight until the server answers it. */
-  private submitBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], config: StatementConfig): Promise<pg.QueryResult<R>> {
+  private sendBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], config: StatementConfig, callback: StatementCallback<R>): void {
     this.inFlight++;
-    return answer<R>((callback) => sendBatch(client, prelude, config, callback), this.settled);
+    sendBatch<R>(client, prelude, config, (error, result) => {
+      this.inFlight--;
+      callback(error, result);
+    });
   }
 }

@@ -43,15 +43,63 @@ describe('leak detection and the maximum session lifetime', () => {
     }
   });
 
-  it("names the running statement of a one-statement session held past the threshold (its opening stack would be the factory's own)", async () => {
+  it('reports a withSession session whose callback runs past the threshold with the stack of the code awaiting it, at no cost per session', async () => {
+    const logs = captureLogger();
+    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const events: SessionEvent[] = [];
+    factory.subscribe((e) => events.push(e));
+    try {
+      const slowHandler = async (): Promise<number> =>
+        await factory.withSession({ userId: 'system', requestId: 'slow-callback' }, async (s) => {
+          await s.query('SELECT 1');
+          await new Promise((r) => setTimeout(r, 400));
+          return (await s.query<{ n: number }>('SELECT 2 AS n')).rows[0]!.n;
+        });
+      expect(await slowHandler()).toBe(2); // the report interrupts nothing: the callback's result comes through
+      const reports = logs.find('possible session leak');
+      expect(reports).toHaveLength(1);
+      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-callback', statement: 'SELECT 1' });
+      // captured when the leak was found, from the caller's suspended await: it names the caller and its file
+      expect(String(reports[0]?.context.openedAt)).toContain('slowHandler');
+      expect(String(reports[0]?.context.openedAt)).toContain('leak-detection.test.ts');
+      expect(String(reports[0]?.context.openedAt)).not.toContain('session-factory');
+      expect(logs.find(/unleaked/)).toHaveLength(1);
+      expect(events.map((e) => e.type)).toEqual(['leak', 'unleak']);
+      expect(factory.poolMetrics()).toMatchObject({ leaksDetected: 1, activeSessions: 0 });
+    } finally {
+      await factory.close();
+    }
+  });
+
+  it('names the running statement of a one-statement session held past the threshold, and the code awaiting it', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
     try {
-      await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
+      const sleepyReport = async (): Promise<unknown> => await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
+      await sleepyReport();
       const reports = logs.find('possible session leak');
       expect(reports).toHaveLength(1);
-      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-request', statement: 'SELECT pg_sleep(0.4)', openedAt: null });
+      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-request', statement: 'SELECT pg_sleep(0.4)' });
+      expect(String(reports[0]?.context.openedAt)).toContain('sleepyReport');
       expect(logs.find(/unleaked/)).toHaveLength(1);
+    } finally {
+      await factory.close();
+    }
+  });
+
+  it('reports a withSession session that fails after the report once, rolls it back and passes the error on', async () => {
+    const logs = captureLogger();
+    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    try {
+      const failing = factory.withSession({ userId: 'system', requestId: 'late-failure' }, async (s) => {
+        await s.query('SELECT 1');
+        await new Promise((r) => setTimeout(r, 300));
+        throw new Error('late failure');
+      });
+      expect((await failureOf(failing)).message).toBe('late failure');
+      expect(logs.find('possible session leak')).toHaveLength(1);
+      expect(factory.poolMetrics()).toMatchObject({ leaksDetected: 1, activeSessions: 0 });
+      expect(await factory.withSession({ userId: 'system' }, async (s) => (await s.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]!.ok)).toBe(1);
     } finally {
       await factory.close();
     }
