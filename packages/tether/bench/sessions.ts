@@ -5,6 +5,7 @@
  *   (b) a full user session (BEGIN, user context, SELECT, COMMIT)  vs  the same four statements one by one;
  *       as `withSession` (two round trips) and as `factory.query` (b1: one round trip)
  *   (c) the factory's own bookkeeping per session, against a stub pool that answers at once (in a fresh process)
+ * and, for (b), the floor: the same two round trips written straight onto pg's connection, with no session layer.
  * Rounds alternate between contender and baseline; the ratio reported is the median of per-round ratios.
  * The last line printed is one JSON object with every figure.
  */
@@ -96,10 +97,22 @@ function stubPool(): ConnectionPool {
   };
 }
 
-async function bookkeepingMicros(userId: string, leakDetection: boolean): Promise<number> {
-  // with leak detection (the default), each session captures the stack of where it was opened
-  const factory = new SessionFactory({ pool: stubPool(), ...(leakDetection ? {} : { leakDetectionThresholdMs: 0 }) });
-  const run = (): Promise<unknown> => factory.withSession({ userId, requestId: 'bench' }, (s) => s.query('SELECT 1'));
+/**
+ * Microseconds per user session with one statement, against the stub pool: through `withSession` (leak detection
+ * on, the default), through an explicit handle (`openSession`, which captures its caller's stack when it opens),
+ * or through `withSession` with leak detection off.
+ */
+async function bookkeepingMicros(userId: string, form: 'withSession' | 'openSession' | 'noLeakDetection'): Promise<number> {
+  const factory = new SessionFactory({ pool: stubPool(), ...(form === 'noLeakDetection' ? { leakDetectionThresholdMs: 0 } : {}) });
+  const context = { userId, requestId: 'bench' };
+  const run: () => Promise<unknown> =
+    form === 'openSession'
+      ? async () => {
+          const session = await factory.openSession(context);
+          await session.query('SELECT 1');
+          await session.commit();
+        }
+      : () => factory.withSession(context, (s) => s.query('SELECT 1'));
   for (let i = 0; i < 20_000; i++) await run(); // warm-up
   const samples: number[] = [];
   for (let round = 0; round < 5; round++) {
@@ -110,6 +123,69 @@ async function bookkeepingMicros(userId: string, leakDetection: boolean): Promis
   }
   await factory.close();
   return median(samples);
+}
+
+/** pg's connection as the floor below writes to it (pg-protocol's serializer; not in pg's type declarations). */
+interface Wire {
+  readonly stream: { cork(): void; uncork(): void };
+  parse(config: { name: string; text: string; types: unknown[] }): void;
+  bind(config: { statement: string; values: unknown[] }): void;
+  describe(config: { type: 'P'; name: string }): void;
+  execute(config: { portal: string; rows: number }): void;
+  sync(): void;
+}
+
+const FLOOR_CONTEXT = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
+
+/**
+ * The floor under (b): a user session's two round trips, as `withSession` sends them, written straight onto pg's
+ * connection with nothing else — BEGIN, the context and the SELECT in one batch with one Sync (BEGIN and the
+ * context prepared once per connection), then COMMIT. `b_vs_bare_10` can only be read against this op's ratio to
+ * `pool.query`: it is what two round trips allow at all on the machine.
+ */
+function twoRoundTripFloor(pool: pg.Pool, userId: string): Op {
+  const prepared = new WeakSet<pg.PoolClient>();
+  const batch = (client: pg.PoolClient, prepare: boolean): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const submittable = {
+        submit(wire: Wire): void {
+          wire.stream.cork();
+          if (prepare) {
+            wire.parse({ name: 'floor_begin', text: 'BEGIN', types: [] });
+            wire.parse({ name: 'floor_context', text: FLOOR_CONTEXT, types: [] });
+          }
+          wire.bind({ statement: 'floor_begin', values: [] });
+          wire.execute({ portal: '', rows: 0 });
+          wire.bind({ statement: 'floor_context', values: ['tether_app', userId, 'tether:bench'] });
+          wire.execute({ portal: '', rows: 0 });
+          wire.parse({ name: '', text: 'SELECT 1', types: [] });
+          wire.bind({ statement: '', values: [] });
+          wire.describe({ type: 'P', name: '' });
+          wire.execute({ portal: '', rows: 0 });
+          wire.sync();
+          wire.stream.uncork();
+        },
+        handleRowDescription(): void {},
+        handleDataRow(): void {},
+        handleCommandComplete(): void {},
+        handleEmptyQuery(): void {},
+        handlePortalSuspended(): void {},
+        handleError: (error: Error): void => reject(error),
+        handleReadyForQuery: (): void => resolve(),
+      };
+      void client.query(submittable as unknown as pg.Submittable);
+    });
+  return async () => {
+    const client = await pool.connect();
+    try {
+      const prepare = !prepared.has(client);
+      prepared.add(client);
+      await batch(client, prepare);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  };
 }
 
 async function main(): Promise<void> {
@@ -163,17 +239,24 @@ async function main(): Promise<void> {
       rows.push([`(b) user session vs pool.query`, String(c), fmt(bBare.contender), fmt(bBare.baseline), round(bBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
       rows.push([`(b1) factory.query vs naive 4 statements`, String(c), fmt(one.contender), fmt(one.baseline), round(one.ratio).toFixed(2), '≥ 1.50']);
       rows.push([`(b1) factory.query vs pool.query`, String(c), fmt(oneBare.contender), fmt(oneBare.baseline), round(oneBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
+      if (c === 10) {
+        const floor = await compare(twoRoundTripFloor(bare, userId), barePoolQuery, c);
+        figures.b_floor_vs_bare_10 = round(floor.ratio);
+        rows.push([`(b) floor: withSession's 2 round trips, bare pg`, String(c), fmt(floor.contender), fmt(floor.baseline), round(floor.ratio).toFixed(2), '']);
+      }
     }
     await factory.close();
     await bare.end();
 
     // in a fresh process: here the session code has run with real pg clients, and a stub client now would make
     // its call sites polymorphic, which production never sees
-    const bookkeeping = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--bookkeeping', userId], { encoding: 'utf8' })) as [number, number];
+    const bookkeeping = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--bookkeeping', userId], { encoding: 'utf8' })) as [number, number, number];
     figures.bookkeeping_us = round(bookkeeping[0]);
-    figures.bookkeeping_no_leak_stack_us = round(bookkeeping[1]);
-    rows.push(['(c) factory bookkeeping per session (µs)', '1', figures.bookkeeping_us.toFixed(2), '', '', '≤ 5']);
-    rows.push(['(c) … without the opening-stack capture', '1', figures.bookkeeping_no_leak_stack_us.toFixed(2), '', '', '≤ 5']);
+    figures.bookkeeping_open_session_us = round(bookkeeping[1]);
+    figures.bookkeeping_no_leak_detection_us = round(bookkeeping[2]);
+    rows.push(['(c) factory bookkeeping per session, withSession (µs)', '1', figures.bookkeeping_us.toFixed(2), '', '', '≤ 5']);
+    rows.push(['(c) … explicit handle (opening stack captured)', '1', figures.bookkeeping_open_session_us.toFixed(2), '', '', '']);
+    rows.push(['(c) … withSession, leak detection off', '1', figures.bookkeeping_no_leak_detection_us.toFixed(2), '', '', '']);
 
     const header = ['benchmark', 'clients', 'tether/s', 'baseline/s', 'ratio', 'goal'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -193,7 +276,7 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 if (process.argv[2] === '--bookkeeping') {
   const userId = process.argv[3] as string;
-  console.log(JSON.stringify([await bookkeepingMicros(userId, true), await bookkeepingMicros(userId, false)]));
+  console.log(JSON.stringify([await bookkeepingMicros(userId, 'withSession'), await bookkeepingMicros(userId, 'openSession'), await bookkeepingMicros(userId, 'noLeakDetection')]));
 } else {
   await main();
 }

@@ -118,7 +118,7 @@ interface SessionRecord {
   readonly statementTimeoutMs: number | undefined;
   leakReported: boolean;
   /** Interrupts the caller's wait so that it reports the leak (see `run`); set while `run` awaits the session's work. */
-  leakProbe: (() => void) | null;
+  leakProbe: ((probe: typeof LEAK_PROBE) => void) | null;
   released: boolean;
 }
 
@@ -261,7 +261,7 @@ export class SessionFactory implements SessionHost {
   private leakInterruptible<T>(session: Session, pending: Promise<T>): Promise<T | typeof LEAK_PROBE> {
     const record = this.active.get(session);
     return new Promise((resolve, reject) => {
-      if (record) record.leakProbe = () => resolve(LEAK_PROBE);
+      if (record) record.leakProbe = resolve; // the watchdog calls it with LEAK_PROBE
       Promise.resolve(pending).then(resolve, reject);
     });
   }
@@ -538,7 +538,7 @@ export class SessionFactory implements SessionHost {
         const probe = record.leakProbe;
         record.leakProbe = null;
         // a session in `run` is reported by its caller's wait (with the caller's stack); any other one from here
-        if (probe && session.metrics.state !== 'closing') probe();
+        if (probe && session.metrics.state !== 'closing') probe(LEAK_PROBE);
         else this.reportLeak(session, session.openedAt);
       }
       if (lifetimeMs > 0 && age > lifetimeMs && !session.endedBy) {
