@@ -11,6 +11,7 @@ declare module 'vitest' {
 export { createScratchDatabase, insertUsers, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
+export { AnsweringClient, poolOf } from './answering-client.js';
 export { serverForFile, startTestServer, TEST_SECRET, type FileServer, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';

@@ -14,7 +14,8 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
-import { SessionFactory, type ConnectionPool, type SessionClient } from 'tether/sessions';
+import { SessionFactory } from 'tether/sessions';
+import { AnsweringClient, poolOf } from '@tether/testing';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -64,46 +65,12 @@ async function compare(contender: Op, baseline: Op, concurrency: number): Promis
 }
 
 /**
- * A pg client whose every statement is answered at once (on the next microtask, as a resolved promise would),
- * without a server: a `pg.Client`, so that the factory takes the path it takes in production (the one-batch
- * first statement, pg's query objects), and only the factory's own work and pg's query objects are left.
- */
-class AnsweringClient extends pg.Client {
-  readonly processID = 1;
-  private static readonly result = { rows: [], rowCount: 0, command: 'SELECT', oid: 0, fields: [] };
-  // pg hands a query object (StatementBatch, pg.Query) to `query`; it is answered through its callback
-  override query(query: unknown): never {
-    const submitted = query as { callback: (error: undefined, result: unknown) => void };
-    queueMicrotask(() => submitted.callback(undefined, AnsweringClient.result));
-    return undefined as never;
-  }
-  release(): void {}
-  override getTransactionStatus(): 'I' {
-    return 'I';
-  }
-}
-
-/** A pool that lends one `AnsweringClient`: what is left is the factory's own work. */
-function stubPool(): ConnectionPool {
-  const client = new AnsweringClient() as unknown as SessionClient;
-  return {
-    connect: () => Promise.resolve(client),
-    query: () => Promise.resolve(undefined),
-    end: () => Promise.resolve(),
-    on: () => undefined,
-    totalCount: 1,
-    idleCount: 1,
-    waitingCount: 0,
-  };
-}
-
-/**
  * Microseconds per user session with one statement, against the stub pool: through `withSession` (leak detection
  * on, the default), through an explicit handle (`openSession`, which captures its caller's stack when it opens),
  * or through `withSession` with leak detection off.
  */
 async function bookkeepingMicros(userId: string, form: 'withSession' | 'openSession' | 'noLeakDetection'): Promise<number> {
-  const factory = new SessionFactory({ pool: stubPool(), ...(form === 'noLeakDetection' ? { leakDetectionThresholdMs: 0 } : {}) });
+  const factory = new SessionFactory({ pool: poolOf(new AnsweringClient()), ...(form === 'noLeakDetection' ? { leakDetectionThresholdMs: 0 } : {}) });
   const context = { userId, requestId: 'bench' };
   const run: () => Promise<unknown> =
     form === 'openSession'

@@ -220,7 +220,16 @@ export class SessionFactory implements SessionHost {
    * error as `cause`.
    */
   withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
-    return this.run(context, (session) => storage.run(session, work, session));
+    return this.run(context, (session) => {
+      // a callback that returns its first statement's promise gets a one-round-trip transaction (see holdFirstStatement)
+      session.holdFirstStatement();
+      let pending: Promise<T> | undefined;
+      try {
+        return (pending = storage.run(session, work, session));
+      } finally {
+        session.releaseFirstStatement(pending);
+      }
+    });
   }
 
   /**

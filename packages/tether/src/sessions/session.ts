@@ -18,6 +18,16 @@ export function dispatch<R extends pg.QueryResultRow>(client: SessionClient, con
   else client.query<R>(config, callback);
 }
 
+/**
+ * Statements PostgreSQL refuses outside an explicit transaction block (`LOCK TABLE`, `SAVEPOINT`, `DECLARE`, `SET
+ * LOCAL` warns): they never run as a one-batch implicit transaction, but after BEGIN, as in a longer session.
+ */
+const TRANSACTION_BLOCK_ONLY = /^\s*(?:lock|savepoint|declare|set\s+local|set\s+transaction)\b/i;
+
+function needsTransactionBlock(text: string): boolean {
+  return TRANSACTION_BLOCK_ONLY.test(text);
+}
+
 type Corkable = { cork(): void; uncork(): void };
 
 /**
@@ -63,6 +73,10 @@ export class Session implements AsyncDisposable {
   finished = false;
   /** The text of the statement sent last (running, if the session is active): leak reports name it. */
   statement: string | null = null;
+  /** Set while the factory runs a callback's synchronous start: a first statement then waits (see `holdFirstStatement`). */
+  private holding = false;
+  /** The first statement, held back until the callback's synchronous start has returned. */
+  private held: { text: string; values: unknown[] | undefined; callback: StatementCallback<never>; promise: Promise<unknown> | null } | null = null;
 
   /** @internal created by SessionFactory */
   constructor(
@@ -87,7 +101,7 @@ export class Session implements AsyncDisposable {
     metrics.state = 'active';
     this.statement = text;
     const started = performance.now();
-    return new Promise((resolve, reject) => {
+    const promise = new Promise<pg.QueryResult<R>>((resolve, reject) => {
       const answered: StatementCallback<R> = (error, result) => {
         metrics.queryCount++;
         if (metrics.state === 'active') metrics.state = 'idle';
@@ -96,8 +110,48 @@ export class Session implements AsyncDisposable {
         if (error) reject(typed);
         else resolve(result);
       };
+      if (this.held !== null) this.sendHeld(false); // a second statement: the first goes out first, as it would have
       if (this.begun) this.send(text, values, answered);
+      else if (this.holding) this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
       else this.start(text, values, answered);
+    });
+    if (this.held !== null && this.held.promise === null) this.held.promise = promise;
+    return promise;
+  }
+
+  /**
+   * @internal The factory calls this before a `withSession` callback starts and `releaseFirstStatement` with what
+   * it returned: a callback that only returns its first statement's promise (`(s) => s.query(…)`) has no other
+   * statement, so that statement is sent as the whole transaction, in one round trip (the context and the
+   * statement in PostgreSQL's implicit transaction, as `queryAndCommit`), instead of BEGIN … and a COMMIT after.
+   */
+  holdFirstStatement(): void {
+    this.holding = true;
+  }
+
+  /** @internal see `holdFirstStatement`; sends the held statement, if any. */
+  releaseFirstStatement(returned: unknown): void {
+    this.holding = false;
+    if (this.held !== null) this.sendHeld(returned === this.held.promise);
+  }
+
+  private sendHeld(wholeTransaction: boolean): void {
+    const { text, values, callback } = this.held as NonNullable<typeof this.held>;
+    this.held = null;
+    if (wholeTransaction) this.startAndCommit(text, values, callback);
+    else this.start(text, values, callback);
+  }
+
+  /** The first statement as the whole transaction: context and statement in one batch, no BEGIN, no COMMIT. */
+  private startAndCommit<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
+    const context = this.host.contextStatement(this);
+    const name = values === undefined ? undefined : this.host.statementName(text);
+    if (context === null || needsTransactionBlock(text) || !acceptsBatch(this.client, name, text)) return this.start(text, values, callback);
+    this.begun = true;
+    this.metrics.transactionCount++;
+    this.sendBatch<R>(this.client, [context], { text, values, name }, (error, result) => {
+      this.transactionEnded = true; // committed or rolled back at the batch's Sync
+      callback(error, result);
     });
   }
 
@@ -179,7 +233,7 @@ export class Session implements AsyncDisposable {
         else resolve(result);
       };
       // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
-      if (acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [context], { text, values, name }, answered);
+      if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [context], { text, values, name }, answered);
       this.sendPipelined(context, text, values, true, answered);
     });
   }

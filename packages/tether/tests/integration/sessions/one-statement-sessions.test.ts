@@ -69,3 +69,42 @@ describe('one-statement sessions (factory.query)', () => {
     expect(await failureOf(session.query('SELECT 1'))).toBeInstanceOf(Error);
   });
 });
+
+describe('withSession callbacks that return their one statement (sent as the whole transaction, in one round trip)', () => {
+  it("commits with the user's context and Row-Level Security, as a longer session would", async () => {
+    const inserted = await factory.withSession({ userId: alice, requestId: 'whole-1' }, (s) =>
+      s.query<{ title: string }>('INSERT INTO threads (title) VALUES ($1) RETURNING title', ['whole transaction']),
+    );
+    expect(inserted.rows).toEqual([{ title: 'whole transaction' }]);
+    const seen = (userId: string) => factory.withSession({ userId }, (s) => s.query("SELECT 1 FROM threads WHERE title = 'whole transaction'"));
+    expect((await seen(alice)).rowCount).toBe(1);
+    expect((await seen(bob)).rowCount).toBe(0);
+    const context = await factory.withSession({ userId: alice, requestId: 'whole-2' }, (s) =>
+      s.query<{ role: string; name: string }>("SELECT current_user AS role, current_setting('application_name') AS name"),
+    );
+    expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:whole-2' });
+  });
+
+  it('rolls back a refused statement, types its error, and keeps the connection', async () => {
+    const before = await pid();
+    const refused = factory.withSession({ userId: bob }, (s) => s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged whole']));
+    expect(await failureOf(refused)).toBeInstanceOf(IsolationViolationError);
+    expect(await pid()).toBe(before);
+    expect((await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged whole'")).rowCount).toBe(0);
+    expect(factory.poolMetrics().dirtyEvicted).toBe(0);
+  });
+
+  it('runs statements issued together in order, in one transaction', async () => {
+    const count = await factory.withSession({ userId: bob }, (s) => {
+      void s.query('INSERT INTO threads (title) VALUES ($1)', ['issued together']);
+      return s.query<{ n: string }>("SELECT count(*) AS n FROM threads WHERE title = 'issued together'");
+    });
+    expect(count.rows[0]?.n).toBe('1');
+  });
+
+  it('runs LOCK TABLE (refused outside a transaction block) after BEGIN, from withSession and from factory.query', async () => {
+    await factory.withSession({ userId: 'system' }, (s) => s.query('LOCK TABLE threads IN SHARE MODE'));
+    await factory.query({ userId: 'system' }, 'LOCK TABLE threads IN SHARE MODE');
+    expect(factory.poolMetrics().dirtyEvicted).toBe(0);
+  });
+});
