@@ -30,6 +30,8 @@ export interface SessionLogger {
 /** The pool a factory draws from: its own `Pool` (pool.ts), or a stand-in (benchmarks of the factory's own cost). */
 export interface ConnectionPool {
   connect(): Promise<SessionClient>;
+  /** An idle connection at once, if there is one; optional (without it, every session waits on `connect`). */
+  acquireIdle?(): SessionClient | undefined;
   query(text: string): Promise<unknown>;
   end(): Promise<void>;
   on(event: 'connect' | 'remove' | 'error', listener: (arg: unknown) => void): unknown;
@@ -220,7 +222,7 @@ export class SessionFactory implements SessionHost {
    * error as `cause`.
    */
   withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
-    return this.run(context, (session) => {
+    const perform = (session: Session): Promise<T> => {
       // a callback that returns its first statement's promise gets a one-round-trip transaction (see holdFirstStatement)
       session.holdFirstStatement();
       let pending: Promise<T> | undefined;
@@ -229,7 +231,8 @@ export class SessionFactory implements SessionHost {
       } finally {
         session.releaseFirstStatement(pending);
       }
-    });
+    };
+    return this.run(context, perform, true);
   }
 
   /**
@@ -237,7 +240,7 @@ export class SessionFactory implements SessionHost {
    * back to back. Same isolation, errors and metrics as `withSession`.
    */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.run(context, (session) => session.queryAndCommit<R>(text, values));
+    return this.run(context, (session) => session.queryAndCommit<R>(text, values), false);
   }
 
   /**
@@ -246,8 +249,10 @@ export class SessionFactory implements SessionHost {
    * the watchdog finds the session leaked, the wait below is interrupted and the report is made from here,
    * where V8's async stack trace still names the caller and the line it awaits on.
    */
-  private async run<T>(context: SessionContext, perform: (session: Session) => Promise<T>): Promise<T> {
-    const session = await this.open(context, null);
+  private async run<T>(context: SessionContext, perform: (session: Session) => Promise<T>, callsBack: boolean): Promise<T> {
+    const opened = this.open(context, null);
+    // an idle connection needs no wait, but a caller's callback never runs inside its withSession call
+    const session = opened instanceof Session && !callsBack ? opened : await opened;
     let result: T;
     try {
       const pending = perform(session);
@@ -262,7 +267,8 @@ export class SessionFactory implements SessionHost {
       await session.rollback(error);
       throw error;
     }
-    await session.commit();
+    const committing = session.commit();
+    if (committing !== SETTLED_NOW) await committing; // nothing left to send (autocommit, one-batch transaction)
     return result;
   }
 
@@ -278,11 +284,14 @@ export class SessionFactory implements SessionHost {
   /** An explicit session handle for code that cannot use a callback: `await using s = await factory.openSession(…)`. */
   openSession(context: SessionContext = {}): Promise<Session> {
     // the caller moves on with the handle, so its stack is captured now (before the first await, so it still names it)
-    return this.open(context, this.options.leakDetectionThresholdMs > 0 ? callerStack(this.openSession) : null);
+    return Promise.resolve(this.open(context, this.options.leakDetectionThresholdMs > 0 ? callerStack(this.openSession) : null));
   }
 
-  /** Checks a connection out and makes it a session (a promise chain, not an async function: this is the hot path). */
-  private open(context: SessionContext, openedAt: Session['openedAt']): Promise<Session> {
+  /**
+   * Checks a connection out and makes it a session: at once when an idle connection is there and the breaker has
+   * nothing to decide, else a promise chain (not an async function: this is the hot path).
+   */
+  private open(context: SessionContext, openedAt: Session['openedAt']): Session | Promise<Session> {
     let identity: Identity;
     try {
       if (this.closing) throw new SessionClosedError('the session factory is shutting down');
@@ -329,6 +338,8 @@ export class SessionFactory implements SessionHost {
     // While the breaker is closed and has counted no failure since its last success, a success changes nothing
     // in it, so the hot path leaves cockatiel out; a failure, and the first success after one, go through it.
     if (this.consecutiveFailures.state === 0 && this.breaker.state === CircuitState.Closed) {
+      const idle = this.pool.acquireIdle?.();
+      if (idle !== undefined) return adopt(idle);
       return this.pool.connect().then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
     }
     return this.breaker.execute(() => this.pool.connect()).then(adopt, fail);
@@ -608,7 +619,9 @@ export class SessionFactory implements SessionHost {
 
 /** What `settle` returns when `finish` resolves. */
 const SETTLED = Symbol('settled');
-const settled = (rejection: unknown): Promise<void> => (rejection === SETTLED ? Promise.resolve() : Promise.reject(rejection));
+/** The promise `finish` returns when nothing was left to wait for: `run` need not await it. */
+const SETTLED_NOW = Promise.resolve();
+const settled = (rejection: unknown): Promise<void> => (rejection === SETTLED ? SETTLED_NOW : Promise.reject(rejection));
 
 const OPENING_STACK_FRAMES = 8;
 /** What an interrupted wait in `run` resolves with. */
