@@ -236,8 +236,8 @@ export class SessionFactory implements SessionHost {
   }
 
   /**
-   * A session of one statement, in one round trip: BEGIN with the context, the statement and COMMIT are sent
-   * back to back. Same isolation, errors and metrics as `withSession`.
+   * A session of one statement, in one round trip: the context and the statement in one batch, PostgreSQL's
+   * implicit transaction (see `Session.queryAndCommit`). Same isolation, errors and metrics as `withSession`.
    */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     return this.run(context, (session) => session.queryAndCommit<R>(text, values), false);

@@ -142,18 +142,30 @@ export class Session implements AsyncDisposable {
     else this.start(text, values, callback);
   }
 
-  /** The first statement as the whole transaction: context and statement in one batch, no BEGIN, no COMMIT. */
+  /** The held first statement as the whole transaction (see `sendAsTransaction`). */
   private startAndCommit<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const context = this.host.contextStatement(this);
+    if (context === null) return this.start(text, values, callback); // anonymous: autocommit already
+    this.sendAsTransaction(context, text, values, callback);
+  }
+
+  /**
+   * One statement as the whole transaction, in one round trip: the context and the statement as one batch in
+   * PostgreSQL's implicit transaction (no BEGIN, no COMMIT); or, for a statement that needs a transaction block
+   * or a named one not yet prepared on this connection, BEGIN, context, statement and COMMIT in one write.
+   */
+  private sendAsTransaction<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (context === null || needsTransactionBlock(text) || !acceptsBatch(this.client, name, text)) return this.start(text, values, callback);
     this.begun = true;
     this.metrics.transactionCount++;
-    this.sendBatch<R>(this.client, [context], { text, values, name }, (error, result) => {
-      this.transactionEnded = true; // committed or rolled back at the batch's Sync
+    const ended: StatementCallback<R> = (error, result) => {
+      this.transactionEnded = true; // committed or rolled back, at the batch's Sync or by the pipelined COMMIT
       callback(error, result);
-    });
+    };
+    if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) this.sendBatch(this.client, [context], { text, values, name }, ended);
+    else this.sendPipelined(context, text, values, true, ended);
   }
+
 
   /**
    * The first statement: it leaves with BEGIN and the context in one batch (one Sync, one answer), or, the
@@ -218,25 +230,19 @@ export class Session implements AsyncDisposable {
     metrics.state = 'active';
     this.statement = text;
     const started = performance.now();
-    const name = values === undefined ? undefined : this.host.statementName(text);
-    this.begun = true;
-    metrics.transactionCount++;
     metrics.queryCount++;
     return new Promise((resolve, reject) => {
-      const answered: StatementCallback<R> = (error, result) => {
-        this.transactionEnded = true; // committed or rolled back, at the batch's Sync or by the pipelined COMMIT
+      this.sendAsTransaction<R>(context, text, values, (error, result) => {
         metrics.state = 'idle';
         metrics.lastActivityAt = Date.now();
         if (error instanceof TransactionAbortedError) return reject(error);
         const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
         if (error) reject(typed);
         else resolve(result);
-      };
-      // the context and the statement in one implicit transaction: no BEGIN, no COMMIT
-      if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [context], { text, values, name }, answered);
-      this.sendPipelined(context, text, values, true, answered);
+      });
     });
   }
+
 
   /** Commits the transaction (if one began) and releases the connection. */
   commit(): Promise<void> {
