@@ -110,7 +110,7 @@ export class Session implements AsyncDisposable {
         if (error) reject(typed);
         else resolve(result);
       };
-      if (this.held !== null) this.sendHeld(false); // a second statement: the first goes out first, as it would have
+      this.sendHeldNow(); // a second statement: the first goes out first, as it would have
       if (this.begun) this.send(text, values, answered);
       else if (this.holding) this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
       else this.start(text, values, answered);
@@ -133,6 +133,11 @@ export class Session implements AsyncDisposable {
   releaseFirstStatement(returned: unknown): void {
     this.holding = false;
     if (this.held !== null) this.sendHeld(returned === this.held.promise);
+  }
+
+  /** A held statement goes out at once, in order, before anything else the session does (commit, rollback, …). */
+  private sendHeldNow(): void {
+    if (this.held !== null) this.sendHeld(false);
   }
 
   private sendHeld(wholeTransaction: boolean): void {
@@ -223,6 +228,7 @@ export class Session implements AsyncDisposable {
    * statement turns that COMMIT into a ROLLBACK).
    */
   queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    this.sendHeldNow();
     if (this.finished || this.endedBy || this.begun) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
     const context = this.host.contextStatement(this);
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
@@ -246,11 +252,13 @@ export class Session implements AsyncDisposable {
 
   /** Commits the transaction (if one began) and releases the connection. */
   commit(): Promise<void> {
+    this.sendHeldNow();
     return this.host.finish(this, 'commit', null);
   }
 
   /** Rolls back the transaction (if one began) and releases the connection. */
   rollback(reason: unknown = null): Promise<void> {
+    this.sendHeldNow();
     return this.host.finish(this, 'rollback', reason);
   }
 

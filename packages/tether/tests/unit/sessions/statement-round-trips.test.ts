@@ -56,6 +56,26 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
+  it('sends a held statement before anything else the callback does with the session: commit, queryAndCommit', async () => {
+    const { factory, sent } = recordingFactory();
+    // committing without awaiting the statement: as before, the statement is sent and the connection, with the
+    // statement unanswered, is evicted rather than lent again
+    await factory.withSession({ userId: USER }, (s) => {
+      void s.query('SELECT 1');
+      return s.commit();
+    });
+    expect(sent).toEqual(['tether:begin + tether:context + SELECT 1']);
+    expect(factory.poolMetrics().dirtyEvicted).toBe(1);
+    // a session that has a statement is not fresh: queryAndCommit refuses it, after the statement went out
+    const refused = factory.withSession({ userId: USER }, (s) => {
+      void s.query('SELECT 2');
+      return s.queryAndCommit('SELECT 3');
+    });
+    await expect(refused).rejects.toThrow('is not fresh');
+    expect(sent.slice(1)).toEqual(['tether:begin + tether:context + SELECT 2', 'ROLLBACK']);
+    await factory.close();
+  });
+
   it('leaves an anonymous session in autocommit: the statement alone', async () => {
     const { factory, sent } = recordingFactory();
     await factory.withSession({}, (s) => s.query('SELECT 1'));
