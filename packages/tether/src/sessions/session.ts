@@ -97,6 +97,8 @@ export class Session implements AsyncDisposable {
    */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.finished || this.endedBy) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`));
+    // its one-statement transaction committed at the batch's Sync: a later statement would run outside it, without the context
+    if (this.transactionEnded) return Promise.reject(new SessionClosedError(`session ${this.id} has ended its transaction`));
     const metrics = this.metrics;
     metrics.state = 'active';
     this.statement = text;

@@ -76,6 +76,16 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
+  it('refuses a statement after a one-statement transaction ended, instead of running it outside the transaction', async () => {
+    const { factory, sent } = recordingFactory();
+    const session = await factory.openSession({ userId: USER });
+    await session.queryAndCommit('SELECT 1');
+    await expect(session.query('SELECT 2')).rejects.toThrow('has ended its transaction');
+    await session.commit();
+    expect(sent).toEqual(['tether:context + SELECT 1']);
+    await factory.close();
+  });
+
   it('leaves an anonymous session in autocommit: the statement alone', async () => {
     const { factory, sent } = recordingFactory();
     await factory.withSession({}, (s) => s.query('SELECT 1'));
