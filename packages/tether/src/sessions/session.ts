@@ -66,7 +66,7 @@ export class Session implements AsyncDisposable {
   begun = false;
   /** Queries sent and not yet answered: a connection released with any is dirty. */
   inFlight = 0;
-  /** Set when the transaction already ended together with its statement (`queryAndCommit`). */
+  /** Set when the transaction ends with the statement just sent (a one-statement transaction): nothing more runs in it. */
   transactionEnded = false;
   /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
   endedBy: Error | null = null;
@@ -97,7 +97,7 @@ export class Session implements AsyncDisposable {
    */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.finished || this.endedBy) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`));
-    // its one-statement transaction committed at the batch's Sync: a later statement would run outside it, without the context
+    // a one-statement transaction ends with its statement: a later one would run outside it, without the context
     if (this.transactionEnded) return Promise.reject(new SessionClosedError(`session ${this.id} has ended its transaction`));
     const metrics = this.metrics;
     metrics.state = 'active';
@@ -164,13 +164,10 @@ export class Session implements AsyncDisposable {
   private sendAsTransaction<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
     this.begun = true;
+    this.transactionEnded = true; // with this statement: committed or rolled back at the batch's Sync, or by the pipelined COMMIT
     this.metrics.transactionCount++;
-    const ended: StatementCallback<R> = (error, result) => {
-      this.transactionEnded = true; // committed or rolled back, at the batch's Sync or by the pipelined COMMIT
-      callback(error, result);
-    };
-    if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) this.sendBatch(this.client, [context], { text, values, name }, ended);
-    else this.sendPipelined(context, text, values, true, ended);
+    if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) this.sendBatch(this.client, [context], { text, values, name }, callback);
+    else this.sendPipelined(context, text, values, true, callback);
   }
 
 
