@@ -1,4 +1,4 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -51,6 +51,29 @@ describe('tether serve', () => {
     expect((await api(again.url, '/threads', { token: user.accessToken })).status).toBe(200);
     again.child.kill('SIGINT');
     expect(await exited(again.child)).toBe(0);
+  });
+
+  it('npm start hands a SIGTERM sent to npm (as a process manager or `timeout` sends it) to the server, which stops PostgreSQL', async () => {
+    const dataDir = EmbeddedPostgres.temporaryDataDir('tether-npm-start-');
+    dirs.push(dataDir);
+    const root = path.resolve(path.dirname(TETHER_CLI), '../../..');
+    const npm = spawn('npm', ['start', '--silent'], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, PORT: '0', TETHER_DATA_DIR: dataDir, TETHER_LOG_LEVEL: 'info', TETHER_PASSWORD_HASH_COST: '10' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(npm);
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await eventually(() => /listening on http/.test(output), 30_000)).toBe(true);
+    const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+    expect(existsSync(pidFile)).toBe(true);
+
+    npm.kill('SIGTERM'); // npm alone, not its process group
+    await exited(npm);
+    // the server got it: a clean shutdown, and the embedded PostgreSQL is stopped (its pid file removed)
+    expect(await eventually(() => /received SIGTERM, shutting down/.test(output) && !existsSync(pidFile), 20_000)).toBe(true);
   });
 
   it('tether admin grant EMAIL gives a registered user the admin role for /admin/sessions', async () => {
