@@ -83,7 +83,7 @@ export class Session implements AsyncDisposable {
     readonly metrics: SessionMetrics,
     readonly client: SessionClient,
     private readonly host: SessionHost,
-    /** Where the session was opened, for leak reports; null when leak detection is off. */
+    /** Where an explicit handle was opened, for leak reports; null for `withSession` and `factory.query` sessions (their report finds the caller when a leak is found) and with leak detection off. */
     readonly openedAt: { readonly stack?: string } | null,
   ) {}
 
