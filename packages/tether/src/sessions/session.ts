@@ -91,27 +91,12 @@ export class Session implements AsyncDisposable {
     return this.metrics.sessionId;
   }
 
-  /**
-   * Runs one statement in this session's transaction, with the session's user, role and timeouts. (One promise,
-   * settled from pg's callback: every promise costs an `AsyncLocalStorage` hook call on Node 20.)
-   */
+  /** Runs one statement in this session's transaction, with the session's user, role and timeouts. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     if (this.finished || this.endedBy) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`));
     // a one-statement transaction ends with its statement: a later one would run outside it, without the context
     if (this.transactionEnded) return Promise.reject(new SessionClosedError(`session ${this.id} has ended its transaction`));
-    const metrics = this.metrics;
-    metrics.state = 'active';
-    this.statement = text;
-    const started = performance.now();
-    const promise = new Promise<pg.QueryResult<R>>((resolve, reject) => {
-      const answered: StatementCallback<R> = (error, result) => {
-        metrics.queryCount++;
-        if (metrics.state === 'active') metrics.state = 'idle';
-        metrics.lastActivityAt = Date.now();
-        const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
-        if (error) reject(typed);
-        else resolve(result);
-      };
+    const promise = this.measured<R>(text, (answered) => {
       this.sendHeldNow(); // a second statement: the first goes out first, as it would have
       if (this.begun) this.send(text, values, answered);
       else if (this.holding) this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
@@ -119,6 +104,27 @@ export class Session implements AsyncDisposable {
     });
     if (this.held !== null && this.held.promise === null) this.held.promise = promise;
     return promise;
+  }
+
+  /**
+   * One statement's promise, settled from pg's callback (every promise costs an `AsyncLocalStorage` hook call on
+   * Node 20): `send` hands the statement on with `answered`, which measures it and types its error.
+   */
+  private measured<R extends pg.QueryResultRow>(text: string, send: (answered: StatementCallback<R>) => void): Promise<pg.QueryResult<R>> {
+    const metrics = this.metrics;
+    metrics.state = 'active';
+    this.statement = text;
+    const started = performance.now();
+    return new Promise((resolve, reject) => {
+      send((error, result) => {
+        metrics.queryCount++;
+        if (metrics.state === 'active') metrics.state = 'idle';
+        metrics.lastActivityAt = Date.now();
+        const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
+        if (error) reject(typed);
+        else resolve(result);
+      });
+    });
   }
 
   /**
@@ -169,7 +175,6 @@ export class Session implements AsyncDisposable {
     if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) this.sendBatch(this.client, [context], { text, values, name }, callback);
     else this.sendPipelined(context, text, values, true, callback);
   }
-
 
   /**
    * The first statement: it leaves with BEGIN and the context in one batch (one Sync, one answer), or, the
@@ -231,23 +236,8 @@ export class Session implements AsyncDisposable {
     if (this.finished || this.endedBy || this.begun) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
     const context = this.host.contextStatement(this);
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
-    const metrics = this.metrics;
-    metrics.state = 'active';
-    this.statement = text;
-    const started = performance.now();
-    metrics.queryCount++;
-    return new Promise((resolve, reject) => {
-      this.sendAsTransaction<R>(context, text, values, (error, result) => {
-        metrics.state = 'idle';
-        metrics.lastActivityAt = Date.now();
-        if (error instanceof TransactionAbortedError) return reject(error);
-        const typed = this.host.onQuery(this, performance.now() - started, error ?? null);
-        if (error) reject(typed);
-        else resolve(result);
-      });
-    });
+    return this.measured<R>(text, (answered) => this.sendAsTransaction(context, text, values, answered));
   }
-
 
   /** Commits the transaction (if one began) and releases the connection. */
   commit(): Promise<void> {
