@@ -5,11 +5,13 @@ export { AuthenticationError, type AuthenticationErrorCode } from '../users/erro
 /** Registration with an email address that already has an account. */
 export class EmailTakenError extends TetherError {
   readonly code = 'email_taken';
+  override readonly callersFault = true;
 }
 
-/** Too many login attempts for one address in a minute. */
+/** Too many calls: login attempts for one address, or a per-user or per-IP limit (README: "Fair limits"). */
 export class RateLimitedError extends TetherError {
   readonly code = 'rate_limited';
+  override readonly callersFault = true;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,

@@ -7,6 +7,8 @@ import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '../sessions/index.js';
 import type { UserSessionManager } from '../users/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
+import { NestingTooDeepError, parseJsonWithin } from './json.js';
+import { clientAddressOf, type ServerLimits, type TrustFunction } from './limits/index.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
 import { getMessage, getThread, postMessage, type Message, type StatementRunner } from './threads-store.js';
 
@@ -14,6 +16,8 @@ import { getMessage, getThread, postMessage, type Message, type StatementRunner 
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN = 1013;
+/** The user already holds `limits.websocketsPerUser` sockets on this instance (reason `websocket_limit_reached`). */
+export const CLOSE_TOO_MANY = 4429;
 
 /** Messages written this long before the LISTEN connection was lost are delivered again (and deduplicated). */
 const CATCH_UP_MARGIN_MS = 5_000;
@@ -32,6 +36,12 @@ export interface WebSocketHubOptions {
   readonly instanceId: string;
   readonly maxMessageLength: number;
   readonly maxPayloadBytes: number;
+  /** Per-IP and per-user rate limits, per-identity sessions, the per-user socket limit. */
+  readonly limits: ServerLimits;
+  /** `server.trustProxy`, compiled: which `X-Forwarded-For` names the client of an upgrade. */
+  readonly trustProxy: TrustFunction;
+  /** Deepest JSON nesting of a frame; deeper frames get `nesting_too_deep` before a value is built. */
+  readonly maxJsonDepth: number;
   readonly heartbeatMs: number;
   /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
   readonly sessionCheckIntervalMs: number;
@@ -70,10 +80,13 @@ export class WebSocketHub {
   private readonly connections = new Set<Connection>();
   private readonly byThread = new Map<string, Set<Connection>>();
   private readonly bySession = new Map<string, Set<Connection>>();
+  private readonly byUser = new Map<string, Set<Connection>>();
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 0;
   private readonly delivered = new Set<string>();
   private closing = false;
+  /** The client's address as fastify's `request.ip` gives it (the same `trustProxy`). */
+  private readonly clientAddress: (request: IncomingMessage) => string;
   private frameSchema: z.ZodType<
     | { type: 'ping'; id?: string | number | undefined }
     | { type: 'thread.subscribe'; id?: string | number | undefined; threadId: string }
@@ -82,6 +95,7 @@ export class WebSocketHub {
   >;
 
   constructor(private readonly options: WebSocketHubOptions) {
+    this.clientAddress = clientAddressOf(options.trustProxy);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes,
@@ -100,6 +114,7 @@ export class WebSocketHub {
         clientMessageId: storable(z.string().min(1).max(200)).optional(),
       }),
     ]);
+    options.userSessions.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
     options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
@@ -108,6 +123,13 @@ export class WebSocketHub {
   /** Takes over an `upgrade` request for `/ws`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.closing) return refuseUpgrade(socket, '503 Service Unavailable');
+    try {
+      this.options.limits.checkIp(this.clientAddress(request));
+    } catch (error) {
+      const reply = errorReply(error, this.options.breakerCooldownMs);
+      this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+      return refuseUpgrade(socket, '429 Too Many Requests', reply.retryAfterSeconds);
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
@@ -233,6 +255,10 @@ export class WebSocketHub {
         ws.off('message', buffer);
         if (ws.readyState !== WebSocket.OPEN) return;
         if (this.closing) return ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        if ((this.byUser.get(principal.userId)?.size ?? 0) >= this.options.limits.websocketsPerUser) {
+          this.options.metrics.requestErrors.inc({ code: 'websocket_limit_reached', transport: 'websocket' });
+          return ws.close(CLOSE_TOO_MANY, 'websocket_limit_reached');
+        }
         const connection = this.register(ws, principal);
         for (const data of early) this.onFrame(connection, data);
         if (connection.waiting.length === 0) ws.resume(); // paused while early frames piled up, and none wait now
@@ -258,9 +284,12 @@ export class WebSocketHub {
     const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
     this.connections.add(connection);
     addTo(this.bySession, principal.sessionId, connection);
+    addTo(this.byUser, principal.userId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
     const { userSessions, logger } = this.options;
-    userSessions.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    const linked = userSessions
+      .linkWebSocket(principal.userId, principal.sessionId, id, this.options.limits.websocketsPerUser)
+      .catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
@@ -268,9 +297,13 @@ export class WebSocketHub {
       connection.waiting.length = 0; // nobody is left to answer
       this.connections.delete(connection);
       removeFrom(this.bySession, principal.sessionId, connection);
+      removeFrom(this.byUser, principal.userId, connection);
       for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
       this.options.metrics.wsCloses.inc({ code: String(code) });
-      userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+      // after the link has settled: an unlink that overtook it would leave the id linked for good
+      void linked
+        .then(() => userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id))
+        .catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session (the sweep will)'));
     });
     return connection;
   }
@@ -279,10 +312,10 @@ export class WebSocketHub {
     let id: FrameId;
     let raw: unknown;
     try {
-      raw = JSON.parse(data.toString());
-    } catch {
+      raw = parseJsonWithin(data.toString(), this.options.maxJsonDepth);
+    } catch (error) {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
+      this.fail(connection.ws, error instanceof NestingTooDeepError ? error : new InvalidFrameError('frame is not JSON'), undefined);
       return;
     }
     if (raw && typeof raw === 'object' && 'id' in raw) {
@@ -294,6 +327,12 @@ export class WebSocketHub {
     this.options.metrics.wsFrames.inc({ type: known ? type : 'invalid' });
     if (!known) {
       this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
+      return;
+    }
+    try {
+      this.options.limits.checkUser(connection.principal.userId);
+    } catch (error) {
+      this.fail(connection.ws, error, id);
       return;
     }
     this.dispatch(connection, raw, id);
@@ -349,7 +388,8 @@ export class WebSocketHub {
 
   /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
   private statements(userId: string, threadId: string): StatementRunner {
-    return { query: (text, values) => this.options.factory.query({ userId, threadId }, text, values) };
+    const { factory, limits } = this.options;
+    return { query: (text, values) => limits.sessions.run(userId, () => factory.query({ userId, threadId }, text, values)) };
   }
 
   private fail(ws: WebSocket, error: unknown, id: FrameId): void {
@@ -392,8 +432,9 @@ export class WebSocketHub {
 
 /** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
 /** Answers an upgrade request that will not become a WebSocket. */
-export function refuseUpgrade(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+export function refuseUpgrade(socket: Duplex, status: string, retryAfterSeconds: number | null = null): void {
+  const retryAfter = retryAfterSeconds === null ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${retryAfter}Content-Length: 0\r\n\r\n`);
 }
 
 /** The access token of a WebSocket request: `?access_token=` or the subprotocol pair `bearer, <token>`. */

@@ -22,6 +22,8 @@ import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type
 
 /** pino-compatible: `logger.warn({ ...context }, 'message')`. */
 export interface SessionLogger {
+  /** Optional: the audit line of every privileged session goes here when the logger has it. */
+  debug?(context: object, message: string): void;
   info(context: object, message: string): void;
   warn(context: object, message: string): void;
   error(context: object, message: string): void;
@@ -29,7 +31,8 @@ export interface SessionLogger {
 
 /** The pool a factory draws from: its own `Pool` (pool.ts), or a stand-in (benchmarks of the factory's own cost). */
 export interface ConnectionPool {
-  connect(): Promise<SessionClient>;
+  /** `waiterKey`: the identity a wait is for; a pool that has to queue serves identities in turn. */
+  connect(waiterKey?: string): Promise<SessionClient>;
   /** An idle connection at once, if there is one; optional (without it, every session waits on `connect`). */
   acquireIdle?(): SessionClient | undefined;
   query(text: string): Promise<unknown>;
@@ -317,7 +320,7 @@ export class SessionFactory implements SessionHost {
       this.counters.sessionsOpened++;
       if (this.active.size > this.counters.peakConcurrent) this.counters.peakConcurrent = this.active.size;
       if (identity.kind === 'privileged') {
-        this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
+        this.logger.debug?.({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
       }
       return session;
     };
@@ -335,14 +338,15 @@ export class SessionFactory implements SessionHost {
       this.logFailure(metrics, typed, 'session could not acquire a connection');
       throw typed;
     };
+    const waiterKey = identity.userId ?? '';
     // While the breaker is closed and has counted no failure since its last success, a success changes nothing
     // in it, so the hot path leaves cockatiel out; a failure, and the first success after one, go through it.
     if (this.consecutiveFailures.state === 0 && this.breaker.state === CircuitState.Closed) {
       const idle = this.pool.acquireIdle?.();
       if (idle !== undefined) return adopt(idle);
-      return this.pool.connect().then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
+      return this.pool.connect(waiterKey).then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
     }
-    return this.breaker.execute(() => this.pool.connect()).then(adopt, fail);
+    return this.breaker.execute(() => this.pool.connect(waiterKey)).then(adopt, fail);
   }
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
@@ -655,7 +659,7 @@ const CALLER_SQLSTATE = /^(22|23)/;
 
 function failureLevel(error: unknown): 'info' | 'warn' | 'error' {
   if (error instanceof IsolationViolationError) return 'info';
-  if (error instanceof TetherError) return error.retryable ? 'warn' : 'error';
+  if (error instanceof TetherError) return error.callersFault ? 'info' : error.retryable ? 'warn' : 'error';
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CALLER_SQLSTATE.test(code) ? 'info' : 'error';
 }

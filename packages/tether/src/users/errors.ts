@@ -3,6 +3,7 @@ import { TetherError } from '../errors.js';
 /** A login past the per-user session limit when the policy is `refuse`. */
 export class SessionLimitError extends TetherError {
   readonly code = 'session_limit_reached';
+  override readonly callersFault = true;
 }
 
 /** Why a caller is not (or no longer) authenticated. Every code answers HTTP 401 and closes a WebSocket with 4401. */
@@ -17,6 +18,8 @@ export type AuthenticationErrorCode =
   | 'refresh_token_reused';
 
 export class AuthenticationError extends TetherError {
+  override readonly callersFault = true;
+
   constructor(
     readonly code: AuthenticationErrorCode,
     message: string,

@@ -1,10 +1,11 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { parseWith, storable } from '../errors.js';
 import { principalOf, type ServerContext } from '../context.js';
 
 const credentials = z.object({
-  email: storable(z.string().trim().max(320, 'must be at most 320 characters')).pipe(z.email('must be an email address')),
+  // RFC 5321: a path holds at most 256 octets with its angle brackets, so an address at most 254
+  email: storable(z.string().trim().max(254, 'must be at most 254 characters')).pipe(z.email('must be an email address')),
   password: storable(z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')),
 });
 const loginBody = z.object({ email: storable(z.string().trim().min(1, 'is required').max(320)), password: z.string().min(1, 'is required').max(1024) });
@@ -13,13 +14,16 @@ const logoutBody = z.object({ all: z.boolean().optional() });
 
 /** `/auth/*`: register, login, refresh (rotation), logout of one session or all, and the caller's sessions. */
 export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
-  app.post('/auth/register', async (request, reply) => {
+  // each costs a password hash: counted per address before the body is read
+  const credentialsPerIp = { onRequest: async (request: FastifyRequest) => ctx.limits.checkCredentials(request.ip) };
+
+  app.post('/auth/register', credentialsPerIp, async (request, reply) => {
     const { email, password } = parseWith(credentials, request.body);
     const user = await ctx.auth.register(email, password, { requestId: request.id });
     return reply.code(201).send({ user: { id: user.id, email: user.email } });
   });
 
-  app.post('/auth/login', async (request) => {
+  app.post('/auth/login', credentialsPerIp, async (request) => {
     const { email, password } = parseWith(loginBody, request.body);
     return ctx.auth.login(email, password, { requestId: request.id, userAgent: request.headers['user-agent'] ?? null });
   });
