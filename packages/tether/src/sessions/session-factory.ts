@@ -16,7 +16,7 @@ import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { Pool } from './pool.js';
 import { dispatch, Session, type SessionClient, type SessionHost } from './session.js';
-import type { PreludeStatement } from './statement-batch.js';
+import type { PreludeStatement } from './wire.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, sessionErrorContext, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch, sendStatement, type StatementCallback, type StatementConfig } from './statement-batch.js';
+import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch, sendStatement, type StatementCallback, type StatementConfig } from './wire.js';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
 

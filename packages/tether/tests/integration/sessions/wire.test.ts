@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IsolationViolationError, SessionFactory } from 'tether/sessions';
 import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 // the batch is internal to the session layer; its protocol edge cases are tested here against a real server
-import { acceptsBatch, BEGIN_STATEMENT, sendBatch as sendBatchWithCallback, type PreludeStatement } from '../../../src/sessions/statement-batch.js';
+import { acceptsBatch, BEGIN_STATEMENT, sendBatch as sendBatchWithCallback, type PreludeStatement } from '../../../src/sessions/wire.js';
 
 function sendBatch<R extends pg.QueryResultRow>(client: pg.Client, prelude: PreludeStatement[], statement: { text: string }): Promise<pg.QueryResult<R>> {
   return new Promise((resolve, reject) => sendBatchWithCallback<R>(client, prelude, statement, (error, result) => (error ? reject(error) : resolve(result))));
