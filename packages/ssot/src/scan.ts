@@ -79,7 +79,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const findings = analyze(summaries, config);
-  let reported = changed ? findings.filter((f) => changed.has(f.file) || f.related.some((r) => changed.has(r.file))) : findings;
+  let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
   let baselined = 0;
   if (options.baseline) {
     const { fresh, accepted } = applyBaseline(reported, readBaseline(options.baseline));
