@@ -44,7 +44,7 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
       if (error !== null) diagnostics.unshift(syntaxDiagnostic(error));
     }
     const key = JSON.stringify(diagnostics);
-    if (!force && (published.get(uri) ?? '[]') === key) return;
+    if (!force && published.get(uri) === key) return;
     published.set(uri, key);
     void connection.sendDiagnostics({ uri, diagnostics });
   };
