@@ -55,11 +55,11 @@ const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'E
 const UNAVAILABLE_MESSAGE = /Connection terminated|not queryable|connection timeout|Connection closed|terminating connection/i;
 
 /**
- * Maps a driver error (pg raises plain `Error`s for pool and socket problems) to Tether's typed errors, with
- * the driver error as `cause`. Errors that are the caller's own (a constraint violation, a syntax error) are
- * returned unchanged.
+ * Maps a driver error (pg raises plain `Error`s for socket problems) to Tether's typed errors, with the driver
+ * error as `cause`; Tether's own errors (the pool's `PoolExhaustedError`, …) pass through. Errors that are the
+ * caller's own (a constraint violation, a syntax error) are returned unchanged.
  */
-export function classifyDatabaseError(error: unknown, context: { poolSaturated?: boolean } = {}): unknown {
+export function classifyDatabaseError(error: unknown): unknown {
   if (error instanceof TetherError) return error;
   if (error instanceof BrokenCircuitError) return new CircuitOpenError('database circuit breaker is open; failing fast', { cause: error });
   if (!(error instanceof Error)) return error;
@@ -69,11 +69,6 @@ export function classifyDatabaseError(error: unknown, context: { poolSaturated?:
     if (code === '57014' || code === '25P03') return new SessionTimeoutError(message, { cause: error });
     if (code === '42501' && /row-level security/i.test(message)) return new IsolationViolationError(message, { cause: error });
     if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)) return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });
-  }
-  if (message === 'timeout exceeded when trying to connect') {
-    return context.poolSaturated
-      ? new PoolExhaustedError('no connection became free within the acquire timeout; all are busy', { cause: error })
-      : new DatabaseUnavailableError('database did not accept a connection within the acquire timeout', { cause: error });
   }
   if (message === 'Query read timeout') return new SessionTimeoutError(message, { cause: error });
   if (UNAVAILABLE_MESSAGE.test(message)) return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });

@@ -14,7 +14,9 @@ export {
   type ConnectionPool,
   type HealthReport,
 } from './session-factory.js';
-export { Session, type SessionClient } from './session.js';
+export { Session, type SessionPhase } from './session.js';
+export type { SessionClient } from './wire.js';
+export { isUuid, UUID_PATTERN } from './identity.js';
 export { sessionErrorContext, snapshotSessionMetrics } from './session-metrics.js';
 export type { SessionMetrics, SessionState, SessionErrorContext, SessionErrorSummary } from './session-metrics.js';
 export type { PoolMetrics, BreakerState } from './pool-metrics.js';

@@ -21,7 +21,10 @@ export interface PoolMetrics {
   readonly totalClosed: number;
   readonly sessionsOpened: number;
   readonly sessionsFailed: number;
-  readonly exhaustionEvents: number;
+  /**
+   * Acquisitions that timed out with every connection busy: the pool was exhausted. (Exported to Prometheus as
+   * `tether_pool_connection_timeout_total` and, under its former name, `tether_pool_exhaustion_total`.)
+   */
   readonly acquireTimeouts: number;
   readonly breakerState: BreakerState;
   readonly breakerTrips: number;

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
+import { PoolExhaustedError, SessionClosedError } from './errors.js';
 import { FairQueue } from './fair-queue.js';
 
 export interface PoolOptions {
@@ -7,7 +8,7 @@ export interface PoolOptions {
   readonly client: pg.ClientConfig;
   /** Most connections open (or being opened) at once. */
   readonly max: number;
-  /** Longest wait for a connection when all `max` are checked out; then `timeout exceeded when trying to connect`. */
+  /** Longest wait for a connection when all `max` are checked out; then `PoolExhaustedError`. */
   readonly acquireTimeoutMs: number;
   /** An idle connection is closed after this long (0: never). Checked by one housekeeping timer, not per release. */
   readonly idleTimeoutMs: number;
@@ -88,7 +89,7 @@ export class Pool extends EventEmitter {
    * it is `waiterKey`'s turn (waiters are served round-robin by key; the session factory passes the identity).
    */
   connect(waiterKey = ''): Promise<PooledClient> {
-    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    if (this.ending) return Promise.reject(poolClosed());
     const idle = this.acquireIdle();
     if (idle) {
       return Promise.resolve(idle);
@@ -99,7 +100,7 @@ export class Pool extends EventEmitter {
       if (this.options.acquireTimeoutMs > 0) {
         waiter.timer = setTimeout(() => {
           this.waiters.remove(waiter.key, waiter);
-          reject(new Error('timeout exceeded when trying to connect'));
+          reject(new PoolExhaustedError('no connection became free within the acquire timeout; all are busy'));
         }, this.options.acquireTimeoutMs);
         waiter.timer.unref();
       }
@@ -126,7 +127,7 @@ export class Pool extends EventEmitter {
     if (this.housekeeper) clearInterval(this.housekeeper);
     for (const waiter of this.waiters.drain()) {
       clearTimeout(waiter.timer);
-      waiter.reject(new Error('Cannot use a pool after calling end on the pool'));
+      waiter.reject(poolClosed());
     }
     for (const slot of this.idle.splice(0)) this.destroy(slot);
     if (this.total === 0) return Promise.resolve();
@@ -145,7 +146,7 @@ export class Pool extends EventEmitter {
       () => {
         if (this.ending) {
           this.destroy(slot);
-          throw new Error('Cannot use a pool after calling end on the pool');
+          throw poolClosed();
         }
         this.emit('connect', client);
         return client;
@@ -205,5 +206,25 @@ export class Pool extends EventEmitter {
   private closeIdle(): void {
     const before = Date.now() - this.options.idleTimeoutMs;
     while (this.idle.length > 0 && (this.idle[0] as Slot).idleSince <= before) this.destroy(this.idle[0] as Slot);
+  }
+}
+
+const poolClosed = (): SessionClosedError => new SessionClosedError('the connection pool has been closed');
+
+/**
+ * Ends a backend from a separate connection: a pipelined pg client waits for its running statements before
+ * it disconnects, so destroying the connection alone would leave the statement running on the server.
+ */
+export async function terminateBackend(connectionString: string | undefined, pid: number | null | undefined): Promise<void> {
+  if (!pid || !connectionString) return;
+  const killer = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
+  killer.on('error', () => {});
+  try {
+    await killer.connect();
+    await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+  } catch {
+    // the server ends the backend itself once it notices the closed connection
+  } finally {
+    await killer.end().catch(() => {});
   }
 }

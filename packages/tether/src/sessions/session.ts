@@ -1,22 +1,7 @@
-import pg from 'pg';
-import { acceptsBatch, BEGIN_STATEMENT, type PreludeStatement, sendBatch, sendStatement, type StatementCallback, type StatementConfig } from './statement-batch.js';
+import type pg from 'pg';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
-
-/** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
-export interface SessionClient {
-  /** pg's callback form: the session makes one promise per statement instead of pg's promise and its own. */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: StatementConfig, callback: StatementCallback<R>): void;
-  release(destroy?: Error | boolean): void;
-  getTransactionStatus(): string | null;
-  readonly processID?: number | null;
-}
-
-/** Hands a statement to the client: a pg client gets a query object (see `sendStatement`), a stand-in the config. */
-export function dispatch<R extends pg.QueryResultRow>(client: SessionClient, config: StatementConfig, callback: StatementCallback<R>): void {
-  if (client instanceof pg.Client) sendStatement(client, config, callback);
-  else client.query<R>(config, callback);
-}
+import { BEGIN_STATEMENT, type PreludeStatement, type SessionClient, type StatementCallback, type StatementConfig, type Wire } from './wire.js';
 
 /**
  * Statements PostgreSQL refuses outside an explicit transaction block (`LOCK TABLE`, `SAVEPOINT`, `DECLARE`, `SET
@@ -28,26 +13,20 @@ function needsTransactionBlock(text: string): boolean {
   return TRANSACTION_BLOCK_ONLY.test(text);
 }
 
-type Corkable = { cork(): void; uncork(): void };
-
 /**
- * Runs `send` with pg's socket corked, when it can be reached: corking it around the statements of one round trip makes them one
- * write (one system call) instead of one each. pg has no public API for this; without it, nothing changes
- * but the number of writes.
+ * Where a session is in its life, in order (one field; each step only moves forward):
+ * - `fresh`: nothing sent yet;
+ * - `open`: the transaction (or autocommit work) has begun; more statements may follow;
+ * - `sealed`: the transaction ends with the statement just sent (a one-statement transaction): nothing more runs;
+ * - `closing`: COMMIT or ROLLBACK asked for; the connection is not back yet;
+ * - `closed`: the connection went back to the pool (or was evicted);
+ * - `{ terminatedBy }`: the factory ended it (max lifetime, shutdown) and destroyed its connection.
  */
-function corked<T>(client: SessionClient, send: () => T): T {
-  const stream = (client as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
-  if (typeof stream?.cork !== 'function' || typeof stream.uncork !== 'function') return send();
-  stream.cork();
-  try {
-    return send();
-  } finally {
-    stream.uncork();
-  }
-}
+export type SessionPhase = 'fresh' | 'open' | 'sealed' | 'closing' | 'closed' | { readonly terminatedBy: Error };
 
 /** The parts of the factory a session calls back into; kept narrow so that a session knows no pool. */
 export interface SessionHost {
+  readonly wire: Wire;
   /** The statement that sets a transactional session's context (role, user, request id), or null for none. */
   contextStatement(session: Session): PreludeStatement | null;
   /** The prepared-statement name for a parameterized statement, or undefined to send it unnamed. */
@@ -62,15 +41,10 @@ export interface SessionHost {
  * whatever was not committed.
  */
 export class Session implements AsyncDisposable {
-  /** Set once the transaction (BEGIN and the context) has been sent. */
-  begun = false;
+  /** @internal see `SessionPhase`; the factory moves it to `closing`, `closed` and `terminatedBy`. */
+  phase: SessionPhase = 'fresh';
   /** Queries sent and not yet answered: a connection released with any is dirty. */
   inFlight = 0;
-  /** Set when the transaction ends with the statement just sent (a one-statement transaction): nothing more runs in it. */
-  transactionEnded = false;
-  /** Set when the watchdog ended the session (max lifetime) or the factory closed it. */
-  endedBy: Error | null = null;
-  finished = false;
   /** The text of the statement sent last (running, if the session is active): leak reports name it. */
   statement: string | null = null;
   /** Set while the factory runs a callback's synchronous start: a first statement then waits (see `holdFirstStatement`). */
@@ -91,19 +65,31 @@ export class Session implements AsyncDisposable {
     return this.metrics.sessionId;
   }
 
+  /** @internal the error the factory ended this session with (max lifetime, shutdown), or null. */
+  get terminatedBy(): Error | null {
+    return typeof this.phase === 'object' ? this.phase.terminatedBy : null;
+  }
+
   /** Runs one statement in this session's transaction, with the session's user, role and timeouts. */
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    if (this.finished || this.endedBy) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is closed`));
-    // a one-statement transaction ends with its statement: a later one would run outside it, without the context
-    if (this.transactionEnded) return Promise.reject(new SessionClosedError(`session ${this.id} has ended its transaction`));
+    const phase = this.phase;
+    if (phase !== 'fresh' && phase !== 'open') return Promise.reject(this.refusal(phase));
     const promise = this.measured<R>(text, (answered) => {
       this.sendHeldNow(); // a second statement: the first goes out first, as it would have
-      if (this.begun) this.send(text, values, answered);
+      if (this.phase === 'open') this.send(text, values, answered);
       else if (this.holding) this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
       else this.start(text, values, answered);
     });
     if (this.held !== null && this.held.promise === null) this.held.promise = promise;
     return promise;
+  }
+
+  /** Why a statement cannot run in this phase. */
+  private refusal(phase: SessionPhase): Error {
+    if (typeof phase === 'object') return phase.terminatedBy;
+    // a one-statement transaction ends with its statement: a later one would run outside it, without the context
+    if (phase === 'sealed') return new SessionClosedError(`session ${this.id} has ended its transaction`);
+    return new SessionClosedError(`session ${this.id} is closed`);
   }
 
   /**
@@ -169,11 +155,14 @@ export class Session implements AsyncDisposable {
    */
   private sendAsTransaction<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
-    this.begun = true;
-    this.transactionEnded = true; // with this statement: committed or rolled back at the batch's Sync, or by the pipelined COMMIT
+    // ended with this statement: committed or rolled back at the batch's Sync, or by the pipelined COMMIT
+    this.phase = 'sealed';
     this.metrics.transactionCount++;
-    if (!needsTransactionBlock(text) && acceptsBatch(this.client, name, text)) this.sendBatch(this.client, [context], { text, values, name }, callback);
-    else this.sendPipelined(context, text, values, true, callback);
+    if (!needsTransactionBlock(text) && this.host.wire.acceptsBatch(this.client, name, text)) {
+      this.sendBatch([context], { text, values, name }, callback);
+    } else {
+      this.sendPipelined(context, text, values, true, callback);
+    }
   }
 
   /**
@@ -182,18 +171,18 @@ export class Session implements AsyncDisposable {
    */
   private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const context = this.host.contextStatement(this);
-    this.begun = true;
+    this.phase = 'open';
     if (context === null) return this.send(text, values, callback); // anonymous: autocommit
     this.metrics.transactionCount++;
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (acceptsBatch(this.client, name, text)) return this.sendBatch(this.client, [BEGIN_STATEMENT, context], { text, values, name }, callback);
+    if (this.host.wire.acceptsBatch(this.client, name, text)) return this.sendBatch([BEGIN_STATEMENT, context], { text, values, name }, callback);
     this.sendPipelined(context, text, values, false, callback);
   }
 
   /**
    * BEGIN, the context and the statement (and COMMIT, with `commit`) pipelined in one write: the way for a named
-   * statement not yet prepared on this connection (see `acceptsBatch`). Answered once all of them are, with the
-   * first failure in this order: BEGIN or the context, the statement, COMMIT (which a failed statement turns
+   * statement not yet prepared on this connection (see `Wire.acceptsBatch`). Answered once all of them are, with
+   * the first failure in this order: BEGIN or the context, the statement, COMMIT (which a failed statement turns
    * into a ROLLBACK): the connection goes back clean, or is evicted.
    */
   private sendPipelined<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, commit: boolean, callback: StatementCallback<R>): void {
@@ -210,15 +199,15 @@ export class Session implements AsyncDisposable {
       preludeFailure ??= error;
       settle();
     };
-    corked(this.client, () => {
-      this.dispatchCounted({ text: 'BEGIN' }, prelude);
-      this.dispatchCounted({ name: context.name, text: context.text, values: [...context.values] }, prelude);
+    this.host.wire.corked(this.client, () => {
+      this.sendCounted({ text: 'BEGIN' }, prelude);
+      this.sendCounted({ name: context.name, text: context.text, values: [...context.values] }, prelude);
       this.send<R>(text, values, (error, result) => {
         statement = { error, result };
         settle();
       });
       if (!commit) return;
-      this.dispatchCounted({ text: 'COMMIT' }, (error, ended) => {
+      this.sendCounted({ text: 'COMMIT' }, (error, ended) => {
         commitFailure = error ?? (ended.command === 'ROLLBACK' ? new TransactionAbortedError('the transaction was rolled back at commit') : undefined);
         settle();
       });
@@ -233,7 +222,7 @@ export class Session implements AsyncDisposable {
    */
   queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
     this.sendHeldNow();
-    if (this.finished || this.endedBy || this.begun) return Promise.reject(this.endedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
+    if (this.phase !== 'fresh') return Promise.reject(this.terminatedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
     const context = this.host.contextStatement(this);
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
     return this.measured<R>(text, (answered) => this.sendAsTransaction(context, text, values, answered));
@@ -253,7 +242,8 @@ export class Session implements AsyncDisposable {
 
   /** Ends the session without committing: what was not committed is rolled back. Safe to call twice. */
   close(): Promise<void> {
-    return this.finished ? Promise.resolve() : this.rollback();
+    const phase = this.phase;
+    return phase === 'closing' || phase === 'closed' || typeof phase === 'object' ? Promise.resolve() : this.rollback();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -266,22 +256,22 @@ export class Session implements AsyncDisposable {
    */
   private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
-    this.dispatchCounted<R>(name === undefined ? { text, values } : { name, text, values }, callback);
+    this.sendCounted<R>(name === undefined ? { text, values } : { name, text, values }, callback);
   }
 
   /** Sends one statement, counted as in flight until the server answers it. */
-  private dispatchCounted<R extends pg.QueryResultRow>(config: StatementConfig, callback: StatementCallback<R>): void {
+  private sendCounted<R extends pg.QueryResultRow>(config: StatementConfig, callback: StatementCallback<R>): void {
     this.inFlight++;
-    dispatch<R>(this.client, config, (error, result) => {
+    this.host.wire.send<R>(this.client, config, (error, result) => {
       this.inFlight--;
       callback(error, result);
     });
   }
 
-  /** Sends a batch (see statement-batch.ts), counted as one statement in flight until the server answers it. */
-  private sendBatch<R extends pg.QueryResultRow>(client: pg.ClientBase, prelude: readonly PreludeStatement[], config: StatementConfig, callback: StatementCallback<R>): void {
+  /** Sends a batch (see wire.ts), counted as one statement in flight until the server answers it. */
+  private sendBatch<R extends pg.QueryResultRow>(prelude: readonly PreludeStatement[], config: StatementConfig, callback: StatementCallback<R>): void {
     this.inFlight++;
-    sendBatch<R>(client, prelude, config, (error, result) => {
+    this.host.wire.sendBatch<R>(this.client, prelude, config, (error, result) => {
       this.inFlight--;
       callback(error, result);
     });

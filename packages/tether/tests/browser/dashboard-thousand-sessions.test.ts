@@ -25,7 +25,7 @@ beforeAll(async () => {
   const source = {
     poolMetrics: (): PoolMetrics => ({
       max: 1_000, active: SESSIONS, idle: 0, pending: 12, activeSessions: SESSIONS, peakConcurrent: SESSIONS, totalCreated: SESSIONS, totalClosed: 0,
-      sessionsOpened: (opened += 400), sessionsFailed: 0, exhaustionEvents: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0,
+      sessionsOpened: (opened += 400), sessionsFailed: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0,
       sessionsTerminated: 0, dirtyEvicted: 0, errorsByCode: {}, acquireTime: empty, sessionLifetime: empty, queryTime: empty,
     }),
     activeSessions: (): SessionMetrics[] =>

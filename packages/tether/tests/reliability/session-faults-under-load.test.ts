@@ -109,7 +109,7 @@ describe('session faults under load', () => {
       expect(f.ms).toBeLessThan(acquireTimeoutMs * 1.5 + 50);
     }
     const metrics = factory.poolMetrics();
-    expect(metrics.exhaustionEvents).toBe(failures.length);
+    expect(metrics.acquireTimeouts).toBe(failures.length);
     expect(metrics.activeSessions).toBe(0);
     expect(metrics.active).toBe(0);
     expect(metrics.peakConcurrent).toBe(max);

@@ -9,7 +9,7 @@ const empty = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
 class FakeSource {
   pool: PoolMetrics = {
     max: 10, active: 0, idle: 0, pending: 0, activeSessions: 0, peakConcurrent: 0, totalCreated: 0, totalClosed: 0, sessionsOpened: 0, sessionsFailed: 0,
-    exhaustionEvents: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
+    acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
     errorsByCode: {}, acquireTime: histogram(empty()), sessionLifetime: histogram(empty()), queryTime: histogram(empty()),
   };
   sessions: SessionMetrics[] = [];

@@ -30,10 +30,9 @@ describe('classifyDatabaseError', () => {
     expect((typed as Error).cause).toBe(driverError);
   });
 
-  it('tells a full pool from a database that does not accept connections', () => {
-    const waitTimeout = new Error('timeout exceeded when trying to connect');
-    expect(classifyDatabaseError(waitTimeout, { poolSaturated: true })).toBeInstanceOf(PoolExhaustedError);
-    expect(classifyDatabaseError(waitTimeout, { poolSaturated: false })).toBeInstanceOf(DatabaseUnavailableError);
+  it("passes Tether's own typed errors through unchanged (the pool raises PoolExhaustedError itself)", () => {
+    const exhausted = new PoolExhaustedError('all busy');
+    expect(classifyDatabaseError(exhausted)).toBe(exhausted);
   });
 
   it("returns the caller's own errors unchanged", () => {

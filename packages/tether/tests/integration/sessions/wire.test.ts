@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { IsolationViolationError, SessionFactory } from 'tether/sessions';
 import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 // the batch is internal to the session layer; its protocol edge cases are tested here against a real server
-import { acceptsBatch, BEGIN_STATEMENT, sendBatch as sendBatchWithCallback, type PreludeStatement } from '../../../src/sessions/statement-batch.js';
+import { batchingWire, BEGIN_STATEMENT, type PreludeStatement, type SessionClient } from '../../../src/sessions/wire.js';
+
+const acceptsBatch = (client: object, name: string | undefined, text: string): boolean => batchingWire.acceptsBatch(client as unknown as SessionClient, name, text);
 
 function sendBatch<R extends pg.QueryResultRow>(client: pg.Client, prelude: PreludeStatement[], statement: { text: string }): Promise<pg.QueryResult<R>> {
-  return new Promise((resolve, reject) => sendBatchWithCallback<R>(client, prelude, statement, (error, result) => (error ? reject(error) : resolve(result))));
+  return new Promise((resolve, reject) => batchingWire.sendBatch<R>(client as unknown as SessionClient, prelude, statement, (error, result) => (error ? reject(error) : resolve(result))));
 }
 
 let db: ScratchDatabase;
@@ -100,6 +102,29 @@ describe("withSession's first statement, batched with BEGIN and the context", ()
       expect(metrics).toMatchObject({ dirtyEvicted: 0, activeSessions: 0 });
       const context = await factory.withSession({ userId: bob, requestId: 'batch-1' }, (s) => s.query<{ role: string; name: string; uid: string }>("SELECT current_user AS role, current_setting('application_name') AS name, current_setting('app.user_id') AS uid"));
       expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:batch-1', uid: bob });
+    } finally {
+      await factory.close();
+    }
+  });
+});
+
+describe("sessions through pg's public API only (batchStatements: false)", () => {
+  it('keep the same isolation, transactions and round trips to a clean connection', async () => {
+    const factory = new SessionFactory({ connectionString: db.url, max: 1, batchStatements: false });
+    try {
+      const insert = 'INSERT INTO threads (user_id, title) VALUES ($1, $2)';
+      await factory.withSession({ userId: bob }, (s) => s.query(insert, [bob, 'public wire, one statement']));
+      const failed = await failureOf(
+        factory.withSession({ userId: bob }, async (s) => {
+          await s.query(insert, [bob, 'public wire, rolled back']);
+          throw new Error('the callback fails after its statement');
+        }),
+      );
+      expect(failed).toHaveProperty('message', 'the callback fails after its statement');
+      expect(await failureOf(factory.query({ userId: bob }, insert, [alice, 'forged']))).toBeInstanceOf(IsolationViolationError);
+      const titles = await factory.query<{ title: string }>({ userId: bob }, 'SELECT title FROM threads ORDER BY title');
+      expect(titles.rows.map((r) => r.title)).toEqual(['public wire, one statement']);
+      expect(factory.poolMetrics()).toMatchObject({ dirtyEvicted: 0, activeSessions: 0 });
     } finally {
       await factory.close();
     }
