@@ -1,10 +1,11 @@
 /** The library API: `scan(options) → Report`. */
-import { resolve, dirname, relative } from 'node:path';
-import { statSync } from 'node:fs';
-import { loadConfig } from './config.js';
+import { basename, resolve, dirname, join, relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { DEFAULT_GENERATED, loadConfig } from './config.js';
 import type { Config } from './config.js';
 import { discoverFiles } from './files/discover.js';
 import { Model } from './model/model.js';
+import type { ModelOptions } from './model/model.js';
 import { parseFiles } from './parse/pool.js';
 import type { FileSummary } from './parse/summary.js';
 import { applyBaseline, readBaseline } from './report/baseline.js';
@@ -57,9 +58,9 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   for (const p of paths) statSync(p); // a missing path fails here, before any work
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
-  const files = discoverFiles({ root, paths, include: config.include, exclude: config.exclude });
+  const files = discoverFiles({ root, paths, include: config.include, exclude: [...config.exclude, ...(config.generated ?? DEFAULT_GENERATED)] });
   const summaries = await parseFiles(files, { ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  const findings = analyze(summaries, config);
+  const findings = analyze(summaries, config, { rootPackage: existsSync(join(root, '__init__.py')) ? basename(root) : null });
   let reported = findings;
   let baselined = 0;
   if (options.baseline) {
@@ -84,8 +85,8 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
 }
 
 /** Runs the rules over extracted files: the part of a scan after parsing. */
-export function analyze(summaries: readonly FileSummary[], config: Config): Finding[] {
-  const model = new Model(summaries);
+export function analyze(summaries: readonly FileSummary[], config: Config, modelOptions: ModelOptions = {}): Finding[] {
+  const model = new Model(summaries, modelOptions);
   const suppressions = new Map<string, Map<number, readonly string[]>>();
   for (const s of summaries) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
   const suppressed = (path: string, line: number, rule: RuleId): boolean => {
@@ -94,7 +95,10 @@ export function analyze(summaries: readonly FileSummary[], config: Config): Find
   };
   const context: RuleContext = {
     model,
-    options: { criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames },
+    options: {
+      criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames,
+      compareUnconnected: config.compareUnconnected ?? false,
+    },
     isSuppressed: (file, line, rule) => suppressed(file.path, line, rule),
   };
   const raw: RawFinding[] = [];

@@ -35,7 +35,7 @@ export function extractFile(absolute: string, relative: string): FileSummary {
   } catch (error) {
     return {
       path: relative, language, lines: countLines(source), parseError: error instanceof Error ? error.message : String(error),
-      classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions: [],
+      classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: false, suppressions: [],
     };
   }
 }
