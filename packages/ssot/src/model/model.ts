@@ -62,6 +62,10 @@ export class Model {
     const escaped = new Set<number>();
     for (const file of this.sources) {
       for (const e of file.escapes) {
+        if (e.name === '*') {
+          for (const d of defsByFile.get(file) ?? []) escaped.add(d.id);
+          continue;
+        }
         const sym = this.symbols.resolveDotted(file, e.name, e.scope);
         if (sym?.kind === 'class') escaped.add(sym.def.id);
       }

@@ -362,7 +362,8 @@ function receivingCall(source: string, index: number): { callee: string; nested:
 /**
  * Class objects that escape where the scanner cannot follow them, each with its string index: a positional
  * argument of a call (`make_tests(Mixin)`, `type(name, (Mixin, TestCase), {})`), the receiver of a `__bases__`
- * assignment, the target of `setattr` with a computed name. Only names whose last part is capitalized, as class names
+ * assignment and the classes in its new bases, the target of `setattr` with a computed name, and every class of the
+ * module (`*`) when its `globals()` are taken. Only names whose last part is capitalized, as class names
  * are; calls that only inspect a class (`isinstance`, `super`, …) are not escapes. A text-level search: names inside
  * strings count too, which can only make the scanner quieter.
  */
@@ -375,8 +376,14 @@ export function escapingNames(source: string): { name: string; index: number }[]
     out.push({ name: m[1]!, index: m.index });
   }
   if (source.includes('__bases__')) {
-    for (const m of source.matchAll(/([A-Za-z_][\w.]*)\.__bases__\s*\+?=(?!=)/g)) out.push({ name: m[1]!, index: m.index });
+    // `X.__bases__ = (Base, Mixin)`, `X.__bases__ += (Mixin,)`: X and every class in the new bases
+    for (const m of source.matchAll(/([A-Za-z_][\w.]*)\.__bases__\s*\+?=(?!=)([^\n]*)/g)) {
+      out.push({ name: m[1]!, index: m.index });
+      for (const b of m[2]!.matchAll(/(?<![\w.])((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?![\w.(])/g)) out.push({ name: b[1]!, index: m.index });
+    }
   }
+  // `globals()` hands the module's namespace, every class in it, to code the scanner does not follow
+  if (/\bglobals\(\)/.test(source)) out.push({ name: '*', index: 0 });
   if (source.includes('setattr')) {
     for (const m of source.matchAll(/\bsetattr\(\s*([A-Za-z_][\w.]*)\s*,\s*(?!['"\s])/g)) out.push({ name: m[1]!, index: m.index });
   }

@@ -65,6 +65,8 @@ const METHOD_DECORATORS = new Set([
   'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
   'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
 ]);
+/** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
+const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
 const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
 const ENUM_BASES = /^(?:enum\.)?(?:Enum|IntEnum|StrEnum|Flag|IntFlag)$/;
 
@@ -87,6 +89,11 @@ interface ScopeDraft extends Range {
   catchesAttributeError: boolean;
   /** names of classes defined directly in this scope */
   localClasses: Set<string>;
+  /** in a classmethod or `__new__`: the class it is defined in, the name of its class parameter, and the variables
+   *  bound to a new instance (`obj = super().__new__(cls)`), whose attribute stores are instance attributes */
+  ownerClass: number;
+  clsName: string | null;
+  newInstances: Set<string>;
 }
 
 /** A definition's decorators asked from the tree (the slow path, for headers the text reader does not handle). */
@@ -306,7 +313,7 @@ export function extractPython(path: string, source: string): FileSummary {
 
   // ---- functions and scopes --------------------------------------------------------------------------
   const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
-    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(),
+    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(), ownerClass: -1, clsName: null, newInstances: new Set(),
   });
   const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
@@ -352,6 +359,10 @@ export function extractPython(path: string, source: string): FileSummary {
       isClassMethod || selfName === null ? -1 : selfClass, isClassMethod ? null : selfName,
     );
     scope.parent = enclosingFunctionScope(f.start, i);
+    if (selfClass >= 0 && (isClassMethod || name === '__new__') && params.length > 0) {
+      scope.ownerClass = selfClass;
+      scope.clsName = params[0]!.name;
+    }
     for (const [k, p] of params.entries()) {
       if (k === 0 && selfName !== null) continue;
       if (p.type) bindTyped(scope, p.name, { kind: 'annotation', text: p.type });
@@ -427,6 +438,7 @@ export function extractPython(path: string, source: string): FileSummary {
         for (const target of targets) {
           if (/^[A-Za-z_]\w*$/.test(target)) {
             if (inClassBody) continue;
+            if (scope.clsName !== null && value !== null && NEW_INSTANCE.test(value)) scope.newInstances.add(target);
             const callee = value !== null && targets.length === 1 ? singleCall(value) : null;
             if (n.kind === 'assignment' && type) bindTyped(scope, target, { kind: 'annotation', text: type });
             else if (n.kind === 'assignment' && callee) bindTyped(scope, target, { kind: 'call', callee });
@@ -438,7 +450,12 @@ export function extractPython(path: string, source: string): FileSummary {
           for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
             const receiver = m[1]!;
             const attr = m[2]!;
-            const owner = scope.selfName !== null && receiver === scope.selfName ? classDrafts[scope.selfClass] : undefined;
+            const owner =
+              scope.selfName !== null && receiver === scope.selfName
+                ? classDrafts[scope.selfClass]
+                : scope.clsName !== null && (receiver === scope.clsName || scope.newInstances.has(receiver))
+                  ? classDrafts[scope.ownerClass]
+                  : undefined;
             if (owner) {
               const single = target === m[0] && n.kind === 'assignment';
               if (!owner.instanceAttributes.has(attr) || (single && type)) owner.instanceAttributes.set(attr, single ? type : null);
@@ -550,17 +567,34 @@ export function extractPython(path: string, source: string): FileSummary {
     return names;
   };
   /**
-   * Attribute stores on a receiver the scanner cannot type silence reads of the same path only: the same variable in
-   * the same scope, or the same `self.…` path in the same class, which may be that object.
+   * Attribute stores on a receiver the scanner cannot type silence reads of the same path only, which may be that
+   * object: the same `self.…` path in the same class, or the same variable path in the same function or in functions
+   * nested in one another (a closure, or a callback handed the variable).
    */
-  const looseStores = new Set<string>();
+  const looseStores = new Map<string, number[]>();
   const looseKey = (scopeIndex: number, receiver: string, attribute: string): string => {
     const scope = scopes[scopeIndex]!;
     const dot = receiver.indexOf('.');
     if (scope.selfName !== null && dot > 0 && receiver.slice(0, dot) === scope.selfName) {
       return `class ${scope.selfClass} ${receiver.slice(dot)}.${attribute}`;
     }
-    return `scope ${scopeIndex} ${receiver}.${attribute}`;
+    return `var ${receiver}.${attribute}`;
+  };
+  const addLooseStore = (scopeIndex: number, receiver: string, attribute: string): void => {
+    const key = looseKey(scopeIndex, receiver, attribute);
+    const list = looseStores.get(key);
+    if (list) list.push(scopeIndex);
+    else looseStores.set(key, [scopeIndex]);
+  };
+  const encloses = (outer: number, inner: number): boolean => {
+    for (let s = inner; s >= 0; s = scopes[s]!.parent) if (s === outer) return true;
+    return false;
+  };
+  const silencedByLooseStore = (r: AttributeRead): boolean => {
+    const key = looseKey(r.scope, r.receiver, r.attribute);
+    const stores = looseStores.get(key);
+    if (!stores) return false;
+    return key.startsWith('class ') || stores.some((s) => encloses(s, r.scope) || encloses(r.scope, s));
   };
   const reads: AttributeRead[] = [];
   const seenReads = new Set<string>();
@@ -601,18 +635,21 @@ export function extractPython(path: string, source: string): FileSummary {
     if (scope.selfName !== null && rootName === scope.selfName) {
       writes.push(w);
       // `self._metrics.x = …`: were `self._metrics` of unknown type, this class's own reads of the path are silent
-      if (w.receiver !== rootName) looseStores.add(looseKey(w.scope, w.receiver, w.attribute));
+      if (w.receiver !== rootName) addLooseStore(w.scope, w.receiver, w.attribute);
       continue;
     }
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
-    if (!source) continue;
+    if (!source) {
+      addLooseStore(w.scope, w.receiver, w.attribute);
+      continue;
+    }
     noteReceiver(w.scope, rootName, source);
     writes.push(w);
   }
   if (looseStores.size > 0) {
     for (let k = reads.length - 1; k >= 0; k--) {
       const r = reads[k]!;
-      if (looseStores.has(looseKey(r.scope, r.receiver, r.attribute))) reads.splice(k, 1);
+      if (silencedByLooseStore(r)) reads.splice(k, 1);
     }
   }
 
