@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { TetherError } from '../errors.js';
+import { TetherError } from './errors.js';
 import { Breaker } from './breaker.js';
 import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TransactionAbortedError } from './errors.js';
 import { FactoryStatistics } from './factory-statistics.js';
