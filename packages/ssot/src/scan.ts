@@ -3,9 +3,10 @@ import { resolve, dirname, relative } from 'node:path';
 import { statSync } from 'node:fs';
 import { loadConfig } from './config.js';
 import type { Config } from './config.js';
+import { summarize } from './cache/summarize.js';
+import { filesChangedSince } from './files/changed-since.js';
 import { discoverFiles } from './files/discover.js';
 import { Model } from './model/model.js';
-import { parseFiles } from './parse/pool.js';
 import type { FileSummary } from './parse/summary.js';
 import { applyBaseline, readBaseline } from './report/baseline.js';
 import { addFingerprints } from './report/fingerprint.js';
@@ -25,13 +26,25 @@ export interface ScanOptions {
   /** worker threads (0: parse in this thread) */
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** the summary cache: true for `.ssot_cache` in the root, a directory, or false (default) for none */
+  readonly cache?: boolean | string;
+  /** a git revision: report only findings in files changed since it (see filesChangedSince); the analysis still
+   *  reads every file */
+  readonly since?: string;
 }
+
+/** Where `cache: true` keeps the summary cache, in the scan root. */
+export const DEFAULT_CACHE_DIR = '.ssot_cache';
 
 export interface Report {
   readonly version: 1;
   readonly root: string;
   readonly findings: readonly Finding[];
-  readonly stats: { readonly files: number; readonly lines: number; readonly parseErrors: number; readonly durationMs: number };
+  readonly stats: {
+    readonly files: number; readonly lines: number; readonly parseErrors: number; readonly durationMs: number;
+    /** files whose summary came from the cache */
+    readonly cachedFiles: number;
+  };
   /** files that did not parse */
   readonly errors: readonly { readonly file: string; readonly message: string }[];
   /** findings the baseline accepted (not listed) */
@@ -57,13 +70,19 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   for (const p of paths) statSync(p); // a missing path fails here, before any work
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
+  const changed = options.since === undefined ? null : filesChangedSince(root, options.since);
   const files = discoverFiles({ root, paths, include: config.include, exclude: config.exclude });
-  const summaries = await parseFiles(files, { ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
+  const cacheDir = options.cache === true ? resolve(root, DEFAULT_CACHE_DIR) : typeof options.cache === 'string' ? resolve(options.cache) : null;
+  const { summaries, cached } = await summarize(files, {
+    cacheDir, root, config, paths,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
   const findings = analyze(summaries, config);
-  let reported = findings;
+  let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
   let baselined = 0;
   if (options.baseline) {
-    const { fresh, accepted } = applyBaseline(findings, readBaseline(options.baseline));
+    const { fresh, accepted } = applyBaseline(reported, readBaseline(options.baseline));
     reported = fresh;
     baselined = accepted;
   }
@@ -77,6 +96,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
       lines: summaries.reduce((n, s) => n + s.lines, 0),
       parseErrors: errors.length,
       durationMs: Math.round(performance.now() - started),
+      cachedFiles: cached,
     },
     errors,
     baselined,
