@@ -34,3 +34,4 @@ export {
   classifyDatabaseError,
   type SessionErrorCode,
 } from './errors.js';
+export { provision, provisioningSql, type ProvisionOptions } from './provision.js';
