@@ -1,4 +1,4 @@
-import type { TetherError } from '../errors.js';
+import type { TetherError } from './errors.js';
 import { SessionTimeoutError } from './errors.js';
 import type { FactoryStatistics } from './factory-statistics.js';
 import type { SessionLogger } from './failure-log.js';

@@ -1,18 +1,17 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { TetherError } from '../errors.js';
 import { Breaker } from './breaker.js';
-import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TransactionAbortedError } from './errors.js';
+import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TetherError, TransactionAbortedError } from './errors.js';
 import { FactoryStatistics } from './factory-statistics.js';
 import { logFailure, silentLogger, type SessionLogger } from './failure-log.js';
-import { contextStatement, identityOf, type Identity } from './identity.js';
+import { contextStatement, identityOf, roleName, type Identity, type SessionRoles } from './identity.js';
 import { callerStack, LEAK_PROBE, LeakTask, type LeakWatch } from './leak-task.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
-import { Pool, terminateBackend } from './pool.js';
+import { sessionPool, terminateBackend } from './pool.js';
 import { PreparedStatementRegistry } from './prepared-statements.js';
 import { Session, type SessionHost } from './session.js';
-import { APP_ROLE, SESSION_FACTORY_DEFAULTS, SYSTEM_ROLE, type ConnectionPool, type HealthReport, type SessionContext, type SessionFactoryOptions } from './factory-options.js';
+import { SESSION_FACTORY_DEFAULTS, type ConnectionPool, type HealthReport, type SessionContext, type SessionFactoryOptions } from './factory-options.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
 import { batchingWire, publicWire, type PreludeStatement, type SessionClient, type Wire } from './wire.js';
@@ -48,6 +47,7 @@ export class SessionFactory implements SessionHost {
   private readonly pool: ConnectionPool;
   private readonly connectionString: string | undefined;
   private readonly logger: SessionLogger;
+  private readonly roles: SessionRoles;
   private readonly breaker: Breaker;
   private readonly active = new Map<Session, SessionRecord>();
   private readonly events = new SessionEventHub();
@@ -63,25 +63,12 @@ export class SessionFactory implements SessionHost {
     this.logger = options.logger ?? silentLogger;
     this.connectionString = options.connectionString;
     this.wire = o.batchStatements ? batchingWire : publicWire;
+    this.roles = { app: roleName(o.appRole), system: roleName(o.systemRole) };
     if (options.pool) {
       this.pool = options.pool;
     } else {
       if (!options.connectionString) throw new TypeError('SessionFactory needs a connectionString or a pool');
-      this.pool = new Pool({
-        max: o.max,
-        acquireTimeoutMs: o.acquireTimeoutMs,
-        idleTimeoutMs: o.idleTimeoutMs,
-        client: {
-          connectionString: options.connectionString,
-          connectionTimeoutMillis: o.acquireTimeoutMs,
-          application_name: o.applicationName,
-          // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
-          options: `-c role=${APP_ROLE}`,
-          statement_timeout: o.statementTimeoutMs || undefined,
-          idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
-          pipeline: true,
-        } as pg.ClientConfig,
-      });
+      this.pool = sessionPool(options.connectionString, o);
     }
     const counters = this.statistics.counters;
     this.pool.on('connect', (client) => {
@@ -200,7 +187,7 @@ export class SessionFactory implements SessionHost {
       counters.sessionsOpened++;
       if (this.active.size > counters.peakConcurrent) counters.peakConcurrent = this.active.size;
       if (identity.kind === 'privileged') {
-        this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: SYSTEM_ROLE }, 'privileged session opened');
+        this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system }, 'privileged session opened');
       }
       return session;
     };
@@ -227,8 +214,7 @@ export class SessionFactory implements SessionHost {
   contextStatement(session: Session): PreludeStatement | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
-    const roles = { app: APP_ROLE, system: SYSTEM_ROLE };
-    return contextStatement(record.identity, roles, this.options.applicationName, session.metrics.requestId, record.statementTimeoutMs);
+    return contextStatement(record.identity, this.roles, this.options.applicationName, session.metrics.requestId, record.statementTimeoutMs);
   }
 
   /** @internal see `PreparedStatementRegistry`. */

@@ -31,6 +31,15 @@ export interface SessionRoles {
   readonly system: string;
 }
 
+/** A role name as the factory accepts it: a plain identifier, so it can go into connection options unquoted. */
+const ROLE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+
+/** `name`, if it is a plain role name; throws `TypeError` otherwise (a configuration mistake, found at start). */
+export function roleName(name: string): string {
+  if (!ROLE_NAME.test(name)) throw new TypeError(`role names must be plain lower-case identifiers; got ${JSON.stringify(name)}`);
+  return name;
+}
+
 /** Role, user and request id for the transaction only (`SET LOCAL`), in one statement. */
 const CONTEXT_SQL = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
 const CONTEXT_WITH_TIMEOUT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $4, true)`;

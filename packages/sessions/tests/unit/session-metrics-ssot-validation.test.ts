@@ -2,12 +2,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sessionErrorContext, snapshotSessionMetrics, type SessionErrorContext, type SessionMetrics } from 'tether/sessions';
+import { sessionErrorContext, snapshotSessionMetrics, type SessionErrorContext, type SessionMetrics } from '@tether/sessions';
 
 // Counterparts of the seed's unit tests. The seed proved that an error handler read fields its
 // SessionMetrics did not have; these prove that here it cannot: at compile time, and at run time.
 
-const srcDir = fileURLToPath(new URL('../../../src/', import.meta.url));
+// both packages' sources: the session layer and the service that uses it
+const packagesDir = fileURLToPath(new URL('../../../', import.meta.url));
+const srcDirs = ['sessions/src', 'tether/src'].map((d) => path.join(packagesDir, d));
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -17,10 +19,10 @@ function sourceFiles(dir: string): string[] {
 
 function exportedTypeNames(): Map<string, string[]> {
   const where = new Map<string, string[]>();
-  for (const file of sourceFiles(srcDir)) {
+  for (const file of srcDirs.flatMap(sourceFiles)) {
     for (const match of readFileSync(file, 'utf8').matchAll(/^export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type|enum)\s+(\w+)/gm)) {
       const name = match[1] as string;
-      where.set(name, [...(where.get(name) ?? []), path.relative(srcDir, file)]);
+      where.set(name, [...(where.get(name) ?? []), path.relative(packagesDir, file)]);
     }
   }
   return where;
@@ -70,9 +72,9 @@ describe('session metrics ssot validation', () => {
 
   it('session metrics interface compatibility: SessionMetrics and SessionState are defined exactly once in the product code', () => {
     const names = exportedTypeNames();
-    expect(names.get('SessionMetrics')).toEqual(['sessions/session-metrics.ts']);
-    expect(names.get('SessionState')).toEqual(['sessions/session-metrics.ts']);
-    const everywhere = sourceFiles(srcDir).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^\s*(?:export\s+)?(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type)\s+SessionMetrics\b\s*(?:[={<]|extends|implements)/gm)].map(() => f));
+    expect(names.get('SessionMetrics')).toEqual(['sessions/src/session-metrics.ts']);
+    expect(names.get('SessionState')).toEqual(['sessions/src/session-metrics.ts']);
+    const everywhere = srcDirs.flatMap(sourceFiles).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^\s*(?:export\s+)?(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type)\s+SessionMetrics\b\s*(?:[={<]|extends|implements)/gm)].map(() => f));
     expect(everywhere).toHaveLength(1);
   });
 
@@ -80,7 +82,7 @@ describe('session metrics ssot validation', () => {
     const names = exportedTypeNames();
     const duplicates = [...names].filter(([, files]) => files.length > 1);
     expect(duplicates).toEqual([]);
-    expect(names.get('PoolMetrics')).toEqual(['sessions/pool-metrics.ts']);
+    expect(names.get('PoolMetrics')).toEqual(['sessions/src/pool-metrics.ts']);
     // a snapshot is a copy: later changes to the live session do not show in it
     const live = sample();
     live.closedAt = null;

@@ -5,7 +5,7 @@ import {
   SessionFactory,
   SessionTimeoutError,
   type SessionMetrics,
-} from 'tether/sessions';
+} from '@tether/sessions';
 import { captureLogger, createScratchDatabase, insertUsers, failureOf, type ScratchDatabase } from '@tether/testing';
 
 // Counterparts of the seed's integration tests: each failure path of the session factory, against a real

@@ -1,4 +1,4 @@
-import { TetherError } from '../errors.js';
+import { TetherError } from './errors.js';
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import type { SessionEventHub } from './session-events.js';

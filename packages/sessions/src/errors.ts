@@ -1,5 +1,19 @@
 import { BrokenCircuitError } from 'cockatiel';
-import { TetherError } from '../errors.js';
+
+/**
+ * The root of every error Tether raises on purpose. `code` is stable and public: HTTP error bodies,
+ * WebSocket error frames, metrics labels and logs all carry it.
+ */
+export abstract class TetherError extends Error {
+  abstract readonly code: string;
+  /** Whether a client may retry the same call later (maps to 503 + Retry-After). */
+  readonly retryable: boolean = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
 
 /** The database cannot be reached or went away: refused, terminated, DNS, authentication, shutdown. */
 export class DatabaseUnavailableError extends TetherError {

@@ -2,8 +2,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase, eventually, failureOf, type ScratchDatabase } from '@tether/testing';
 // the pool is internal to the session layer (SessionFactory owns it); its contract is tested here on a real server
-import { PoolExhaustedError, SessionClosedError } from 'tether/sessions';
-import { Pool, type PoolOptions } from '../../../src/sessions/pool.js';
+import { PoolExhaustedError, SessionClosedError } from '@tether/sessions';
+import { Pool, type PoolOptions } from '../../src/pool.js';
 
 let db: ScratchDatabase;
 const pools: Pool[] = [];

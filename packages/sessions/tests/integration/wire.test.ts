@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { IsolationViolationError, SessionFactory } from 'tether/sessions';
+import { IsolationViolationError, SessionFactory } from '@tether/sessions';
 import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 // the batch is internal to the session layer; its protocol edge cases are tested here against a real server
-import { batchingWire, BEGIN_STATEMENT, type PreludeStatement, type SessionClient } from '../../../src/sessions/wire.js';
+import { batchingWire, BEGIN_STATEMENT, type PreludeStatement, type SessionClient } from '../../src/wire.js';
 
 const acceptsBatch = (client: object, name: string | undefined, text: string): boolean => batchingWire.acceptsBatch(client as unknown as SessionClient, name, text);
 

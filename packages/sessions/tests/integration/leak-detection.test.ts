@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SessionFactory, SessionTimeoutError, type SessionEvent } from 'tether/sessions';
+import { SessionFactory, SessionTimeoutError, type SessionEvent } from '@tether/sessions';
 import { captureLogger, createScratchDatabase, eventually, failureOf, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;

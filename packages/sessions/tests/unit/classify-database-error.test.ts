@@ -7,7 +7,7 @@ import {
   IsolationViolationError,
   PoolExhaustedError,
   SessionTimeoutError,
-} from 'tether/sessions';
+} from '@tether/sessions';
 
 const pgError = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code });
 

@@ -23,6 +23,7 @@ export type { PoolMetrics, BreakerState } from './pool-metrics.js';
 export type { SessionEvent, SessionEventListener } from './session-events.js';
 export { LATENCY_BUCKETS_MS, quantile, type HistogramSnapshot } from './histogram.js';
 export {
+  TetherError,
   DatabaseUnavailableError,
   SessionTimeoutError,
   PoolExhaustedError,
@@ -33,3 +34,4 @@ export {
   classifyDatabaseError,
   type SessionErrorCode,
 } from './errors.js';
+export { provision, provisioningSql, type ProvisionOptions } from './provision.js';

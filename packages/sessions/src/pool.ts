@@ -222,3 +222,30 @@ export async function terminateBackend(connectionString: string | undefined, pid
     await killer.end().catch(() => {});
   }
 }
+
+/** The pool a `SessionFactory` opens for itself, from its options. */
+export function sessionPool(
+  connectionString: string,
+  o: Pick<PoolOptions, 'max' | 'acquireTimeoutMs' | 'idleTimeoutMs'> & {
+    readonly applicationName: string;
+    readonly appRole: string;
+    readonly statementTimeoutMs: number;
+    readonly idleInTransactionTimeoutMs: number;
+  },
+): Pool {
+  return new Pool({
+    max: o.max,
+    acquireTimeoutMs: o.acquireTimeoutMs,
+    idleTimeoutMs: o.idleTimeoutMs,
+    client: {
+      connectionString,
+      connectionTimeoutMillis: o.acquireTimeoutMs,
+      application_name: o.applicationName,
+      // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
+      options: `-c role=${o.appRole}`,
+      statement_timeout: o.statementTimeoutMs || undefined,
+      idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
+      pipeline: true,
+    } as pg.ClientConfig,
+  });
+}

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '@tether/testing';
 // wire.ts is the one module below pg's public API: this test is its tripwire for pg upgrades
-import { missingPgInternals, PG_INTERNALS, PG_VERSION_CHECKED } from '../../../src/sessions/wire.js';
+import { missingPgInternals, PG_INTERNALS, PG_VERSION_CHECKED } from '../../src/wire.js';
 
 let db: ScratchDatabase;
 beforeAll(async () => {

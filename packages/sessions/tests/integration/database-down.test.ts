@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { CircuitOpenError, DatabaseUnavailableError, SessionFactory } from 'tether/sessions';
+import { CircuitOpenError, DatabaseUnavailableError, SessionFactory } from '@tether/sessions';
 import { captureLogger, eventually, failureOf, startPrivatePostgres } from '@tether/testing';
 import { migrate } from 'tether/database';
 import pg from 'pg';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SessionFactory } from 'tether/sessions';
+import { SessionFactory } from '@tether/sessions';
 import { AnsweringClient, poolOf } from '@tether/testing';
 
 const USER = '00000000-0000-4000-8000-000000000001';

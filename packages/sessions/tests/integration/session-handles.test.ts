@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { currentSession, SessionClosedError, SessionFactory, type Session } from 'tether/sessions';
+import { currentSession, SessionClosedError, SessionFactory, type Session } from '@tether/sessions';
 import { createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;

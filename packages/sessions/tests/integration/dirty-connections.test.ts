@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { SessionFactory, TransactionAbortedError } from 'tether/sessions';
+import { SessionFactory, TransactionAbortedError } from '@tether/sessions';
 import { captureLogger, createScratchDatabase, insertUsers, failureOf, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;

@@ -1,4 +1,4 @@
-import { TetherError } from '../errors.js';
+import { TetherError } from './errors.js';
 import { IsolationViolationError } from './errors.js';
 import { sessionErrorContext, type SessionMetrics } from './session-metrics.js';
 

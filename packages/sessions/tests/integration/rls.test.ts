@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { IsolationViolationError, SessionFactory } from 'tether/sessions';
+import { IsolationViolationError, SessionFactory } from '@tether/sessions';
 import { captureLogger, createScratchDatabase, failureOf, insertUsers, type ScratchDatabase } from '@tether/testing';
 
 let db: ScratchDatabase;

@@ -31,10 +31,18 @@ export interface SessionFactoryOptions {
   readonly breakerThreshold?: number;
   readonly breakerCooldownMs?: number;
   readonly applicationName?: string;
+  /** The role users' sessions (and anonymous ones) run as: no `BYPASSRLS`, so Row-Level Security applies. */
+  readonly appRole?: string;
+  /** The role privileged sessions (`system`, `service:<name>`) run as: `BYPASSRLS`. */
+  readonly systemRole?: string;
   /** false: statements reach pg through its public API only (see wire.ts); true: batched, one round trip. */
   readonly batchStatements?: boolean;
   readonly logger?: SessionLogger;
 }
+
+/** The default role names (`provision()` creates the roles; see the README). */
+export const APP_ROLE = 'tether_app';
+export const SYSTEM_ROLE = 'tether_system';
 
 /** Defaults, written once; the README's option table is this object. */
 export const SESSION_FACTORY_DEFAULTS = {
@@ -48,6 +56,8 @@ export const SESSION_FACTORY_DEFAULTS = {
   breakerThreshold: 5,
   breakerCooldownMs: 5_000,
   applicationName: 'tether',
+  appRole: APP_ROLE,
+  systemRole: SYSTEM_ROLE,
   batchStatements: true,
 } as const;
 
@@ -70,5 +80,3 @@ export interface HealthReport {
   readonly pool: PoolMetrics;
 }
 
-export const APP_ROLE = 'tether_app';
-export const SYSTEM_ROLE = 'tether_system';
