@@ -19,7 +19,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
-import { SessionFactory } from 'tether/sessions';
+import { SessionFactory } from '@tether/sessions';
 import { AnsweringClient, poolOf } from '@tether/testing';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);

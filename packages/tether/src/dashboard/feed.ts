@@ -1,4 +1,4 @@
-import { quantile, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '../sessions/index.js';
+import { quantile, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
 
 /** What the feed reads: a `SessionFactory` (or anything that answers the same three calls). */
 export interface DashboardSource {

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
-import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '../sessions/index.js';
+import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '@tether/sessions';
 import type { UserSessionManager, UserSessionStats } from '../users/index.js';
 
 type Labels = Record<string, string | number>;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardFeed, streamDashboard } from '../../src/dashboard/index.js';
 import { dashboardRoutes } from '../../src/server/routes/dashboard.js';
 import { launchChromium } from '@tether/testing';
-import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from 'tether/sessions';
+import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from '@tether/sessions';
 
 // The dashboard page with a thousand open sessions: the real page and feed, fed by a source that reports
 // 1,000 sessions (a real pool cannot hold that many connections on the embedded server), in real Chromium.

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TetherError } from 'tether';
-import { PoolExhaustedError, SessionFactory, SessionTimeoutError } from 'tether/sessions';
+import { PoolExhaustedError, SessionFactory, SessionTimeoutError } from '@tether/sessions';
 import { createScratchDatabase, type ScratchDatabase } from '@tether/testing';
 
 // Real faults under concurrent load at the session layer: backends killed mid-transaction, a pool storm at

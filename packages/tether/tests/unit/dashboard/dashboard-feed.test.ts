@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DashboardFeed, type DashboardFrame } from '../../../src/dashboard/index.js';
-import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from 'tether/sessions';
+import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
 
 const histogram = (buckets: number[]) => ({ buckets, count: buckets.reduce((a, b) => a + b, 0), sumMs: 0, maxMs: 100, p50Ms: 0, p99Ms: 0 });
 const empty = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
