@@ -24,7 +24,7 @@ export const REVOCATION_CHANNEL = 'tether_session_revoked';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
-  /** The database to serve from (already migrated). */
+  /** The database to serve from (already migrated): sessions connect here (a pooler, with `config.pooler`). */
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly version: string;
@@ -93,7 +93,8 @@ export class TetherServer {
     });
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     this.listener = new NotificationListener({
-      connectionString: options.databaseUrl,
+      // LISTEN holds a server session of its own: never through a transaction-mode pooler
+      connectionString: config.directDatabaseUrl ?? options.databaseUrl,
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
       applicationName: listenerApplicationName(this.instanceId),
       logger: logger.child({ component: 'listener' }),
