@@ -26,7 +26,7 @@ export const MEMBER_REMOVED_CHANNEL = 'tether_member_removed';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
-  /** The database to serve from (already migrated). */
+  /** The database to serve from (already migrated): sessions connect here (a pooler, with `config.pooler`). */
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly version: string;
@@ -95,7 +95,8 @@ export class TetherServer {
     });
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     this.listener = new NotificationListener({
-      connectionString: options.databaseUrl,
+      // LISTEN holds a server session of its own: never through a transaction-mode pooler
+      connectionString: config.directDatabaseUrl ?? options.databaseUrl,
       channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL, MEMBER_REMOVED_CHANNEL],
       applicationName: listenerApplicationName(this.instanceId),
       logger: logger.child({ component: 'listener' }),
