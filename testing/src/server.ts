@@ -15,6 +15,7 @@ export const UNLIMITED_RATES = {
   ipRequestsPerSecond: 1_000_000,
   ipRequestBurst: 1_000_000,
   credentialAttemptsPerIpPerMinute: 1_000_000,
+  credentialAttemptBurst: 1_000_000,
 } as const;
 
 export interface TestServerOptions {

@@ -113,8 +113,10 @@ export const configSchema = z.object({
       ipRequestsPerSecond: integer(1, 1_000_000).default(200),
       /** ... with bursts of this many. */
       ipRequestBurst: integer(1, 1_000_000).default(400),
-      /** Registrations and logins per minute from one IP address (each costs a password hash). */
+      /** Registrations and logins per minute from one IP address (each costs a password hash) ... */
       credentialAttemptsPerIpPerMinute: integer(1, 1_000_000).default(60),
+      /** ... with bursts of this many (a burst of hashes takes every core for a while). */
+      credentialAttemptBurst: integer(1, 1_000_000).default(10),
       /** Open WebSockets of one user on one instance; more are closed with 4429 `websocket_limit_reached`. */
       websocketsPerUser: integer(1, 100_000).default(32),
     })
@@ -171,6 +173,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_IP_REQUESTS_PER_SECOND', ['limits', 'ipRequestsPerSecond']],
   ['TETHER_IP_REQUEST_BURST', ['limits', 'ipRequestBurst']],
   ['TETHER_CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE', ['limits', 'credentialAttemptsPerIpPerMinute']],
+  ['TETHER_CREDENTIAL_ATTEMPT_BURST', ['limits', 'credentialAttemptBurst']],
   ['TETHER_WEBSOCKETS_PER_USER', ['limits', 'websocketsPerUser']],
   ['TETHER_WS_HEARTBEAT_MS', ['server', 'wsHeartbeatMs']],
 ];

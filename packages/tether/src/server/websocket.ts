@@ -300,9 +300,13 @@ export class WebSocketHub {
     addTo(this.byUser, principal.userId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
     const { userSessions, logger } = this.options;
-    const linked = userSessions
-      .linkWebSocket(principal.userId, principal.sessionId, id, this.options.limits.websocketsPerUser)
-      .catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    const { sessions } = this.options.limits; // links are the user's sessions too: they wait their turn
+    const keep = this.options.limits.websocketsPerUser;
+    const linked = sessions
+      .run(principal.userId, () => userSessions.linkWebSocket(principal.userId, principal.sessionId, id, keep))
+      .catch((error: unknown) =>
+        logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'),
+      );
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
@@ -315,8 +319,10 @@ export class WebSocketHub {
       this.options.metrics.wsCloses.inc({ code: String(code) });
       // after the link has settled: an unlink that overtook it would leave the id linked for good
       void linked
-        .then(() => userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id))
-        .catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session (the sweep will)'));
+        .then(() => sessions.run(principal.userId, () => userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id)))
+        .catch((error: unknown) =>
+          logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket (the sweep will)'),
+        );
     });
     return connection;
   }

@@ -9,7 +9,7 @@ import { api, createScratchDatabase, openSocket, registerAndLogin, serverForFile
 
 const file = serverForFile({
   server: { trustProxy: true },
-  limits: { websocketsPerUser: 3, userRequestsPerSecond: 2, userRequestBurst: 10, credentialAttemptsPerIpPerMinute: 20 },
+  limits: { websocketsPerUser: 3, userRequestsPerSecond: 2, userRequestBurst: 10, credentialAttemptsPerIpPerMinute: 20, credentialAttemptBurst: 20 },
 });
 const from = (address: string): Record<string, string> => ({ 'x-forwarded-for': address });
 const codeOf = (body: unknown): string | undefined => (body as { error?: { code?: string } }).error?.code;

@@ -21,7 +21,7 @@ export class ServerLimits {
   constructor(limits: TetherConfig['limits']) {
     this.perIp = new RateLimiter(limits.ipRequestsPerSecond, limits.ipRequestBurst);
     this.perUser = new RateLimiter(limits.userRequestsPerSecond, limits.userRequestBurst);
-    this.credentialsPerIp = new RateLimiter(limits.credentialAttemptsPerIpPerMinute / 60, limits.credentialAttemptsPerIpPerMinute);
+    this.credentialsPerIp = new RateLimiter(limits.credentialAttemptsPerIpPerMinute / 60, limits.credentialAttemptBurst);
     this.sessions = new IdentityGate(limits.sessionsPerUser, limits.queuedSessionsPerUser);
     this.websocketsPerUser = limits.websocketsPerUser;
   }
