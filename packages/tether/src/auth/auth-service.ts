@@ -1,5 +1,5 @@
 import type { SessionFactory } from '@tether/sessions';
-import { AuthenticationError, type UserSessionManager } from '../users/index.js';
+import { AuthenticationError, type UserSessionManager } from '../logins/index.js';
 import { EmailTakenError, RateLimitedError } from './errors.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { AccessTokens } from './tokens.js';

@@ -1,6 +1,6 @@
 import { TetherError } from '../errors.js';
 
-export { AuthenticationError, type AuthenticationErrorCode } from '../users/errors.js';
+export { AuthenticationError, type AuthenticationErrorCode } from '../logins/errors.js';
 
 /** Registration with an email address that already has an account. */
 export class EmailTakenError extends TetherError {

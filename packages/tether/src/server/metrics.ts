@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '@tether/sessions';
-import type { UserSessionManager, UserSessionStats } from '../users/index.js';
+import type { UserSessionManager, UserSessionStats } from '../logins/index.js';
 
 type Labels = Record<string, string | number>;
 interface Sample {

@@ -7,7 +7,7 @@ import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '@tether/sessions';
-import { listenerApplicationName, UserSessionManager } from '../users/index.js';
+import { listenerApplicationName, UserSessionManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { errorReply } from './errors.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthService, AuthenticationError, type AccessTokens } from 'tether/auth';
 import type { SessionFactory } from '@tether/sessions';
-import type { UserSessionManager } from 'tether/users';
+import type { UserSessionManager } from 'tether/logins';
 import { api, serverForFile, registerAndLogin, type ApiResponse } from '@tether/testing';
 
 // Login rate limiting (auth.loginAttemptsPerMinute, a fixed one-minute window per account address): past the limit

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Session, SessionFactory, SessionLogger } from '@tether/sessions';
 import { AuthenticationError, SessionLimitError } from './errors.js';
-import type { UserSessionStats } from './user-session-stats.js';
+import type { UserSessionStats } from './login-stats.js';
 
 /** One login session: a row of `auth_sessions`. Times are epoch milliseconds. */
 export interface UserSession {
