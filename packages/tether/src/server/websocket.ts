@@ -190,6 +190,19 @@ export class WebSocketHub {
     return true;
   }
 
+  /**
+   * A user left a thread or was removed: their subscriptions to it on this instance end now, each with an error
+   * frame `membership_revoked` naming the thread; their sockets stay open.
+   */
+  endMembership(threadId: string, userId: string): void {
+    for (const connection of [...(this.byThread.get(threadId) ?? [])]) {
+      if (connection.principal.userId !== userId) continue;
+      connection.subscriptions.delete(threadId);
+      removeFrom(this.byThread, threadId, connection);
+      this.send(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    }
+  }
+
   /** Closes every socket of a login session (revoked, expired). */
   closeLogin(sessionId: string, code: number, reason: string): void {
     const set = this.bySession.get(sessionId);
