@@ -7,7 +7,7 @@ import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '@tether/sessions';
-import { listenerApplicationName, UserSessionManager } from '../users/index.js';
+import { listenerApplicationName, LoginManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { errorReply } from './errors.js';
@@ -41,7 +41,7 @@ export interface TetherServerOptions {
 export class TetherServer {
   readonly instanceId = randomBytes(4).toString('hex');
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly auth: AuthService;
   readonly metrics: ServerMetrics;
   readonly hub: WebSocketHub;
@@ -64,11 +64,11 @@ export class TetherServer {
       // every privileged session (logins, sweeps) is logged at debug, as an audit trail (README: Server)
       logger: sessionLogger,
     });
-    this.userSessions = new UserSessionManager({
+    this.logins = new LoginManager({
       factory: this.factory,
       absoluteTtlSeconds: config.auth.sessionAbsoluteTtlSeconds,
       idleTtlSeconds: config.auth.sessionIdleTtlSeconds,
-      maxSessionsPerUser: config.auth.maxSessionsPerUser,
+      maxLoginsPerUser: config.auth.maxSessionsPerUser,
       limitPolicy: config.auth.sessionLimitPolicy,
       sweepIntervalMs: config.auth.sweepIntervalMs,
       checkIntervalMs: config.auth.sessionCheckIntervalMs,
@@ -78,7 +78,7 @@ export class TetherServer {
     const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);
     this.auth = new AuthService({
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       tokens,
       passwordHashCost: config.auth.passwordHashCost,
       loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
@@ -86,11 +86,11 @@ export class TetherServer {
     this.limits = new ServerLimits(config.limits);
     this.trustProxy = trustFunctionOf(config.server.trustProxy);
     let hub: WebSocketHub | undefined;
-    this.metrics = new ServerMetrics(this.factory, this.userSessions, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
+    this.metrics = new ServerMetrics(this.factory, this.logins, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
     this.hub = hub = new WebSocketHub({
       auth: this.auth,
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       metrics: this.metrics,
       logger: logger.child({ component: 'websocket' }),
       instanceId: this.instanceId,
@@ -114,7 +114,7 @@ export class TetherServer {
       // what was announced while the connection was down was missed: revocations are checked again from the
       // database, and messages of subscribed threads are delivered from it
       onReconnect: (lostAt) => {
-        this.userSessions.forgetValidations();
+        this.logins.forgetValidations();
         void this.hub.catchUp(lostAt);
       },
     });
@@ -159,7 +159,7 @@ export class TetherServer {
 
     const ctx: ServerContext = {
       auth: this.auth,
-      userSessions: this.userSessions,
+      logins: this.logins,
       factory: this.factory,
       metrics: this.metrics,
       maxMessageLength: config.server.maxMessageLength,
@@ -213,7 +213,7 @@ export class TetherServer {
     } else if (channel === REVOCATION_CHANNEL) {
       try {
         const note = JSON.parse(payload) as { sid: string; userId: string; reason: string };
-        this.userSessions.noteRevoked(note.sid, note.userId, note.reason);
+        this.logins.noteRevoked(note.sid, note.userId, note.reason);
       } catch {
         // not ours
       }
@@ -230,7 +230,7 @@ export class TetherServer {
   /** Starts listening for notifications, the sweep, and HTTP; returns the base URL. */
   async listen(): Promise<string> {
     await this.listener.start();
-    this.userSessions.start();
+    this.logins.start();
     this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
       if (path === '/ws') this.hub.handleUpgrade(request, socket, head);
@@ -263,7 +263,7 @@ export class TetherServer {
       const deadline = this.options.config.server.shutdownTimeoutMs;
       await Promise.all([this.hub.close(Math.min(2_000, deadline)), this.dashboard.close()]);
       await this.app.close();
-      this.userSessions.stop();
+      this.logins.stop();
       await this.listener.close();
       await this.factory.close(deadline);
     })();

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
-import type { UserSessionManager } from '../users/index.js';
+import type { LoginManager } from '../logins/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
 import { NestingTooDeepError, parseJsonWithin } from './json.js';
 import { clientAddressOf, type ServerLimits, type TrustFunction } from './limits/index.js';
@@ -30,7 +30,7 @@ const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly metrics: ServerMetrics;
   readonly logger: SessionLogger;
   readonly instanceId: string;
@@ -114,8 +114,8 @@ export class WebSocketHub {
         clientMessageId: storable(z.string().min(1).max(200)).optional(),
       }),
     ]);
-    options.userSessions.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
-    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
+    options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
+    options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
@@ -226,7 +226,7 @@ export class WebSocketHub {
   }
 
   /** Closes every socket of a login session (revoked, expired). */
-  closeSession(sessionId: string, code: number, reason: string): void {
+  closeLogin(sessionId: string, code: number, reason: string): void {
     const set = this.bySession.get(sessionId);
     if (!set) return;
     for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
@@ -299,11 +299,11 @@ export class WebSocketHub {
     addTo(this.bySession, principal.sessionId, connection);
     addTo(this.byUser, principal.userId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
-    const { userSessions, logger } = this.options;
+    const { logins, logger } = this.options;
     const { sessions } = this.options.limits; // links are the user's sessions too: they wait their turn
     const keep = this.options.limits.websocketsPerUser;
     const linked = sessions
-      .run(principal.userId, () => userSessions.linkWebSocket(principal.userId, principal.sessionId, id, keep))
+      .run(principal.userId, () => logins.linkWebSocket(principal.userId, principal.sessionId, id, keep))
       .catch((error: unknown) =>
         logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'),
       );
@@ -319,7 +319,7 @@ export class WebSocketHub {
       this.options.metrics.wsCloses.inc({ code: String(code) });
       // after the link has settled: an unlink that overtook it would leave the id linked for good
       void linked
-        .then(() => sessions.run(principal.userId, () => userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id)))
+        .then(() => sessions.run(principal.userId, () => logins.unlinkWebSocket(principal.userId, principal.sessionId, id)))
         .catch((error: unknown) =>
           logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket (the sweep will)'),
         );
@@ -440,11 +440,11 @@ export class WebSocketHub {
       const chunk = ids.slice(i, i + 1000);
       let live: Set<string>;
       try {
-        live = await this.options.userSessions.stillLive(chunk);
+        live = await this.options.logins.stillLive(chunk);
       } catch {
         return; // the database is away: keep the sockets, check again next time
       }
-      for (const sid of chunk) if (!live.has(sid)) this.closeSession(sid, CLOSE_UNAUTHORIZED, 'session_expired');
+      for (const sid of chunk) if (!live.has(sid)) this.closeLogin(sid, CLOSE_UNAUTHORIZED, 'session_expired');
     }
   }
 }

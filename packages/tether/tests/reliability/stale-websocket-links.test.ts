@@ -53,9 +53,9 @@ describe('WebSocket links of a login session', () => {
 
   it('keeps at most limits.websocketsPerUser ids per login session, the newest', async () => {
     const user = await registerAndLogin(file.server.url);
-    const { userSessions } = file.server.server;
+    const { logins } = file.server.server;
     const ids = Array.from({ length: 20 }, (_, i) => `elsewhere:${i + 1}`);
-    for (const id of ids) await userSessions.linkWebSocket(user.id, user.sessionId, id, 8);
+    for (const id of ids) await logins.linkWebSocket(user.id, user.sessionId, id, 8);
     expect(await linked(user.sessionId)).toEqual(ids.slice(-8));
   });
 
@@ -71,7 +71,7 @@ describe('WebSocket links of a login session', () => {
     const lost = `${instance}:${Number(n) - 1}`;
     await admin.query('UPDATE auth_sessions SET websocket_ids = websocket_ids || $2::text[] WHERE id = $1', [user.sessionId, [lost, 'other-instance:7']]);
     expect(await listedIds(user)).toContain(lost);
-    await file.server.server.userSessions.sweep();
+    await file.server.server.logins.sweep();
     expect((await linked(user.sessionId)).sort()).toEqual([openId, 'other-instance:7'].sort());
     await open.close();
     expect(await eventually(async () => (await linked(user.sessionId)).length === 1)).toBe(true);
