@@ -5,6 +5,7 @@ const root = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests run against TypeScript sources; tsc checks the same imports against the packages' declarations.
 const alias = [
+  { find: /^@tether\/sessions$/, replacement: root('./packages/sessions/src/index.ts') },
   { find: /^tether$/, replacement: root('./packages/tether/src/index.ts') },
   { find: /^tether\/(.+)$/, replacement: root('./packages/tether/src/$1/index.ts') },
   { find: /^@tether\/testing$/, replacement: root('./testing/src/index.ts') },

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
-import { SessionFactory } from '../sessions/index.js';
+import { SessionFactory } from '@tether/sessions';
 import { listenerApplicationName, UserSessionManager } from '../users/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';

@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
-import type { SessionFactory, SessionLogger } from '../sessions/index.js';
+import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import type { UserSessionManager } from '../users/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith } from './errors.js';
 import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './frames.js';
