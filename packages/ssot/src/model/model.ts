@@ -34,8 +34,8 @@ export class Model {
   private readonly hierarchy: Hierarchy;
   private readonly components: ReadonlyMap<FileSummary, number>;
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
-  /** attribute names assigned on receivers of unknown type in JavaScript: they may exist on any class */
-  readonly looselyAssigned: ReadonlySet<string>;
+  /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
+  private readonly looselyAssigned: ReadonlySet<string>;
 
   constructor(files: readonly FileSummary[], options: ModelOptions = {}) {
     this.files = files;
@@ -128,6 +128,19 @@ export class Model {
 
   isOpen(def: Definition): boolean {
     return this.hierarchy.isOpen(def);
+  }
+
+  /**
+   * Whether code the scanner cannot follow may set `attribute` on instances of `def`: it is assigned somewhere on a
+   * receiver of unknown type, and either the code is JavaScript or an instance of the class (of a base or subclass)
+   * is handed to a call as `self`. An unrelated class's `self._m.last_activity = …` does not silence the name on
+   * every class.
+   */
+  mayBeSetFromOutside(def: Definition, attribute: string): boolean {
+    if (!this.looselyAssigned.has(attribute)) return false;
+    if (def.file.language !== 'python') return true;
+    const related = [...(this.hierarchy.attributesOf(def)?.consulted ?? [def]), ...this.hierarchy.subclassesOf(def)];
+    return related.some((d) => d.cls.selfEscapes);
   }
 
   /** The part of the import graph `file` is in: files in different parts never meet in one program. */

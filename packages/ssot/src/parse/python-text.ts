@@ -389,3 +389,14 @@ export function escapingNames(source: string): { name: string; index: number }[]
   }
   return out;
 }
+
+/** Whether `name` (a method's `self`) is passed as a positional argument of a call that does not only inspect it. */
+export function passedToCall(text: string, name: string): boolean {
+  if (!text.includes(name)) return false;
+  const pattern = new RegExp(`[(,]\\s*${name}\\s*(?=[,)])`, 'g');
+  for (const m of text.matchAll(pattern)) {
+    const call = receivingCall(text, m.index + 1);
+    if (call && !INSPECTING_CALLEES.has(call.callee)) return true;
+  }
+  return false;
+}
