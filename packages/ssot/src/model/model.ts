@@ -32,7 +32,8 @@ export class Model {
   private readonly modules: ModuleIndex;
   private readonly symbols: Symbols;
   private readonly hierarchy: Hierarchy;
-  private readonly components: ReadonlyMap<FileSummary, number>;
+  private readonly importers: ReadonlyMap<FileSummary, readonly FileSummary[]>;
+  private readonly reachingCache = new Map<FileSummary, ReadonlySet<FileSummary>>();
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
@@ -85,7 +86,7 @@ export class Model {
       }
     }
     this.hierarchy = new Hierarchy(definitions, bases, open, added);
-    this.components = this.modules.importComponents(this.sources);
+    this.importers = this.modules.importers(this.sources);
     this.namesakes = this.findNamesakeReferences(bases);
   }
 
@@ -143,15 +144,35 @@ export class Model {
     return related.some((d) => d.cls.selfEscapes);
   }
 
-  /** The part of the import graph `file` is in: files in different parts never meet in one program. */
-  componentOf(file: FileSummary): number {
-    return this.components.get(file) ?? -1;
+  /** The files whose import runs `file`: itself and every file importing it, directly or through others. */
+  private reaching(file: FileSummary): ReadonlySet<FileSummary> {
+    let set = this.reachingCache.get(file);
+    if (!set) {
+      const found = new Set<FileSummary>([file]);
+      const stack = [file];
+      while (stack.length > 0) {
+        for (const importer of this.importers.get(stack.pop()!) ?? []) {
+          if (found.has(importer)) continue;
+          found.add(importer);
+          stack.push(importer);
+        }
+      }
+      this.reachingCache.set(file, (set = found));
+    }
+    return set;
   }
 
-  /** Whether two files can meet in one program: they are connected through imports, in either direction. */
+  /**
+   * Whether two files can meet in one program: some module imports both, directly or through others (one of them
+   * importing the other included). Siblings that only share a dependency never meet.
+   */
   canMeet(a: FileSummary, b: FileSummary): boolean {
-    const ca = this.components.get(a);
-    return ca !== undefined && ca === this.components.get(b);
+    if (a === b) return true;
+    const ra = this.reaching(a);
+    const rb = this.reaching(b);
+    const [small, large] = ra.size <= rb.size ? [ra, rb] : [rb, ra];
+    for (const f of small) if (large.has(f)) return true;
+    return false;
   }
 
   /** Whether `a` refers to its namesake `b` (a base, a field or annotation of its type, a `Meta.model`, a call). */
