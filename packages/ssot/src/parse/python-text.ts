@@ -307,9 +307,10 @@ export function bracketsBalance(source: string): boolean {
 }
 
 /** Calls that only look at a class object they are given: it does not escape through them. */
+/** (`setattr` only with a literal name: a computed one is an escape of its own, below) */
 const INSPECTING_CALLEES = new Set([
   'isinstance', 'issubclass', 'super', 'cast', 'typing.cast', 'type', 'repr', 'str', 'id', 'hash', 'vars', 'dir',
-  'callable', 'getattr', 'hasattr', 'print', 'len', 'NewType', 'typing.NewType', 'TypeVar', 'typing.TypeVar',
+  'callable', 'getattr', 'hasattr', 'setattr', 'print', 'len', 'NewType', 'typing.NewType', 'TypeVar', 'typing.TypeVar',
 ]);
 /** Calls that build a class from a tuple of bases: every class in the tuple escapes into the new class. */
 const CLASS_BUILDERS = new Set(['type', 'types.new_class', 'new_class']);
