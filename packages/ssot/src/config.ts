@@ -28,6 +28,11 @@ export interface Config {
   readonly compareUnconnected?: boolean;
 }
 
+/** What discovery skips besides the built-in folders: the config's excludes and its generated code. */
+export function skippedPatterns(config: Config): string[] {
+  return [...config.exclude, ...(config.generated ?? DEFAULT_GENERATED)];
+}
+
 /** Generated, frozen and vendored code: migrations (Django, Alembic), vendored trees, generated sources. */
 export const DEFAULT_GENERATED: readonly string[] = [
   'migrations/', 'alembic/versions/', '_vendor/', 'vendor/', 'vendored/', 'third_party/', '*.gen.*', '*.generated.*',
