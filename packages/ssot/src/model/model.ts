@@ -69,6 +69,8 @@ export class Model {
         }
         const sym = this.symbols.resolveDotted(file, e.name, e.scope);
         if (sym?.kind === 'class') escaped.add(sym.def.id);
+        // a name two classes of the file share: whichever it meant escapes
+        else if (!e.name.includes('.')) for (const d of defsByFile.get(file) ?? []) if (d.cls.name === e.name) escaped.add(d.id);
       }
     }
     const open = openClasses(definitions, bases, escaped);
@@ -78,7 +80,12 @@ export class Model {
     const added = new Map<number, Set<string>>();
     for (const file of this.sources) {
       for (const w of file.writes) {
-        const def = this.resolveReceiver(file, w.scope, w.receiver);
+        let def = this.resolveReceiver(file, w.scope, w.receiver);
+        if (!def && !file.scopes[w.scope]?.receivers.some((r) => r.name === w.receiver)) {
+          // `Cls.attr = …`: an attribute set on the class object
+          const sym = this.symbols.resolveDotted(file, w.receiver, w.scope);
+          def = sym?.kind === 'class' ? sym.def : null;
+        }
         if (!def) continue;
         let set = added.get(def.id);
         if (!set) added.set(def.id, (set = new Set()));

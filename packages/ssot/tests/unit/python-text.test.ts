@@ -18,6 +18,11 @@ describe('escapingNames: class objects handed to code the scanner does not follo
     expect(names('isinstance(x, (Mixin, Other))\n')).toEqual([]);
   });
 
+  it('elements of list, set and dict literals escape; annotations do not', () => {
+    expect(names("HEADERS = {'subject': SubjectHeader, 'to': Address}\nITEMS = [A, B]\n")).toEqual(['SubjectHeader', 'Address', 'A', 'B']);
+    expect(names('def f(a: Foo, b: Bar):\n    pass\n')).toEqual([]);
+  });
+
   it('class bases, def parameters, subscripts and except clauses are no calls', () => {
     expect(names('class C(Base, Mixin):\n    pass\ndef f(a, B):\n    pass\nx: Dict[str, Model] = {}\n')).toEqual([]);
     expect(names('try:\n    pass\nexcept (KeyError, ValueError):\n    pass\n')).toEqual([]);
