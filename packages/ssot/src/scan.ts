@@ -1,12 +1,13 @@
 /** The library API: `scan(options) → Report`. */
-import { resolve, dirname, relative } from 'node:path';
-import { statSync } from 'node:fs';
-import { loadConfig } from './config.js';
+import { basename, resolve, dirname, join, relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { loadConfig, skippedPatterns } from './config.js';
 import type { Config } from './config.js';
 import { summarize } from './cache/summarize.js';
 import { filesChangedSince } from './files/changed-since.js';
 import { discoverFiles } from './files/discover.js';
 import { Model } from './model/model.js';
+import type { ModelOptions } from './model/model.js';
 import type { FileSummary } from './parse/summary.js';
 import { applyBaseline, readBaseline } from './report/baseline.js';
 import { addFingerprints } from './report/fingerprint.js';
@@ -71,14 +72,14 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
   const changed = options.since === undefined ? null : filesChangedSince(root, options.since);
-  const files = discoverFiles({ root, paths, include: config.include, exclude: config.exclude });
+  const files = discoverFiles({ root, paths, include: config.include, exclude: skippedPatterns(config) });
   const cacheDir = options.cache === true ? resolve(root, DEFAULT_CACHE_DIR) : typeof options.cache === 'string' ? resolve(options.cache) : null;
   const { summaries, cached } = await summarize(files, {
     cacheDir, root, config, paths,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  const findings = analyze(summaries, config);
+  const findings = analyze(summaries, config, { rootPackage: rootPackageOf(root) });
   let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
   let baselined = 0;
   if (options.baseline) {
@@ -104,8 +105,13 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
 }
 
 /** Runs the rules over extracted files: the part of a scan after parsing. */
-export function analyze(summaries: readonly FileSummary[], config: Config): Finding[] {
-  const model = new Model(summaries);
+/** The package a scan root is, when it is one (`pkg/__init__.py`): `from pkg.sub import X` then resolves inside it. */
+export function rootPackageOf(root: string): string | null {
+  return existsSync(join(root, '__init__.py')) ? basename(root) : null;
+}
+
+export function analyze(summaries: readonly FileSummary[], config: Config, modelOptions: ModelOptions = {}): Finding[] {
+  const model = new Model(summaries, modelOptions);
   const suppressions = new Map<string, Map<number, readonly string[]>>();
   for (const s of summaries) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
   const suppressed = (path: string, line: number, rule: RuleId): boolean => {
@@ -114,7 +120,10 @@ export function analyze(summaries: readonly FileSummary[], config: Config): Find
   };
   const context: RuleContext = {
     model,
-    options: { criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames },
+    options: {
+      criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames,
+      compareUnconnected: config.compareUnconnected ?? false,
+    },
     isSuppressed: (file, line, rule) => suppressed(file.path, line, rule),
   };
   const raw: RawFinding[] = [];

@@ -4,14 +4,14 @@
  * summary and runs the rules again, as a scan would, so the editor shows what `ssot scan` would print.
  */
 import { resolve, relative, sep } from 'node:path';
-import { DEFAULT_CONFIG, loadConfig } from '../config.js';
+import { DEFAULT_CONFIG, loadConfig, skippedPatterns } from '../config.js';
 import type { Config } from '../config.js';
 import { summarize } from '../cache/summarize.js';
 import { discoverFiles, SKIPPED_DIRECTORIES } from '../files/discover.js';
 import { extractSource, languageOf } from '../parse/extract.js';
 import type { FileSummary } from '../parse/summary.js';
 import type { Finding } from '../rules/types.js';
-import { analyze, DEFAULT_CACHE_DIR } from '../scan.js';
+import { analyze, DEFAULT_CACHE_DIR, rootPackageOf } from '../scan.js';
 
 export class Workspace {
   private readonly summaries = new Map<string, FileSummary>();
@@ -31,7 +31,7 @@ export class Workspace {
       config = DEFAULT_CONFIG;
     }
     const workspace = new Workspace(resolve(root), config);
-    const files = discoverFiles({ root: workspace.root, paths: [workspace.root], include: config.include, exclude: config.exclude });
+    const files = discoverFiles({ root: workspace.root, paths: [workspace.root], include: config.include, exclude: skippedPatterns(config) });
     const { summaries } = await summarize(files, { cacheDir: resolve(workspace.root, DEFAULT_CACHE_DIR), root: workspace.root, config, paths: [workspace.root] });
     for (const s of summaries) workspace.put(s);
     workspace.recompute();
@@ -52,7 +52,7 @@ export class Workspace {
     const folders = posix.split('/').slice(0, -1);
     if (folders.some((part) => SKIPPED_DIRECTORIES.has(part))) return false;
     try {
-      return discoverFiles({ root: this.root, paths: [absolute], include: this.config.include, exclude: this.config.exclude }).length === 1;
+      return discoverFiles({ root: this.root, paths: [absolute], include: this.config.include, exclude: skippedPatterns(this.config) }).length === 1;
     } catch {
       return false; // gone from the disk meanwhile
     }
@@ -97,7 +97,7 @@ export class Workspace {
 
   private recompute(): Set<string> {
     const next = new Map<string, Finding[]>();
-    for (const f of analyze([...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)), this.config)) {
+    for (const f of analyze([...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)), this.config, { rootPackage: rootPackageOf(this.root) })) {
       const list = next.get(f.file);
       if (list) list.push(f);
       else next.set(f.file, [f]);

@@ -40,7 +40,8 @@ export function extractSource(relative: string, source: string): FileSummary {
 function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
   return {
     path: relative, language, lines: countLines(source), parseError: error instanceof Error ? error.message : String(error),
-    classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions: [],
+    classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: false,
+    suppressions: [],
   };
 }
 

@@ -159,8 +159,9 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   });
 
   it('follows files created and deleted on disk', async () => {
-    // a second Metrics with another shape: a duplicate-definition on the open models.py
-    writeFileSync(join(dir, 'other.py'), 'class Metrics:\n    total = 0\n');
+    // a second Metrics with another shape, in a module that can meet models.py (it imports it): a
+    // duplicate-definition on the open models.py
+    writeFileSync(join(dir, 'other.py'), 'import models\n\n\nclass Metrics:\n    total = 0\n');
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: uri('other.py'), type: FileChangeType.Created }] });
     const duplicate = await client.diagnostics(uri('models.py'), (d) => d.some((x) => x.code === 'duplicate-definition'));
     expect(duplicate.diagnostics.find((x) => x.code === 'duplicate-definition')?.relatedInformation?.[0]?.location.uri).toBe(uri('other.py'));

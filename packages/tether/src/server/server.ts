@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
-import { SessionFactory } from '../sessions/index.js';
+import { SessionFactory } from '@tether/sessions';
 import { listenerApplicationName, UserSessionManager } from '../users/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
@@ -16,15 +16,17 @@ import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { memberRoutes } from './routes/members.js';
 import { threadRoutes } from './routes/threads.js';
 import { refuseUpgrade, WebSocketHub } from './websocket.js';
 
 export const MESSAGE_CHANNEL = 'tether_messages';
 export const REVOCATION_CHANNEL = 'tether_session_revoked';
+export const MEMBER_REMOVED_CHANNEL = 'tether_member_removed';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
-  /** The database to serve from (already migrated). */
+  /** The database to serve from (already migrated): sessions connect here (a pooler, with `config.pooler`). */
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly version: string;
@@ -93,8 +95,9 @@ export class TetherServer {
     });
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     this.listener = new NotificationListener({
-      connectionString: options.databaseUrl,
-      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
+      // LISTEN holds a server session of its own: never through a transaction-mode pooler
+      connectionString: config.directDatabaseUrl ?? options.databaseUrl,
+      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL, MEMBER_REMOVED_CHANNEL],
       applicationName: listenerApplicationName(this.instanceId),
       logger: logger.child({ component: 'listener' }),
       onNotification: (channel, payload) => this.onNotification(channel, payload),
@@ -179,6 +182,7 @@ export class TetherServer {
 
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
+    void app.register(memberRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
     void app.register(dashboardRoutes);
     return app;
@@ -191,6 +195,13 @@ export class TetherServer {
       try {
         const note = JSON.parse(payload) as { sid: string; userId: string; reason: string };
         this.userSessions.noteRevoked(note.sid, note.userId, note.reason);
+      } catch {
+        // not ours
+      }
+    } else if (channel === MEMBER_REMOVED_CHANNEL) {
+      try {
+        const note = JSON.parse(payload) as { threadId: string; userId: string };
+        this.hub.endMembership(note.threadId, note.userId);
       } catch {
         // not ours
       }

@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
-import type { SessionFactory, SessionLogger } from '../sessions/index.js';
+import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import type { UserSessionManager } from '../users/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
@@ -188,6 +188,19 @@ export class WebSocketHub {
       }
     }
     return true;
+  }
+
+  /**
+   * A user left a thread or was removed: their subscriptions to it on this instance end now, each with an error
+   * frame `membership_revoked` naming the thread; their sockets stay open.
+   */
+  endMembership(threadId: string, userId: string): void {
+    for (const connection of [...(this.byThread.get(threadId) ?? [])]) {
+      if (connection.principal.userId !== userId) continue;
+      connection.subscriptions.delete(threadId);
+      removeFrom(this.byThread, threadId, connection);
+      this.send(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    }
   }
 
   /** Closes every socket of a login session (revoked, expired). */
