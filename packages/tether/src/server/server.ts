@@ -10,6 +10,7 @@ import { SessionFactory } from '@tether/sessions';
 import { listenerApplicationName, LoginManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
+import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
 import { NestingTooDeepError, parseJsonWithin } from './json.js';
 import { ServerLimits, trustFunctionOf } from './limits/index.js';
@@ -156,6 +157,10 @@ export class TetherServer {
       }
     });
     app.decorateRequest('principal', null);
+    // route schemas document the contract (OpenAPI); the handlers' zod schemas (the same ones) parse requests, and
+    // replies are sent as built: fastify neither validates with them nor drops fields while serializing
+    app.setValidatorCompiler(() => (value) => ({ value }));
+    app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
     const ctx: ServerContext = {
       auth: this.auth,
@@ -199,6 +204,7 @@ export class TetherServer {
       this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
 
+    void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
     void app.register(memberRoutes, ctx);

@@ -1,12 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import type { LoginManager } from '../logins/index.js';
-import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
+import { errorReply, InvalidFrameError, isStorableText, parseWith } from './errors.js';
+import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './frames.js';
 import { NestingTooDeepError, parseJsonWithin } from './json.js';
 import { clientAddressOf, type ServerLimits, type TrustFunction } from './limits/index.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
@@ -23,9 +24,6 @@ export const CLOSE_TOO_MANY = 4429;
 const CATCH_UP_MARGIN_MS = 5_000;
 /** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
 const DELIVERED_MEMORY = 20_000;
-
-const frameId = z.union([z.string().min(1).max(200), z.number().finite()]).optional();
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
 
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
@@ -87,12 +85,7 @@ export class WebSocketHub {
   private closing = false;
   /** The client's address as fastify's `request.ip` gives it (the same `trustProxy`). */
   private readonly clientAddress: (request: IncomingMessage) => string;
-  private frameSchema: z.ZodType<
-    | { type: 'ping'; id?: string | number | undefined }
-    | { type: 'thread.subscribe'; id?: string | number | undefined; threadId: string }
-    | { type: 'thread.unsubscribe'; id?: string | number | undefined; threadId: string }
-    | { type: 'message.send'; id?: string | number | undefined; threadId: string; content: string; clientMessageId?: string | undefined }
-  >;
+  private frameSchema: z.ZodType<ClientFrame>;
 
   constructor(private readonly options: WebSocketHubOptions) {
     this.clientAddress = clientAddressOf(options.trustProxy);
@@ -102,18 +95,7 @@ export class WebSocketHub {
       // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
-    this.frameSchema = z.discriminatedUnion('type', [
-      z.object({ type: z.literal('ping'), id: frameId }),
-      z.object({ type: z.literal('thread.subscribe'), id: frameId, threadId: uuid }),
-      z.object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid }),
-      z.object({
-        type: z.literal('message.send'),
-        id: frameId,
-        threadId: uuid,
-        content: storable(z.string().trim().min(1, 'must not be empty').max(options.maxMessageLength, `must be at most ${options.maxMessageLength} characters`)),
-        clientMessageId: storable(z.string().min(1).max(200)).optional(),
-      }),
-    ]);
+    this.frameSchema = clientFrameSchema(options.maxMessageLength);
     options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
     options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
@@ -342,7 +324,7 @@ export class WebSocketHub {
       if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
     }
     const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : 'invalid';
-    const known = ['ping', 'thread.subscribe', 'thread.unsubscribe', 'message.send'].includes(type);
+    const known = (CLIENT_FRAME_TYPES as readonly string[]).includes(type);
     this.options.metrics.wsFrames.inc({ type: known ? type : 'invalid' });
     if (!known) {
       this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
