@@ -44,7 +44,8 @@ function withCommonFlags(command: Command): Command {
 
 /** For one-shot commands: beside a running server they use its database and leave it running. */
 async function openDatabase(config: TetherConfig): Promise<ProvisionedDatabase> {
-  const db = await provisionDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, shareRunning: true });
+  // migrations and admin work hold a session (an advisory lock): never through a transaction-mode pooler
+  const db = await provisionDatabase({ databaseUrl: config.directDatabaseUrl ?? config.databaseUrl, dataDir: config.dataDir, shareRunning: true });
   if (db.sharedWith !== undefined) console.error(`tether: using the database of the running tether (pid ${db.sharedWith})`);
   return db;
 }

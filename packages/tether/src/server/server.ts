@@ -7,7 +7,7 @@ import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '@tether/sessions';
-import { listenerApplicationName, UserSessionManager } from '../users/index.js';
+import { listenerApplicationName, LoginManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { registerApiDocs } from './docs/index.js';
@@ -17,15 +17,17 @@ import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { memberRoutes } from './routes/members.js';
 import { threadRoutes } from './routes/threads.js';
 import { refuseUpgrade, WebSocketHub } from './websocket.js';
 
 export const MESSAGE_CHANNEL = 'tether_messages';
 export const REVOCATION_CHANNEL = 'tether_session_revoked';
+export const MEMBER_REMOVED_CHANNEL = 'tether_member_removed';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
-  /** The database to serve from (already migrated). */
+  /** The database to serve from (already migrated): sessions connect here (a pooler, with `config.pooler`). */
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly version: string;
@@ -38,7 +40,7 @@ export interface TetherServerOptions {
 export class TetherServer {
   readonly instanceId = randomBytes(4).toString('hex');
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly auth: AuthService;
   readonly metrics: ServerMetrics;
   readonly hub: WebSocketHub;
@@ -58,11 +60,11 @@ export class TetherServer {
       // every privileged session (logins, sweeps) is logged at info, as an audit trail
       logger: sessionLogger,
     });
-    this.userSessions = new UserSessionManager({
+    this.logins = new LoginManager({
       factory: this.factory,
       absoluteTtlSeconds: config.auth.sessionAbsoluteTtlSeconds,
       idleTtlSeconds: config.auth.sessionIdleTtlSeconds,
-      maxSessionsPerUser: config.auth.maxSessionsPerUser,
+      maxLoginsPerUser: config.auth.maxSessionsPerUser,
       limitPolicy: config.auth.sessionLimitPolicy,
       sweepIntervalMs: config.auth.sweepIntervalMs,
       checkIntervalMs: config.auth.sessionCheckIntervalMs,
@@ -72,17 +74,17 @@ export class TetherServer {
     const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);
     this.auth = new AuthService({
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       tokens,
       passwordHashCost: config.auth.passwordHashCost,
       loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
     });
     let hub: WebSocketHub | undefined;
-    this.metrics = new ServerMetrics(this.factory, this.userSessions, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
+    this.metrics = new ServerMetrics(this.factory, this.logins, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
     this.hub = hub = new WebSocketHub({
       auth: this.auth,
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       metrics: this.metrics,
       logger: logger.child({ component: 'websocket' }),
       instanceId: this.instanceId,
@@ -94,15 +96,16 @@ export class TetherServer {
     });
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     this.listener = new NotificationListener({
-      connectionString: options.databaseUrl,
-      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL],
+      // LISTEN holds a server session of its own: never through a transaction-mode pooler
+      connectionString: config.directDatabaseUrl ?? options.databaseUrl,
+      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL, MEMBER_REMOVED_CHANNEL],
       applicationName: listenerApplicationName(this.instanceId),
       logger: logger.child({ component: 'listener' }),
       onNotification: (channel, payload) => this.onNotification(channel, payload),
       // what was announced while the connection was down was missed: revocations are checked again from the
       // database, and messages of subscribed threads are delivered from it
       onReconnect: (lostAt) => {
-        this.userSessions.forgetValidations();
+        this.logins.forgetValidations();
         void this.hub.catchUp(lostAt);
       },
     });
@@ -149,7 +152,7 @@ export class TetherServer {
 
     const ctx: ServerContext = {
       auth: this.auth,
-      userSessions: this.userSessions,
+      logins: this.logins,
       factory: this.factory,
       metrics: this.metrics,
       maxMessageLength: config.server.maxMessageLength,
@@ -185,6 +188,7 @@ export class TetherServer {
     void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
+    void app.register(memberRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
     void app.register(dashboardRoutes);
     return app;
@@ -196,7 +200,14 @@ export class TetherServer {
     } else if (channel === REVOCATION_CHANNEL) {
       try {
         const note = JSON.parse(payload) as { sid: string; userId: string; reason: string };
-        this.userSessions.noteRevoked(note.sid, note.userId, note.reason);
+        this.logins.noteRevoked(note.sid, note.userId, note.reason);
+      } catch {
+        // not ours
+      }
+    } else if (channel === MEMBER_REMOVED_CHANNEL) {
+      try {
+        const note = JSON.parse(payload) as { threadId: string; userId: string };
+        this.hub.endMembership(note.threadId, note.userId);
       } catch {
         // not ours
       }
@@ -206,7 +217,7 @@ export class TetherServer {
   /** Starts listening for notifications, the sweep, and HTTP; returns the base URL. */
   async listen(): Promise<string> {
     await this.listener.start();
-    this.userSessions.start();
+    this.logins.start();
     this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
       if (path === '/ws') this.hub.handleUpgrade(request, socket, head);
@@ -239,7 +250,7 @@ export class TetherServer {
       const deadline = this.options.config.server.shutdownTimeoutMs;
       await Promise.all([this.hub.close(Math.min(2_000, deadline)), this.dashboard.close()]);
       await this.app.close();
-      this.userSessions.stop();
+      this.logins.stop();
       await this.listener.close();
       await this.factory.close(deadline);
     })();

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
-import type { UserSessionManager } from '../users/index.js';
+import type { LoginManager } from '../logins/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith } from './errors.js';
 import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './frames.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
@@ -24,7 +24,7 @@ const DELIVERED_MEMORY = 20_000;
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly metrics: ServerMetrics;
   readonly logger: SessionLogger;
   readonly instanceId: string;
@@ -82,7 +82,7 @@ export class WebSocketHub {
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
     this.frameSchema = clientFrameSchema(options.maxMessageLength);
-    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
+    options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
@@ -172,8 +172,21 @@ export class WebSocketHub {
     return true;
   }
 
+  /**
+   * A user left a thread or was removed: their subscriptions to it on this instance end now, each with an error
+   * frame `membership_revoked` naming the thread; their sockets stay open.
+   */
+  endMembership(threadId: string, userId: string): void {
+    for (const connection of [...(this.byThread.get(threadId) ?? [])]) {
+      if (connection.principal.userId !== userId) continue;
+      connection.subscriptions.delete(threadId);
+      removeFrom(this.byThread, threadId, connection);
+      this.send(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    }
+  }
+
   /** Closes every socket of a login session (revoked, expired). */
-  closeSession(sessionId: string, code: number, reason: string): void {
+  closeLogin(sessionId: string, code: number, reason: string): void {
     const set = this.bySession.get(sessionId);
     if (!set) return;
     for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
@@ -241,8 +254,8 @@ export class WebSocketHub {
     this.connections.add(connection);
     addTo(this.bySession, principal.sessionId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
-    const { userSessions, logger } = this.options;
-    userSessions.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    const { logins, logger } = this.options;
+    logins.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
@@ -252,7 +265,7 @@ export class WebSocketHub {
       removeFrom(this.bySession, principal.sessionId, connection);
       for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
       this.options.metrics.wsCloses.inc({ code: String(code) });
-      userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+      logins.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
     });
     return connection;
   }
@@ -363,11 +376,11 @@ export class WebSocketHub {
       const chunk = ids.slice(i, i + 1000);
       let live: Set<string>;
       try {
-        live = await this.options.userSessions.stillLive(chunk);
+        live = await this.options.logins.stillLive(chunk);
       } catch {
         return; // the database is away: keep the sockets, check again next time
       }
-      for (const sid of chunk) if (!live.has(sid)) this.closeSession(sid, CLOSE_UNAUTHORIZED, 'session_expired');
+      for (const sid of chunk) if (!live.has(sid)) this.closeLogin(sid, CLOSE_UNAUTHORIZED, 'session_expired');
     }
   }
 }

@@ -92,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
   app.get('/auth/sessions', { preHandler: ctx.authenticate, schema: sessionsSchema }, async (request) => {
     const principal = principalOf(request);
-    const sessions = await ctx.userSessions.list(principal.userId);
+    const sessions = await ctx.logins.list(principal.userId);
     return {
       items: sessions.map((s) => ({
         id: s.id,
