@@ -40,6 +40,7 @@ describe('OpenAPI at /openapi.json', () => {
       expect.arrayContaining([
         'POST /auth/register', 'POST /auth/login', 'POST /auth/refresh', 'POST /auth/logout', 'GET /auth/sessions',
         'POST /threads', 'GET /threads', 'GET /threads/{id}', 'POST /threads/{id}/messages', 'GET /threads/{id}/messages',
+        'POST /threads/{id}/members', 'GET /threads/{id}/members', 'DELETE /threads/{id}/members/{userId}',
         'GET /health', 'GET /ready', 'GET /metrics', 'GET /admin/sessions',
       ]),
     );
