@@ -45,7 +45,8 @@ function withCommonFlags(command: Command): Command {
 /** For one-shot commands: beside a running server they use its database and leave it running. */
 async function openDatabase(config: TetherConfig): Promise<ProvisionedDatabase> {
   // migrations and admin work hold a session (an advisory lock): never through a transaction-mode pooler
-  const db = await provisionDatabase({ databaseUrl: config.directDatabaseUrl ?? config.databaseUrl, dataDir: config.dataDir, shareRunning: true });
+  const databaseUrl = config.directDatabaseUrl ?? config.databaseUrl;
+  const db = await provisionDatabase({ databaseUrl, dataDir: config.dataDir, shareRunning: true });
   if (db.sharedWith !== undefined) console.error(`tether: using the database of the running tether (pid ${db.sharedWith})`);
   return db;
 }
