@@ -13,7 +13,7 @@ import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
 import { NestingTooDeepError, parseJsonWithin } from './json.js';
-import { ServerLimits, trustFunctionOf } from './limits/index.js';
+import { beforeBody, ServerLimits, trustFunctionOf } from './limits/index.js';
 import { ServerMetrics } from './metrics.js';
 import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
@@ -197,7 +197,7 @@ export class TetherServer {
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
     // before the body is read: a flood from one address is refused for the price of a map lookup
-    app.addHook('onRequest', async (request) => this.limits.checkIp(request.ip));
+    app.addHook('onRequest', beforeBody((request) => this.limits.checkIp(request.ip)));
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       this.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });

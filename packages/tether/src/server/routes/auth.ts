@@ -1,7 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseWith, storable } from '../errors.js';
 import { principalOf, type ServerContext } from '../context.js';
+import { beforeBody } from '../limits/index.js';
 import { routeSchema } from '../docs/index.js';
 
 const credentials = z.object({
@@ -35,7 +36,7 @@ const tags = ['auth'];
 /** `/auth/*`: register, login, refresh (rotation), logout of one session or all, and the caller's sessions. */
 export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   // each costs a password hash: counted per address before the body is read
-  const credentialsPerIp = async (request: FastifyRequest): Promise<void> => ctx.limits.checkCredentials(request.ip);
+  const credentialsPerIp = beforeBody((request) => ctx.limits.checkCredentials(request.ip));
 
   const registerSchema = routeSchema({
     summary: 'Register a user',
