@@ -11,7 +11,7 @@ const loginBody = z.object({ email: storable(z.string().trim().min(1, 'is requir
 const refreshBody = z.object({ refreshToken: z.string({ error: 'is required' }).min(1, 'is required').max(512) });
 const logoutBody = z.object({ all: z.boolean().optional() });
 
-/** `/auth/*`: register, login, refresh (rotation), logout of one session or all, and the caller's sessions. */
+/** `/auth/*` for anyone: register, login, refresh (rotation). */
 export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post('/auth/register', async (request, reply) => {
     const { email, password } = parseWith(credentials, request.body);
@@ -29,13 +29,17 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return ctx.auth.refresh(refreshToken, { requestId: request.id });
   });
 
-  app.post('/auth/logout', { preHandler: ctx.authenticate }, async (request, reply) => {
+}
+
+/** `/auth/*` for an authenticated caller (see `authenticatedRoutes`): logout of one login or all, the caller's logins. */
+export async function loginRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.post('/auth/logout', async (request, reply) => {
     const { all } = parseWith(logoutBody, request.body);
     await ctx.auth.logout(principalOf(request), all === true);
     return reply.code(204).send();
   });
 
-  app.get('/auth/sessions', { preHandler: ctx.authenticate }, async (request) => {
+  app.get('/auth/sessions', async (request) => {
     const principal = principalOf(request);
     const sessions = await ctx.logins.list(principal.userId);
     return {

@@ -30,7 +30,6 @@ const threadHidden = errorReply('`not_found`: no such thread, or the caller is n
  */
 export async function memberRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.post('/threads/:id/members', {
-    preHandler: ctx.authenticate,
     schema: {
       summary: 'Add a registered user to a thread',
       params: jsonSchema(threadParams),
@@ -50,7 +49,6 @@ export async function memberRoutes(app: FastifyInstance, ctx: ServerContext): Pr
   });
 
   app.get('/threads/:id/members', {
-    preHandler: ctx.authenticate,
     schema: {
       summary: "A thread's members, the creator first",
       params: jsonSchema(threadParams),
@@ -62,7 +60,6 @@ export async function memberRoutes(app: FastifyInstance, ctx: ServerContext): Pr
   });
 
   app.delete('/threads/:id/members/:userId', {
-    preHandler: ctx.authenticate,
     schema: {
       summary: 'Remove a member (yourself; or anyone, as the creator); their subscriptions end at once',
       params: jsonSchema(memberParams),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { requireAdmin } from '../admin.js';
 import { principalOf, type ServerContext } from '../context.js';
 
-/** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus), `/admin/sessions`. */
+/** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus). */
 export async function observabilityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get('/health', async () => ({
     status: 'ok',
@@ -30,7 +30,11 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
     return reply.type(contentType).send(body);
   });
 
-  app.get('/admin/sessions', { preHandler: ctx.authenticate }, async (request) => {
+}
+
+/** `/admin/sessions` for an authenticated administrator (see `authenticatedRoutes`): the open database sessions. */
+export async function adminRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.get('/admin/sessions', async (request) => {
     await requireAdmin(ctx.factory, principalOf(request).userId, request.id);
     return { items: ctx.factory.activeSessions(), pool: ctx.factory.poolMetrics() };
   });
