@@ -10,6 +10,7 @@ import { SessionFactory } from '@tether/sessions';
 import { listenerApplicationName, LoginManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
+import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { NotificationListener } from './notifications.js';
@@ -143,6 +144,10 @@ export class TetherServer {
       }
     });
     app.decorateRequest('principal', null);
+    // route schemas document the contract (OpenAPI); the handlers' zod schemas (the same ones) parse requests, and
+    // replies are sent as built: fastify neither validates with them nor drops fields while serializing
+    app.setValidatorCompiler(() => (value) => ({ value }));
+    app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
     const ctx: ServerContext = {
       auth: this.auth,
@@ -179,6 +184,7 @@ export class TetherServer {
       this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
 
+    void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
     void app.register(authenticatedRoutes, ctx);
     void app.register(observabilityRoutes, ctx);

@@ -10,7 +10,7 @@ import { errorReply, InvalidFrameError, isStorableText, parseWith } from '../err
 import type { ServerMetrics, WebSocketFigures } from '../metrics.js';
 import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
 import { FanOut } from './fan-out.js';
-import { frameSchema, readEnvelope, type FrameId, type FrameSchema } from './frames.js';
+import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
 import { heartbeat, recheckLogins } from './liveness.js';
 import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
 
@@ -50,7 +50,7 @@ export class WebSocketHub {
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 0;
   private closing = false;
-  private readonly frameSchema: FrameSchema;
+  private readonly frameSchema: ClientFrameSchema;
 
   constructor(private readonly options: WebSocketHubOptions) {
     this.wss = new WebSocketServer({
@@ -59,7 +59,7 @@ export class WebSocketHub {
       // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
-    this.frameSchema = frameSchema(options.maxMessageLength);
+    this.frameSchema = clientFrameSchema(options.maxMessageLength);
     this.fanOut = new FanOut(options);
     options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => heartbeat(this.connections));
