@@ -4,7 +4,7 @@ import type { Session, SessionFactory } from '@tether/sessions';
 import type { LoginManager } from '../logins/index.js';
 import type { ServerLimits } from './limits/index.js';
 import type { ServerMetrics } from './metrics.js';
-import type { StatementRunner } from './threads-store.js';
+import type { StatementRunner } from '../threads/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

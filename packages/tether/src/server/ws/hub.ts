@@ -1,29 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { z } from 'zod';
-import type { AuthService, Principal } from '../auth/index.js';
-import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
-import type { LoginManager } from '../logins/index.js';
-import { errorReply, InvalidFrameError, isStorableText, parseWith } from './errors.js';
-import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './frames.js';
-import { NestingTooDeepError, parseJsonWithin } from './json.js';
-import { clientAddressOf, type ServerLimits, type TrustFunction } from './limits/index.js';
-import type { ServerMetrics, WebSocketFigures } from './metrics.js';
-import { getMessage, getThread, postMessage, type Message, type StatementRunner } from './threads-store.js';
-
-/** Close codes: 4401 authentication failed or ended; 1001 server going away; 1013 try again later (database trouble). */
-export const CLOSE_UNAUTHORIZED = 4401;
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_TRY_AGAIN = 1013;
-/** The user already holds `limits.websocketsPerUser` sockets on this instance (reason `websocket_limit_reached`). */
-export const CLOSE_TOO_MANY = 4429;
-
-/** Messages written this long before the LISTEN connection was lost are delivered again (and deduplicated). */
-const CATCH_UP_MARGIN_MS = 5_000;
-/** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
-const DELIVERED_MEMORY = 20_000;
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { AuthService, Principal } from '../../auth/index.js';
+import { TetherError } from '../../errors.js';
+import type { LoginManager } from '../../logins/index.js';
+import { getThread, postMessage, type StatementRunner } from '../../threads/index.js';
+import { errorReply, InvalidFrameError, isStorableText, parseWith } from '../errors.js';
+import { clientAddressOf, type ServerLimits, type TrustFunction } from '../limits/index.js';
+import type { ServerMetrics, WebSocketFigures } from '../metrics.js';
+import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
+import { FanOut } from './fan-out.js';
+import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
+import { heartbeat, recheckLogins } from './liveness.js';
+import { CLOSE_GOING_AWAY, CLOSE_TOO_MANY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
 
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
@@ -46,27 +36,12 @@ export interface WebSocketHubOptions {
   readonly breakerCooldownMs: number;
 }
 
-interface Connection {
-  readonly id: string;
-  readonly ws: WebSocket;
-  readonly principal: Principal;
-  readonly subscriptions: Set<string>;
-  readonly expiry: NodeJS.Timeout;
-  alive: boolean;
-  /** Frames being handled; at most `MAX_FRAMES_IN_FLIGHT`. */
-  inFlight: number;
-  /** Frames read but not yet handled, in arrival order; while any wait, the socket is paused. */
-  readonly waiting: Array<{ readonly raw: unknown; readonly id: FrameId }>;
-}
-
 /**
  * Frames one socket may have in flight at once. A client that sends faster waits: further frames queue in
  * order, and its socket is paused so that TCP flow control slows it down (the queue holds at most what was
  * already read) instead of the client taking the whole pool from everyone else.
  */
 export const MAX_FRAMES_IN_FLIGHT = 8;
-
-type FrameId = string | number | undefined;
 
 /**
  * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
@@ -76,16 +51,17 @@ type FrameId = string | number | undefined;
 export class WebSocketHub {
   private readonly wss: WebSocketServer;
   private readonly connections = new Set<Connection>();
-  private readonly byThread = new Map<string, Set<Connection>>();
-  private readonly bySession = new Map<string, Set<Connection>>();
+  /** Open sockets by the login they authenticated with. */
+  private readonly byLogin = new Map<string, Set<Connection>>();
+  /** Open sockets by user: at most `limits.websocketsPerUser` each. */
   private readonly byUser = new Map<string, Set<Connection>>();
-  private readonly timers: NodeJS.Timeout[] = [];
-  private nextId = 0;
-  private readonly delivered = new Set<string>();
-  private closing = false;
   /** The client's address as fastify's `request.ip` gives it (the same `trustProxy`). */
   private readonly clientAddress: (request: IncomingMessage) => string;
-  private frameSchema: z.ZodType<ClientFrame>;
+  private readonly fanOut: FanOut;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nextId = 0;
+  private closing = false;
+  private readonly frameSchema: ClientFrameSchema;
 
   constructor(private readonly options: WebSocketHubOptions) {
     this.clientAddress = clientAddressOf(options.trustProxy);
@@ -96,10 +72,12 @@ export class WebSocketHub {
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
     this.frameSchema = clientFrameSchema(options.maxMessageLength);
+    this.fanOut = new FanOut(options);
     options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
     options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
-    if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
-    this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
+    if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => heartbeat(this.connections));
+    const closeExpired = (loginId: string): void => this.closeLogin(loginId, CLOSE_UNAUTHORIZED, 'session_expired');
+    this.every(options.sessionCheckIntervalMs, () => void recheckLogins([...this.byLogin.keys()], options.logins, closeExpired));
   }
 
   /** Takes over an `upgrade` request for `/ws`. */
@@ -116,82 +94,17 @@ export class WebSocketHub {
   }
 
   figures(): WebSocketFigures {
-    let subscriptions = 0;
-    for (const set of this.byThread.values()) subscriptions += set.size;
-    return { connections: this.connections.size, subscriptions };
+    return { connections: this.connections.size, subscriptions: this.fanOut.subscriptionCount() };
   }
 
   /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
-  async deliver(payload: string): Promise<void> {
-    let note: { id: string; threadId: string; userId: string; createdAt: string; content?: string };
-    try {
-      note = JSON.parse(payload) as typeof note;
-    } catch {
-      return;
-    }
-    if (!this.firstDelivery(note.id)) return;
-    const subscribers = this.byThread.get(note.threadId);
-    if (!subscribers?.size) return;
-    let message: Message | null;
-    if (typeof note.content === 'string') {
-      message = { id: note.id, threadId: note.threadId, content: note.content, createdAt: new Date(note.createdAt).toISOString() };
-    } else {
-      // too large for a notification: read it as its author (RLS)
-      message = await this.options.factory.withSession({ userId: note.userId, threadId: note.threadId }, (s) => getMessage(s, note.id)).catch(() => null);
-      if (!message) return;
-    }
-    const frame = JSON.stringify({ type: 'message', message });
-    for (const connection of subscribers) {
-      if (connection.ws.readyState === WebSocket.OPEN) {
-        connection.ws.send(frame);
-        this.options.metrics.wsBroadcasts.inc();
-      }
-    }
+  deliver(payload: string): Promise<void> {
+    return this.fanOut.deliver(payload);
   }
 
-  /**
-   * After the LISTEN connection was lost and came back: delivers, from the database, the messages of subscribed
-   * threads written since shortly before the loss. Messages already delivered are not sent twice.
-   */
-  async catchUp(lostAt: number): Promise<void> {
-    const threadIds = [...this.byThread.keys()];
-    if (threadIds.length === 0) return;
-    const since = new Date(lostAt - CATCH_UP_MARGIN_MS);
-    let rows: Array<{ id: string; thread_id: string; content: string; created_at: Date }>;
-    try {
-      // the hub delivers to subscribers it authorised at subscribe time; reading across their threads is its job
-      ({ rows } = await this.options.factory.query<{ id: string; thread_id: string; content: string; created_at: Date }>(
-        { userId: 'service:websocket-hub' },
-        'SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = ANY($1::uuid[]) AND created_at >= $2 ORDER BY created_at, id LIMIT 10000',
-        [threadIds, since],
-      ));
-    } catch (error) {
-      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while the notification listener was down');
-      return;
-    }
-    for (const row of rows) {
-      if (!this.firstDelivery(row.id)) continue;
-      const frame = JSON.stringify({ type: 'message', message: { id: row.id, threadId: row.thread_id, content: row.content, createdAt: row.created_at.toISOString() } });
-      for (const connection of this.byThread.get(row.thread_id) ?? []) {
-        if (connection.ws.readyState === WebSocket.OPEN) {
-          connection.ws.send(frame);
-          this.options.metrics.wsBroadcasts.inc();
-        }
-      }
-    }
-  }
-
-  /** Whether a message id is seen for the first time (recent ids only: enough to bridge a catch-up). */
-  private firstDelivery(id: string): boolean {
-    if (this.delivered.has(id)) return false;
-    this.delivered.add(id);
-    if (this.delivered.size > DELIVERED_MEMORY) {
-      for (const old of this.delivered) {
-        this.delivered.delete(old);
-        if (this.delivered.size <= DELIVERED_MEMORY / 2) break;
-      }
-    }
-    return true;
+  /** After the LISTEN connection was lost and came back: the messages missed meanwhile (see `FanOut.catchUp`). */
+  catchUp(lostAt: number): Promise<void> {
+    return this.fanOut.catchUp(lostAt);
   }
 
   /**
@@ -199,17 +112,15 @@ export class WebSocketHub {
    * frame `membership_revoked` naming the thread; their sockets stay open.
    */
   endMembership(threadId: string, userId: string): void {
-    for (const connection of [...(this.byThread.get(threadId) ?? [])]) {
-      if (connection.principal.userId !== userId) continue;
-      connection.subscriptions.delete(threadId);
-      removeFrom(this.byThread, threadId, connection);
-      this.send(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    for (const connection of this.fanOut.subscribersOf(threadId, userId)) {
+      this.fanOut.unsubscribe(connection, threadId);
+      sendFrame(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
     }
   }
 
-  /** Closes every socket of a login session (revoked, expired). */
-  closeLogin(sessionId: string, code: number, reason: string): void {
-    const set = this.bySession.get(sessionId);
+  /** Closes every socket of a login (revoked, expired). */
+  closeLogin(loginId: string, code: number, reason: string): void {
+    const set = this.byLogin.get(loginId);
     if (!set) return;
     for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
   }
@@ -265,7 +176,7 @@ export class WebSocketHub {
         if (reply.status === 401) {
           ws.close(CLOSE_UNAUTHORIZED, reply.code);
         } else {
-          this.send(ws, { type: 'error', code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+          sendFrame(ws, { type: 'error', code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
           ws.close(CLOSE_TRY_AGAIN, reply.code);
         }
       },
@@ -278,7 +189,7 @@ export class WebSocketHub {
     expiry.unref();
     const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
     this.connections.add(connection);
-    addTo(this.bySession, principal.sessionId, connection);
+    addTo(this.byLogin, principal.sessionId, connection);
     addTo(this.byUser, principal.userId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
     const { logins, logger } = this.options;
@@ -295,9 +206,9 @@ export class WebSocketHub {
       clearTimeout(expiry);
       connection.waiting.length = 0; // nobody is left to answer
       this.connections.delete(connection);
-      removeFrom(this.bySession, principal.sessionId, connection);
+      removeFrom(this.byLogin, principal.sessionId, connection);
       removeFrom(this.byUser, principal.userId, connection);
-      for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
+      this.fanOut.drop(connection);
       this.options.metrics.wsCloses.inc({ code: String(code) });
       // after the link has settled: an unlink that overtook it would leave the id linked for good
       void linked
@@ -310,33 +221,31 @@ export class WebSocketHub {
   }
 
   private onFrame(connection: Connection, data: RawData): void {
-    let id: FrameId;
-    let raw: unknown;
-    try {
-      raw = parseJsonWithin(data.toString(), this.options.maxJsonDepth);
-    } catch (error) {
+    const envelope = readEnvelope(data, this.options.maxJsonDepth);
+    if (envelope.kind === 'too_deep') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection.ws, error instanceof NestingTooDeepError ? error : new InvalidFrameError('frame is not JSON'), undefined);
+      this.fail(connection.ws, envelope.error, undefined);
       return;
     }
-    if (raw && typeof raw === 'object' && 'id' in raw) {
-      const candidate = (raw as { id: unknown }).id;
-      if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
-    }
-    const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : 'invalid';
-    const known = (CLIENT_FRAME_TYPES as readonly string[]).includes(type);
-    this.options.metrics.wsFrames.inc({ type: known ? type : 'invalid' });
-    if (!known) {
-      this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
+    if (envelope.kind === 'not_json') {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
       return;
     }
+    if (envelope.kind === 'unknown_type') {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      const type = envelope.type;
+      this.fail(connection.ws, new InvalidFrameError(type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), envelope.id);
+      return;
+    }
+    this.options.metrics.wsFrames.inc({ type: envelope.type });
     try {
       this.options.limits.checkUser(connection.principal.userId);
     } catch (error) {
-      this.fail(connection.ws, error, id);
+      this.fail(connection.ws, error, envelope.id);
       return;
     }
-    this.dispatch(connection, raw, id);
+    this.dispatch(connection, envelope.raw, envelope.id);
   }
 
   /** Handles a frame now, or queues it (and pauses the socket) while the socket has its fill in flight. */
@@ -362,26 +271,24 @@ export class WebSocketHub {
     const { userId } = connection.principal;
     switch (frame.type) {
       case 'ping':
-        this.send(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
+        sendFrame(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
         return;
       case 'thread.subscribe': {
         await getThread(this.statements(userId, frame.threadId), frame.threadId);
         if (connection.ws.readyState !== WebSocket.OPEN) return;
-        connection.subscriptions.add(frame.threadId);
-        addTo(this.byThread, frame.threadId, connection);
-        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        this.fanOut.subscribe(connection, frame.threadId);
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
         return;
       }
       case 'thread.unsubscribe':
-        connection.subscriptions.delete(frame.threadId);
-        removeFrom(this.byThread, frame.threadId, connection);
-        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        this.fanOut.unsubscribe(connection, frame.threadId);
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
         return;
       case 'message.send': {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
         const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
         const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
-        this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;
       }
     }
@@ -397,65 +304,6 @@ export class WebSocketHub {
     const reply = errorReply(error, this.options.breakerCooldownMs);
     this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
     if (!(error instanceof TetherError)) this.options.logger.error({ error: (error as Error)?.message, stack: (error as Error)?.stack }, 'WebSocket frame failed');
-    this.send(ws, { type: 'error', ...(id !== undefined ? { id } : {}), code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+    sendFrame(ws, { type: 'error', ...(id !== undefined ? { id } : {}), code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
   }
-
-  private send(ws: WebSocket, frame: object): void {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(frame));
-  }
-
-  private heartbeat(): void {
-    for (const c of this.connections) {
-      if (!c.alive) {
-        c.ws.terminate();
-        continue;
-      }
-      c.alive = false;
-      c.ws.ping();
-    }
-  }
-
-  /** Re-checks the login sessions of open sockets: closes those expired or revoked without a notification. */
-  private async recheckSessions(): Promise<void> {
-    const ids = [...this.bySession.keys()];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      let live: Set<string>;
-      try {
-        live = await this.options.logins.stillLive(chunk);
-      } catch {
-        return; // the database is away: keep the sockets, check again next time
-      }
-      for (const sid of chunk) if (!live.has(sid)) this.closeLogin(sid, CLOSE_UNAUTHORIZED, 'session_expired');
-    }
-  }
-}
-
-/** The access token from `?access_token=` or from the subprotocol pair `bearer, <token>`. */
-/** Answers an upgrade request that will not become a WebSocket. */
-export function refuseUpgrade(socket: Duplex, status: string, retryAfterSeconds: number | null = null): void {
-  const retryAfter = retryAfterSeconds === null ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${retryAfter}Content-Length: 0\r\n\r\n`);
-}
-
-/** The access token of a WebSocket request: `?access_token=` or the subprotocol pair `bearer, <token>`. */
-export function websocketToken(request: IncomingMessage): string | null {
-  const query = new URL(request.url ?? '/', 'http://localhost').searchParams.get('access_token');
-  if (query) return query;
-  const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
-  const at = protocols.indexOf('bearer');
-  return at >= 0 ? (protocols[at + 1] ?? null) : null;
-}
-
-function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(connection);
-}
-
-function removeFrom<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {
-  const set = map.get(key);
-  if (!set) return;
-  set.delete(connection);
-  if (set.size === 0) map.delete(key);
 }
