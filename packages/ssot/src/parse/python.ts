@@ -65,8 +65,6 @@ const METHOD_DECORATORS = new Set([
   'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
   'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
 ]);
-/** a dotted name whose last part is capitalized, as class names are */
-const CLASS_NAME = /(?:^|\.)[A-Z]\w*$/;
 /** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
 const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
 const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
@@ -647,8 +645,8 @@ export function extractPython(path: string, source: string): FileSummary {
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
-      // `Cls.attr = …` (a class, by its name's shape) sets a class attribute: the model resolves the class
-      if (CLASS_NAME.test(w.receiver)) writes.push(w);
+      // `Cls.attr = …` sets a class attribute (`timezone.utc = …`): the model keeps it when the name is a class
+      writes.push(w);
       continue;
     }
     noteReceiver(w.scope, rootName, source);
