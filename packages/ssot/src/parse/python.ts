@@ -659,6 +659,20 @@ export function extractPython(path: string, source: string): FileSummary {
     }
   }
 
+  // ---- class objects that escape ----------------------------------------------------------------------
+  const escapeKeys = new Set<string>();
+  const escapes: { name: string; scope: number }[] = [];
+  for (const e of escapingNames(source)) {
+    const scope = scopeAt(e.index);
+    const key = `${scope} ${e.name}`;
+    if (escapeKeys.has(key)) continue;
+    escapeKeys.add(key);
+    escapes.push({ name: e.name, scope });
+    // `setattr(style, role, f)` on an instance: the model opens the instance's class
+    const source = /^[A-Za-z_]\w*$/.test(e.name) ? sureType(scope, e.name) : null;
+    if (source) noteReceiver(scope, e.name, source);
+  }
+
   const outScopes: ScopeInfo[] = scopes.map((s, i) => ({
     name: s.name,
     selfClass: s.selfClass,
@@ -689,17 +703,6 @@ export function extractPython(path: string, source: string): FileSummary {
       exported: topLevel && !d.info.name.startsWith('_'),
     };
   });
-
-  // ---- class objects that escape ----------------------------------------------------------------------
-  const escapeKeys = new Set<string>();
-  const escapes: { name: string; scope: number }[] = [];
-  for (const e of escapingNames(source)) {
-    const scope = scopeAt(e.index);
-    const key = `${scope} ${e.name}`;
-    if (escapeKeys.has(key)) continue;
-    escapeKeys.add(key);
-    escapes.push({ name: e.name, scope });
-  }
 
   return {
     path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
