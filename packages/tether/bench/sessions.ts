@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
 import { SessionFactory } from '@tether/sessions';
-import { AnsweringClient, poolOf } from '@tether/testing';
+import { AnsweringClient, poolOf } from './answering-client.js';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
