@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
+import type { MessageEvent } from '../broadcast/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '../sessions/index.js';
 import type { UserSessionManager } from '../users/index.js';
@@ -15,7 +16,7 @@ export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN = 1013;
 
-/** Messages written this long before the LISTEN connection was lost are delivered again (and deduplicated). */
+/** Messages written this long before events stopped arriving are delivered again (and deduplicated). */
 const CATCH_UP_MARGIN_MS = 5_000;
 /** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
 const DELIVERED_MEMORY = 20_000;
@@ -36,6 +37,8 @@ export interface WebSocketHubOptions {
   /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
   readonly sessionCheckIntervalMs: number;
   readonly breakerCooldownMs: number;
+  /** A frame's write committed (its events wait in the outbox): the relay publishes them now. */
+  readonly onCommitted: () => void;
 }
 
 interface Connection {
@@ -62,7 +65,7 @@ type FrameId = string | number | undefined;
 
 /**
  * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
- * its user; new messages reach subscribers on every instance through PostgreSQL NOTIFY (`deliver`); a revoked
+ * its user; new messages reach subscribers on every instance through the broadcaster (`deliver`); a revoked
  * login session closes its sockets with 4401 on every instance.
  */
 export class WebSocketHub {
@@ -117,14 +120,8 @@ export class WebSocketHub {
     return { connections: this.connections.size, subscriptions };
   }
 
-  /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
-  async deliver(payload: string): Promise<void> {
-    let note: { id: string; threadId: string; userId: string; createdAt: string; content?: string };
-    try {
-      note = JSON.parse(payload) as typeof note;
-    } catch {
-      return;
-    }
+  /** A message event: deliver the message to this instance's subscribers of its thread (once per socket). */
+  async deliver(note: MessageEvent): Promise<void> {
     if (!this.firstDelivery(note.id)) return;
     const subscribers = this.byThread.get(note.threadId);
     if (!subscribers?.size) return;
@@ -162,7 +159,7 @@ export class WebSocketHub {
         [threadIds, since],
       ));
     } catch (error) {
-      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while the notification listener was down');
+      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while events were not received');
       return;
     }
     for (const row of rows) {
@@ -200,6 +197,26 @@ export class WebSocketHub {
       connection.subscriptions.delete(threadId);
       removeFrom(this.byThread, threadId, connection);
       this.send(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    }
+  }
+
+  /**
+   * After missed events: ends the subscriptions of users who are no longer members of the thread (a removal
+   * announced while this instance was not listening).
+   */
+  async recheckMemberships(): Promise<void> {
+    const pairs = [...this.byThread].flatMap(([threadId, set]) => [...new Set([...set].map((c) => c.principal.userId))].map((userId) => ({ threadId, userId })));
+    if (pairs.length === 0) return;
+    try {
+      const { rows } = await this.options.factory.query<{ thread_id: string; user_id: string }>(
+        { userId: 'service:websocket-hub' },
+        `SELECT p.thread_id, p.user_id FROM unnest($1::uuid[], $2::uuid[]) AS p(thread_id, user_id)
+          WHERE NOT EXISTS (SELECT 1 FROM thread_members m WHERE m.thread_id = p.thread_id AND m.user_id = p.user_id)`,
+        [pairs.map((p) => p.threadId), pairs.map((p) => p.userId)],
+      );
+      for (const row of rows) this.endMembership(row.thread_id, row.user_id);
+    } catch (error) {
+      this.options.logger.warn({ error: (error as Error).message }, 'could not check memberships after missed events');
     }
   }
 
@@ -354,6 +371,7 @@ export class WebSocketHub {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
         const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
         const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
+        this.options.onCommitted();
         this.send(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;
       }

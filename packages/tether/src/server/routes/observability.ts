@@ -13,7 +13,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
 
   app.get('/ready', async (_request, reply) => {
     const health = await ctx.factory.health();
-    // without its LISTEN connection an instance would miss other instances' messages and revocations
+    // without its broadcaster an instance would miss other instances' messages, revocations and removals
     const listening = ctx.notificationsConnected();
     const ready = health.status === 'ok' && health.breakerState === 'closed' && listening;
     if (!ready) reply.code(503).header('Retry-After', '1');
@@ -22,6 +22,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
       database: { status: health.status, latencyMs: Math.round(health.latencyMs * 100) / 100, error: health.error },
       breakerState: health.breakerState,
       notifications: listening ? 'listening' : 'reconnecting',
+      broadcaster: ctx.broadcasterKind,
     };
   });
 
