@@ -5,6 +5,7 @@ const root = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 // Tests run against TypeScript sources; tsc checks the same imports against the packages' declarations.
 const alias = [
+  { find: /^@tether\/sessions$/, replacement: root('./packages/sessions/src/index.ts') },
   { find: /^tether$/, replacement: root('./packages/tether/src/index.ts') },
   { find: /^tether\/(.+)$/, replacement: root('./packages/tether/src/$1/index.ts') },
   { find: /^@tether\/testing$/, replacement: root('./testing/src/index.ts') },
@@ -22,10 +23,18 @@ export const categories = {
   e2e: { include: ['packages/*/tests/e2e/**/*.test.ts'], services: true },
   reliability: { include: ['packages/*/tests/reliability/**/*.test.ts'], services: true },
   browser: { include: ['packages/*/tests/browser/**/*.test.ts'], services: true },
+  // the pooler's own tests, through PgBouncer in transaction mode; not run, and said so, without pgbouncer
+  pooler: {
+    include: ['packages/*/tests/pooler/**/*.test.ts', 'testing/tests/pooler/*.test.ts'],
+    services: true,
+    pooler: true,
+  },
 } as const;
 
 /** globalSetup of every category with `services: true` (reads TETHER_TEST_DATABASE_URL); the fixtures own it. */
 const servicesGlobalSetup = [root('./testing/src/global-setup.ts')];
+/** …and, after it, of the categories with `pooler: true` (reads TETHER_TEST_POOLER_URL). */
+const poolerGlobalSetup = [root('./testing/src/pooler-global-setup.ts')];
 
 // Fixture trees hold test files of their own (the runner's fake projects, the scanner's rule fixtures).
 const exclude = [...configDefaults.exclude, '**/fixtures/**'];
@@ -39,7 +48,7 @@ export default defineConfig({
         name,
         include: [...c.include],
         exclude,
-        globalSetup: c.services ? servicesGlobalSetup : [],
+        globalSetup: [...(c.services ? servicesGlobalSetup : []), ...('pooler' in c && c.pooler ? poolerGlobalSetup : [])],
         testTimeout: name === 'unit' ? 5_000 : 60_000,
         hookTimeout: 60_000,
         pool: 'forks',

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { ConnectionPool, SessionClient } from 'tether/sessions';
+import type { ConnectionPool, SessionClient } from '@tether/sessions';
 
 type Submitted = { text: string; name?: string; prelude?: readonly { name: string }[]; callback: (error: undefined, result: object) => void };
 

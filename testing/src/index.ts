@@ -4,6 +4,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Superuser URL of the PostgreSQL server this run's tests create scratch databases on. */
     adminDatabaseUrl: string;
+    /** The same server through PgBouncer in transaction mode: provided to the `pooler` category only. */
+    poolerDatabaseUrl: string | undefined;
   }
 }
 
@@ -12,7 +14,8 @@ export { createScratchDatabase, insertUsers, startPrivatePostgres, withDatabase,
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
 export { AnsweringClient, poolOf } from './answering-client.js';
-export { serverForFile, startTestServer, TEST_SECRET, type FileServer, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
+export { findPgBouncer, startPgBouncer, PGBOUNCER_MISSING, type PgBouncer, type PgBouncerOptions } from './pgbouncer.js';
+export { serverForFile, startTestServer, throughPooler, TEST_SECRET, type FileServer, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';

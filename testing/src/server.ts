@@ -28,16 +28,36 @@ export interface TestServer {
 }
 
 /**
+ * In the `pooler` category, `url` through the run's PgBouncer when it names a database on the run's PostgreSQL;
+ * otherwise undefined (another category, or a private server a test stops and starts: no pooler in front of it).
+ */
+export function throughPooler(url: string): string | undefined {
+  const pooler = inject('poolerDatabaseUrl');
+  if (pooler === undefined) return undefined;
+  const target = new URL(url);
+  const admin = new URL(inject('adminDatabaseUrl'));
+  if (target.hostname !== admin.hostname || target.port !== admin.port) return undefined;
+  const through = new URL(pooler);
+  target.hostname = through.hostname;
+  target.port = through.port;
+  return target.toString();
+}
+
+/**
  * Starts the real server in this process on a free port, against `databaseUrl` (migrations are applied as at
- * start-up). Real HTTP and WebSocket clients talk to it through `url` and `wsUrl`.
+ * start-up). Real HTTP and WebSocket clients talk to it through `url` and `wsUrl`. In the `pooler` category its
+ * sessions go through PgBouncer in transaction mode (`pooler: 'transaction'`), and `databaseUrl` is its direct
+ * connection (migrations, LISTEN).
  */
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const given = options.config ?? {};
+  const pooled = throughPooler(options.databaseUrl);
   const config = loadConfig({}, {
     ...given,
+    ...(pooled === undefined ? {} : { pooler: 'transaction', directDatabaseUrl: options.databaseUrl }),
     port: 0,
     host: '127.0.0.1',
-    databaseUrl: options.databaseUrl,
+    databaseUrl: pooled ?? options.databaseUrl,
     secret: given.secret ?? TEST_SECRET,
     logLevel: given.logLevel ?? 'warn',
     auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
@@ -45,7 +65,7 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
   await provisionDatabase({ databaseUrl: options.databaseUrl, dataDir: config.dataDir }); // checks the version, migrates
   const logs: ServerLogRecord[] = [];
   const logger = pino({ level: config.logLevel }, { write: (line: string) => void logs.push(JSON.parse(line) as ServerLogRecord) });
-  const server = new TetherServer({ config, databaseUrl: options.databaseUrl, logger, version: 'test' });
+  const server = new TetherServer({ config, databaseUrl: config.databaseUrl ?? options.databaseUrl, logger, version: 'test' });
   const url = await server.listen();
   return { url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, server, logs, close: () => server.close() };
 }

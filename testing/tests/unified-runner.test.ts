@@ -1,30 +1,21 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { RunReport } from '../src/runner/report.js';
+import { accepting, fixture, runner, runnerScript } from './runner-process.js';
 
 // The runner's own tests: they spawn the compiled runner (as `npm run test:unified` does) on the fake projects
 // under fixtures/, each a miniature of the repository's categories.
-const repository = fileURLToPath(new URL('../../', import.meta.url));
-const runnerScript = path.join(repository, 'testing/dist/unified-runner.js');
-const fixture = (name: string): string => path.join(repository, 'testing/tests/fixtures', name, 'vitest.config.ts');
 const SELECTION = fixture('selection');
 const FAILING = fixture('failing');
 const SERVICES = fixture('services');
+const POOLER = fixture('pooler');
+/** Makes the runner see a machine without PgBouncer, whatever this one has. */
+const NO_PGBOUNCER = { TETHER_TEST_PGBOUNCER: '/nonexistent/pgbouncer' };
 /** Lets the fixtures' services categories run without starting PostgreSQL: their tests only look at the URL. */
 const FAKE_DATABASE = { DATABASE_URL: 'postgres://runner-fixture.invalid:5432/postgres' };
 const TIMEOUT = 30_000;
-
-interface RunOutcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 let scratch: string;
 
@@ -36,22 +27,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
-
-function runner(args: readonly string[], env: NodeJS.ProcessEnv = {}, onStart?: (child: ReturnType<typeof spawn>) => void): Promise<RunOutcome> {
-  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' };
-  // the outer run's services and npm context must not leak into the run under test
-  for (const key of ['DATABASE_URL', 'TETHER_TEST_DATABASE_URL', 'npm_lifecycle_event', 'INIT_CWD', 'VITEST', 'VITEST_WORKER_ID', 'VITEST_POOL_ID', 'TEST', 'NODE_ENV']) delete base[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [runnerScript, ...args], { cwd: repository, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    onStart?.(child);
-  });
-}
 
 function reportFile(name: string): string {
   return path.join(scratch, `${name}.json`);
@@ -72,19 +47,6 @@ const SESSION_METRICS_TESTS = [
 
 function ranTests(report: RunReport): string[] {
   return report.tests.map((t) => `${t.category} | ${t.file} | ${t.name}`).sort();
-}
-
-/** Whether anything still accepts connections at the URL's host and port. */
-function accepting(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 describe.concurrent('unified runner', () => {
@@ -221,5 +183,29 @@ describe.concurrent('unified runner', () => {
     });
     expect(run.code, run.stdout + run.stderr).toBe(130);
     expect(await accepting(readFileSync(record, 'utf8'))).toBe(false);
+  });
+  test('without pgbouncer, a pooler category is not run, the run says so plainly, and the rest passes', { timeout: TIMEOUT }, async () => {
+    const json = reportFile('no-pgbouncer');
+    const run = await runner(['--config', POOLER, '--real-services', '--json-output', json], { ...FAKE_DATABASE, ...NO_PGBOUNCER });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const notice = /^test:unified: pooler NOT RUN: pgbouncer is not installed/m;
+    expect(run.stdout).toMatch(notice);
+    // said again after the summary, where a reader of a green run looks
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(notice);
+    const report = readReport(json);
+    expect(report.tests.map((t) => t.category)).toEqual(['unit']);
+    expect(report.summary.categories.find((c) => c.name === 'pooler')).toMatchObject({ ran: false, total: 0, notRun: expect.stringMatching(/pgbouncer is not installed/) });
+  });
+
+  test('without pgbouncer, a pooler category asked for by name fails the run', { timeout: TIMEOUT }, async () => {
+    const run = await runner(['--config', POOLER, '--category', 'pooler', '--real-services'], { ...FAKE_DATABASE, ...NO_PGBOUNCER });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/pooler cannot run: pgbouncer is not installed/);
+  });
+
+  test('--list-categories says which category needs pgbouncer', { timeout: TIMEOUT }, async () => {
+    const run = await runner(['--config', POOLER, '--list-categories'], NO_PGBOUNCER);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^pooler\s+1 test in 1 file\s+needs --real-services and pgbouncer$/m);
   });
 });

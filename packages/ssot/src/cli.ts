@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from './config.js';
+import { SinceError } from './files/changed-since.js';
 import { writeBaseline } from './report/baseline.js';
 import { formatJson } from './report/json.js';
 import { formatSarif } from './report/sarif.js';
@@ -18,6 +19,19 @@ import { VERSION } from './version.js';
 const RANK: Record<Severity, number> = { note: 0, warning: 1, error: 2 };
 
 class UsageError extends Error {}
+
+interface ScanFlags {
+  format: 'text' | 'json' | 'sarif';
+  failOn: Severity;
+  baseline?: string;
+  writeBaseline?: string;
+  config?: string;
+  root?: string;
+  threads?: number;
+  since?: string;
+  cacheDir?: string;
+  cache: boolean;
+}
 
 function progressBar(): ((done: number, total: number) => void) | undefined {
   if (!process.stderr.isTTY || process.env.CI) return undefined;
@@ -34,8 +48,9 @@ function progressBar(): ((done: number, total: number) => void) | undefined {
   };
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[]): Promise<number | undefined> {
   let exitCode = 0;
+  let serving = false;
   const program = new Command()
     .name('ssot')
     .description('Single-source-of-truth scanner for Python and TypeScript/JavaScript')
@@ -58,10 +73,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
       return n;
     })
-    .action(async (paths: string[], opts: { format: 'text' | 'json' | 'sarif'; failOn: Severity; baseline?: string; writeBaseline?: string; config?: string; root?: string; threads?: number }) => {
+    .option('--since <ref>', 'report only findings in files changed since this git revision (all files are still read)')
+    .option('--cache-dir <dir>', 'where to cache per-file summaries (default: .ssot_cache in the scan root)')
+    .option('--no-cache', 'read and extract every file, and leave the cache alone')
+    .action(async (paths: string[], opts: ScanFlags) => {
       const onProgress = progressBar();
       const report = await scan({
         paths: paths.length > 0 ? paths : ['.'],
+        cache: opts.cache ? (opts.cacheDir ?? true) : false,
+        ...(opts.since !== undefined ? { since: opts.since } : {}),
         ...(opts.root ? { root: opts.root } : {}),
         ...(opts.config ? { config: opts.config } : {}),
         ...(opts.baseline ? { baseline: opts.baseline } : {}),
@@ -79,6 +99,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
 
   program
+    .command('lsp')
+    .description('run the language server (over stdin and stdout)')
+    .option('--stdio', 'talk over stdin and stdout (the only transport)')
+    .action(async () => {
+      const { startLanguageServer } = await import('./lsp/server.js');
+      startLanguageServer();
+      serving = true;
+    });
+
+  program
     .command('explain')
     .description('print a rule\'s documentation')
     .argument('<rule>', RULES.map((r) => r.id).join(' | '))
@@ -90,12 +120,13 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return exitCode;
+    // the language server runs until its client says exit
+    return serving ? undefined : exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof SinceError) {
       process.stderr.write(`ssot: ${error.message}\n`);
       return 2;
     }

@@ -5,7 +5,9 @@
  * { "include": ["src/**"], "exclude": ["**\/fixtures/**"], "criticalNames": ["SessionMetrics", "*Config"],
  *   "allowDuplicateNames": ["Settings"], "rules": { "inconsistent-import": "note", "duplicate-definition": "off" } }
  * ```
- * `include` and `exclude` use .gitignore syntax, relative to the scan root.
+ * `include` and `exclude` use .gitignore syntax, relative to the scan root. `generated` (same syntax) lists generated,
+ * frozen and vendored code that is skipped like `node_modules` (default: DEFAULT_GENERATED; `[]` scans it all).
+ * `compareUnconnected` compares same-named definitions in parts of the code base that never import each other.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +22,26 @@ export interface Config {
   readonly criticalNames: readonly string[];
   readonly allowDuplicateNames: readonly string[];
   readonly rules: Readonly<Partial<Record<RuleId, RuleSetting>>>;
+  /** default DEFAULT_GENERATED */
+  readonly generated?: readonly string[];
+  /** default false */
+  readonly compareUnconnected?: boolean;
 }
 
-export const DEFAULT_CONFIG: Config = { include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: {} };
+/** What discovery skips besides the built-in folders: the config's excludes and its generated code. */
+export function skippedPatterns(config: Config): string[] {
+  return [...config.exclude, ...(config.generated ?? DEFAULT_GENERATED)];
+}
+
+/** Generated, frozen and vendored code: migrations (Django, Alembic), vendored trees, generated sources. */
+export const DEFAULT_GENERATED: readonly string[] = [
+  'migrations/', 'alembic/versions/', '_vendor/', 'vendor/', 'vendored/', 'third_party/', '*.gen.*', '*.generated.*',
+  '*_pb2.py', '*_pb2.pyi', '*_pb2_grpc.py',
+];
+
+export const DEFAULT_CONFIG: Config = {
+  include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: {}, generated: DEFAULT_GENERATED, compareUnconnected: false,
+};
 export const CONFIG_FILE = 'ssot.config.json';
 
 /** A configuration problem: the CLI exits with status 2 and this message. */
@@ -36,9 +55,15 @@ function stringList(value: unknown, key: string, file: string): string[] {
   return value as string[];
 }
 
+function booleanOption(value: unknown, key: string, file: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new ConfigError(`${file}: "${key}" must be true or false`);
+  return value;
+}
+
 export function parseConfig(value: unknown, file: string): Config {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${file}: the config must be a JSON object`);
-  const known = new Set(['$schema', 'include', 'exclude', 'criticalNames', 'allowDuplicateNames', 'rules']);
+  const known = new Set(['$schema', 'include', 'exclude', 'criticalNames', 'allowDuplicateNames', 'rules', 'generated', 'compareUnconnected']);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!known.has(key)) throw new ConfigError(`${file}: unknown key "${key}" (known: ${[...known].slice(1).join(', ')})`);
@@ -60,6 +85,8 @@ export function parseConfig(value: unknown, file: string): Config {
     criticalNames: stringList(record.criticalNames, 'criticalNames', file),
     allowDuplicateNames: stringList(record.allowDuplicateNames, 'allowDuplicateNames', file),
     rules,
+    generated: record.generated === undefined ? DEFAULT_GENERATED : stringList(record.generated, 'generated', file),
+    compareUnconnected: booleanOption(record.compareUnconnected, 'compareUnconnected', file),
   };
 }
 

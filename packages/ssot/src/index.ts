@@ -2,7 +2,7 @@
 export { VERSION } from './version.js';
 export { scan, analyze } from './scan.js';
 export type { ScanOptions, Report } from './scan.js';
-export { loadConfig, parseConfig, ConfigError, DEFAULT_CONFIG } from './config.js';
+export { loadConfig, parseConfig, ConfigError, DEFAULT_CONFIG, DEFAULT_GENERATED } from './config.js';
 export type { Config, RuleSetting } from './config.js';
 export { RULES, ruleById } from './rules/index.js';
 export type { Finding, Rule, RuleId, Severity, Related } from './rules/types.js';

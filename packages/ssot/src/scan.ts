@@ -1,11 +1,13 @@
 /** The library API: `scan(options) → Report`. */
-import { resolve, dirname, relative } from 'node:path';
-import { statSync } from 'node:fs';
-import { loadConfig } from './config.js';
+import { basename, resolve, dirname, join, relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { loadConfig, skippedPatterns } from './config.js';
 import type { Config } from './config.js';
+import { summarize } from './cache/summarize.js';
+import { filesChangedSince } from './files/changed-since.js';
 import { discoverFiles } from './files/discover.js';
 import { Model } from './model/model.js';
-import { parseFiles } from './parse/pool.js';
+import type { ModelOptions } from './model/model.js';
 import type { FileSummary } from './parse/summary.js';
 import { applyBaseline, readBaseline } from './report/baseline.js';
 import { addFingerprints } from './report/fingerprint.js';
@@ -25,13 +27,25 @@ export interface ScanOptions {
   /** worker threads (0: parse in this thread) */
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** the summary cache: true for `.ssot_cache` in the root, a directory, or false (default) for none */
+  readonly cache?: boolean | string;
+  /** a git revision: report only findings in files changed since it (see filesChangedSince); the analysis still
+   *  reads every file */
+  readonly since?: string;
 }
+
+/** Where `cache: true` keeps the summary cache, in the scan root. */
+export const DEFAULT_CACHE_DIR = '.ssot_cache';
 
 export interface Report {
   readonly version: 1;
   readonly root: string;
   readonly findings: readonly Finding[];
-  readonly stats: { readonly files: number; readonly lines: number; readonly parseErrors: number; readonly durationMs: number };
+  readonly stats: {
+    readonly files: number; readonly lines: number; readonly parseErrors: number; readonly durationMs: number;
+    /** files whose summary came from the cache */
+    readonly cachedFiles: number;
+  };
   /** files that did not parse */
   readonly errors: readonly { readonly file: string; readonly message: string }[];
   /** findings the baseline accepted (not listed) */
@@ -57,13 +71,19 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   for (const p of paths) statSync(p); // a missing path fails here, before any work
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
-  const files = discoverFiles({ root, paths, include: config.include, exclude: config.exclude });
-  const summaries = await parseFiles(files, { ...(options.threads !== undefined ? { threads: options.threads } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}) });
-  const findings = analyze(summaries, config);
-  let reported = findings;
+  const changed = options.since === undefined ? null : filesChangedSince(root, options.since);
+  const files = discoverFiles({ root, paths, include: config.include, exclude: skippedPatterns(config) });
+  const cacheDir = options.cache === true ? resolve(root, DEFAULT_CACHE_DIR) : typeof options.cache === 'string' ? resolve(options.cache) : null;
+  const { summaries, cached } = await summarize(files, {
+    cacheDir, root, config, paths,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  const findings = analyze(summaries, config, { rootPackage: rootPackageOf(root) });
+  let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
   let baselined = 0;
   if (options.baseline) {
-    const { fresh, accepted } = applyBaseline(findings, readBaseline(options.baseline));
+    const { fresh, accepted } = applyBaseline(reported, readBaseline(options.baseline));
     reported = fresh;
     baselined = accepted;
   }
@@ -77,6 +97,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
       lines: summaries.reduce((n, s) => n + s.lines, 0),
       parseErrors: errors.length,
       durationMs: Math.round(performance.now() - started),
+      cachedFiles: cached,
     },
     errors,
     baselined,
@@ -84,8 +105,13 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
 }
 
 /** Runs the rules over extracted files: the part of a scan after parsing. */
-export function analyze(summaries: readonly FileSummary[], config: Config): Finding[] {
-  const model = new Model(summaries);
+/** The package a scan root is, when it is one (`pkg/__init__.py`): `from pkg.sub import X` then resolves inside it. */
+export function rootPackageOf(root: string): string | null {
+  return existsSync(join(root, '__init__.py')) ? basename(root) : null;
+}
+
+export function analyze(summaries: readonly FileSummary[], config: Config, modelOptions: ModelOptions = {}): Finding[] {
+  const model = new Model(summaries, modelOptions);
   const suppressions = new Map<string, Map<number, readonly string[]>>();
   for (const s of summaries) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
   const suppressed = (path: string, line: number, rule: RuleId): boolean => {
@@ -94,7 +120,10 @@ export function analyze(summaries: readonly FileSummary[], config: Config): Find
   };
   const context: RuleContext = {
     model,
-    options: { criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames },
+    options: {
+      criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames,
+      compareUnconnected: config.compareUnconnected ?? false,
+    },
     isSuppressed: (file, line, rule) => suppressed(file.path, line, rule),
   };
   const raw: RawFinding[] = [];

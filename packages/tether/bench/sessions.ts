@@ -8,6 +8,8 @@
  *   (b2) the same session from a callback that awaits its statement (`async (s) => { await s.query(…) }`): it
  *       could send another, so BEGIN … COMMIT, two round trips; and its floor, those two round trips written
  *       straight onto pg's connection with no session layer
+ *   (p) (b) and (b2) through pg's public API only (`batchStatements: false`: each statement its own Sync, no
+ *       batch, no corking), so the choice of reaching below pg's API (sessions/wire.ts) can be revisited
  *   (c) the factory's own bookkeeping per session, against a stub pool that answers at once (in a fresh process)
  * Rounds alternate between contender and baseline; the ratio reported is the median of per-round ratios.
  * The last line printed is one JSON object with every figure.
@@ -17,7 +19,7 @@ import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
-import { SessionFactory } from 'tether/sessions';
+import { SessionFactory } from '@tether/sessions';
 import { AnsweringClient, poolOf } from '@tether/testing';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
@@ -170,6 +172,7 @@ async function main(): Promise<void> {
 
     const bare = new pg.Pool({ connectionString: server.url, max: POOL_MAX });
     const factory = new SessionFactory({ connectionString: server.url, max: POOL_MAX });
+    const publicFactory = new SessionFactory({ connectionString: server.url, max: POOL_MAX, batchStatements: false });
 
     const barePoolQuery: Op = () => bare.query('SELECT 1');
     const anonymousSession: Op = () => factory.withSession({}, (s) => s.query('SELECT 1'));
@@ -216,9 +219,21 @@ async function main(): Promise<void> {
         const floor = await compare(twoRoundTripFloor(bare, userId), barePoolQuery, c);
         figures.b2_floor_vs_bare_10 = round(floor.ratio);
         rows.push([`(b2) floor: its 2 round trips on bare pg`, String(c), fmt(floor.contender), fmt(floor.baseline), round(floor.ratio).toFixed(2), '']);
+        const publicUser: Op = () => publicFactory.withSession({ userId }, (s) => s.query('SELECT 1'));
+        const publicAwaiting: Op = () =>
+          publicFactory.withSession({ userId }, async (s) => {
+            await s.query('SELECT 1');
+          });
+        const p = await compare(publicUser, barePoolQuery, c);
+        const p2 = await compare(publicAwaiting, barePoolQuery, c);
+        figures.b_public_vs_bare_10 = round(p.ratio);
+        figures.b2_public_vs_bare_10 = round(p2.ratio);
+        rows.push([`(p) (b) with pg's public API only vs pool.query`, String(c), fmt(p.contender), fmt(p.baseline), round(p.ratio).toFixed(2), '']);
+        rows.push([`(p) (b2) with pg's public API only vs pool.query`, String(c), fmt(p2.contender), fmt(p2.baseline), round(p2.ratio).toFixed(2), '']);
       }
     }
     await factory.close();
+    await publicFactory.close();
     await bare.end();
 
     // in a fresh process: here the session code has run with real pg clients, and a stub client now would make

@@ -42,7 +42,8 @@ function withCommonFlags(command: Command): Command {
 }
 
 async function openDatabase(config: TetherConfig): Promise<ProvisionedDatabase> {
-  return provisionDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  // migrations and admin work hold a session (an advisory lock): never through a transaction-mode pooler
+  return provisionDatabase({ databaseUrl: config.directDatabaseUrl ?? config.databaseUrl, dataDir: config.dataDir });
 }
 
 const program = new Command('tether')

@@ -1,17 +1,7 @@
-/**
- * The root of every error Tether raises on purpose. `code` is stable and public: HTTP error bodies,
- * WebSocket error frames, metrics labels and logs all carry it.
- */
-export abstract class TetherError extends Error {
-  abstract readonly code: string;
-  /** Whether a client may retry the same call later (maps to 503 + Retry-After). */
-  readonly retryable: boolean = false;
+import { TetherError } from '@tether/sessions';
 
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+/** The root of every typed error, defined by the session layer (the service's errors extend it too). */
+export { TetherError };
 
 /** A configuration value that cannot work: bad port, unwritable directory, malformed URL. */
 export class ConfigurationError extends TetherError {

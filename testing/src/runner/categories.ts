@@ -5,6 +5,11 @@ export interface Category {
   readonly name: string;
   /** Needs PostgreSQL (and, through its fixtures, the server): refused without `--real-services`. */
   readonly services: boolean;
+  /**
+   * Runs through PgBouncer in transaction mode (needs the `pgbouncer` binary): on a machine without it the
+   * category is not run, and the run says so; named explicitly, it fails.
+   */
+  readonly pooler: boolean;
 }
 
 export class CategoryConfigError extends Error {
@@ -26,8 +31,11 @@ export async function loadCategories(vitest: Vitest, configFile: string): Promis
   for (const [name, value] of Object.entries(declared)) {
     const services = typeof value === 'object' && value !== null && 'services' in value ? value.services : undefined;
     if (typeof services !== 'boolean') throw new CategoryConfigError(`category ${name}: \`services\` must be true or false`);
+    const pooler = typeof value === 'object' && value !== null && 'pooler' in value ? value.pooler : false;
+    if (typeof pooler !== 'boolean') throw new CategoryConfigError(`category ${name}: \`pooler\` must be true or false`);
+    if (pooler && !services) throw new CategoryConfigError(`category ${name}: \`pooler\` needs \`services: true\``);
     if (!projectNames.has(name)) throw new CategoryConfigError(`category ${name} has no Vitest project of that name in ${configFile}`);
-    categories.push({ name, services });
+    categories.push({ name, services, pooler });
   }
   return categories;
 }

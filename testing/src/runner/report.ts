@@ -38,6 +38,8 @@ export interface CategorySummary extends Counts {
   readonly files: number;
   /** `false` when `--fast-fail` (or an interrupt) stopped the run before this category started. */
   ran: boolean;
+  /** Why a selected category was not run at all (a pooler category on a machine without PgBouncer). */
+  notRun?: string;
 }
 
 /** The `--json-output` document (version 1). Extend it; do not change it. */

@@ -6,7 +6,8 @@ import { UsageError } from './options.js';
 import { compilePattern } from './pattern.js';
 import { count, emptyCounts, writeReport, type CategorySummary, type RunReport, type TestRecord, type TestStatus } from './report.js';
 import { countTests, isSelected, selectFiles, type SelectedFile, type Selection } from './selection.js';
-import { startServices, TEST_DATABASE_URL_ENV, type Services } from './services.js';
+import { startServices, TEST_DATABASE_URL_ENV, TEST_POOLER_URL_ENV, type Services } from './services.js';
+import { findPgBouncer, PGBOUNCER_MISSING } from '../pgbouncer.js';
 
 export interface RunnerIO {
   readonly env: NodeJS.ProcessEnv;
@@ -59,14 +60,14 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
   try {
     const all = await loadCategories(vitest, options.config);
     const chosen = chooseCategories(all, options.categories);
-    const selection = await selectFiles(vitest, root, chosen, pattern);
+    let selection = await selectFiles(vitest, root, chosen, pattern);
 
     if (options.listCategories) {
       const counts = await countTests(vitest, selection);
       const width = Math.max(...chosen.map((category) => category.name.length));
       for (const category of chosen) {
         const entry = counts.get(category.name) ?? { files: 0, tests: 0 };
-        const needs = category.services ? '  needs --real-services' : '';
+        const needs = category.services ? `  needs --real-services${category.pooler ? ' and pgbouncer' : ''}` : '';
         io.log(`${category.name.padEnd(width)}  ${plural(entry.tests, 'test')} in ${plural(entry.files, 'file')}${needs}`);
       }
       return 0;
@@ -85,6 +86,24 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
       );
     }
     const report = newReport(options, selection, started);
+    const withoutPooler = poolerCategoriesThatCannotRun(selection, io.env);
+    if (withoutPooler.length > 0) {
+      const named = withoutPooler.filter((category) => options.categories?.includes(category.name));
+      for (const category of withoutPooler) {
+        const summary = report.summary.categories.find((entry) => entry.name === category.name);
+        if (summary) summary.notRun = PGBOUNCER_MISSING;
+        io.log(`test:unified: ${category.name} NOT RUN: ${PGBOUNCER_MISSING}`);
+      }
+      if (named.length > 0) {
+        // asked for by name: not running it is a failure, not a note
+        io.error(`test:unified: ${named.map((c) => c.name).join(', ')} cannot run: ${PGBOUNCER_MISSING}`);
+        report.exitCode = 1;
+        report.durationMs = Date.now() - started;
+        if (options.jsonOutput) writeReport(options.jsonOutput, report);
+        return 1;
+      }
+      selection = { ...selection, files: selection.files.filter((file) => !withoutPooler.includes(file.category)) };
+    }
     if (selection.files.length === 0) {
       // a run that selects nothing is a mistake (a typo in --pattern), not a success
       io.error(`test:unified: no tests matched${options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`} in ${chosen.map((c) => c.name).join(', ')}`);
@@ -96,10 +115,12 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
 
     await vitest.standalone(); // reporters: Vitest's own console output
     if (selection.files.some((file) => file.category.services)) {
-      services = await startServices(io.env, (line) => io.log(`test:unified: ${line}`));
+      const pooler = selection.files.some((file) => file.category.pooler);
+      services = await startServices(io.env, (line) => io.log(`test:unified: ${line}`), { pooler });
       interrupt.onServices?.(services);
       report.database = services.source;
       io.env[TEST_DATABASE_URL_ENV] = services.databaseUrl;
+      if (services.poolerUrl !== undefined) io.env[TEST_POOLER_URL_ENV] = services.poolerUrl;
       if (services.source === 'DATABASE_URL') io.log('test:unified: tests use the PostgreSQL at DATABASE_URL');
     }
 
@@ -115,6 +136,12 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
     await vitest.close();
     await services?.stop();
   }
+}
+
+/** Selected categories that run through PgBouncer, on a machine that has none. */
+function poolerCategoriesThatCannotRun(selection: Selection, env: NodeJS.ProcessEnv): Category[] {
+  const pooled = selection.categories.filter((category) => category.pooler && selection.files.some((file) => file.category === category));
+  return pooled.length > 0 && findPgBouncer(env) === undefined ? pooled : [];
 }
 
 function chooseCategories(all: readonly Category[], named: readonly string[] | undefined): Category[] {
@@ -222,6 +249,8 @@ function printSummary(report: RunReport, io: RunnerIO): void {
   const notRun = report.summary.categories.filter((category) => !category.ran && category.files > 0).map((category) => category.name);
   io.log(`test:unified: ${parts.join('; ') || 'nothing ran'}${report.errors.length ? `; ${plural(report.errors.length, 'error')} outside tests` : ''}`);
   if (report.stoppedEarly) io.log(`test:unified: stopped early${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`);
+  // said again at the end, where a reader of a green run looks
+  for (const category of report.summary.categories) if (category.notRun) io.log(`test:unified: ${category.name} NOT RUN: ${category.notRun}`);
 }
 
 function describeError(error: unknown): string {

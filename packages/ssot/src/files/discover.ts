@@ -11,7 +11,7 @@ import { languageOf } from '../parse/extract.js';
 export const SKIPPED_DIRECTORIES = new Set([
   'node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache',
   '.ruff_cache', 'site-packages', 'dist', 'build', '.next', '.nuxt', 'coverage', '.cache', '.eggs', 'bower_components',
-  '.turbo', '.parcel-cache', '.idea', '.vscode',
+  '.turbo', '.parcel-cache', '.idea', '.vscode', '.ssot_cache',
 ]);
 
 export interface DiscoverOptions {

@@ -1,385 +1,228 @@
 /**
- * The cross-file model: modules, the class-like definitions they hold, and name resolution the way the
- * language does it (Python packages and relative imports, ES module specifiers). Anything it cannot resolve
- * with certainty resolves to null, and the rules stay silent about it.
+ * The cross-file model, built once before any rule runs and read-only afterwards: modules (modules.ts), what names
+ * mean (symbols.ts), the class hierarchy (hierarchy.ts), the receivers' classes, attributes added to classes from
+ * outside them, which files can meet in one program, and which same-named definitions refer to each other. Anything
+ * it cannot resolve with certainty resolves to null, and the rules stay silent about it.
  */
-import { posix } from 'node:path';
-import type { ClassInfo, FileSummary, FunctionInfo, TypeSource } from '../parse/summary.js';
+import type { FileSummary, TypeSource } from '../parse/summary.js';
+import { Hierarchy, openClasses, resolveBases } from './hierarchy.js';
+import type { AttributeSet, Bases } from './hierarchy.js';
+import { familyOf, ModuleIndex } from './modules.js';
+import type { LanguageFamily } from './modules.js';
+import { classObjectAnnotation, Symbols } from './symbols.js';
+import type { Definition, PySymbol } from './symbols.js';
 
-export interface Definition {
-  readonly id: number;
-  readonly file: FileSummary;
-  readonly module: string;
-  readonly cls: ClassInfo;
-}
+export type { AttributeSet } from './hierarchy.js';
+export { pythonModuleName, scriptModuleName } from './modules.js';
+export { annotationName } from './symbols.js';
+export type { Definition, PySymbol } from './symbols.js';
 
-export type PySymbol =
-  | { readonly kind: 'class'; readonly def: Definition }
-  | { readonly kind: 'module'; readonly module: string }
-  | { readonly kind: 'function'; readonly file: FileSummary; readonly fn: FunctionInfo };
-
-export interface AttributeSet {
-  readonly names: ReadonlySet<string>;
-  /** the definitions whose attributes make up the set, the class itself first */
-  readonly consulted: readonly Definition[];
-}
-
-/** Attributes that instances of well-known bases have, beyond `object`'s dunders. Other external bases: unknown. */
-const KNOWN_BASES: Record<string, readonly string[]> = {
-  object: [],
-  ABC: [],
-  'abc.ABC': [],
-  Generic: [],
-  'typing.Generic': [],
-  Protocol: [],
-  'typing.Protocol': [],
-  Enum: ['name', 'value', '_name_', '_value_'],
-  'enum.Enum': ['name', 'value', '_name_', '_value_'],
-  NamedTuple: ['_asdict', '_replace', '_fields', '_field_defaults', '_make', 'count', 'index'],
-  'typing.NamedTuple': ['_asdict', '_replace', '_fields', '_field_defaults', '_make', 'count', 'index'],
-  Exception: ['args', 'with_traceback', 'add_note'],
-  BaseException: ['args', 'with_traceback', 'add_note'],
-};
-const JS_OBJECT = ['constructor', 'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable'];
-
-const SCRIPT_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.d.ts', '.js', '.jsx', '.mjs', '.cjs'];
-
-export function pythonModuleName(path: string): string {
-  let p = path.replace(/\.pyi?$/, '');
-  if (p.endsWith('/__init__') || p === '__init__') p = p.slice(0, -'__init__'.length).replace(/\/$/, '');
-  return p.split('/').join('.');
-}
-
-export function scriptModuleName(path: string): string {
-  return path.replace(/(\.d)?\.(?:tsx?|mts|cts|jsx?|mjs|cjs)$/, '');
-}
-
-function commonPrefix(a: string, b: string): number {
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  return i;
-}
-
-/** `Optional[X]`, `X | None`, `"X"`, `Annotated[X, …]`, `X[T]` → `X`; anything else that is not one name → null */
-export function annotationName(text: string): string | null {
-  let t = text.trim();
-  for (let i = 0; i < 5; i++) {
-    if ((t.startsWith('"') && t.endsWith('"')) || (t.startsWith("'") && t.endsWith("'"))) t = t.slice(1, -1).trim();
-    const wrapped = /^(?:typing\.)?(?:Optional|Annotated|Final|ClassVar)\[(.*)\]$/s.exec(t);
-    if (wrapped) {
-      t = wrapped[1]!.split(',')[0]!.trim();
-      continue;
-    }
-    const parts = t.split('|').map((p) => p.trim());
-    if (parts.length === 2 && (parts.includes('None') || parts.includes('null') || parts.includes('undefined'))) {
-      t = parts.find((p) => p !== 'None' && p !== 'null' && p !== 'undefined') ?? '';
-      continue;
-    }
-    break;
-  }
-  const generic = /^([A-Za-z_][\w.]*)\[.*\]$/s.exec(t) ?? /^([A-Za-z_$][\w.$]*)<.*>$/s.exec(t);
-  if (generic) t = generic[1]!;
-  return /^[A-Za-z_$][\w.$]*$/.test(t) ? t : null;
+export interface ModelOptions {
+  /** the scan root's own name when the root is a Python package (`pip/` holding `__init__.py`): modules are
+   *  `pip._internal…`, as `from pip._internal import x` names them */
+  readonly rootPackage?: string | null;
 }
 
 export class Model {
+  /** every file given, parse errors and generated files included */
   readonly files: readonly FileSummary[];
-  readonly definitions: Definition[] = [];
-  private readonly pyModules = new Map<string, FileSummary>();
-  private readonly scriptModules = new Map<string, FileSummary>();
-  private readonly suffixes = new Map<string, string[]>();
-  private readonly moduleOfFile = new Map<FileSummary, string>();
-  private readonly defsByFile = new Map<FileSummary, Definition[]>();
-  private readonly attributeCache = new Map<number, AttributeSet | null>();
-  private subclassIndex: Map<number, Definition[]> | null = null;
-  /** attributes added to a class from outside it (`x.attr = …` with x of that class) */
-  private readonly addedAttributes = new Map<number, Set<string>>();
-  /** attribute names assigned on receivers of unknown type anywhere: they may exist on any class */
-  readonly looselyAssigned = new Set<string>();
+  /** the files the model holds: parsed, not generated */
+  readonly sources: readonly FileSummary[];
+  readonly definitions: readonly Definition[];
+  private readonly modules: ModuleIndex;
+  private readonly symbols: Symbols;
+  private readonly hierarchy: Hierarchy;
+  private readonly components: ReadonlyMap<FileSummary, number>;
+  private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
+  /** attribute names assigned on receivers of unknown type in JavaScript: they may exist on any class */
+  readonly looselyAssigned: ReadonlySet<string>;
 
-  constructor(files: readonly FileSummary[]) {
+  constructor(files: readonly FileSummary[], options: ModelOptions = {}) {
     this.files = files;
-    for (const file of files) {
-      if (file.parseError !== null) continue;
-      let module: string;
-      if (file.language === 'python') {
-        module = pythonModuleName(file.path);
-        const existing = this.pyModules.get(module);
-        // a stub beside its module: the module is what runs
-        if (!existing || existing.path.endsWith('.pyi')) this.pyModules.set(module, file);
-      } else {
-        module = scriptModuleName(file.path);
-        const existing = this.scriptModules.get(module);
-        if (!existing || existing.path.includes('.d.')) this.scriptModules.set(module, file);
-      }
-      this.moduleOfFile.set(file, module);
+    this.sources = files.filter((f) => f.parseError === null && !f.generated);
+    this.modules = new ModuleIndex(this.sources, options.rootPackage ?? null);
+    const definitions: Definition[] = [];
+    const defsByFile = new Map<FileSummary, Definition[]>();
+    const loose = new Set<string>();
+    for (const file of this.sources) {
+      const module = this.modules.moduleOf(file);
       const defs: Definition[] = [];
       for (const cls of file.classes) {
-        const def: Definition = { id: this.definitions.length, file, module, cls };
-        this.definitions.push(def);
+        const def: Definition = { id: definitions.length, file, module, cls };
+        definitions.push(def);
         defs.push(def);
       }
-      this.defsByFile.set(file, defs);
-      for (const name of file.assignedAttributes) this.looselyAssigned.add(name);
+      defsByFile.set(file, defs);
+      for (const name of file.assignedAttributes) loose.add(name);
     }
-    for (const module of this.pyModules.keys()) {
-      const parts = module.split('.');
-      for (let i = 0; i < parts.length; i++) {
-        const suffix = parts.slice(i).join('.');
-        const list = this.suffixes.get(suffix);
-        if (list) list.push(module);
-        else this.suffixes.set(suffix, [module]);
+    this.definitions = definitions;
+    this.looselyAssigned = loose;
+    this.symbols = new Symbols(this.modules, defsByFile);
+    const bases = resolveBases(this.symbols, definitions);
+    const escaped = new Set<number>();
+    for (const file of this.sources) {
+      for (const e of file.escapes) {
+        if (e.name === '*') {
+          for (const d of defsByFile.get(file) ?? []) escaped.add(d.id);
+          continue;
+        }
+        const sym = this.symbols.resolveDotted(file, e.name, e.scope);
+        if (sym?.kind === 'class') escaped.add(sym.def.id);
       }
     }
+    const open = openClasses(definitions, bases, escaped);
+    // attributes assigned from outside a class (`x.attr = …` with x of that class) are its attributes: resolved with
+    // the hierarchy as declared (assignments add names, never types or bases), then the final hierarchy is built
+    this.hierarchy = new Hierarchy(definitions, bases, open, new Map());
+    const added = new Map<number, Set<string>>();
+    for (const file of this.sources) {
+      for (const w of file.writes) {
+        const def = this.resolveReceiver(file, w.scope, w.receiver);
+        if (!def) continue;
+        let set = added.get(def.id);
+        if (!set) added.set(def.id, (set = new Set()));
+        set.add(w.attribute);
+      }
+    }
+    this.hierarchy = new Hierarchy(definitions, bases, open, added);
+    this.components = this.modules.importComponents(this.sources);
+    this.namesakes = this.findNamesakeReferences(bases);
   }
 
   moduleOf(file: FileSummary): string {
-    return this.moduleOfFile.get(file) ?? file.path;
+    return this.modules.moduleOf(file);
   }
 
   definitionsIn(file: FileSummary): readonly Definition[] {
-    return this.defsByFile.get(file) ?? [];
+    return this.symbols.definitionsIn(file);
   }
 
   /** A module as imported from `file`; null when it is not in the scan or is ambiguous. */
   resolveModule(file: FileSummary, spec: string): string | null {
-    if (file.language !== 'python') return this.resolveScriptModule(file, spec);
-    const from = this.moduleOf(file);
-    if (spec.startsWith('.')) {
-      const level = /^\.+/.exec(spec)![0].length;
-      const rest = spec.slice(level);
-      const isPackage = /(^|\/)__init__\.pyi?$/.test(file.path);
-      let parts = from.length > 0 ? from.split('.') : [];
-      if (!isPackage) parts = parts.slice(0, -1);
-      if (level - 1 > parts.length) return null;
-      parts = parts.slice(0, parts.length - (level - 1));
-      const target = [...parts, ...(rest ? rest.split('.') : [])].join('.');
-      return this.pyModules.has(target) ? target : null;
-    }
-    if (this.pyModules.has(spec)) return spec;
-    const candidates = this.suffixes.get(spec);
-    if (!candidates || candidates.length === 0) return null;
-    if (candidates.length === 1) return candidates[0]!;
-    // several packages end the same way: the one that shares the importer's source root
-    let best: string | null = null;
-    let bestScore = -1;
-    let tie = false;
-    for (const c of candidates) {
-      const score = commonPrefix(c, from);
-      if (score > bestScore) {
-        best = c;
-        bestScore = score;
-        tie = false;
-      } else if (score === bestScore) tie = true;
-    }
-    return tie ? null : best;
+    return this.modules.resolveModule(file, spec);
   }
 
-  private resolveScriptModule(file: FileSummary, spec: string): string | null {
-    if (!spec.startsWith('.')) return null;
-    const base = posix.normalize(posix.join(posix.dirname(file.path), spec));
-    const stripped = base.replace(/\.(?:[mc]?js|jsx|tsx?|mts|cts)$/, '');
-    for (const candidate of [stripped, `${stripped}/index`, base]) {
-      if (this.scriptModules.has(candidate)) return candidate;
-    }
-    for (const ext of SCRIPT_EXTENSIONS) {
-      if (this.scriptModules.has(scriptModuleName(base + ext))) return scriptModuleName(base + ext);
-    }
-    return null;
+  fileOfModule(module: string, language: LanguageFamily): FileSummary | null {
+    return this.modules.fileOfModule(module, language);
   }
 
-  fileOfModule(module: string, language: 'python' | 'script'): FileSummary | null {
-    return (language === 'python' ? this.pyModules : this.scriptModules).get(module) ?? null;
+  resolveExport(module: string, name: string, language: LanguageFamily): PySymbol | null {
+    return this.symbols.resolveExport(module, name, language);
   }
 
-  /** What `name` is at the top level of `module`, following imports and re-exports. */
-  resolveExport(module: string, name: string, language: 'python' | 'script', depth = 0): PySymbol | null {
-    if (depth > 12) return null;
-    const file = this.fileOfModule(module, language);
-    if (!file) return null;
-    return this.resolveLocal(file, name, depth);
+  resolveDotted(file: FileSummary, text: string, scope = 0): PySymbol | null {
+    return this.symbols.resolveDotted(file, text, scope);
   }
 
-  /** What a bare name means at the top level of `file`. */
-  resolveLocal(file: FileSummary, name: string, depth = 0): PySymbol | null {
-    const language = file.language === 'python' ? 'python' : 'script';
-    const defs = this.definitionsIn(file).filter((d) => d.cls.topLevel && d.cls.name === name);
-    const fns = file.functions.filter((f) => f.name === name);
-    const imports = file.imports.filter((i) => i.local === name);
-    if (defs.length + fns.length + (imports.length > 0 ? 1 : 0) > 1) return null;
-    if (defs.length === 1) return { kind: 'class', def: defs[0]! };
-    if (fns.length === 1) return { kind: 'function', file, fn: fns[0]! };
-    if (imports.length > 0) {
-      let found: PySymbol | null = null;
-      for (const imp of imports) {
-        const target = this.resolveModule(file, imp.module);
-        let sym: PySymbol | null = null;
-        if (imp.name === null) {
-          // `import a.b as c` binds a.b; `import a.b` binds a
-          const bound = imp.local === imp.module || !imp.module.startsWith(`${imp.local}.`) ? target : this.resolveModule(file, imp.local);
-          sym = bound ? { kind: 'module', module: bound } : null;
-        } else if (target) {
-          sym = this.resolveExport(target, imp.name, language, depth + 1);
-          if (!sym && language === 'python' && this.pyModules.has(`${target}.${imp.name}`)) sym = { kind: 'module', module: `${target}.${imp.name}` };
-          if (!sym && language === 'script' && imp.name === null) sym = { kind: 'module', module: target };
-        } else if (language === 'python' && imp.module.replace(/^\.+/, '') === '' && imp.name) {
-          const pkg = this.resolveModule(file, `${imp.module}${imp.name}`);
-          sym = pkg ? { kind: 'module', module: pkg } : null;
-        }
-        if (!sym) return null;
-        if (found && !sameSymbol(found, sym)) return null;
-        found = sym;
-      }
-      return found;
-    }
-    // `from x import *`
-    for (const imp of file.imports) {
-      if (imp.name !== '*') continue;
-      const target = this.resolveModule(file, imp.module);
-      const sym = target ? this.resolveExport(target, name, language, depth + 1) : null;
-      if (sym) return sym;
-    }
-    if (language === 'python') {
-      const sub = `${this.moduleOf(file)}.${name}`;
-      if (/(^|\/)__init__\.pyi?$/.test(file.path) && this.pyModules.has(sub)) return { kind: 'module', module: sub };
-    }
-    return null;
+  basesOf(def: Definition): Bases | null {
+    return this.hierarchy.basesOf(def);
   }
 
-  /** `a.b.C` in the context of `file` (and of the class `within`, for nested names). */
-  resolveDotted(file: FileSummary, text: string): PySymbol | null {
-    const parts = text.split('.');
-    const language = file.language === 'python' ? 'python' : 'script';
-    let sym = this.resolveLocal(file, parts[0]!);
-    for (let i = 1; sym && i < parts.length; i++) {
-      const part = parts[i]!;
-      if (sym.kind === 'module') {
-        const next: PySymbol | null = this.resolveExport(sym.module, part, language);
-        if (!next && language === 'python' && this.pyModules.has(`${sym.module}.${part}`)) sym = { kind: 'module', module: `${sym.module}.${part}` };
-        else sym = next;
-      } else if (sym.kind === 'class') {
-        const qual = `${sym.def.cls.qualname}.${part}`;
-        const nested = this.definitionsIn(sym.def.file).find((d) => d.cls.qualname === qual);
-        sym = nested ? { kind: 'class', def: nested } : null;
-      } else return null;
-    }
-    return sym;
+  attributesOf(def: Definition): AttributeSet | null {
+    return this.hierarchy.attributesOf(def);
   }
 
-  /** The class an annotation or a call's result is an instance of, or null. */
-  resolveType(file: FileSummary, source: TypeSource, selfDef: Definition | null = null, depth = 0): Definition | null {
-    if (depth > 6) return null;
-    if (source.kind === 'annotation') {
-      const name = annotationName(source.text);
-      if (!name) return null;
-      if ((name === 'Self' || name === 'typing.Self') && selfDef) return selfDef;
-      const sym = this.resolveDotted(file, name);
-      if (sym?.kind !== 'class') return null;
-      return sym.def.cls.kind === 'typeddict' ? null : sym.def;
-    }
-    const sym = this.resolveDotted(file, source.callee);
-    if (sym?.kind === 'class') return sym.def.cls.kind === 'typeddict' ? null : sym.def;
-    if (sym?.kind === 'function' && sym.fn.returns) return this.resolveType(sym.file, { kind: 'annotation', text: sym.fn.returns }, null, depth + 1);
-    // `Cls.create()` with a return annotation
-    const dot = source.callee.lastIndexOf('.');
-    if (dot > 0) {
-      const owner = this.resolveDotted(file, source.callee.slice(0, dot));
-      if (owner?.kind === 'class') {
-        const method = owner.def.cls.methods.find((m) => m.name === source.callee.slice(dot + 1));
-        if (method?.returns) return this.resolveType(owner.def.file, { kind: 'annotation', text: method.returns }, owner.def, depth + 1);
-      }
-    }
-    return null;
-  }
-
-  /** A class's bases resolved in its own module; null for a base that is not in the scan and not well known. */
-  basesOf(def: Definition): { resolved: Definition[]; known: string[] } | null {
-    const resolved: Definition[] = [];
-    const known: string[] = [];
-    for (const base of def.cls.bases) {
-      const sym = base === '?' ? null : this.resolveDotted(def.file, base);
-      if (sym?.kind === 'class') resolved.push(sym.def);
-      else if (def.file.language === 'python' && base in KNOWN_BASES) known.push(base);
-      else return null;
-    }
-    return { resolved, known };
-  }
-
-  addAttribute(def: Definition, name: string): void {
-    let set = this.addedAttributes.get(def.id);
-    if (!set) this.addedAttributes.set(def.id, (set = new Set()));
-    set.add(name);
-    this.attributeCache.clear();
-  }
-
-  /** Every attribute an instance of `def` has, with in-repo bases; null when that cannot be known. */
-  attributesOf(def: Definition, seen: Set<number> = new Set()): AttributeSet | null {
-    const cached = this.attributeCache.get(def.id);
-    if (cached !== undefined) return cached;
-    if (seen.has(def.id)) return null;
-    seen.add(def.id);
-    let result: AttributeSet | null = null;
-    const cls = def.cls;
-    const bases = cls.dynamic || cls.kind === 'typeddict' ? null : this.basesOf(def);
-    if (bases) {
-      const names = new Set<string>();
-      const consulted: Definition[] = [def];
-      for (const list of [cls.fields, cls.instanceAttributes]) for (const f of list) names.add(f.name);
-      for (const m of cls.methods) names.add(m.name);
-      for (const p of cls.properties) names.add(p);
-      for (const n of cls.nested) names.add(n);
-      for (const n of this.addedAttributes.get(def.id) ?? []) names.add(n);
-      if (cls.kind === 'enum') for (const n of KNOWN_BASES.Enum!) names.add(n);
-      if (cls.kind === 'namedtuple') for (const n of KNOWN_BASES.NamedTuple!) names.add(n);
-      if (def.file.language !== 'python') for (const n of JS_OBJECT) names.add(n);
-      for (const k of bases.known) for (const n of KNOWN_BASES[k]!) names.add(n);
-      let ok = true;
-      for (const base of bases.resolved) {
-        const inherited = this.attributesOf(base, seen);
-        if (!inherited) {
-          ok = false;
-          break;
-        }
-        for (const n of inherited.names) names.add(n);
-        for (const c of inherited.consulted) if (!consulted.includes(c)) consulted.push(c);
-      }
-      if (ok) result = { names, consulted };
-    }
-    this.attributeCache.set(def.id, result);
-    return result;
-  }
-
-  /** Classes in the scan that derive from `def`, directly or not. */
   subclassesOf(def: Definition): Definition[] {
-    if (!this.subclassIndex) {
-      const index = new Map<number, Definition[]>();
-      for (const d of this.definitions) {
-        for (const base of d.cls.bases) {
-          const sym = base === '?' ? null : this.resolveDotted(d.file, base);
-          if (sym?.kind !== 'class') continue;
-          const list = index.get(sym.def.id);
-          if (list) list.push(d);
-          else index.set(sym.def.id, [d]);
-        }
+    return this.hierarchy.subclassesOf(def);
+  }
+
+  isOpen(def: Definition): boolean {
+    return this.hierarchy.isOpen(def);
+  }
+
+  /** The part of the import graph `file` is in: files in different parts never meet in one program. */
+  componentOf(file: FileSummary): number {
+    return this.components.get(file) ?? -1;
+  }
+
+  /** Whether two files can meet in one program: they are connected through imports, in either direction. */
+  canMeet(a: FileSummary, b: FileSummary): boolean {
+    const ca = this.components.get(a);
+    return ca !== undefined && ca === this.components.get(b);
+  }
+
+  /** Whether `a` refers to its namesake `b` (a base, a field or annotation of its type, a `Meta.model`, a call). */
+  refersTo(a: Definition, b: Definition): boolean {
+    return (this.namesakes.get(a.id) ?? []).includes(b);
+  }
+
+  /** The class an annotation or a call's result is an instance of, in scope `scope`, or null. */
+  resolveType(file: FileSummary, source: TypeSource, selfDef: Definition | null = null, scope = 0, depth = 0): Definition | null {
+    if (source.kind !== 'called') return this.symbols.resolveType(file, source, selfDef, scope);
+    // a call of a value: `type[X]` makes an X; an instance gives what its `__call__` returns
+    const classObject = classObjectAnnotation(source.text);
+    if (classObject) return this.symbols.resolveType(file, { kind: 'annotation', text: classObject }, selfDef, scope);
+    const callee = this.symbols.resolveType(file, { kind: 'annotation', text: source.text }, selfDef, scope);
+    if (!callee || depth > 6) return null;
+    const attrs = this.hierarchy.attributesOf(callee);
+    for (const owner of attrs?.consulted ?? [callee]) {
+      const call = owner.cls.methods.find((m) => m.name === '__call__');
+      if (call) {
+        if (!call.returns) return null;
+        return this.resolveType(owner.file, { kind: 'annotation', text: call.returns }, owner, Math.max(owner.cls.scope, 0), depth + 1);
       }
-      this.subclassIndex = index;
     }
-    const out: Definition[] = [];
-    const stack = [def];
-    while (stack.length > 0) {
-      for (const sub of this.subclassIndex.get(stack.pop()!.id) ?? []) {
-        if (out.includes(sub)) continue;
-        out.push(sub);
-        stack.push(sub);
+    return null;
+  }
+
+  /** The class `receiver` (`m`, `self`, `self.metrics`) holds in scope `scopeIndex` of `file`, or null. */
+  resolveReceiver(file: FileSummary, scopeIndex: number, receiver: string): Definition | null {
+    const scope = file.scopes[scopeIndex];
+    if (!scope) return null;
+    const parts = receiver.split('.');
+    const defs = this.definitionsIn(file);
+    const selfDef = scope.selfClass >= 0 ? (defs[scope.selfClass] ?? null) : null;
+    let def: Definition | null = null;
+    if (scope.selfName !== null && parts[0] === scope.selfName) def = selfDef;
+    else {
+      const source = scope.receivers.find((r) => r.name === parts[0])?.source;
+      def = source ? this.resolveType(file, source, selfDef, scopeIndex) : null;
+    }
+    for (let i = 1; def && i < parts.length; i++) def = this.attributeType(def, parts[i]!);
+    return def;
+  }
+
+  /** The class of an instance attribute, when its class and bases agree on one. */
+  private attributeType(def: Definition, name: string): Definition | null {
+    const attrs = this.hierarchy.attributesOf(def);
+    if (!attrs) return null;
+    let found: Definition | null = null;
+    for (const owner of attrs.consulted) {
+      const scope = Math.max(owner.cls.scope, 0);
+      const sources: TypeSource[] = [];
+      for (const f of owner.cls.fields) if (f.name === name && f.type) sources.push({ kind: 'annotation', text: f.type });
+      for (const t of owner.cls.instanceAttributeTypes) if (t.name === name) sources.push(t.source);
+      for (const source of sources) {
+        const t = this.resolveType(owner.file, source, owner, scope);
+        if (!t || (found && found.id !== t.id)) return null;
+        found = t;
+      }
+    }
+    return found;
+  }
+
+  /** For each definition that shares its name with another: the namesakes it refers to. */
+  private findNamesakeReferences(bases: readonly Bases[]): Map<number, Definition[]> {
+    const byName = new Map<string, Definition[]>();
+    for (const d of this.definitions) {
+      if (!d.cls.topLevel) continue;
+      const key = `${familyOf(d.file)} ${d.cls.name}`;
+      const list = byName.get(key);
+      if (list) list.push(d);
+      else byName.set(key, [d]);
+    }
+    const out = new Map<number, Definition[]>();
+    for (const group of byName.values()) {
+      if (group.length < 2) continue;
+      for (const d of group) {
+        const referred = new Set<Definition>(bases[d.id]!.resolved.filter((b) => b.cls.name === d.cls.name || group.includes(b)));
+        for (const text of d.cls.references) {
+          const sym = this.symbols.resolveDotted(d.file, text);
+          if (sym?.kind === 'class' && sym.def !== d && group.includes(sym.def)) referred.add(sym.def);
+        }
+        if (referred.size > 0) out.set(d.id, [...referred]);
       }
     }
     return out;
   }
-}
-
-function sameSymbol(a: PySymbol, b: PySymbol): boolean {
-  if (a.kind === 'class' && b.kind === 'class') return a.def.id === b.def.id;
-  if (a.kind === 'module' && b.kind === 'module') return a.module === b.module;
-  if (a.kind === 'function' && b.kind === 'function') return a.fn === b.fn;
-  return false;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { extractPython } from './python.js';
@@ -25,17 +26,42 @@ export function languageOf(path: string): Language | null {
   }
 }
 
-/** Reads and extracts one file. Never throws: a failure becomes the summary's parseError. */
-export function extractFile(absolute: string, relative: string): FileSummary {
+/** Extracts one file's text (an editor's buffer, or a file read by the caller). Never throws: a failure becomes the
+ *  summary's parseError. */
+export function extractSource(relative: string, source: string): FileSummary {
   const language = languageOf(relative) ?? 'python';
-  let source = '';
   try {
-    source = readFileSync(absolute, 'utf8');
     return language === 'python' ? extractPython(relative, source) : extractScript(relative, source, language);
   } catch (error) {
-    return {
-      path: relative, language, lines: countLines(source), parseError: error instanceof Error ? error.message : String(error),
-      classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions: [],
-    };
+    return failedSummary(relative, language, source, error);
   }
+}
+
+function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
+  return {
+    path: relative, language, lines: countLines(source), parseError: error instanceof Error ? error.message : String(error),
+    classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: false,
+    suppressions: [],
+  };
+}
+
+/** What the summary cache keys a file's summary by: a hash of its bytes. */
+export function contentHash(bytes: Uint8Array): string {
+  return createHash('sha1').update(bytes).digest('hex');
+}
+
+/** Reads and extracts one file. Never throws: a failure becomes the summary's parseError. */
+export function extractFile(absolute: string, relative: string): FileSummary {
+  return readAndExtract(absolute, relative).summary;
+}
+
+/** Reads, hashes and extracts one file; an unreadable file has a null hash (it is never cached). */
+export function readAndExtract(absolute: string, relative: string): { summary: FileSummary; hash: string | null } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(absolute);
+  } catch (error) {
+    return { summary: failedSummary(relative, languageOf(relative) ?? 'python', '', error), hash: null };
+  }
+  return { summary: extractSource(relative, bytes.toString('utf8')), hash: contentHash(bytes) };
 }

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { extractFile } from './extract.js';
+import { readAndExtract } from './extract.js';
+import { parseOnly } from './parse-only.js';
 import type { FileSummary } from './summary.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 
@@ -15,6 +16,18 @@ export interface ParseOptions {
   /** worker threads; 0 parses in this thread. Default: one per core, or 0 for fewer than 200 files. */
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface SourceFile {
+  readonly absolute: string;
+  readonly relative: string;
+}
+
+/** One extracted file: its summary, the summary's JSON when a worker sent it, and its content hash. */
+export interface Extracted {
+  readonly summary: FileSummary;
+  readonly json: string | null;
+  readonly hash: string | null;
 }
 
 const BATCH = 24;
@@ -28,13 +41,45 @@ export function workerPath(): string {
   throw new Error('ssot: the compiled worker (packages/ssot/dist/parse/worker.js) is missing; run `npx tsc -b packages/ssot` first');
 }
 
-export async function parseFiles(files: readonly { absolute: string; relative: string }[], options: ParseOptions = {}): Promise<FileSummary[]> {
-  const threads = options.threads ?? (files.length < 200 ? 0 : Math.max(1, availableParallelism()));
-  const results: FileSummary[] = new Array<FileSummary>(files.length);
+export function threadsFor(files: number, threads: number | undefined): number {
+  return threads ?? (files < 200 ? 0 : Math.max(1, availableParallelism()));
+}
+
+export async function parseFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<FileSummary[]> {
+  return (await extractFiles(files, options)).map((e) => e.summary);
+}
+
+/** Reads, hashes and extracts every file. */
+export async function extractFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<Extracted[]> {
+  const results: Extracted[] = new Array<Extracted>(files.length);
+  await runBatches(files, 'extract', options, (start, response) => {
+    response.summaries.forEach((json, i) => {
+      results[start + i] = { summary: JSON.parse(json) as FileSummary, json, hash: response.hashes[i] ?? null };
+    });
+  }, (i) => {
+    const { summary, hash } = readAndExtract(files[i]!.absolute, files[i]!.relative);
+    results[i] = { summary, json: null, hash };
+  });
+  return results;
+}
+
+/** Reads and parses every file on the same threads as a scan would, extracting nothing (the bench's floor). */
+export async function parseFilesOnly(files: readonly SourceFile[], options: ParseOptions = {}): Promise<void> {
+  await runBatches(files, 'parse', options, () => {}, (i) => parseOnly(files[i]!.absolute, files[i]!.relative));
+}
+
+async function runBatches(
+  files: readonly SourceFile[],
+  mode: WorkerRequest['mode'],
+  options: ParseOptions,
+  received: (start: number, response: WorkerResponse) => void,
+  inThread: (index: number) => void,
+): Promise<void> {
+  const threads = threadsFor(files.length, options.threads);
   let done = 0;
   if (threads === 0) {
     for (let i = 0; i < files.length; i++) {
-      results[i] = extractFile(files[i]!.absolute, files[i]!.relative);
+      inThread(i);
       done++;
       if (i % BATCH === BATCH - 1) {
         options.onProgress?.(done, files.length);
@@ -42,7 +87,7 @@ export async function parseFiles(files: readonly { absolute: string; relative: s
       }
     }
     options.onProgress?.(done, files.length);
-    return results;
+    return;
   }
   const path = workerPath();
   let next = 0;
@@ -55,12 +100,11 @@ export async function parseFiles(files: readonly { absolute: string; relative: s
         }
         const start = next;
         next = Math.min(files.length, next + BATCH);
-        worker.postMessage({ id: start, files: files.slice(start, next) } satisfies WorkerRequest);
+        worker.postMessage({ id: start, files: files.slice(start, next), mode } satisfies WorkerRequest);
       };
       worker.on('message', (response: WorkerResponse) => {
-        const summaries = JSON.parse(response.summaries) as FileSummary[];
-        summaries.forEach((s, i) => (results[response.id + i] = s));
-        done += summaries.length;
+        received(response.id, response);
+        done += Math.min(BATCH, files.length - response.id);
         options.onProgress?.(done, files.length);
         send();
       });
@@ -73,5 +117,4 @@ export async function parseFiles(files: readonly { absolute: string; relative: s
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  return results;
 }

@@ -17,8 +17,10 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
-import { assignmentParts, bracketsBalance, definitionHeader, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
+import { assignmentParts, bracketsBalance, definitionHeader, escapingNames, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
 import type { DefinitionHeader } from './python-text.js';
+import { isGenerated } from './generated.js';
+import { namesakeReferences } from './references.js';
 import { countLines, findSuppressions } from './suppressions.js';
 
 type SyntaxNode = Parser.SyntaxNode;
@@ -52,6 +54,19 @@ const PLAIN_CLASS_DECORATORS = new Set([
   'attrs.define', 'attr.define', 'attrs.frozen', 'attr.frozen', 'define', 'frozen',
 ]);
 const PROPERTY_DECORATORS = /^(?:property|cached_property|functools\.cached_property|[A-Za-z_]\w*\.(?:setter|getter|deleter))$/;
+/**
+ * Decorators that leave a method a method, called with the instance first. Under any other decorator the function
+ * may be replaced (`@jump_test(1, 3) def test(output)`), so its first parameter is not known to be `self`.
+ */
+const METHOD_DECORATORS = new Set([
+  'staticmethod', 'classmethod', 'abstractmethod', 'abc.abstractmethod', 'overload', 'typing.overload', 'override',
+  'typing.override', 'typing_extensions.override', 'final', 'typing.final', 'functools.cache', 'cache', 'lru_cache',
+  'functools.lru_cache', 'functools.wraps', 'wraps', 'contextmanager', 'contextlib.contextmanager', 'asynccontextmanager',
+  'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
+  'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
+]);
+/** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
+const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
 const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
 const ENUM_BASES = /^(?:enum\.)?(?:Enum|IntEnum|StrEnum|Flag|IntFlag)$/;
 
@@ -64,12 +79,21 @@ interface ScopeDraft extends Range {
   name: string;
   selfClass: number;
   selfName: string | null;
+  /** the enclosing function's scope, -1 for the module */
+  parent: number;
   /** typed bindings of each name, and how many bindings of it are not typed */
   typed: Map<string, TypeSource[]>;
   untyped: Map<string, number>;
   /** names narrowed or guarded (`isinstance`, `hasattr`, `getattr`), or every name when `AttributeError` is caught */
   guarded: Set<string>;
   catchesAttributeError: boolean;
+  /** names of classes defined directly in this scope */
+  localClasses: Set<string>;
+  /** in a classmethod or `__new__`: the class it is defined in, the name of its class parameter, and the variables
+   *  bound to a new instance (`obj = super().__new__(cls)`), whose attribute stores are instance attributes */
+  ownerClass: number;
+  clsName: string | null;
+  newInstances: Set<string>;
 }
 
 /** A definition's decorators asked from the tree (the slow path, for headers the text reader does not handle). */
@@ -198,7 +222,7 @@ export function extractPython(path: string, source: string): FileSummary {
     return {
       path, language: 'python', lines,
       parseError: `syntax error at ${error.startPosition.row + 1}:${error.startPosition.column + 1}${what}`, classes: [], imports: [],
-      functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
+      functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: isGenerated(source), suppressions,
     };
   }
   const raw: RawNode[] = root.descendantsOfType(KINDS).map((node) => ({ kind: typeOf(node), start: node.startIndex, end: node.endIndex, node }));
@@ -289,7 +313,7 @@ export function extractPython(path: string, source: string): FileSummary {
 
   // ---- functions and scopes --------------------------------------------------------------------------
   const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
-    name, start, end, selfClass, selfName, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false,
+    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(), ownerClass: -1, clsName: null, newInstances: new Set(),
   });
   const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
@@ -312,6 +336,12 @@ export function extractPython(path: string, source: string): FileSummary {
     while (outer?.kind === 'class') outer = containerOf(classRanges[outer.index]!.start, { kind: 'class', index: outer.index });
     return outer ? (scopeOfFunction[outer.index] ?? 0) : 0;
   };
+  /** the scope of the function around a definition starting at `start` (class bodies skipped), or the module's */
+  const enclosingFunctionScope = (start: number, self: number): number => {
+    let c = containerOf(start, { kind: 'function', index: self });
+    while (c?.kind === 'class') c = containerOf(classRanges[c.index]!.start, { kind: 'class', index: c.index });
+    return c ? (scopeOfFunction[c.index] ?? 0) : 0;
+  };
   for (let i = 0; i < functionRaw.length; i++) {
     const f = functionRaw[i]!;
     const { header, decorators: decos } = definitionAt(f);
@@ -322,8 +352,17 @@ export function extractPython(path: string, source: string): FileSummary {
     const params = parameters(header.list ?? '()');
     const isStatic = decos.includes('staticmethod');
     const isClassMethod = decos.includes('classmethod');
-    const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
-    const scope = newScope(selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end, isClassMethod ? -1 : selfClass, isClassMethod ? null : selfName);
+    const plain = decos.every((d) => METHOD_DECORATORS.has(d) || PROPERTY_DECORATORS.test(d));
+    const selfName = selfClass >= 0 && !isStatic && plain && params.length > 0 ? params[0]!.name : null;
+    const scope = newScope(
+      selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end,
+      isClassMethod || selfName === null ? -1 : selfClass, isClassMethod ? null : selfName,
+    );
+    scope.parent = enclosingFunctionScope(f.start, i);
+    if (selfClass >= 0 && (isClassMethod || name === '__new__') && params.length > 0) {
+      scope.ownerClass = selfClass;
+      scope.clsName = params[0]!.name;
+    }
     for (const [k, p] of params.entries()) {
       if (k === 0 && selfName !== null) continue;
       if (p.type) bindTyped(scope, p.name, { kind: 'annotation', text: p.type });
@@ -345,7 +384,11 @@ export function extractPython(path: string, source: string): FileSummary {
     bindUntyped(scopes[owner ? (scopeOfFunction[owner.index] ?? 0) : 0]!, scopes[scopeOfFunction[i]!]!.name.split('.').pop()!);
   }
   for (let i = 0; i < classRaw.length; i++) {
-    if (classDrafts[i]!.parentClass < 0) bindUntyped(scopes[scopeAt(classRanges[i]!.start)]!, classDrafts[i]!.info.name);
+    if (classDrafts[i]!.parentClass < 0) {
+      const scope = scopes[scopeAt(classRanges[i]!.start)]!;
+      bindUntyped(scope, classDrafts[i]!.info.name);
+      scope.localClasses.add(classDrafts[i]!.info.name);
+    }
   }
 
   // ---- guards --------------------------------------------------------------------------------------
@@ -358,8 +401,13 @@ export function extractPython(path: string, source: string): FileSummary {
   }
 
   // ---- bindings, instance attributes, attribute stores ------------------------------------------------
-  const assignedAttributes = new Set<string>();
   const writeCandidates: AttributeRead[] = [];
+  /** `for x.a in …`, `with … as x.a`: attribute stores of values of unknown type */
+  const addTargetStores = (target: string, scopeIndex: number, at: number): void => {
+    for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
+      writeCandidates.push({ receiver: m[1]!, attribute: m[2]!, scope: scopeIndex, ...position(at) });
+    }
+  };
   const storeRanges: Range[] = [];
   const imports: ImportInfo[] = [];
   const attributeNodes: RawNode[] = [];
@@ -390,6 +438,7 @@ export function extractPython(path: string, source: string): FileSummary {
         for (const target of targets) {
           if (/^[A-Za-z_]\w*$/.test(target)) {
             if (inClassBody) continue;
+            if (scope.clsName !== null && value !== null && NEW_INSTANCE.test(value)) scope.newInstances.add(target);
             const callee = value !== null && targets.length === 1 ? singleCall(value) : null;
             if (n.kind === 'assignment' && type) bindTyped(scope, target, { kind: 'annotation', text: type });
             else if (n.kind === 'assignment' && callee) bindTyped(scope, target, { kind: 'call', callee });
@@ -401,7 +450,12 @@ export function extractPython(path: string, source: string): FileSummary {
           for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
             const receiver = m[1]!;
             const attr = m[2]!;
-            const owner = scope.selfName !== null && receiver === scope.selfName ? classDrafts[scope.selfClass] : undefined;
+            const owner =
+              scope.selfName !== null && receiver === scope.selfName
+                ? classDrafts[scope.selfClass]
+                : scope.clsName !== null && (receiver === scope.clsName || scope.newInstances.has(receiver))
+                  ? classDrafts[scope.ownerClass]
+                  : undefined;
             if (owner) {
               const single = target === m[0] && n.kind === 'assignment';
               if (!owner.instanceAttributes.has(attr) || (single && type)) owner.instanceAttributes.set(attr, single ? type : null);
@@ -421,7 +475,7 @@ export function extractPython(path: string, source: string): FileSummary {
       case 'for_in_clause': {
         const target = forTarget(textOf(n)) ?? n.node.childForFieldName('left')?.text ?? '';
         for (const name of targetNames(target)) bindUntyped(scopes[scopeAt(n.start)]!, name);
-        for (const m of target.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        addTargetStores(target, scopeAt(n.start), n.start);
         break;
       }
       case 'as_pattern_target':
@@ -432,7 +486,7 @@ export function extractPython(path: string, source: string): FileSummary {
         const text = textOf(n).replace(/^(?:del|global|nonlocal)\s+/, '');
         const names = n.kind === 'lambda_parameters' ? parameters(text).map((p) => p.name) : targetNames(text);
         for (const name of names) bindUntyped(scopes[scopeAt(n.start)]!, name);
-        if (n.kind === 'as_pattern_target') for (const m of text.matchAll(/\.([A-Za-z_]\w*)/g)) assignedAttributes.add(m[1]!);
+        if (n.kind === 'as_pattern_target') addTargetStores(text, scopeAt(n.start), n.start);
         break;
       }
       case 'named_expression': {
@@ -454,13 +508,35 @@ export function extractPython(path: string, source: string): FileSummary {
   }
 
   // ---- receivers with one sure type per scope ------------------------------------------------------
-  const sureType = (scopeIndex: number, name: string): TypeSource | null => {
+  const declaredType = (scopeIndex: number, name: string): TypeSource | null => {
     const scope = scopes[scopeIndex]!;
     const typed = scope.typed.get(name);
     if (!typed || scope.untyped.has(name) || scope.guarded.has(name) || scope.catchesAttributeError) return null;
     const first = typed[0]!;
     const key = JSON.stringify(first);
     return typed.every((t) => t === first || JSON.stringify(t) === key) ? first : null;
+  };
+  /**
+   * A call's result, where the callee is a local value rather than a class or function the model can resolve:
+   * calling an instance gives its `__call__`'s result (`factory: Factory` then `factory()`), anything else unknown.
+   */
+  const callResult = (scopeIndex: number, source: TypeSource): TypeSource | null => {
+    if (source.kind !== 'call') return source;
+    const dot = source.callee.indexOf('.');
+    const root = dot >= 0 ? source.callee.slice(0, dot) : source.callee;
+    for (let s = scopeIndex; s > 0; s = scopes[s]!.parent) {
+      const scope = scopes[s]!;
+      if (!scope.typed.has(root) && !scope.untyped.has(root)) continue;
+      if (scope.localClasses.has(root) && scope.untyped.get(root) === 1 && !scope.typed.has(root)) return source;
+      if (s !== scopeIndex || dot >= 0) return null;
+      const callee = declaredType(s, root);
+      return callee?.kind === 'annotation' ? { kind: 'called', text: callee.text } : null;
+    }
+    return source;
+  };
+  const sureType = (scopeIndex: number, name: string): TypeSource | null => {
+    const declared = declaredType(scopeIndex, name);
+    return declared ? callResult(scopeIndex, declared) : null;
   };
   const receiverSources = new Map<number, Map<string, TypeSource>>();
   const noteReceiver = (scopeIndex: number, name: string, source: TypeSource): void => {
@@ -490,7 +566,38 @@ export function extractPython(path: string, source: string): FileSummary {
     }
     return names;
   };
+  /**
+   * Attribute stores on a receiver the scanner cannot type silence reads of the same path only, which may be that
+   * object: the same `self.…` path in the same class, or the same variable path in the same function or in functions
+   * nested in one another (a closure, or a callback handed the variable).
+   */
+  const looseStores = new Map<string, number[]>();
+  const looseKey = (scopeIndex: number, receiver: string, attribute: string): string => {
+    const scope = scopes[scopeIndex]!;
+    const dot = receiver.indexOf('.');
+    if (scope.selfName !== null && dot > 0 && receiver.slice(0, dot) === scope.selfName) {
+      return `class ${scope.selfClass} ${receiver.slice(dot)}.${attribute}`;
+    }
+    return `var ${receiver}.${attribute}`;
+  };
+  const addLooseStore = (scopeIndex: number, receiver: string, attribute: string): void => {
+    const key = looseKey(scopeIndex, receiver, attribute);
+    const list = looseStores.get(key);
+    if (list) list.push(scopeIndex);
+    else looseStores.set(key, [scopeIndex]);
+  };
+  const encloses = (outer: number, inner: number): boolean => {
+    for (let s = inner; s >= 0; s = scopes[s]!.parent) if (s === outer) return true;
+    return false;
+  };
+  const silencedByLooseStore = (r: AttributeRead): boolean => {
+    const key = looseKey(r.scope, r.receiver, r.attribute);
+    const stores = looseStores.get(key);
+    if (!stores) return false;
+    return key.startsWith('class ') || stores.some((s) => encloses(s, r.scope) || encloses(r.scope, s));
+  };
   const reads: AttributeRead[] = [];
+  const seenReads = new Set<string>();
   for (const n of attributeNodes) {
     const text = textOf(n);
     if (!DOTTED.test(text)) continue;
@@ -513,8 +620,13 @@ export function extractPython(path: string, source: string): FileSummary {
     if (isStore(n.start)) continue;
     // `self.x` where the class itself defines x: never a finding, so not worth sending to the main thread
     if (receiver === scope.selfName && scope.selfClass >= 0 && ownNames(scope.selfClass).has(attribute)) continue;
+    const at = position(n.start + dot + 1);
+    // one finding per receiver, attribute and line (`x.a.isoformat() if x.a else None` reads `a` once)
+    const seen = `${scopeIndex} ${at.line} ${text}`;
+    if (seenReads.has(seen)) continue;
+    seenReads.add(seen);
     // the column of the attribute's name (the text is a dotted name on one line)
-    reads.push({ receiver, attribute, ...position(n.start + dot + 1), scope: scopeIndex });
+    reads.push({ receiver, attribute, ...at, scope: scopeIndex });
   }
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
@@ -522,21 +634,30 @@ export function extractPython(path: string, source: string): FileSummary {
     const rootName = w.receiver.split('.')[0]!;
     if (scope.selfName !== null && rootName === scope.selfName) {
       writes.push(w);
+      // `self._metrics.x = …`: were `self._metrics` of unknown type, this class's own reads of the path are silent
+      if (w.receiver !== rootName) addLooseStore(w.scope, w.receiver, w.attribute);
       continue;
     }
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
-      assignedAttributes.add(w.attribute);
+      addLooseStore(w.scope, w.receiver, w.attribute);
       continue;
     }
     noteReceiver(w.scope, rootName, source);
     writes.push(w);
+  }
+  if (looseStores.size > 0) {
+    for (let k = reads.length - 1; k >= 0; k--) {
+      const r = reads[k]!;
+      if (silencedByLooseStore(r)) reads.splice(k, 1);
+    }
   }
 
   const outScopes: ScopeInfo[] = scopes.map((s, i) => ({
     name: s.name,
     selfClass: s.selfClass,
     selfName: s.selfName,
+    parent: s.parent,
     receivers: [...(receiverSources.get(i) ?? new Map<string, TypeSource>()).entries()].map(([name, source]) => ({ name, source })),
   }));
 
@@ -547,7 +668,12 @@ export function extractPython(path: string, source: string): FileSummary {
   };
   const classes: ClassInfo[] = classDrafts.map((d, i) => {
     const topLevel = d.parentClass < 0 && !d.insideFunction;
+    const name = d.info.name;
+    const aliases = topLevel ? imports.filter((imp) => imp.name === name && imp.local !== name).map((imp) => imp.local) : [];
     return {
+      scope: d.parentClass >= 0 ? -1 : scopeAt(classRanges[i]!.start),
+      // only top-level classes are compared with their namesakes
+      references: topLevel ? namesakeReferences(slice(classRanges[i]!.start, classRanges[i]!.end), name, aliases) : [],
       ...d.info,
       qualname: qualname(i),
       methods: d.methods,
@@ -558,14 +684,25 @@ export function extractPython(path: string, source: string): FileSummary {
     };
   });
 
+  // ---- class objects that escape ----------------------------------------------------------------------
+  const escapeKeys = new Set<string>();
+  const escapes: { name: string; scope: number }[] = [];
+  for (const e of escapingNames(source)) {
+    const scope = scopeAt(e.index);
+    const key = `${scope} ${e.name}`;
+    if (escapeKeys.has(key)) continue;
+    escapeKeys.add(key);
+    escapes.push({ name: e.name, scope });
+  }
+
   return {
     path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
-    assignedAttributes: [...assignedAttributes], suppressions,
+    assignedAttributes: [], escapes, generated: isGenerated(source), suppressions,
   };
 }
 
 interface ClassDraft {
-  info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported'>;
+  info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported' | 'scope' | 'references'>;
   methods: MethodInfo[];
   instanceAttributes: Map<string, string | null>;
   instanceAttributeTypes: { name: string; source: TypeSource }[];
@@ -642,6 +779,9 @@ function extractClass(
         if (mname === '__getattr__' || mname === '__getattribute__') dynamic = true;
       } else if (kind === 'class_definition') {
         nested.push(definitionStarting(stmt).header.name);
+      } else if (kind === 'import_statement' || kind === 'import_from_statement') {
+        // an import in a class body binds a class attribute (`from idlelib.percolator import Percolator`)
+        for (const imp of parseImport(slice(stmt.startIndex, stmt.endIndex))) if (imp.name !== '*') fields.push({ name: imp.local, type: null });
       } else if (kind === 'expression_statement') {
         const text = slice(stmt.startIndex, stmt.endIndex);
         if (!text.includes('=') && !text.includes(':')) continue;

@@ -6,6 +6,8 @@
 import { parseSync } from 'oxc-parser';
 import type { AttributeRead, ClassInfo, ClassKind, FieldInfo, FileSummary, ImportInfo, Language, MethodInfo, ScopeInfo } from './summary.js';
 import { countLines, findSuppressions } from './suppressions.js';
+import { isGenerated } from './generated.js';
+import { namesakeReferences } from './references.js';
 
 /** The slice of an ESTree node this file reads; everything else stays opaque. */
 interface Node {
@@ -156,7 +158,7 @@ export function extractScript(path: string, source: string, language: Exclude<La
     const at = label ? new LineIndex(source).at(label.start) : { line: 1, column: 1 };
     return {
       path, language, lines, parseError: `${fatal.message} at ${at.line}:${at.column}`, classes: [], imports: [], functions: [],
-      scopes: [], reads: [], writes: [], assignedAttributes: [], suppressions,
+      scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: isGenerated(source), suppressions,
     };
   }
   const index = new LineIndex(source);
@@ -165,6 +167,8 @@ export function extractScript(path: string, source: string, language: Exclude<La
   const imports: ImportInfo[] = [];
   for (const imp of result.module.staticImports) {
     const at = index.at(imp.start);
+    // `import './x.js'` binds nothing, but the modules meet
+    if (imp.entries.length === 0) imports.push({ module: imp.moduleRequest.value, name: null, local: '', line: at.line, column: at.column, typeOnly: false });
     for (const e of imp.entries) {
       const name = e.importName.kind === 'Name' ? e.importName.name : e.importName.kind === 'Default' ? 'default' : null;
       imports.push({ module: imp.moduleRequest.value, name, local: e.localName.value, line: at.line, column: at.column, typeOnly: e.isType });
@@ -177,9 +181,15 @@ export function extractScript(path: string, source: string, language: Exclude<La
         const at = index.at(exp.start);
         const exported = e.exportName.name ?? e.importName.name;
         imports.push({ module: e.moduleRequest.value, name: e.importName.name, local: exported, line: at.line, column: at.column, typeOnly: false });
+      } else if (e.moduleRequest && e.importName.kind !== 'Name') {
+        // `export * from './y'` forwards every name; `export * as ns from './y'` binds a namespace
+        const at = index.at(exp.start);
+        const star = e.exportName.name === null || e.exportName.name === undefined;
+        imports.push({ module: e.moduleRequest.value, name: star ? '*' : null, local: e.exportName.name ?? '', line: at.line, column: at.column, typeOnly: false });
       }
     }
   }
+  const aliasesOf = (name: string): string[] => imports.filter((i) => i.name === name && i.local !== name).map((i) => i.local);
   const exportedLocals = new Set<string>();
   for (const exp of result.module.staticExports) {
     for (const e of exp.entries) if (!e.moduleRequest && e.localName.name) exportedLocals.add(e.localName.name);
@@ -237,18 +247,19 @@ export function extractScript(path: string, source: string, language: Exclude<La
     byName.set(name, {
       name, qualname: name, kind, line: at.line, column: at.column, bases, fields: members.fields, methods: members.methods,
       properties: members.properties, nested: [], instanceAttributes: [...thisAssigned.keys()].map((n) => ({ name: n, type: null })),
-      instanceAttributeTypes: [], dynamic: members.dynamic, exported, topLevel: true,
+      instanceAttributeTypes: [], dynamic: members.dynamic, exported, topLevel: true, scope: 0,
+      references: namesakeReferences(source.slice(decl.start, decl.end), name, aliasesOf(name)),
     });
   }
 
-  const scopes: ScopeInfo[] = [{ name: '<module>', selfClass: -1, selfName: null, receivers: [] }];
+  const scopes: ScopeInfo[] = [{ name: '<module>', selfClass: -1, selfName: null, parent: -1, receivers: [] }];
   const reads: AttributeRead[] = [];
   const assignedAttributes = new Set<string>();
   if (language === 'javascript') collectConstructedReads(program, index, scopes, reads, assignedAttributes);
 
   return {
     path, language, lines, parseError: null, classes: [...byName.values()], imports, functions: [], scopes, reads, writes: [],
-    assignedAttributes: [...assignedAttributes], suppressions,
+    assignedAttributes: [...assignedAttributes], escapes: [], generated: isGenerated(source), suppressions,
   };
 }
 
@@ -329,7 +340,7 @@ function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeI
   const receivers = new Map<string, string>();
   for (const [name, callee] of constructed) if (bindings.get(name) === 1) receivers.set(name, callee);
   if (receivers.size === 0) return;
-  scopes[0] = { name: '<module>', selfClass: -1, selfName: null, receivers: [...receivers].map(([name, callee]) => ({ name, source: { kind: 'call', callee } })) };
+  scopes[0] = { name: '<module>', selfClass: -1, selfName: null, parent: -1, receivers: [...receivers].map(([name, callee]) => ({ name, source: { kind: 'call', callee } })) };
   for (const r of memberReads) {
     if (!receivers.has(r.object)) continue;
     const at = index.at(r.start);

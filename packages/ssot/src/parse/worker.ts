@@ -1,23 +1,38 @@
-/** Worker thread entry: extracts batches of files and posts their summaries back. Loaded from dist/. */
+/** Worker thread entry: extracts (or only parses) batches of files and posts the results back. Loaded from dist/. */
 import { parentPort } from 'node:worker_threads';
-import { extractFile } from './extract.js';
-import type { FileSummary } from './summary.js';
+import { readAndExtract } from './extract.js';
+import { parseOnly } from './parse-only.js';
 
 export interface WorkerRequest {
   readonly id: number;
   readonly files: readonly { readonly absolute: string; readonly relative: string }[];
+  /** `parse`: read and parse only, extract nothing (the bench's floor) */
+  readonly mode: 'extract' | 'parse';
 }
 export interface WorkerResponse {
   readonly id: number;
-  /** the batch's summaries as JSON: plain data, and parsing JSON costs the main thread about half of what
-   *  deserializing the same objects from a structured clone does */
-  readonly summaries: string;
+  /** each file's summary as JSON: plain data, and parsing JSON costs the main thread about half of what
+   *  deserializing the same objects from a structured clone does; the cache stores the same text */
+  readonly summaries: readonly string[];
+  /** each file's content hash (null: unreadable) */
+  readonly hashes: readonly (string | null)[];
 }
 
 const port = parentPort;
 if (port) {
   port.on('message', (request: WorkerRequest) => {
-    const summaries: FileSummary[] = request.files.map((f) => extractFile(f.absolute, f.relative));
-    port.postMessage({ id: request.id, summaries: JSON.stringify(summaries) } satisfies WorkerResponse);
+    if (request.mode === 'parse') {
+      for (const f of request.files) parseOnly(f.absolute, f.relative);
+      port.postMessage({ id: request.id, summaries: [], hashes: [] } satisfies WorkerResponse);
+      return;
+    }
+    const summaries: string[] = [];
+    const hashes: (string | null)[] = [];
+    for (const f of request.files) {
+      const { summary, hash } = readAndExtract(f.absolute, f.relative);
+      summaries.push(JSON.stringify(summary));
+      hashes.push(hash);
+    }
+    port.postMessage({ id: request.id, summaries, hashes } satisfies WorkerResponse);
   });
 }

@@ -16,6 +16,13 @@ reads fields that do not exist. The original bug: two \`SessionMetrics\` classes
 - note: identical copies.
 
 ## Not reported
+Projections: two definitions where one refers to the other (a base class, so a subclass of its namesake; a
+\`Meta.model = models.User\`-style reference; a field or annotation of that type; a constructor call in its body)
+are a design, not a copy. Definitions in parts of the code base that never import each other, directly or through
+other modules (separate packages of a monorepo, example apps, parallel version trees), cannot be confused in one
+program and are not compared unless \`compareUnconnected\` is set. Generated, frozen and vendored code (migrations,
+\`_vendor/\`, \`vendor/\`, \`third_party/\`, \`*.gen.*\`, \`*_pb2.py\`, files whose header says they are generated) is
+not scanned by default (\`generated\` in the config).
 Names that repeat by convention: Django's \`Migration\` and \`Command\`, nested classes such as \`Meta\` and
 \`Config\` (only top-level definitions count), test classes and anything in test files, private names
 (\`_Name\`), TypeScript types that are not exported, stubs (\`.pyi\`, \`.d.ts\`). Extend the allowlist with
@@ -33,11 +40,12 @@ class RequestMetrics: ...   # last_activity, operations_count, errors
 One definition, and a different name for a different concept (\`UserSessionStats\`).
 
 ## Options
-\`criticalNames\`, \`allowDuplicateNames\`, and the rule's severity in the config file. Suppress a definition
+\`criticalNames\`, \`allowDuplicateNames\`, \`compareUnconnected\`, \`generated\`, and the rule's severity in the config file. Suppress a definition
 with \`# ssot: ignore[duplicate-definition]\` or \`// ssot-ignore duplicate-definition\` on its line.
 `;
 
 import type { Definition } from '../model/model.js';
+import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
 import { globToRegExp } from './types.js';
 import type { RawFinding, Related, Rule, RuleContext, Severity } from './types.js';
 
@@ -107,7 +115,15 @@ export const duplicateDefinition: Rule = {
       else groups.set(key, [def]);
     }
     const findings: RawFinding[] = [];
+    const comparable: Definition[][] = [];
     for (const group of groups.values()) {
+      if (new Set(group.map((d) => d.module)).size < 2) continue;
+      // namesakes that refer to each other are one design: the one referred to stands for them
+      const representative = projectionRepresentatives(model, group);
+      const distinct = group.filter((d) => representative.get(d) === d);
+      comparable.push(...byMeetingPart(model, distinct, (d) => d.file, options.compareUnconnected));
+    }
+    for (const group of comparable) {
       const modules = new Set(group.map((d) => d.module));
       if (modules.size < 2) continue;
       // one definition per module: the first in the file

@@ -21,6 +21,11 @@ from shared.session_management.user_session_manager import SessionMetrics    # t
 ## Use instead
 Import the one definition everywhere; give the other concept its own name.
 
+## Not reported
+Imports of two namesakes where one refers to the other (a projection: an API type mirroring its model, a test
+double deriving from the real class imported under another name) are imports of one design. Imports in parts of
+the code base that never import each other are not compared unless \`compareUnconnected\` is set.
+
 ## Options
 Names in \`allowDuplicateNames\` are not reported. Suppress one import with
 \`# ssot: ignore[inconsistent-import]\` or \`// ssot-ignore inconsistent-import\`.
@@ -29,6 +34,7 @@ Names in \`allowDuplicateNames\` are not reported. Suppress one import with
 import type { Definition } from '../model/model.js';
 import type { FileSummary, ImportInfo } from '../parse/summary.js';
 import { DEFAULT_ALLOWED_DUPLICATES } from './duplicate-definition.js';
+import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
 import { globToRegExp } from './types.js';
 import type { RawFinding, Rule, RuleContext } from './types.js';
 
@@ -47,7 +53,7 @@ export const inconsistentImport: Rule = {
     const allowed = new Set([...DEFAULT_ALLOWED_DUPLICATES, ...options.allowDuplicateNames]);
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
     const byName = new Map<string, Site[]>();
-    for (const file of model.files) {
+    for (const file of model.sources) {
       const language = file.language === 'python' ? 'python' : 'script';
       for (const imp of file.imports) {
         if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
@@ -63,12 +69,20 @@ export const inconsistentImport: Rule = {
       }
     }
     const findings: RawFinding[] = [];
+    const comparable: Site[][] = [];
     for (const sites of byName.values()) {
+      if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
+      comparable.push(...byMeetingPart(model, sites, (s) => s.file, options.compareUnconnected));
+    }
+    for (const sites of comparable) {
+      // imports of namesakes that refer to each other are imports of one design
+      const representative = projectionRepresentatives(model, [...new Set(sites.map((s) => s.def))]);
       const counts = new Map<number, Site[]>();
       for (const s of sites) {
-        const list = counts.get(s.def.id);
+        const id = representative.get(s.def)!.id;
+        const list = counts.get(id);
         if (list) list.push(s);
-        else counts.set(s.def.id, [s]);
+        else counts.set(id, [s]);
       }
       if (counts.size < 2) continue;
       const max = Math.max(...[...counts.values()].map((l) => l.length));

@@ -36,6 +36,8 @@ export interface RuleOptions {
   readonly criticalNames: readonly string[];
   /** names that repeat by convention and are never duplicates */
   readonly allowDuplicateNames: readonly string[];
+  /** compare same-named definitions in parts of the code base that never import each other (default: no) */
+  readonly compareUnconnected: boolean;
 }
 
 export interface RuleContext {

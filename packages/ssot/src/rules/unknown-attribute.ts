@@ -24,8 +24,15 @@ Precision matters more than recall. Nothing is reported when the class is dynami
 \`setattr(self, …)\`, \`__dict__\`, a metaclass or a decorator it does not know, index signatures), when a base
 is outside the scan and not well known, when a subclass in the scan defines the attribute, when the
 variable has any other binding in its scope, is narrowed with \`isinstance\`, guarded with \`hasattr\` or read
-with \`getattr\`, when the scope handles \`AttributeError\`, or when code anywhere assigns the attribute on a
-receiver of unknown type. In TypeScript files the compiler checks reads, so only JavaScript is checked.
+with \`getattr\`, when the scope handles \`AttributeError\`, or when the same path (\`self._m.x\` in the same
+class, or the same variable in the same scope) is assigned on a receiver of unknown type. A truthiness test is a
+read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object
+escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, assigned
+\`__bases__\`, the target of \`setattr\` with a computed name, or mixed into one base list with such a class or with
+a base the scan cannot see. A method under a decorator it does not know has no \`self\` (the decorator may replace
+it). Imports in a class body are class attributes; a class defined in a function shadows a module-level one. A
+call of an instance gives its \`__call__\`'s return type, or nothing known. In TypeScript files the compiler
+checks reads, so only JavaScript is checked.
 
 ## Example
 \`\`\`python
@@ -50,47 +57,11 @@ Severity through \`rules\` in the config file. Suppress one line with \`# ssot: 
 `;
 
 import type { Definition, Model } from '../model/model.js';
-import type { FileSummary, TypeSource } from '../parse/summary.js';
 import { suggest } from './suggest.js';
 import type { RawFinding, Rule, RuleContext } from './types.js';
 
 /** Classes whose `self` reads are meant to be satisfied by the classes that use them. */
 const ABSTRACT_NAME = /Mixin$|^Abstract|^Base[A-Z]|Base$|Interface$/;
-
-/** The class `receiver` (`m`, `self`, `self.metrics`) holds in scope `scopeIndex` of `file`, or null. */
-export function resolveReceiver(model: Model, file: FileSummary, scopeIndex: number, receiver: string): Definition | null {
-  const scope = file.scopes[scopeIndex];
-  if (!scope) return null;
-  const parts = receiver.split('.');
-  const defs = model.definitionsIn(file);
-  const selfDef = scope.selfClass >= 0 ? (defs[scope.selfClass] ?? null) : null;
-  let def: Definition | null = null;
-  if (scope.selfName !== null && parts[0] === scope.selfName) def = selfDef;
-  else {
-    const source = scope.receivers.find((r) => r.name === parts[0])?.source;
-    def = source ? model.resolveType(file, source, selfDef) : null;
-  }
-  for (let i = 1; def && i < parts.length; i++) def = attributeType(model, def, parts[i]!);
-  return def;
-}
-
-/** The class of an instance attribute, when its class and bases agree on one. */
-function attributeType(model: Model, def: Definition, name: string): Definition | null {
-  const attrs = model.attributesOf(def);
-  if (!attrs) return null;
-  const sources: { file: FileSummary; source: TypeSource; owner: Definition }[] = [];
-  for (const owner of attrs.consulted) {
-    for (const f of owner.cls.fields) if (f.name === name && f.type) sources.push({ file: owner.file, source: { kind: 'annotation', text: f.type }, owner });
-    for (const t of owner.cls.instanceAttributeTypes) if (t.name === name) sources.push({ file: owner.file, source: t.source, owner });
-  }
-  let found: Definition | null = null;
-  for (const s of sources) {
-    const t = model.resolveType(s.file, s.source, s.owner);
-    if (!t || (found && found.id !== t.id)) return null;
-    found = t;
-  }
-  return found;
-}
 
 function definedBySubclass(model: Model, def: Definition, attribute: string): boolean {
   for (const sub of model.subclassesOf(def)) {
@@ -106,14 +77,6 @@ export const unknownAttribute: Rule = {
   doc,
   run(context: RuleContext): RawFinding[] {
     const { model } = context;
-    // assignments from outside a class add to it
-    for (const file of model.files) {
-      for (const w of file.writes) {
-        const def = resolveReceiver(model, file, w.scope, w.receiver);
-        if (def) model.addAttribute(def, w.attribute);
-        else model.looselyAssigned.add(w.attribute);
-      }
-    }
     const byName = new Map<string, Definition[]>();
     for (const d of model.definitions) {
       const list = byName.get(d.cls.name);
@@ -121,9 +84,9 @@ export const unknownAttribute: Rule = {
       else byName.set(d.cls.name, [d]);
     }
     const findings: RawFinding[] = [];
-    for (const file of model.files) {
+    for (const file of model.sources) {
       for (const read of file.reads) {
-        const def = resolveReceiver(model, file, read.scope, read.receiver);
+        const def = model.resolveReceiver(file, read.scope, read.receiver);
         if (!def) continue;
         const attrs = model.attributesOf(def);
         if (!attrs || attrs.names.has(read.attribute) || model.looselyAssigned.has(read.attribute)) continue;

@@ -1,4 +1,4 @@
-import type { SessionFactory } from '../sessions/index.js';
+import type { SessionFactory } from '@tether/sessions';
 import { AuthenticationError, type UserSessionManager } from '../users/index.js';
 import { EmailTakenError, RateLimitedError } from './errors.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';

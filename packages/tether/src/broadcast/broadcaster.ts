@@ -1,4 +1,4 @@
-import type { SessionLogger } from '../sessions/index.js';
+import type { SessionLogger } from '@tether/sessions';
 import type { BroadcastEvent } from './events.js';
 
 /** What a broadcaster hands received events to. */

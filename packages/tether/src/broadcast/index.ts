@@ -2,7 +2,7 @@
  * How instances tell each other what happened: the `Broadcaster` port, its three adapters, and the outbox relay
  * that publishes after commit. `TETHER_BROADCAST_URL` picks the adapter.
  */
-import type { SessionLogger } from '../sessions/index.js';
+import type { SessionLogger } from '@tether/sessions';
 import type { Broadcaster } from './broadcaster.js';
 import { NatsBroadcaster } from './nats.js';
 import { PostgresBroadcaster } from './postgres.js';

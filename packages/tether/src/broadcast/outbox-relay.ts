@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SessionLogger } from '../sessions/index.js';
+import type { SessionLogger } from '@tether/sessions';
 import type { Broadcaster } from './broadcaster.js';
 import { broadcastEventSchema, type BroadcastEvent } from './events.js';
 

@@ -1,4 +1,4 @@
-import type { SessionLogger } from '../sessions/index.js';
+import type { SessionLogger } from '@tether/sessions';
 import type { Broadcaster, BroadcastHandlers, RelayTransaction } from './broadcaster.js';
 import { parseEvent, type BroadcastEvent } from './events.js';
 import { NotificationListener } from './postgres-listener.js';

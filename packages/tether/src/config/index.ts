@@ -17,6 +17,17 @@ export const configSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/.+/, 'must look like postgres://user:password@host:port/database')
     .optional(),
+  /**
+   * `transaction`: `databaseUrl` is a transaction-mode pooler (PgBouncer, Supavisor, PgCat). Sessions then send
+   * nothing that outlives a transaction (no startup parameters, no named prepared statements), and what needs a
+   * session of its own (migrations, their advisory lock, LISTEN) uses `directDatabaseUrl`.
+   */
+  pooler: z.enum(['none', 'transaction']).default('none'),
+  /** PostgreSQL itself, bypassing the pooler; required with `pooler: 'transaction'`. */
+  directDatabaseUrl: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/.+/, 'must look like postgres://user:password@host:port/database')
+    .optional(),
   /** JWT signing secret; generated once into the data directory when absent. */
   secret: z.string().min(32, 'must be at least 32 characters').optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,6 +98,12 @@ export const configSchema = z.object({
       wsHeartbeatMs: integer(0, 3_600_000).default(30_000),
     })
     .prefault({}),
+}).superRefine((config, context) => {
+  if (config.pooler !== 'transaction') return;
+  // behind a pooler, migrations (an advisory lock) and LISTEN need PostgreSQL itself; embedded has no pooler
+  for (const key of ['databaseUrl', 'directDatabaseUrl'] as const) {
+    if (config[key] === undefined) context.addIssue({ code: 'custom', path: [key], message: 'is required when pooler is "transaction"' });
+  }
 });
 
 export type TetherConfig = z.infer<typeof configSchema>;
@@ -99,6 +116,8 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_HOST', ['host']],
   ['TETHER_DATA_DIR', ['dataDir']],
   ['DATABASE_URL', ['databaseUrl']],
+  ['TETHER_POOLER', ['pooler']],
+  ['TETHER_DIRECT_DATABASE_URL', ['directDatabaseUrl']],
   ['TETHER_SECRET', ['secret']],
   ['TETHER_LOG_LEVEL', ['logLevel']],
   ['TETHER_POOL_MAX', ['pool', 'max']],

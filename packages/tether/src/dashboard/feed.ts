@@ -1,4 +1,4 @@
-import { quantile, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '../sessions/index.js';
+import { quantile, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
 
 /** What the feed reads: a `SessionFactory` (or anything that answers the same three calls). */
 export interface DashboardSource {
@@ -21,7 +21,7 @@ export interface DashboardSessionRow {
 export interface DashboardFrame {
   readonly type: 'snapshot';
   readonly at: number;
-  readonly pool: Pick<PoolMetrics, 'max' | 'active' | 'idle' | 'pending' | 'activeSessions' | 'breakerState' | 'breakerTrips' | 'peakConcurrent' | 'totalCreated' | 'exhaustionEvents' | 'leaksDetected' | 'sessionsTerminated' | 'dirtyEvicted' | 'sessionsOpened' | 'sessionsFailed'>;
+  readonly pool: Pick<PoolMetrics, 'max' | 'active' | 'idle' | 'pending' | 'activeSessions' | 'breakerState' | 'breakerTrips' | 'peakConcurrent' | 'totalCreated' | 'acquireTimeouts' | 'leaksDetected' | 'sessionsTerminated' | 'dirtyEvicted' | 'sessionsOpened' | 'sessionsFailed'>;
   /** Per second, over the time since the previous frame. */
   readonly rates: { readonly sessionsPerSec: number; readonly errorsPerSec: Readonly<Record<string, number>> };
   /** Connection acquire time over the last `windowMs`. */
@@ -168,7 +168,7 @@ export class DashboardFeed {
       pool: {
         max: pool.max, active: pool.active, idle: pool.idle, pending: pool.pending, activeSessions: pool.activeSessions,
         breakerState: pool.breakerState, breakerTrips: pool.breakerTrips, peakConcurrent: pool.peakConcurrent, totalCreated: pool.totalCreated,
-        exhaustionEvents: pool.exhaustionEvents, leaksDetected: pool.leaksDetected, sessionsTerminated: pool.sessionsTerminated,
+        acquireTimeouts: pool.acquireTimeouts, leaksDetected: pool.leaksDetected, sessionsTerminated: pool.sessionsTerminated,
         dirtyEvicted: pool.dirtyEvicted, sessionsOpened: pool.sessionsOpened, sessionsFailed: pool.sessionsFailed,
       },
       rates: { sessionsPerSec, errorsPerSec },

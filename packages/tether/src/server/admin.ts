@@ -1,4 +1,4 @@
-import type { SessionFactory } from '../sessions/index.js';
+import type { SessionFactory } from '@tether/sessions';
 import { ForbiddenError } from './errors.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../auth/index.js';
-import type { Session, SessionFactory } from '../sessions/index.js';
+import type { Session, SessionFactory } from '@tether/sessions';
 import type { UserSessionManager } from '../users/index.js';
 import type { ServerMetrics } from './metrics.js';
 import type { StatementRunner } from './threads-store.js';

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AuthService } from '../auth/index.js';
 import { DashboardFeed, streamDashboard } from '../dashboard/index.js';
-import type { SessionFactory } from '../sessions/index.js';
+import type { SessionFactory } from '@tether/sessions';
 import { requireAdmin } from './admin.js';
 import { errorReply, ForbiddenError } from './errors.js';
 import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './websocket.js';

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
-import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '../sessions/index.js';
+import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '@tether/sessions';
 import type { UserSessionManager, UserSessionStats } from '../users/index.js';
 
 type Labels = Record<string, string | number>;
@@ -59,7 +59,7 @@ export class ServerMetrics {
     this.family('tether_pool_connections_created_total', 'Connections opened since start', 'counter', pool((p) => p.totalCreated));
     this.family('tether_pool_connections_closed_total', 'Connections closed since start', 'counter', pool((p) => p.totalClosed));
     this.family('tether_pool_connection_timeout_total', 'Acquisitions that timed out with every connection busy', 'counter', pool((p) => p.acquireTimeouts));
-    this.family('tether_pool_exhaustion_total', 'Times the pool was exhausted', 'counter', pool((p) => p.exhaustionEvents));
+    this.family('tether_pool_exhaustion_total', 'Times the pool was exhausted (the same count as tether_pool_connection_timeout_total, kept for dashboards that use this name)', 'counter', pool((p) => p.acquireTimeouts));
     this.family('tether_pool_dirty_connections_evicted_total', 'Connections evicted because they came back inside a transaction or with statements in flight', 'counter', pool((p) => p.dirtyEvicted));
     this.family('tether_sessions_active', 'Request-scoped sessions open now', 'gauge', pool((p) => p.activeSessions));
     this.family('tether_sessions_peak_concurrent', 'Most sessions open at once since start', 'gauge', pool((p) => p.peakConcurrent));

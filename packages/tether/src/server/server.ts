@@ -7,7 +7,7 @@ import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
 import { createBroadcaster, OutboxRelay, type Broadcaster, type BroadcastEvent } from '../broadcast/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
-import { SessionFactory } from '../sessions/index.js';
+import { SessionFactory } from '@tether/sessions';
 import { listenerApplicationName, UserSessionManager } from '../users/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
@@ -22,7 +22,7 @@ import { refuseUpgrade, WebSocketHub } from './websocket.js';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
-  /** The database to serve from (already migrated). */
+  /** The database to serve from (already migrated): sessions connect here (a pooler, with `config.pooler`). */
   readonly databaseUrl: string;
   readonly logger: Logger;
   readonly version: string;
@@ -94,9 +94,11 @@ export class TetherServer {
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
     // every live instance holds connections named after it; other instances' sweeps read that (crashed instances)
     const presence = listenerApplicationName(this.instanceId);
-    this.broadcaster = createBroadcaster(config.broadcast, { url: options.databaseUrl, applicationName: presence }, logger.child({ component: 'broadcast' }));
+    // LISTEN and the relay hold server sessions of their own: never through a transaction-mode pooler
+    const direct = config.directDatabaseUrl ?? options.databaseUrl;
+    this.broadcaster = createBroadcaster(config.broadcast, { url: direct, applicationName: presence }, logger.child({ component: 'broadcast' }));
     this.relay = new OutboxRelay({
-      connectionString: options.databaseUrl,
+      connectionString: direct,
       applicationName: presence,
       broadcaster: this.broadcaster,
       intervalMs: config.broadcast.relayIntervalMs,

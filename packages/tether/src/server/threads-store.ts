@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { IsolationViolationError } from '../sessions/index.js';
+import { IsolationViolationError } from '@tether/sessions';
 import { NotFoundError } from './errors.js';
 
 /** The shapes the HTTP and WebSocket contracts send. Times are ISO 8601 strings. */

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import type { MessageEvent } from '../broadcast/index.js';
 import { TetherError } from '../errors.js';
-import type { SessionFactory, SessionLogger } from '../sessions/index.js';
+import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import type { UserSessionManager } from '../users/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';

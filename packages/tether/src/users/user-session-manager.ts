@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Session, SessionFactory, SessionLogger } from '../sessions/index.js';
+import type { Session, SessionFactory, SessionLogger } from '@tether/sessions';
 import { AuthenticationError, SessionLimitError } from './errors.js';
 import type { UserSessionStats } from './user-session-stats.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardFeed, streamDashboard } from '../../src/dashboard/index.js';
 import { dashboardRoutes } from '../../src/server/routes/dashboard.js';
 import { launchChromium } from '@tether/testing';
-import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from 'tether/sessions';
+import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from '@tether/sessions';
 
 // The dashboard page with a thousand open sessions: the real page and feed, fed by a source that reports
 // 1,000 sessions (a real pool cannot hold that many connections on the embedded server), in real Chromium.
@@ -25,7 +25,7 @@ beforeAll(async () => {
   const source = {
     poolMetrics: (): PoolMetrics => ({
       max: 1_000, active: SESSIONS, idle: 0, pending: 12, activeSessions: SESSIONS, peakConcurrent: SESSIONS, totalCreated: SESSIONS, totalClosed: 0,
-      sessionsOpened: (opened += 400), sessionsFailed: 0, exhaustionEvents: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0,
+      sessionsOpened: (opened += 400), sessionsFailed: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0,
       sessionsTerminated: 0, dirtyEvicted: 0, errorsByCode: {}, acquireTime: empty, sessionLifetime: empty, queryTime: empty,
     }),
     activeSessions: (): SessionMetrics[] =>

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import type { SessionMetrics } from 'tether/sessions';
+import type { SessionMetrics } from '@tether/sessions';
 import {
   api,
   createScratchDatabase,

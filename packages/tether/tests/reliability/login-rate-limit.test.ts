@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthService, AuthenticationError, type AccessTokens } from 'tether/auth';
-import type { SessionFactory } from 'tether/sessions';
+import type { SessionFactory } from '@tether/sessions';
 import type { UserSessionManager } from 'tether/users';
 import { api, serverForFile, registerAndLogin, type ApiResponse } from '@tether/testing';
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TetherError } from 'tether';
-import { PoolExhaustedError, SessionFactory, SessionTimeoutError } from 'tether/sessions';
+import { PoolExhaustedError, SessionFactory, SessionTimeoutError } from '@tether/sessions';
 import { createScratchDatabase, type ScratchDatabase } from '@tether/testing';
 
 // Real faults under concurrent load at the session layer: backends killed mid-transaction, a pool storm at
@@ -109,7 +109,7 @@ describe('session faults under load', () => {
       expect(f.ms).toBeLessThan(acquireTimeoutMs * 1.5 + 50);
     }
     const metrics = factory.poolMetrics();
-    expect(metrics.exhaustionEvents).toBe(failures.length);
+    expect(metrics.acquireTimeouts).toBe(failures.length);
     expect(metrics.activeSessions).toBe(0);
     expect(metrics.active).toBe(0);
     expect(metrics.peakConcurrent).toBe(max);

@@ -36,3 +36,23 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TETHER_BROADCAST_CHANNEL: 'a.b' })).toThrow(/broadcast\.channel/);
   });
 });
+
+describe('loadConfig behind a transaction-mode pooler', () => {
+  const pooled = { DATABASE_URL: 'postgres://u@pooler:6432/db', TETHER_DIRECT_DATABASE_URL: 'postgres://u@db:5432/db' };
+
+  it('is off by default and reads TETHER_POOLER and TETHER_DIRECT_DATABASE_URL', () => {
+    expect(loadConfig({}).pooler).toBe('none');
+    const config = loadConfig({ ...pooled, TETHER_POOLER: 'transaction' });
+    expect(config.pooler).toBe('transaction');
+    expect(config.databaseUrl).toBe('postgres://u@pooler:6432/db');
+    expect(config.directDatabaseUrl).toBe('postgres://u@db:5432/db');
+  });
+
+  it('refuses a pooler without the direct connection that migrations and LISTEN need', () => {
+    expect(() => loadConfig({ DATABASE_URL: pooled.DATABASE_URL, TETHER_POOLER: 'transaction' })).toThrow(
+      /^invalid setting directDatabaseUrl: is required when pooler is "transaction"/,
+    );
+    expect(() => loadConfig({ TETHER_POOLER: 'transaction' })).toThrow(/databaseUrl: is required/);
+    expect(() => loadConfig({ ...pooled, TETHER_POOLER: 'session' })).toThrow(/pooler \(from TETHER_POOLER\)/);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DashboardFeed, type DashboardFrame } from '../../../src/dashboard/index.js';
-import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from 'tether/sessions';
+import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
 
 const histogram = (buckets: number[]) => ({ buckets, count: buckets.reduce((a, b) => a + b, 0), sumMs: 0, maxMs: 100, p50Ms: 0, p99Ms: 0 });
 const empty = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
@@ -9,7 +9,7 @@ const empty = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
 class FakeSource {
   pool: PoolMetrics = {
     max: 10, active: 0, idle: 0, pending: 0, activeSessions: 0, peakConcurrent: 0, totalCreated: 0, totalClosed: 0, sessionsOpened: 0, sessionsFailed: 0,
-    exhaustionEvents: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
+    acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
     errorsByCode: {}, acquireTime: histogram(empty()), sessionLifetime: histogram(empty()), queryTime: histogram(empty()),
   };
   sessions: SessionMetrics[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError, EmailTakenError, RateLimitedError } from 'tether/auth';
 import { errorReply, ForbiddenError, InvalidFrameError, NotFoundError, ValidationError } from 'tether/server';
-import { CircuitOpenError, DatabaseUnavailableError, IsolationViolationError, PoolExhaustedError, SessionTimeoutError, TransactionAbortedError } from 'tether/sessions';
+import { CircuitOpenError, DatabaseUnavailableError, IsolationViolationError, PoolExhaustedError, SessionTimeoutError, TransactionAbortedError } from '@tether/sessions';
 import { SessionLimitError } from 'tether/users';
 
 describe('one mapping from errors to HTTP statuses and WebSocket error frames', () => {

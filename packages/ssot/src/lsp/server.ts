@@ -1,0 +1,140 @@
+/**
+ * `ssot lsp --stdio`: the language server. On initialize it scans each workspace folder (through the summary
+ * cache); it publishes diagnostics for open files; on every change of an open buffer, and on file events from the
+ * client (created, changed, deleted on disk), it re-extracts that one file, runs the rules over all summaries again
+ * and re-publishes every open file whose diagnostics changed.
+ */
+import { fileURLToPath } from 'node:url';
+import { DidChangeWatchedFilesNotification, FileChangeType, ProposedFeatures, TextDocuments, TextDocumentSyncKind, createConnection } from 'vscode-languageserver/node';
+import type { Connection, Diagnostic, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { readFileSync } from 'node:fs';
+import { VERSION } from '../version.js';
+import { quickFixes, syntaxDiagnostic, toDiagnostic, uriOf } from './diagnostics.js';
+import { Workspace } from './workspace.js';
+
+/** The watched-files glob the server registers: every extension a scan reads. */
+const WATCHED = '**/*.{py,pyi,ts,tsx,mts,cts,js,jsx,mjs,cjs}';
+
+export function startLanguageServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
+  const documents = new TextDocuments(TextDocument);
+  let folders: string[] = [];
+  let workspaces: Workspace[] = [];
+  let ready: Promise<void> = Promise.resolve();
+  let watchRegistration = false;
+  /** what was last published per URI, so a file is re-published only when its diagnostics change */
+  const published = new Map<string, string>();
+
+  const locate = (uri: string): { workspace: Workspace; path: string } | null => {
+    if (!uri.startsWith('file:')) return null;
+    const absolute = fileURLToPath(uri);
+    for (const workspace of workspaces) {
+      const path = workspace.relativePath(absolute);
+      if (path !== null) return { workspace, path };
+    }
+    return null;
+  };
+
+  const publish = (uri: string, force = false): void => {
+    const found = locate(uri);
+    let diagnostics: Diagnostic[] = [];
+    if (found && documents.get(uri)) {
+      const error = found.workspace.parseError(found.path);
+      diagnostics = found.workspace.findings(found.path).map((f) => toDiagnostic(found.workspace.root, f));
+      if (error !== null) diagnostics.unshift(syntaxDiagnostic(error));
+    }
+    const key = JSON.stringify(diagnostics);
+    if (!force && published.get(uri) === key) return;
+    published.set(uri, key);
+    void connection.sendDiagnostics({ uri, diagnostics });
+  };
+
+  const republish = (workspace: Workspace, changed: ReadonlySet<string>, edited?: string): void => {
+    if (edited !== undefined) publish(edited);
+    for (const path of changed) {
+      const uri = uriOf(workspace.root, path);
+      if (documents.get(uri)) publish(uri);
+    }
+  };
+
+  const refresh = (uri: string, text: string): void => {
+    const found = locate(uri);
+    if (!found) return;
+    republish(found.workspace, found.workspace.update(found.path, text), uri);
+  };
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const uris = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+    folders = uris.filter((u) => u.startsWith('file:')).map((u) => fileURLToPath(u));
+    if (folders.length === 0) folders = [process.cwd()];
+    watchRegistration = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        codeActionProvider: { codeActionKinds: ['quickfix'] },
+      },
+      serverInfo: { name: 'ssot', version: VERSION },
+    };
+  });
+
+  connection.onInitialized(() => {
+    if (watchRegistration) {
+      void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: WATCHED }] });
+    }
+    ready = (async () => {
+      workspaces = await Promise.all(folders.map((root) => Workspace.open(root, (message) => void connection.window.showWarningMessage(`ssot: ${message}; using the defaults`))));
+      // buffers opened during the scan: their text may differ from the disk's
+      for (const document of documents.all()) refresh(document.uri, document.getText());
+      for (const document of documents.all()) publish(document.uri, true);
+    })().catch((error: unknown) => {
+      connection.console.error(`ssot: the workspace scan failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    });
+  });
+
+  // open, edit, save: the buffer's text is the file's content from now on
+  documents.onDidChangeContent((event) => {
+    void ready.then(() => refresh(event.document.uri, event.document.getText()));
+  });
+  documents.onDidSave((event) => {
+    void ready.then(() => refresh(event.document.uri, event.document.getText()));
+  });
+  documents.onDidClose((event) => {
+    void ready.then(() => {
+      // the file's text on disk counts again (the buffer may have been closed without saving)
+      const found = locate(event.document.uri);
+      if (found) {
+        try {
+          republish(found.workspace, found.workspace.update(found.path, readFileSync(fileURLToPath(event.document.uri), 'utf8')));
+        } catch {
+          republish(found.workspace, found.workspace.remove(found.path));
+        }
+      }
+      published.delete(event.document.uri);
+      void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+    });
+  });
+
+  connection.onDidChangeWatchedFiles((params) => {
+    void ready.then(() => {
+      for (const change of params.changes) {
+        if (documents.get(change.uri) && change.type !== FileChangeType.Deleted) continue; // the buffer wins
+        const found = locate(change.uri);
+        if (!found) continue;
+        if (change.type === FileChangeType.Deleted) {
+          republish(found.workspace, found.workspace.remove(found.path), change.uri);
+          continue;
+        }
+        try {
+          republish(found.workspace, found.workspace.update(found.path, readFileSync(fileURLToPath(change.uri), 'utf8')));
+        } catch {
+          republish(found.workspace, found.workspace.remove(found.path));
+        }
+      }
+    });
+  });
+
+  connection.onCodeAction((params) => quickFixes(params.textDocument.uri, params.context.diagnostics));
+
+  documents.listen(connection);
+  connection.listen();
+}

@@ -1,0 +1,112 @@
+/**
+ * One workspace folder as the language server sees it: every file's summary (from the scan on start, then from the
+ * editor's buffers and file events), and the findings the rules give over all of them. An edit replaces one
+ * summary and runs the rules again, as a scan would, so the editor shows what `ssot scan` would print.
+ */
+import { resolve, relative, sep } from 'node:path';
+import { DEFAULT_CONFIG, loadConfig, skippedPatterns } from '../config.js';
+import type { Config } from '../config.js';
+import { summarize } from '../cache/summarize.js';
+import { discoverFiles, SKIPPED_DIRECTORIES } from '../files/discover.js';
+import { extractSource, languageOf } from '../parse/extract.js';
+import type { FileSummary } from '../parse/summary.js';
+import type { Finding } from '../rules/types.js';
+import { analyze, DEFAULT_CACHE_DIR, rootPackageOf } from '../scan.js';
+
+export class Workspace {
+  private readonly summaries = new Map<string, FileSummary>();
+  /** the last summary of a file that parsed: what the rules use while its buffer has a syntax error */
+  private readonly parseErrors = new Map<string, string>();
+  private findingsByFile = new Map<string, Finding[]>();
+
+  private constructor(readonly root: string, readonly config: Config) {}
+
+  /** Scans the folder (through the summary cache). A config that does not load leaves the defaults, reported. */
+  static async open(root: string, onConfigError: (message: string) => void): Promise<Workspace> {
+    let config: Config;
+    try {
+      config = loadConfig(root);
+    } catch (error) {
+      onConfigError(error instanceof Error ? error.message : String(error));
+      config = DEFAULT_CONFIG;
+    }
+    const workspace = new Workspace(resolve(root), config);
+    const files = discoverFiles({ root: workspace.root, paths: [workspace.root], include: config.include, exclude: skippedPatterns(config) });
+    const { summaries } = await summarize(files, { cacheDir: resolve(workspace.root, DEFAULT_CACHE_DIR), root: workspace.root, config, paths: [workspace.root] });
+    for (const s of summaries) workspace.put(s);
+    workspace.recompute();
+    return workspace;
+  }
+
+  /** The path relative to the root, or null when the file is outside this folder or not a scanned language. */
+  relativePath(absolute: string): string | null {
+    const rel = relative(this.root, absolute);
+    if (rel === '' || rel.startsWith('..') || rel.startsWith(sep) || !languageOf(rel)) return null;
+    const posix = rel.split(sep).join('/');
+    return this.isScanned(absolute, posix) ? posix : null;
+  }
+
+  /** Whether a scan would read this file: the config's include/exclude and the skipped folders apply. */
+  private isScanned(absolute: string, posix: string): boolean {
+    if (this.summaries.has(posix)) return true;
+    const folders = posix.split('/').slice(0, -1);
+    if (folders.some((part) => SKIPPED_DIRECTORIES.has(part))) return false;
+    try {
+      return discoverFiles({ root: this.root, paths: [absolute], include: this.config.include, exclude: skippedPatterns(this.config) }).length === 1;
+    } catch {
+      return false; // gone from the disk meanwhile
+    }
+  }
+
+  /** Replaces a file's summary from its text; returns the files whose findings changed. */
+  update(path: string, text: string): Set<string> {
+    const summary = extractSource(path, text);
+    if (summary.parseError !== null) {
+      this.parseErrors.set(path, summary.parseError);
+      if (!this.summaries.has(path)) this.put(summary);
+    } else {
+      this.parseErrors.delete(path);
+      this.put(summary);
+    }
+    return this.recompute();
+  }
+
+  /** Forgets a deleted file; returns the files whose findings changed. */
+  remove(path: string): Set<string> {
+    this.summaries.delete(path);
+    this.parseErrors.delete(path);
+    return this.recompute();
+  }
+
+  has(path: string): boolean {
+    return this.summaries.has(path);
+  }
+
+  findings(path: string): readonly Finding[] {
+    return this.findingsByFile.get(path) ?? [];
+  }
+
+  /** The syntax error of the file's latest text, if any (its previous summary still feeds the rules). */
+  parseError(path: string): string | null {
+    return this.parseErrors.get(path) ?? this.summaries.get(path)?.parseError ?? null;
+  }
+
+  private put(summary: FileSummary): void {
+    this.summaries.set(summary.path, summary);
+  }
+
+  private recompute(): Set<string> {
+    const next = new Map<string, Finding[]>();
+    for (const f of analyze([...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)), this.config, { rootPackage: rootPackageOf(this.root) })) {
+      const list = next.get(f.file);
+      if (list) list.push(f);
+      else next.set(f.file, [f]);
+    }
+    const changed = new Set<string>();
+    for (const path of new Set([...next.keys(), ...this.findingsByFile.keys()])) {
+      if (JSON.stringify(next.get(path) ?? []) !== JSON.stringify(this.findingsByFile.get(path) ?? [])) changed.add(path);
+    }
+    this.findingsByFile = next;
+    return changed;
+  }
+}

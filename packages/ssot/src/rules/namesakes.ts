@@ -1,0 +1,42 @@
+/**
+ * What duplicate-definition and inconsistent-import share: same-named definitions that refer to each other are one
+ * design (a projection, such as an API type mirroring its model, or a specialization of its namesake), and only
+ * definitions in parts of the code base that can meet in one program are compared.
+ */
+import type { Definition, Model } from '../model/model.js';
+
+/** Each definition's representative: definitions linked by references (either way, transitively) share one. */
+export function projectionRepresentatives(model: Model, defs: readonly Definition[]): Map<Definition, Definition> {
+  const parent = new Map<Definition, Definition>(defs.map((d) => [d, d]));
+  const find = (d: Definition): Definition => {
+    let r = d;
+    while (parent.get(r) !== r) r = parent.get(r)!;
+    parent.set(d, r);
+    return r;
+  };
+  for (const a of defs) {
+    for (const b of defs) {
+      if (a === b || !model.refersTo(a, b)) continue;
+      const ra = find(a);
+      const rb = find(b);
+      // the definition referred to stands for the pair
+      if (ra !== rb) parent.set(ra, rb);
+    }
+  }
+  const out = new Map<Definition, Definition>();
+  for (const d of defs) out.set(d, find(d));
+  return out;
+}
+
+/** `items` split by the part of the import graph their file is in, or all together when comparing across parts. */
+export function byMeetingPart<T>(model: Model, items: readonly T[], fileOf: (item: T) => Definition['file'], acrossParts: boolean): T[][] {
+  if (acrossParts) return [[...items]];
+  const parts = new Map<number, T[]>();
+  for (const item of items) {
+    const part = model.componentOf(fileOf(item));
+    const list = parts.get(part);
+    if (list) list.push(item);
+    else parts.set(part, [item]);
+  }
+  return [...parts.values()];
+}

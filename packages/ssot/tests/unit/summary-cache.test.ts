@@ -1,0 +1,138 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { extractorModules } from '../../src/cache/extractor-hash.js';
+import { CACHE_FILE } from '../../src/cache/summary-cache.js';
+import { DEFAULT_CONFIG, scan } from '../../src/index.js';
+import type { Report } from '../../src/index.js';
+
+const fixtures = [
+  fileURLToPath(new URL('../fixtures/session-metrics-bug/', import.meta.url)),
+  fileURLToPath(new URL('../../src/rules/unknown-attribute/fixtures/', import.meta.url)),
+  fileURLToPath(new URL('../../src/rules/duplicate-definition/fixtures/diverging/', import.meta.url)),
+];
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A copy of the fixtures (several rules' findings, Python and JavaScript) to scan and change. */
+function corpus(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ssot-cache-'));
+  dirs.push(dir);
+  fixtures.forEach((f, i) => cpSync(f, join(dir, `part${i}`), { recursive: true, filter: (src) => !src.includes('.ssot_cache') }));
+  return dir;
+}
+
+/** What must not differ between a cached and a cold scan. */
+const outcome = (r: Report): unknown => ({ findings: r.findings, errors: r.errors, files: r.stats.files, lines: r.stats.lines });
+
+// each test scans the fixtures a few times: slow under load, well within 30 s
+describe('the summary cache', { timeout: 30_000 }, () => {
+  it('gives the same findings as a cold scan, from the cache, and after a file changes', async () => {
+    const dir = corpus();
+    const cold = await scan({ paths: [dir], threads: 0 });
+    expect(cold.findings.length).toBeGreaterThan(5);
+    const first = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(first.stats.cachedFiles).toBe(0);
+    expect(existsSync(join(dir, '.ssot_cache', CACHE_FILE))).toBe(true);
+    expect(readFileSync(join(dir, '.ssot_cache', '.gitignore'), 'utf8')).toContain('*');
+    const warm = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(warm.stats.cachedFiles).toBe(warm.stats.files);
+    expect(outcome(first)).toEqual(outcome(cold));
+    expect(outcome(warm)).toEqual(outcome(cold));
+
+    // fix one read, add a new bad one elsewhere, delete a file: one file re-extracted each, findings as cold
+    const use = join(dir, 'part0/netra_backend/app/database/request_scoped_session_factory.py');
+    writeFileSync(use, readFileSync(use, 'utf8').replace('session_metrics.operations_count', 'session_metrics.query_count'));
+    writeFileSync(join(dir, 'part0/new_module.py'), 'class Fresh:\n    a = 1\n\n\ndef f(x: Fresh) -> int:\n    return x.b\n');
+    rmSync(join(dir, 'part1/javascript/use.js'));
+    const changed = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(changed.stats.cachedFiles).toBe(changed.stats.files - 2);
+    expect(outcome(changed)).toEqual(outcome(await scan({ paths: [dir], threads: 0 })));
+    expect(changed.findings.map((f) => f.attribute)).toContain('b');
+    const factoryReads = (r: Report): (string | undefined)[] => r.findings.filter((f) => f.file.endsWith('session_factory.py')).map((f) => f.attribute);
+    expect(factoryReads(first)).toContain('operations_count');
+    expect(factoryReads(changed)).not.toContain('operations_count');
+    // the deleted file's entry is gone from the cache
+    expect(readFileSync(join(dir, '.ssot_cache', CACHE_FILE), 'utf8')).not.toContain('javascript/use.js"');
+  });
+
+  it('is the same on worker threads as in this thread', async () => {
+    const dir = corpus();
+    const cold = await scan({ paths: [dir], threads: 0 });
+    await scan({ paths: [dir], threads: 2, cache: true });
+    const warm = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(warm.stats.cachedFiles).toBe(warm.stats.files);
+    expect(outcome(warm)).toEqual(outcome(cold));
+  });
+
+  it('ignores and rewrites a corrupt, truncated or foreign cache file', async () => {
+    const dir = corpus();
+    const cold = await scan({ paths: [dir], threads: 0 });
+    const file = join(dir, '.ssot_cache', CACHE_FILE);
+    mkdirSync(join(dir, '.ssot_cache'));
+    for (const garbage of ['\u0000\u0001not a cache', '{"ssotCache":1,"key":"someone else"}\nabc\t"x.py"\t{}\n', '']) {
+      writeFileSync(file, garbage);
+      const report = await scan({ paths: [dir], threads: 0, cache: true });
+      expect(report.stats.cachedFiles).toBe(0);
+      expect(outcome(report)).toEqual(outcome(cold));
+      expect(readFileSync(file, 'utf8').split('\n')[0]).toMatch(/^\{"ssotCache":1,"key":"[0-9a-f]{40}"\}$/);
+    }
+    // cut in the middle of a line, and a summary that is not JSON: those entries are extracted again
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    lines[1] = lines[1]!.replace(/\t\{.*$/, '\t{"path": broken');
+    writeFileSync(file, lines.join('\n').slice(0, Math.floor(text.length * 0.6)));
+    const report = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(report.stats.cachedFiles).toBeGreaterThan(0);
+    expect(report.stats.cachedFiles).toBeLessThan(report.stats.files);
+    expect(outcome(report)).toEqual(outcome(cold));
+    expect((await scan({ paths: [dir], threads: 0, cache: true })).stats.cachedFiles).toBe(report.stats.files);
+  });
+
+  it('is not used under another config', async () => {
+    const dir = corpus();
+    await scan({ paths: [dir], threads: 0, cache: true });
+    const other = { ...DEFAULT_CONFIG, criticalNames: ['SessionMetrics'] };
+    const report = await scan({ paths: [dir], threads: 0, cache: true, config: other });
+    expect(report.stats.cachedFiles).toBe(0);
+    expect(outcome(report)).toEqual(outcome(await scan({ paths: [dir], threads: 0, config: other })));
+  });
+
+  it('keeps the entries of files outside a narrower scan', async () => {
+    const dir = corpus();
+    await scan({ paths: [dir], threads: 0, cache: true });
+    await scan({ paths: [join(dir, 'part1')], root: dir, threads: 0, cache: true });
+    const full = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(full.stats.cachedFiles).toBe(full.stats.files);
+  });
+
+  it('lets concurrent scans share one cache directory', async () => {
+    const dir = corpus();
+    const cold = await scan({ paths: [dir], threads: 0 });
+    const cacheDir = join(dir, 'shared-cache');
+    const reports = await Promise.all([1, 2, 3, 4].map(() => scan({ paths: [dir], threads: 0, cache: cacheDir })));
+    for (const r of reports) expect(outcome(r)).toEqual(outcome(cold));
+    const warm = await scan({ paths: [dir], threads: 0, cache: cacheDir });
+    expect(warm.stats.cachedFiles).toBe(warm.stats.files);
+  });
+
+  it('scans on when the cache directory cannot be written', async () => {
+    const dir = corpus();
+    const cold = await scan({ paths: [dir], threads: 0 });
+    writeFileSync(join(dir, 'not-a-directory'), '');
+    const report = await scan({ paths: [dir], threads: 0, cache: join(dir, 'not-a-directory', 'cache') });
+    expect(outcome(report)).toEqual(outcome(cold));
+  });
+
+  it('is keyed by every module of the extraction code', () => {
+    const modules = extractorModules().map((m) => m.replace(/\\/g, '/'));
+    for (const name of ['parse/worker', 'parse/extract', 'parse/python', 'parse/typescript', 'parse/suppressions']) {
+      expect(modules.some((m) => m.includes(`/${name}.`))).toBe(true);
+    }
+  });
+});
