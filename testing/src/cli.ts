@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The compiled `tether` command (from `testing/src` and `testing/dist` alike). */
@@ -21,6 +22,11 @@ export function serveCli(args: readonly string[], env: Record<string, string> = 
     env: { PATH: process.env.PATH ?? '', TETHER_LOG_LEVEL: 'warn', TETHER_PASSWORD_HASH_COST: '10', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  return started(child);
+}
+
+/** Resolves with the URL a starting server prints; kills it when none comes within 30 s. */
+function started(child: ChildProcess): Promise<ServedCli> {
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -39,7 +45,55 @@ export function serveCli(args: readonly string[], env: Record<string, string> = 
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`tether serve exited with ${code}: ${output}`));
+      reject(new Error(`server exited with ${code}: ${output}`));
     });
   });
+}
+
+export interface ProcessExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** How a child process ended (at once when it already has). */
+export function exitOf(child: ChildProcess): Promise<ProcessExit> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+export interface CliResult extends ProcessExit {
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one `tether` command to its end (without blocking the test's event loop), with `serveCli`'s environment. */
+export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+  const child = spawn(process.execPath, [TETHER_CLI, ...args], {
+    env: { PATH: process.env.PATH ?? '', TETHER_LOG_LEVEL: 'warn', TETHER_PASSWORD_HASH_COST: '10', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return exitOf(child).then((exit) => {
+    clearTimeout(timer);
+    return { ...exit, stdout, stderr };
+  });
+}
+
+/**
+ * `npm start` from the repository root, as a user runs it, in its own process group (a terminal's foreground
+ * job: `process.kill(-child.pid, signal)` is what Ctrl-C does), resolving with the URL the server prints.
+ */
+export function npmStart(dataDir: string): Promise<ServedCli> {
+  const root = path.resolve(path.dirname(TETHER_CLI), '../../..');
+  const child = spawn('npm', ['start', '--silent'], {
+    cwd: root,
+    detached: true,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, PORT: '0', TETHER_DATA_DIR: dataDir, TETHER_LOG_LEVEL: 'info', TETHER_PASSWORD_HASH_COST: '10' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return started(child);
 }

@@ -19,6 +19,6 @@ export { serverForFile, startTestServer, throughPooler, TEST_SECRET, type FileSe
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
-export { launchChromium } from './browser.js';
+export { launchChromium, type ChromiumOptions } from './browser.js';
 export { startNats, startRedis, NATS_SERVER, REDIS_SERVER, type BrokerProcess } from './brokers.js';
-export { serveCli, TETHER_CLI, type ServedCli } from './cli.js';
+export { exitOf, npmStart, runCli, serveCli, TETHER_CLI, type CliResult, type ProcessExit, type ServedCli } from './cli.js';

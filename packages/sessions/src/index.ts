@@ -15,6 +15,7 @@ export {
   type HealthReport,
 } from './session-factory.js';
 export { Session, type SessionPhase } from './session.js';
+export { silentLogger } from './failure-log.js';
 export type { SessionClient } from './wire.js';
 export { isUuid, UUID_PATTERN } from './identity.js';
 export { sessionErrorContext, snapshotSessionMetrics } from './session-metrics.js';

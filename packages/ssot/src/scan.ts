@@ -104,12 +104,12 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   };
 }
 
-/** Runs the rules over extracted files: the part of a scan after parsing. */
 /** The package a scan root is, when it is one (`pkg/__init__.py`): `from pkg.sub import X` then resolves inside it. */
 export function rootPackageOf(root: string): string | null {
   return existsSync(join(root, '__init__.py')) ? basename(root) : null;
 }
 
+/** Runs the rules over extracted files: the part of a scan after parsing. */
 export function analyze(summaries: readonly FileSummary[], config: Config, modelOptions: ModelOptions = {}): Finding[] {
   const model = new Model(summaries, modelOptions);
   const suppressions = new Map<string, Map<number, readonly string[]>>();

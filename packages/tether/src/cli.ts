@@ -4,6 +4,7 @@ import pg from 'pg';
 import { loadConfig, type ConfigInput, type TetherConfig } from './config/index.js';
 import { provisionDatabase, type ProvisionedDatabase } from './database/index.js';
 import { TetherError } from './errors.js';
+import { handleShutdownSignals } from './shutdown-signals.js';
 import { startService } from './service.js';
 
 const VERSION = '0.1.0';
@@ -41,9 +42,13 @@ function withCommonFlags(command: Command): Command {
     .addOption(new Option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent'));
 }
 
+/** For one-shot commands: beside a running server they use its database and leave it running. */
 async function openDatabase(config: TetherConfig): Promise<ProvisionedDatabase> {
   // migrations and admin work hold a session (an advisory lock): never through a transaction-mode pooler
-  return provisionDatabase({ databaseUrl: config.directDatabaseUrl ?? config.databaseUrl, dataDir: config.dataDir });
+  const databaseUrl = config.directDatabaseUrl ?? config.databaseUrl;
+  const db = await provisionDatabase({ databaseUrl, dataDir: config.dataDir, shareRunning: true });
+  if (db.sharedWith !== undefined) console.error(`tether: using the database of the running tether (pid ${db.sharedWith})`);
+  return db;
 }
 
 const program = new Command('tether')
@@ -63,22 +68,14 @@ withCommonFlags(
     .option('--statement-timeout-ms <ms>', 'longest statement before 503 session_timeout (env TETHER_STATEMENT_TIMEOUT_MS)'),
 ).action(async (flags: CommonFlags) => {
   const config = configFrom(flags);
-  const service = await startService(config, VERSION);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    service.log(`received ${signal}, shutting down`);
-    service.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`tether: shutdown failed: ${(error as Error).message}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const starting = startService(config, VERSION, {
+    onDatabaseLost: () => {
+      // nothing here can serve again: exit non-zero so a process manager restarts the whole server
+      void starting.then((service) => service.close()).finally(() => process.exit(1));
+    },
+  });
+  handleShutdownSignals(starting);
+  await starting;
 });
 
 withCommonFlags(program.command('migrate').description('apply pending database migrations and exit')).action(async (flags: CommonFlags) => {

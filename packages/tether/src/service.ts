@@ -19,6 +19,11 @@ export interface ServiceOptions {
   readonly announce?: boolean;
   /** Where logs go; pino on stdout at `config.logLevel` by default. */
   readonly logger?: Logger;
+  /**
+   * Called when the embedded PostgreSQL exits on its own (crash, stray signal): this server can never serve
+   * again. The CLI closes the service and exits non-zero; by default the service only closes.
+   */
+  readonly onDatabaseLost?: (exitCode: number | null) => void;
 }
 
 /** Starts everything `tether serve` runs and says what it runs. */
@@ -43,7 +48,13 @@ export async function startService(config: TetherConfig, version: string, option
     console.log(`tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
   }
   let closing: Promise<void> | null = null;
-  return {
+  void db.embedded?.exitedUnexpectedly.then((exitCode) => {
+    if (closing) return;
+    logger.fatal({ component: 'postgres', exitCode }, 'embedded PostgreSQL exited unexpectedly; stopping this server');
+    if (options.onDatabaseLost) options.onDatabaseLost(exitCode);
+    else void service.close();
+  });
+  const service: RunningService = {
     url,
     port: server.port,
     server,
@@ -58,6 +69,7 @@ export async function startService(config: TetherConfig, version: string, option
         }
       })()),
   };
+  return service;
 }
 
 function redact(url: string): string {

@@ -32,10 +32,11 @@ export class Model {
   private readonly modules: ModuleIndex;
   private readonly symbols: Symbols;
   private readonly hierarchy: Hierarchy;
-  private readonly components: ReadonlyMap<FileSummary, number>;
+  private readonly importers: ReadonlyMap<FileSummary, readonly FileSummary[]>;
+  private readonly reachingCache = new Map<FileSummary, ReadonlySet<FileSummary>>();
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
-  /** attribute names assigned on receivers of unknown type in JavaScript: they may exist on any class */
-  readonly looselyAssigned: ReadonlySet<string>;
+  /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
+  private readonly looselyAssigned: ReadonlySet<string>;
 
   constructor(files: readonly FileSummary[], options: ModelOptions = {}) {
     this.files = files;
@@ -68,6 +69,8 @@ export class Model {
         }
         const sym = this.symbols.resolveDotted(file, e.name, e.scope);
         if (sym?.kind === 'class') escaped.add(sym.def.id);
+        // a name two classes of the file share: whichever it meant escapes
+        else if (!e.name.includes('.')) for (const d of defsByFile.get(file) ?? []) if (d.cls.name === e.name) escaped.add(d.id);
       }
     }
     const open = openClasses(definitions, bases, escaped);
@@ -77,7 +80,12 @@ export class Model {
     const added = new Map<number, Set<string>>();
     for (const file of this.sources) {
       for (const w of file.writes) {
-        const def = this.resolveReceiver(file, w.scope, w.receiver);
+        let def = this.resolveReceiver(file, w.scope, w.receiver);
+        if (!def && !file.scopes[w.scope]?.receivers.some((r) => r.name === w.receiver)) {
+          // `Cls.attr = …`: an attribute set on the class object
+          const sym = this.symbols.resolveDotted(file, w.receiver, w.scope);
+          def = sym?.kind === 'class' ? sym.def : null;
+        }
         if (!def) continue;
         let set = added.get(def.id);
         if (!set) added.set(def.id, (set = new Set()));
@@ -85,7 +93,7 @@ export class Model {
       }
     }
     this.hierarchy = new Hierarchy(definitions, bases, open, added);
-    this.components = this.modules.importComponents(this.sources);
+    this.importers = this.modules.importers(this.sources);
     this.namesakes = this.findNamesakeReferences(bases);
   }
 
@@ -130,15 +138,48 @@ export class Model {
     return this.hierarchy.isOpen(def);
   }
 
-  /** The part of the import graph `file` is in: files in different parts never meet in one program. */
-  componentOf(file: FileSummary): number {
-    return this.components.get(file) ?? -1;
+  /**
+   * Whether code the scanner cannot follow may set `attribute` on instances of `def`: it is assigned somewhere on a
+   * receiver of unknown type, and either the code is JavaScript or an instance of the class (of a base or subclass)
+   * is handed to a call as `self`. An unrelated class's `self._m.last_activity = …` does not silence the name on
+   * every class.
+   */
+  mayBeSetFromOutside(def: Definition, attribute: string): boolean {
+    if (!this.looselyAssigned.has(attribute)) return false;
+    if (def.file.language !== 'python') return true;
+    const related = [...(this.hierarchy.attributesOf(def)?.consulted ?? [def]), ...this.hierarchy.subclassesOf(def)];
+    return related.some((d) => d.cls.selfEscapes);
   }
 
-  /** Whether two files can meet in one program: they are connected through imports, in either direction. */
+  /** The files whose import runs `file`: itself and every file importing it, directly or through others. */
+  private reaching(file: FileSummary): ReadonlySet<FileSummary> {
+    let set = this.reachingCache.get(file);
+    if (!set) {
+      const found = new Set<FileSummary>([file]);
+      const stack = [file];
+      while (stack.length > 0) {
+        for (const importer of this.importers.get(stack.pop()!) ?? []) {
+          if (found.has(importer)) continue;
+          found.add(importer);
+          stack.push(importer);
+        }
+      }
+      this.reachingCache.set(file, (set = found));
+    }
+    return set;
+  }
+
+  /**
+   * Whether two files can meet in one program: some module imports both, directly or through others (one of them
+   * importing the other included). Siblings that only share a dependency never meet.
+   */
   canMeet(a: FileSummary, b: FileSummary): boolean {
-    const ca = this.components.get(a);
-    return ca !== undefined && ca === this.components.get(b);
+    if (a === b) return true;
+    const ra = this.reaching(a);
+    const rb = this.reaching(b);
+    const [small, large] = ra.size <= rb.size ? [ra, rb] : [rb, ra];
+    for (const f of small) if (large.has(f)) return true;
+    return false;
   }
 
   /** Whether `a` refers to its namesake `b` (a base, a field or annotation of its type, a `Meta.model`, a call). */

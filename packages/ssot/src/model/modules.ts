@@ -128,48 +128,37 @@ export class ModuleIndex {
   }
 
   /**
-   * Which files can meet in one program: the connected parts of the import graph (imports in either direction,
-   * directly or through other modules). Returns each file's part number.
+   * The import graph, reversed: for each file, the files that import it directly (`import x`, `from x import y`,
+   * `from pkg import sub` naming a submodule, and a package's `__init__` for each of its modules, which Python runs
+   * first). Only modules in the scan count.
    */
-  importComponents(files: readonly FileSummary[]): Map<FileSummary, number> {
-    const index = new Map<FileSummary, number>();
-    files.forEach((f, i) => index.set(f, i));
-    const parent = files.map((_, i) => i);
-    const find = (i: number): number => {
-      while (parent[i] !== i) {
-        parent[i] = parent[parent[i]!]!;
-        i = parent[i]!;
-      }
-      return i;
-    };
-    const union = (a: number, b: number): void => {
-      const ra = find(a);
-      const rb = find(b);
-      if (ra !== rb) parent[ra] = rb;
-    };
-    for (const [file, i] of index) {
+  importers(files: readonly FileSummary[]): Map<FileSummary, FileSummary[]> {
+    const out = new Map<FileSummary, FileSummary[]>();
+    for (const file of files) {
       const family = familyOf(file);
+      const targets = new Set<FileSummary>();
       const link = (module: string | null): void => {
         const target = module === null ? null : this.fileOfModule(module, family);
-        const j = target ? index.get(target) : undefined;
-        if (j !== undefined) union(i, j);
+        if (target && target !== file) targets.add(target);
       };
       for (const imp of file.imports) {
         const target = this.resolveModule(file, imp.module);
         link(target);
-        if (family === 'python' && imp.name !== null && imp.name !== '*') {
-          link(target ? (this.pyModules.has(`${target}.${imp.name}`) ? `${target}.${imp.name}` : null) : null);
+        if (family === 'python' && target && imp.name !== null && imp.name !== '*' && this.pyModules.has(`${target}.${imp.name}`)) {
+          link(`${target}.${imp.name}`);
         }
       }
-      // importing `a.b.c` runs `a/b/__init__.py` first: a module depends on its package
       if (family === 'python') {
         const module = this.moduleOf(file);
         const dot = module.lastIndexOf('.');
         if (dot > 0) link(module.slice(0, dot));
       }
+      for (const t of targets) {
+        const list = out.get(t);
+        if (list) list.push(file);
+        else out.set(t, [file]);
+      }
     }
-    const out = new Map<FileSummary, number>();
-    for (const [file, i] of index) out.set(file, find(i));
     return out;
   }
 }

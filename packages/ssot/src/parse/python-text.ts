@@ -307,9 +307,10 @@ export function bracketsBalance(source: string): boolean {
 }
 
 /** Calls that only look at a class object they are given: it does not escape through them. */
+/** (`setattr` only with a literal name: a computed one is an escape of its own, below) */
 const INSPECTING_CALLEES = new Set([
   'isinstance', 'issubclass', 'super', 'cast', 'typing.cast', 'type', 'repr', 'str', 'id', 'hash', 'vars', 'dir',
-  'callable', 'getattr', 'hasattr', 'print', 'len', 'NewType', 'typing.NewType', 'TypeVar', 'typing.TypeVar',
+  'callable', 'getattr', 'hasattr', 'setattr', 'print', 'len', 'NewType', 'typing.NewType', 'TypeVar', 'typing.TypeVar',
 ]);
 /** Calls that build a class from a tuple of bases: every class in the tuple escapes into the new class. */
 const CLASS_BUILDERS = new Set(['type', 'types.new_class', 'new_class']);
@@ -351,7 +352,9 @@ function openerBefore(source: string, index: number): Opener | null {
  */
 function receivingCall(source: string, index: number): { callee: string; nested: boolean } | null {
   const opener = openerBefore(source, index);
-  if (!opener || opener.char === '{') return null;
+  if (!opener) return null;
+  // an element of a list, set or dict literal: stored where the scanner does not follow it
+  if (opener.char === '{' || (opener.char === '[' && opener.before === null)) return { callee: '<container>', nested: false };
   if (opener.before !== null) return opener.char === '(' && opener.before !== '<definition>' ? { callee: opener.before, nested: false } : null;
   // a bare tuple or list: the call it is passed to, if any
   const outer = openerBefore(source, opener.index);
@@ -361,7 +364,8 @@ function receivingCall(source: string, index: number): { callee: string; nested:
 
 /**
  * Class objects that escape where the scanner cannot follow them, each with its string index: a positional
- * argument of a call (`make_tests(Mixin)`, `type(name, (Mixin, TestCase), {})`), the receiver of a `__bases__`
+ * argument of a call (`make_tests(Mixin)`, `type(name, (Mixin, TestCase), {})`), an element of a list, set or dict
+ * literal (`{'subject': SubjectHeader}`, a registry), the receiver of a `__bases__`
  * assignment and the classes in its new bases, the target of `setattr` with a computed name, and every class of the
  * module (`*`) when its `globals()` are taken. Only names whose last part is capitalized, as class names
  * are; calls that only inspect a class (`isinstance`, `super`, …) are not escapes. A text-level search: names inside
@@ -369,7 +373,9 @@ function receivingCall(source: string, index: number): { callee: string; nested:
  */
 export function escapingNames(source: string): { name: string; index: number }[] {
   const out: { name: string; index: number }[] = [];
-  for (const m of source.matchAll(/[([,]\s*((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*(?=[,)\]])/g)) {
+  for (const m of source.matchAll(/[([{,:]\s*((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*(?=[,)\]}])/g)) {
+    // `name: Type,` is an annotation unless it is a dict entry
+    if (source[m.index] === ':' && openerBefore(source, m.index)?.char !== '{') continue;
     const call = receivingCall(source, m.index + 1);
     if (!call) continue;
     if (INSPECTING_CALLEES.has(call.callee) && !(call.nested && CLASS_BUILDERS.has(call.callee))) continue;
@@ -388,4 +394,15 @@ export function escapingNames(source: string): { name: string; index: number }[]
     for (const m of source.matchAll(/\bsetattr\(\s*([A-Za-z_][\w.]*)\s*,\s*(?!['"\s])/g)) out.push({ name: m[1]!, index: m.index });
   }
   return out;
+}
+
+/** Whether `name` (a method's `self`) is passed as a positional argument of a call that does not only inspect it. */
+export function passedToCall(text: string, name: string): boolean {
+  if (!text.includes(name)) return false;
+  const pattern = new RegExp(`[(,]\\s*${name}\\s*(?=[,)])`, 'g');
+  for (const m of text.matchAll(pattern)) {
+    const call = receivingCall(text, m.index + 1);
+    if (call && !INSPECTING_CALLEES.has(call.callee)) return true;
+  }
+  return false;
 }

@@ -17,7 +17,7 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
-import { assignmentParts, bracketsBalance, definitionHeader, escapingNames, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
+import { assignmentParts, bracketsBalance, definitionHeader, escapingNames, passedToCall, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
 import type { DefinitionHeader } from './python-text.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
@@ -65,6 +65,8 @@ const METHOD_DECORATORS = new Set([
   'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
   'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
 ]);
+/** a dotted name whose last part is capitalized, as class names are */
+const CLASS_NAME = /(?:^|\.)[A-Z]\w*$/;
 /** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
 const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
 const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
@@ -93,6 +95,8 @@ interface ScopeDraft extends Range {
    *  bound to a new instance (`obj = super().__new__(cls)`), whose attribute stores are instance attributes */
   ownerClass: number;
   clsName: string | null;
+  /** a method under an unknown decorator */
+  selfUnsure: boolean;
   newInstances: Set<string>;
 }
 
@@ -313,7 +317,7 @@ export function extractPython(path: string, source: string): FileSummary {
 
   // ---- functions and scopes --------------------------------------------------------------------------
   const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
-    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(), ownerClass: -1, clsName: null, newInstances: new Set(),
+    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(), ownerClass: -1, clsName: null, selfUnsure: false, newInstances: new Set(),
   });
   const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
@@ -352,12 +356,14 @@ export function extractPython(path: string, source: string): FileSummary {
     const params = parameters(header.list ?? '()');
     const isStatic = decos.includes('staticmethod');
     const isClassMethod = decos.includes('classmethod');
-    const plain = decos.every((d) => METHOD_DECORATORS.has(d) || PROPERTY_DECORATORS.test(d));
-    const selfName = selfClass >= 0 && !isStatic && plain && params.length > 0 ? params[0]!.name : null;
+    const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
     const scope = newScope(
       selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end,
-      isClassMethod || selfName === null ? -1 : selfClass, isClassMethod ? null : selfName,
+      isClassMethod ? -1 : selfClass, isClassMethod ? null : selfName,
     );
+    // under a decorator it does not know, the first parameter may not be the instance: its stores may still be
+    // instance attributes, its reads are not checked
+    scope.selfUnsure = !decos.every((d) => METHOD_DECORATORS.has(d) || PROPERTY_DECORATORS.test(d));
     scope.parent = enclosingFunctionScope(f.start, i);
     if (selfClass >= 0 && (isClassMethod || name === '__new__') && params.length > 0) {
       scope.ownerClass = selfClass;
@@ -610,7 +616,7 @@ export function extractPython(path: string, source: string): FileSummary {
     const scopeIndex = scopeAt(n.start);
     const scope = scopes[scopeIndex]!;
     if (scope.selfName !== null && rootName === scope.selfName) {
-      if (scope.catchesAttributeError || scope.guarded.has(rootName)) continue;
+      if (scope.catchesAttributeError || scope.guarded.has(rootName) || scope.selfUnsure) continue;
     } else {
       if (firstDot >= 0) continue;
       const source = sureType(scopeIndex, rootName);
@@ -641,6 +647,8 @@ export function extractPython(path: string, source: string): FileSummary {
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
+      // `Cls.attr = …` (a class, by its name's shape) sets a class attribute: the model resolves the class
+      if (CLASS_NAME.test(w.receiver)) writes.push(w);
       continue;
     }
     noteReceiver(w.scope, rootName, source);
@@ -697,7 +705,8 @@ export function extractPython(path: string, source: string): FileSummary {
 
   return {
     path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
-    assignedAttributes: [], escapes, generated: isGenerated(source), suppressions,
+    assignedAttributes: [...new Set(writeCandidates.filter((w) => looseStores.has(looseKey(w.scope, w.receiver, w.attribute))).map((w) => w.attribute))],
+    escapes, generated: isGenerated(source), suppressions,
   };
 }
 
@@ -807,8 +816,9 @@ function extractClass(
   }
   const text = body ? slice(body.startIndex, body.endIndex) : '';
   if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
+  const selfEscapes = passedToCall(text, 'self');
   return {
-    info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic },
+    info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic, selfEscapes },
     methods,
     instanceAttributes: new Map(),
     instanceAttributeTypes: [],

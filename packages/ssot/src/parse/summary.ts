@@ -55,6 +55,9 @@ export interface ClassInfo {
   readonly instanceAttributeTypes: readonly { readonly name: string; readonly source: TypeSource }[];
   /** `__getattr__`, `setattr(self, …)`, index signatures, unknown decorators or metaclasses */
   readonly dynamic: boolean;
+  /** a method passes `self` to a call (`self.blueprint.start(self)`): code the scanner does not follow may set
+   *  attributes on its instances */
+  readonly selfEscapes: boolean;
   /** top-level (Python) or exported (TypeScript/JavaScript) */
   readonly exported: boolean;
   readonly topLevel: boolean;
@@ -118,8 +121,8 @@ export interface FileSummary {
   readonly reads: readonly AttributeRead[];
   /** attribute assignments on receivers whose type may be known: they add the attribute to that class */
   readonly writes: readonly AttributeRead[];
-  /** attribute names assigned on receivers of unknown type anywhere in the file: such names may be set from outside
-   *  (JavaScript; Python silences only reads of the same receiver, in the extractor) */
+  /** attribute names assigned on receivers of unknown type anywhere in the file: such names may be set from outside,
+   *  on any class in JavaScript, on classes whose instances escape (`selfEscapes`) in Python */
   readonly assignedAttributes: readonly string[];
   /** dotted names whose class object escapes (call argument, `type()` bases, `__bases__`, `setattr` with a computed
    *  name), each with the scope it appears in */

@@ -247,7 +247,7 @@ export function extractScript(path: string, source: string, language: Exclude<La
     byName.set(name, {
       name, qualname: name, kind, line: at.line, column: at.column, bases, fields: members.fields, methods: members.methods,
       properties: members.properties, nested: [], instanceAttributes: [...thisAssigned.keys()].map((n) => ({ name: n, type: null })),
-      instanceAttributeTypes: [], dynamic: members.dynamic, exported, topLevel: true, scope: 0,
+      instanceAttributeTypes: [], dynamic: members.dynamic, exported, topLevel: true, scope: 0, selfEscapes: false,
       references: namesakeReferences(source.slice(decl.start, decl.end), name, aliasesOf(name)),
     });
   }

@@ -11,7 +11,16 @@ const DEFAULT_LEVEL: Record<string, Result.level> = { 'duplicate-definition': 'w
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
-export function toSarif(report: Report): Log {
+/**
+ * GitHub code scanning rejects a run with more than 25,000 results (and stores the 5,000 most severe of those it
+ * accepts); related locations count against 1,000 locations per result. A larger report keeps its most severe
+ * findings, in report order, and says in a notification how many it left out.
+ */
+export const MAX_SARIF_RESULTS = 25_000;
+const MAX_RELATED_LOCATIONS = 1_000 - 1;
+const RANK: Record<Severity, number> = { error: 0, warning: 1, note: 2 };
+
+export function toSarif(report: Report, maxResults = MAX_SARIF_RESULTS): Log {
   const rules: ReportingDescriptor[] = RULES.map((r) => ({
     id: r.id,
     name: r.id.replace(/(^|-)(\w)/g, (_, __: string, c: string) => c.toUpperCase()),
@@ -21,7 +30,12 @@ export function toSarif(report: Report): Log {
     helpUri: `https://www.npmjs.com/package/ssot#${r.id}`,
     defaultConfiguration: { level: DEFAULT_LEVEL[r.id] ?? 'warning' },
   }));
-  const results: Result[] = report.findings.map((f) => ({
+  const kept = report.findings.length <= maxResults
+    ? report.findings
+    : report.findings.map((f, i) => [f, i] as const).sort(([a, i], [b, j]) => RANK[a.severity] - RANK[b.severity] || i - j)
+      .slice(0, maxResults).sort(([, i], [, j]) => i - j).map(([f]) => f);
+  const omitted = report.findings.length - kept.length;
+  const results: Result[] = kept.map((f) => ({
     ruleId: f.rule,
     ruleIndex: RULES.findIndex((r) => r.id === f.rule),
     level: LEVEL[f.severity],
@@ -36,7 +50,7 @@ export function toSarif(report: Report): Log {
     ],
     ...(f.related.length > 0
       ? {
-          relatedLocations: f.related.map((r, i) => ({
+          relatedLocations: f.related.slice(0, MAX_RELATED_LOCATIONS).map((r, i) => ({
             id: i,
             message: { text: r.message },
             physicalLocation: { artifactLocation: { uri: encodePath(r.file), uriBaseId: '%SRCROOT%' }, region: { startLine: r.line } },
@@ -57,11 +71,19 @@ export function toSarif(report: Report): Log {
         invocations: [
           {
             executionSuccessful: true,
-            toolExecutionNotifications: report.errors.map((e) => ({
-              level: 'warning' as const,
-              message: { text: `could not parse: ${e.message}` },
-              locations: [{ physicalLocation: { artifactLocation: { uri: encodePath(e.file), uriBaseId: '%SRCROOT%' } } }],
-            })),
+            toolExecutionNotifications: [
+              ...(omitted > 0
+                ? [{
+                    level: 'warning' as const,
+                    message: { text: `${omitted} of ${report.findings.length} findings left out: code scanning accepts at most ${maxResults} results per run (the most severe are kept; --format json lists all)` },
+                  }]
+                : []),
+              ...report.errors.map((e) => ({
+                level: 'warning' as const,
+                message: { text: `could not parse: ${e.message}` },
+                locations: [{ physicalLocation: { artifactLocation: { uri: encodePath(e.file), uriBaseId: '%SRCROOT%' } } }],
+              })),
+            ],
           },
         ],
       },

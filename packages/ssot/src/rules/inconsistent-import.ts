@@ -72,7 +72,9 @@ export const inconsistentImport: Rule = {
     const comparable: Site[][] = [];
     for (const sites of byName.values()) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
-      comparable.push(...byMeetingPart(model, sites, (s) => s.file, options.compareUnconnected));
+      // the definitions imported must be able to meet in one program
+      const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], (d) => d.file, options.compareUnconnected);
+      for (const part of parts) comparable.push(sites.filter((s) => part.includes(s.def)));
     }
     for (const sites of comparable) {
       // imports of namesakes that refer to each other are imports of one design

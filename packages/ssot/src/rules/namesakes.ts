@@ -28,15 +28,24 @@ export function projectionRepresentatives(model: Model, defs: readonly Definitio
   return out;
 }
 
-/** `items` split by the part of the import graph their file is in, or all together when comparing across parts. */
+/** `items` split into groups whose files can meet in one program (all together when comparing across them). */
 export function byMeetingPart<T>(model: Model, items: readonly T[], fileOf: (item: T) => Definition['file'], acrossParts: boolean): T[][] {
   if (acrossParts) return [[...items]];
-  const parts = new Map<number, T[]>();
-  for (const item of items) {
-    const part = model.componentOf(fileOf(item));
-    const list = parts.get(part);
-    if (list) list.push(item);
-    else parts.set(part, [item]);
+  const parent = items.map((_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  for (let i = 0; i < items.length; i++) {
+    for (let j = i + 1; j < items.length; j++) {
+      if (find(i) !== find(j) && model.canMeet(fileOf(items[i]!), fileOf(items[j]!))) parent[find(i)] = find(j);
+    }
   }
+  const parts = new Map<number, T[]>();
+  items.forEach((item, i) => {
+    const list = parts.get(find(i));
+    if (list) list.push(item);
+    else parts.set(find(i), [item]);
+  });
   return [...parts.values()];
 }

@@ -25,7 +25,8 @@ Precision matters more than recall. Nothing is reported when the class is dynami
 is outside the scan and not well known, when a subclass in the scan defines the attribute, when the
 variable has any other binding in its scope, is narrowed with \`isinstance\`, guarded with \`hasattr\` or read
 with \`getattr\`, when the scope handles \`AttributeError\`, or when the same path (\`self._m.x\` in the same
-class, or the same variable in the same scope) is assigned on a receiver of unknown type. A truthiness test is a
+class, or the same variable in the same or a nested function) is assigned on a receiver of unknown type, or the
+name is assigned on such a receiver anywhere and the class hands its instances to other code (\`start(self)\`). A truthiness test is a
 read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object
 escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, assigned
 \`__bases__\`, the target of \`setattr\` with a computed name, or mixed into one base list with such a class or with
@@ -89,7 +90,7 @@ export const unknownAttribute: Rule = {
         const def = model.resolveReceiver(file, read.scope, read.receiver);
         if (!def) continue;
         const attrs = model.attributesOf(def);
-        if (!attrs || attrs.names.has(read.attribute) || model.looselyAssigned.has(read.attribute)) continue;
+        if (!attrs || attrs.names.has(read.attribute) || model.mayBeSetFromOutside(def, read.attribute)) continue;
         const scope = file.scopes[read.scope]!;
         const viaSelf = scope.selfName !== null && read.receiver === scope.selfName;
         if (viaSelf && (ABSTRACT_NAME.test(def.cls.name) || def.cls.kind === 'protocol' || def.cls.bases.some((b) => /(^|\.)ABC$/.test(b)))) continue;

@@ -1,6 +1,6 @@
 import type { SessionFactory } from '@tether/sessions';
-import { AuthenticationError, type UserSessionManager } from '../users/index.js';
-import { EmailTakenError, RateLimitedError } from './errors.js';
+import type { LoginManager } from '../logins/index.js';
+import { AuthenticationError, EmailTakenError, RateLimitedError } from './errors.js';
 import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
 import type { AccessTokens } from './tokens.js';
 
@@ -27,7 +27,7 @@ export interface Principal {
 
 export interface AuthServiceOptions {
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly tokens: AccessTokens;
   readonly passwordHashCost: number;
   readonly loginAttemptsPerMinute: number;
@@ -71,24 +71,24 @@ export class AuthService {
     const ok = await verifyPassword(password, user?.password_hash ?? (await (this.decoy ??= decoyHash(this.options.passwordHashCost))));
     if (!user || !ok) throw new AuthenticationError('invalid_credentials', 'wrong email or password');
     this.attempts.delete(email.toLowerCase());
-    const issued = await this.options.userSessions.create(user.id, details);
-    return this.pair(user.id, issued.session.id, issued.refreshToken);
+    const issued = await this.options.logins.create(user.id, details);
+    return this.pair(user.id, issued.login.id, issued.refreshToken);
   }
 
   async refresh(refreshToken: string, details: RequestDetails = {}): Promise<TokenPair> {
-    const issued = await this.options.userSessions.refresh(refreshToken, requestIdOf(details));
-    return this.pair(issued.session.userId, issued.session.id, issued.refreshToken);
+    const issued = await this.options.logins.refresh(refreshToken, requestIdOf(details));
+    return this.pair(issued.login.userId, issued.login.id, issued.refreshToken);
   }
 
   async logout(principal: Principal, all: boolean): Promise<void> {
-    if (all) await this.options.userSessions.revokeAll(principal.userId);
-    else await this.options.userSessions.revoke(principal.userId, principal.sessionId);
+    if (all) await this.options.logins.revokeAll(principal.userId);
+    else await this.options.logins.revoke(principal.userId, principal.sessionId);
   }
 
   /** Verifies an access token and that its login session is still live. */
   async authenticate(token: string | undefined | null): Promise<Principal> {
     const claims = await this.options.tokens.verify(token);
-    await this.options.userSessions.validate(claims.userId, claims.sessionId);
+    await this.options.logins.validate(claims.userId, claims.sessionId);
     return { userId: claims.userId, sessionId: claims.sessionId, tokenExpiresAt: claims.expiresAt };
   }
 

@@ -1,6 +1,25 @@
 import { TetherError } from '../errors.js';
 
-export { AuthenticationError, type AuthenticationErrorCode } from '../users/errors.js';
+/** Why a caller is not (or no longer) authenticated. Every code answers HTTP 401 and closes a WebSocket with 4401. */
+export type AuthenticationErrorCode =
+  | 'invalid_credentials'
+  | 'token_missing'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'session_revoked'
+  | 'session_expired'
+  | 'refresh_token_invalid'
+  | 'refresh_token_reused';
+
+export class AuthenticationError extends TetherError {
+  constructor(
+    readonly code: AuthenticationErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /** Registration with an email address that already has an account. */
 export class EmailTakenError extends TetherError {

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-/** The page's own files; the same path from `src/` and `dist/`. */
-const ASSETS_DIR = fileURLToPath(new URL('../../src/dashboard/assets/', import.meta.url));
+/** The page's own files: beside this module in `src/`, copied beside it into `dist/` at build. */
+const ASSETS_DIR = fileURLToPath(new URL('./assets/', import.meta.url));
 const UPLOT_DIR = path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
 
 export interface DashboardAsset {
@@ -16,6 +16,7 @@ export interface DashboardAsset {
 const ASSETS: Readonly<Record<string, DashboardAsset>> = {
   'index.html': { file: path.join(ASSETS_DIR, 'index.html'), contentType: 'text/html; charset=utf-8' },
   'dashboard.js': { file: path.join(ASSETS_DIR, 'dashboard.js'), contentType: 'text/javascript; charset=utf-8' },
+  'locale.js': { file: path.join(ASSETS_DIR, 'locale.js'), contentType: 'text/javascript; charset=utf-8' },
   'dashboard.css': { file: path.join(ASSETS_DIR, 'dashboard.css'), contentType: 'text/css; charset=utf-8' },
   'uPlot.iife.min.js': { file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'), contentType: 'text/javascript; charset=utf-8' },
   'uPlot.min.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), contentType: 'text/css; charset=utf-8' },

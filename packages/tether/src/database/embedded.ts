@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ConfigurationError } from '../errors.js';
 import { locateBinaries } from './binaries.js';
+import { clearOwner, inspectCluster, recordOwner } from './cluster-owner.js';
 import { isReachableBy, postgresIdentity, type RunAs } from './privileges.js';
 
 export interface EmbeddedPostgresOptions {
@@ -20,6 +21,20 @@ export interface EmbeddedPostgresOptions {
   readonly onLog?: (line: string) => void;
   /** How long to wait for the server to accept connections. */
   readonly startTimeoutMs?: number;
+}
+
+/**
+ * The data directory's cluster is served by another live process (a running `tether serve`): it is never
+ * stopped from here. `url` reaches that server's database, for commands that may share it.
+ */
+export class ClusterInUseError extends ConfigurationError {
+  constructor(
+    readonly dataDir: string,
+    readonly ownerPid: number,
+    readonly url: string,
+  ) {
+    super(`data directory ${dataDir} is in use by a running tether (pid ${ownerPid}); stop it first or choose another --data-dir`);
+  }
 }
 
 const running = new Set<ChildProcess>();
@@ -48,11 +63,18 @@ export class EmbeddedPostgres {
     readonly version: string,
     private readonly child: ChildProcess,
     private readonly exited: Promise<number | null>,
-  ) {}
+  ) {
+    this.exitedUnexpectedly = exited.then((code) => (this.stopRequested ? new Promise<never>(() => {}) : code));
+  }
+
+  private stopRequested = false;
+
+  /** Settles with the exit code when postgres exits without `stop()` or `kill()` (a crash, a stray signal). */
+  readonly exitedUnexpectedly: Promise<number | null>;
 
   /** Superuser connection string for the `postgres` database. */
   get url(): string {
-    return `postgres://postgres:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/postgres`;
+    return urlOf(this.password, this.port);
   }
 
   get pid(): number | undefined {
@@ -86,7 +108,9 @@ export class EmbeddedPostgres {
       await run(binaries.initdb, ['-D', pgData, '-U', 'postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', ...(options.ephemeral ? ['--no-sync'] : [])], runAs);
     }
     const password = readFileSync(passwordFile, 'utf8').trim();
-    await reclaimStalePid(pgData);
+    const cluster = inspectCluster(pgData);
+    if (cluster.kind === 'owned') throw new ClusterInUseError(dataDir, cluster.ownerPid, urlOf(password, cluster.port));
+    if (cluster.kind === 'orphaned') await stopOrphan(cluster.postmasterPid);
 
     const fixedPort = options.port ?? 0;
     for (let attempt = 1; ; attempt++) {
@@ -103,6 +127,7 @@ export class EmbeddedPostgres {
 
   /** Fast shutdown (SIGINT: active sessions are rolled back); waits for the server to exit. */
   async stop(timeoutMs = 15_000): Promise<void> {
+    this.stopRequested = true;
     if (!this.isRunning) return;
     this.child.kill('SIGINT');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
@@ -112,10 +137,15 @@ export class EmbeddedPostgres {
 
   /** Kills the postmaster with SIGKILL, as a crash would (tests of recovery). */
   async kill(): Promise<void> {
+    this.stopRequested = true;
     if (!this.isRunning) return;
     this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+function urlOf(password: string, port: number): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
 }
 
 /**
@@ -156,19 +186,8 @@ function makeDirectory(dir: string, mode = 0o700): void {
   }
 }
 
-/** A postmaster.pid left behind: an orphaned postgres of ours is stopped; a dead or reused pid is cleared. */
-async function reclaimStalePid(pgData: string): Promise<void> {
-  const pidFile = path.join(pgData, 'postmaster.pid');
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  if (!Number.isInteger(pid) || pid <= 0) return rmSync(pidFile, { force: true });
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return rmSync(pidFile, { force: true }); // not running: postgres would accept this, but be explicit
-  }
-  if (!cmdline.includes('postgres') || !cmdline.includes(pgData)) return rmSync(pidFile, { force: true });
+/** A postgres of this cluster whose launching process died: stopped (fast shutdown), killed if it lingers. */
+async function stopOrphan(pid: number): Promise<void> {
   process.kill(pid, 'SIGINT');
   for (let waited = 0; waited < 15_000 && existsSync(`/proc/${pid}`); waited += 50) await sleep(50);
   if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
@@ -187,9 +206,11 @@ async function launch(postgresBin: string, pgData: string, port: number, passwor
   });
   running.add(child);
   installExitHook();
+  recordOwner(pgData);
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       running.delete(child);
+      clearOwner(pgData);
       resolve(code);
     });
     child.once('error', () => {

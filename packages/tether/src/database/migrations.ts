@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type pg from 'pg';
 
-/** Where the plain-SQL migrations live; the same path from `src/` (tests) and `dist/` (installed). */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../src/database/migrations/', import.meta.url));
+/** Where the plain-SQL migrations live: beside this module in `src/`, copied beside it into `dist/` at build. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 export interface Migration {
   readonly version: number;

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { ConfigurationError } from '../errors.js';
-import { EmbeddedPostgres } from './embedded.js';
+import { ClusterInUseError, EmbeddedPostgres } from './embedded.js';
 import { migrate, type MigrationResult } from './migrations.js';
 
 export interface DatabaseOptions {
@@ -10,12 +10,19 @@ export interface DatabaseOptions {
   readonly port?: number | undefined;
   readonly ephemeral?: boolean;
   readonly onLog?: (line: string) => void;
+  /**
+   * When a live server already runs the embedded cluster of `dataDir`: true uses that server's database (CLI
+   * commands such as `migrate` and `admin grant`); false (the default) refuses with `ClusterInUseError`.
+   */
+  readonly shareRunning?: boolean;
 }
 
 /** A ready database: reachable at `url`, migrated, and stoppable when embedded. */
 export interface ProvisionedDatabase {
   readonly url: string;
   readonly embedded: EmbeddedPostgres | undefined;
+  /** The pid of the live server whose embedded database this is, when `shareRunning` found one. */
+  readonly sharedWith: number | undefined;
   readonly serverVersion: string;
   readonly migrations: MigrationResult;
   /** Stops the embedded server, if any; an external server is left alone. */
@@ -42,17 +49,24 @@ export function parseDatabaseUrl(value: string): URL {
 /** Starts (or connects to) the database, checks its version and applies migrations. */
 export async function provisionDatabase(options: DatabaseOptions): Promise<ProvisionedDatabase> {
   let embedded: EmbeddedPostgres | undefined;
-  let url: string;
+  let sharedWith: number | undefined;
+  let url = '';
   if (options.databaseUrl) {
     url = parseDatabaseUrl(options.databaseUrl).toString();
   } else {
-    embedded = await EmbeddedPostgres.start({
-      dataDir: options.dataDir,
-      ...(options.port !== undefined ? { port: options.port } : {}),
-      ...(options.ephemeral !== undefined ? { ephemeral: options.ephemeral } : {}),
-      ...(options.onLog ? { onLog: options.onLog } : {}),
-    });
-    url = embedded.url;
+    try {
+      embedded = await EmbeddedPostgres.start({
+        dataDir: options.dataDir,
+        ...(options.port !== undefined ? { port: options.port } : {}),
+        ...(options.ephemeral !== undefined ? { ephemeral: options.ephemeral } : {}),
+        ...(options.onLog ? { onLog: options.onLog } : {}),
+      });
+    } catch (error) {
+      if (!(error instanceof ClusterInUseError && options.shareRunning)) throw error;
+      sharedWith = error.ownerPid;
+      url = error.url;
+    }
+    if (embedded) url = embedded.url;
   }
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
@@ -69,6 +83,7 @@ export async function provisionDatabase(options: DatabaseOptions): Promise<Provi
     return {
       url,
       embedded,
+      sharedWith,
       serverVersion: row.server_version,
       migrations,
       close: async () => {

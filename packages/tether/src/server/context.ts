@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../auth/index.js';
 import type { Session, SessionFactory } from '@tether/sessions';
-import type { UserSessionManager } from '../users/index.js';
+import type { LoginManager } from '../logins/index.js';
 import type { ServerMetrics } from './metrics.js';
 import type { StatementRunner } from './threads-store.js';
 
@@ -15,7 +15,7 @@ declare module 'fastify' {
 /** What the route plugins are given: services, never the pool. */
 export interface ServerContext {
   readonly auth: AuthService;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly factory: SessionFactory;
   readonly metrics: ServerMetrics;
   readonly maxMessageLength: number;

@@ -52,6 +52,11 @@ const STATUS: Readonly<Record<string, number>> = {
   session_closed: 503,
 };
 
+/** The HTTP status an error code is answered with. */
+export function statusOf(code: string): number {
+  return STATUS[code] ?? (code === 'payload_too_large' ? 413 : code === 'unsupported_media_type' ? 415 : 500);
+}
+
 /** What a client is told: a stable code, a status, a message, and when to retry. */
 export interface ErrorReply {
   readonly status: number;

@@ -1,6 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '@tether/sessions';
-import type { UserSessionManager, UserSessionStats } from '../users/index.js';
+import type { LoginManager, LoginStats } from '../logins/index.js';
 
 type Labels = Record<string, string | number>;
 interface Sample {
@@ -30,10 +30,10 @@ export class ServerMetrics {
   readonly wsFrames: Counter<'type'>;
   readonly wsCloses: Counter<'code'>;
   readonly wsBroadcasts: Counter;
-  private lastUserStats: UserSessionStats | null = null;
+  private lastUserStats: LoginStats | null = null;
   private userStatsFresh = 0;
 
-  constructor(factory: SessionFactory, userSessions: UserSessionManager, ws: () => WebSocketFigures) {
+  constructor(factory: SessionFactory, logins: LoginManager, ws: () => WebSocketFigures) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tether_' });
     this.httpRequests = new Counter({ name: 'tether_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
@@ -76,8 +76,8 @@ export class ServerMetrics {
     this.histogram('tether_session_duration_seconds', 'Lifetime of request-scoped sessions, open to release', () => factory.poolMetrics().sessionLifetime);
     this.histogram('tether_query_duration_seconds', 'Duration of statements run in sessions', () => factory.poolMetrics().queryTime);
 
-    const users = (read: (s: UserSessionStats) => Sample[]) => async () => {
-      const stats = await this.userStats(userSessions);
+    const users = (read: (s: LoginStats) => Sample[]) => async () => {
+      const stats = await this.userStats(logins);
       return stats ? read(stats) : [];
     };
     this.family('tether_user_sessions', 'Login sessions in the database (every instance), by state', 'gauge',
@@ -102,7 +102,7 @@ export class ServerMetrics {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  private async userStats(manager: UserSessionManager): Promise<UserSessionStats | null> {
+  private async userStats(manager: LoginManager): Promise<LoginStats | null> {
     try {
       this.lastUserStats = await manager.stats();
       this.userStatsFresh = 1;

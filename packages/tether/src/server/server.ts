@@ -8,9 +8,10 @@ import { createBroadcaster, OutboxRelay, type Broadcaster, type BroadcastEvent }
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '@tether/sessions';
-import { listenerApplicationName, UserSessionManager } from '../users/index.js';
+import { listenerApplicationName, LoginManager } from '../logins/index.js';
 import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
+import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
@@ -35,7 +36,7 @@ export interface TetherServerOptions {
 export class TetherServer {
   readonly instanceId = randomBytes(4).toString('hex');
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly auth: AuthService;
   readonly metrics: ServerMetrics;
   readonly hub: WebSocketHub;
@@ -56,11 +57,11 @@ export class TetherServer {
       // every privileged session (logins, sweeps) is logged at info, as an audit trail
       logger: sessionLogger,
     });
-    this.userSessions = new UserSessionManager({
+    this.logins = new LoginManager({
       factory: this.factory,
       absoluteTtlSeconds: config.auth.sessionAbsoluteTtlSeconds,
       idleTtlSeconds: config.auth.sessionIdleTtlSeconds,
-      maxSessionsPerUser: config.auth.maxSessionsPerUser,
+      maxLoginsPerUser: config.auth.maxSessionsPerUser,
       limitPolicy: config.auth.sessionLimitPolicy,
       sweepIntervalMs: config.auth.sweepIntervalMs,
       checkIntervalMs: config.auth.sessionCheckIntervalMs,
@@ -70,17 +71,17 @@ export class TetherServer {
     const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);
     this.auth = new AuthService({
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       tokens,
       passwordHashCost: config.auth.passwordHashCost,
       loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
     });
     let hub: WebSocketHub | undefined;
-    this.metrics = new ServerMetrics(this.factory, this.userSessions, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
+    this.metrics = new ServerMetrics(this.factory, this.logins, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
     this.hub = hub = new WebSocketHub({
       auth: this.auth,
       factory: this.factory,
-      userSessions: this.userSessions,
+      logins: this.logins,
       metrics: this.metrics,
       logger: logger.child({ component: 'websocket' }),
       instanceId: this.instanceId,
@@ -141,10 +142,14 @@ export class TetherServer {
       }
     });
     app.decorateRequest('principal', null);
+    // route schemas document the contract (OpenAPI); the handlers' zod schemas (the same ones) parse requests, and
+    // replies are sent as built: fastify neither validates with them nor drops fields while serializing
+    app.setValidatorCompiler(() => (value) => ({ value }));
+    app.setSerializerCompiler(() => (data) => JSON.stringify(data));
 
     const ctx: ServerContext = {
       auth: this.auth,
-      userSessions: this.userSessions,
+      logins: this.logins,
       factory: this.factory,
       metrics: this.metrics,
       maxMessageLength: config.server.maxMessageLength,
@@ -180,6 +185,7 @@ export class TetherServer {
       this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
 
+    void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
     void app.register(threadRoutes, ctx);
     void app.register(memberRoutes, ctx);
@@ -195,7 +201,7 @@ export class TetherServer {
         void this.hub.deliver(event);
         return;
       case 'login.revoked':
-        this.userSessions.noteRevoked(event.sid, event.userId, event.reason);
+        this.logins.noteRevoked(event.sid, event.userId, event.reason);
         return;
       case 'member.removed':
         this.hub.endMembership(event.threadId, event.userId);
@@ -208,7 +214,7 @@ export class TetherServer {
    * the database, messages of subscribed threads are delivered from it, and memberships are checked again.
    */
   private onGap(lostAt: number): void {
-    this.userSessions.forgetValidations();
+    this.logins.forgetValidations();
     void this.hub.catchUp(lostAt);
     void this.hub.recheckMemberships();
   }
@@ -217,7 +223,7 @@ export class TetherServer {
   async listen(): Promise<string> {
     await this.broadcaster.start({ onEvent: (event) => this.onEvent(event), onGap: (lostAt) => this.onGap(lostAt) });
     this.relay.start();
-    this.userSessions.start();
+    this.logins.start();
     this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
       if (path === '/ws') this.hub.handleUpgrade(request, socket, head);
@@ -250,7 +256,7 @@ export class TetherServer {
       const deadline = this.options.config.server.shutdownTimeoutMs;
       await Promise.all([this.hub.close(Math.min(2_000, deadline)), this.dashboard.close()]);
       await this.app.close();
-      this.userSessions.stop();
+      this.logins.stop();
       await this.relay.close();
       await this.broadcaster.close();
       await this.factory.close(deadline);

@@ -1,13 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AuthService, Principal } from '../auth/index.js';
 import type { MessageEvent } from '../broadcast/index.js';
 import { TetherError } from '../errors.js';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
-import type { UserSessionManager } from '../users/index.js';
-import { errorReply, InvalidFrameError, isStorableText, parseWith, storable } from './errors.js';
+import type { LoginManager } from '../logins/index.js';
+import { errorReply, InvalidFrameError, isStorableText, parseWith } from './errors.js';
+import { CLIENT_FRAME_TYPES, clientFrameSchema, type ClientFrame } from './frames.js';
 import type { ServerMetrics, WebSocketFigures } from './metrics.js';
 import { getMessage, getThread, postMessage, type Message, type StatementRunner } from './threads-store.js';
 
@@ -21,13 +22,10 @@ const CATCH_UP_MARGIN_MS = 5_000;
 /** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
 const DELIVERED_MEMORY = 20_000;
 
-const frameId = z.union([z.string().min(1).max(200), z.number().finite()]).optional();
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
-
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
   readonly factory: SessionFactory;
-  readonly userSessions: UserSessionManager;
+  readonly logins: LoginManager;
   readonly metrics: ServerMetrics;
   readonly logger: SessionLogger;
   readonly instanceId: string;
@@ -77,12 +75,7 @@ export class WebSocketHub {
   private nextId = 0;
   private readonly delivered = new Set<string>();
   private closing = false;
-  private frameSchema: z.ZodType<
-    | { type: 'ping'; id?: string | number | undefined }
-    | { type: 'thread.subscribe'; id?: string | number | undefined; threadId: string }
-    | { type: 'thread.unsubscribe'; id?: string | number | undefined; threadId: string }
-    | { type: 'message.send'; id?: string | number | undefined; threadId: string; content: string; clientMessageId?: string | undefined }
-  >;
+  private frameSchema: z.ZodType<ClientFrame>;
 
   constructor(private readonly options: WebSocketHubOptions) {
     this.wss = new WebSocketServer({
@@ -91,19 +84,8 @@ export class WebSocketHub {
       // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
-    this.frameSchema = z.discriminatedUnion('type', [
-      z.object({ type: z.literal('ping'), id: frameId }),
-      z.object({ type: z.literal('thread.subscribe'), id: frameId, threadId: uuid }),
-      z.object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid }),
-      z.object({
-        type: z.literal('message.send'),
-        id: frameId,
-        threadId: uuid,
-        content: storable(z.string().trim().min(1, 'must not be empty').max(options.maxMessageLength, `must be at most ${options.maxMessageLength} characters`)),
-        clientMessageId: storable(z.string().min(1).max(200)).optional(),
-      }),
-    ]);
-    options.userSessions.onRevoked((sessionId, _userId, reason) => this.closeSession(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
+    this.frameSchema = clientFrameSchema(options.maxMessageLength);
+    options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => this.heartbeat());
     this.every(options.sessionCheckIntervalMs, () => void this.recheckSessions());
   }
@@ -221,7 +203,7 @@ export class WebSocketHub {
   }
 
   /** Closes every socket of a login session (revoked, expired). */
-  closeSession(sessionId: string, code: number, reason: string): void {
+  closeLogin(sessionId: string, code: number, reason: string): void {
     const set = this.bySession.get(sessionId);
     if (!set) return;
     for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
@@ -289,8 +271,8 @@ export class WebSocketHub {
     this.connections.add(connection);
     addTo(this.bySession, principal.sessionId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
-    const { userSessions, logger } = this.options;
-    userSessions.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    const { logins, logger } = this.options;
+    logins.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
@@ -300,7 +282,7 @@ export class WebSocketHub {
       removeFrom(this.bySession, principal.sessionId, connection);
       for (const threadId of connection.subscriptions) removeFrom(this.byThread, threadId, connection);
       this.options.metrics.wsCloses.inc({ code: String(code) });
-      userSessions.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+      logins.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
     });
     return connection;
   }
@@ -320,7 +302,7 @@ export class WebSocketHub {
       if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
     }
     const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : 'invalid';
-    const known = ['ping', 'thread.subscribe', 'thread.unsubscribe', 'message.send'].includes(type);
+    const known = (CLIENT_FRAME_TYPES as readonly string[]).includes(type);
     this.options.metrics.wsFrames.inc({ type: known ? type : 'invalid' });
     if (!known) {
       this.fail(connection.ws, new InvalidFrameError(type === 'invalid' ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), id);
@@ -412,11 +394,11 @@ export class WebSocketHub {
       const chunk = ids.slice(i, i + 1000);
       let live: Set<string>;
       try {
-        live = await this.options.userSessions.stillLive(chunk);
+        live = await this.options.logins.stillLive(chunk);
       } catch {
         return; // the database is away: keep the sockets, check again next time
       }
-      for (const sid of chunk) if (!live.has(sid)) this.closeSession(sid, CLOSE_UNAUTHORIZED, 'session_expired');
+      for (const sid of chunk) if (!live.has(sid)) this.closeLogin(sid, CLOSE_UNAUTHORIZED, 'session_expired');
     }
   }
 }

@@ -34,16 +34,16 @@ describe('a crashed server instance', () => {
       expect([ours.length, theirs.length]).toEqual([1, 1]);
 
       // alive: two sweeps leave both alone
-      await server.server.userSessions.sweep();
-      await server.server.userSessions.sweep();
+      await server.server.logins.sweep();
+      await server.server.logins.sweep();
       expect((await linked()).sort()).toEqual([...ours, ...theirs].sort());
 
       child?.kill('SIGKILL');
       const instance = (theirs[0] as string).split(':')[0] as string;
       expect(await eventually(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [`tether-listener:${instance}`])).rowCount === 0, 5_000)).toBe(true);
-      await server.server.userSessions.sweep(); // missing once: could be a reconnect under way
+      await server.server.logins.sweep(); // missing once: could be a reconnect under way
       expect((await linked()).sort()).toEqual([...ours, ...theirs].sort());
-      await server.server.userSessions.sweep(); // missing twice: gone
+      await server.server.logins.sweep(); // missing twice: gone
       expect(await linked()).toEqual(ours);
       expect(await onServer.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     } finally {

@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, serveCli, TETHER_CLI, type ServedCli } from '@tether/testing';
+import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, npmStart, serveCli, TETHER_CLI, type ServedCli } from '@tether/testing';
 
 // `tether serve` as a user runs it: the compiled CLI in its own process, on embedded PostgreSQL by default.
 
@@ -56,24 +56,15 @@ describe('tether serve', () => {
   it('npm start hands a SIGTERM sent to npm (as a process manager or `timeout` sends it) to the server, which stops PostgreSQL', async () => {
     const dataDir = EmbeddedPostgres.temporaryDataDir('tether-npm-start-');
     dirs.push(dataDir);
-    const root = path.resolve(path.dirname(TETHER_CLI), '../../..');
-    const npm = spawn('npm', ['start', '--silent'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, PORT: '0', TETHER_DATA_DIR: dataDir, TETHER_LOG_LEVEL: 'info', TETHER_PASSWORD_HASH_COST: '10' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { child: npm, output } = await npmStart(dataDir);
     children.push(npm);
-    let output = '';
-    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    expect(await eventually(() => /listening on http/.test(output), 30_000)).toBe(true);
     const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
     expect(existsSync(pidFile)).toBe(true);
 
     npm.kill('SIGTERM'); // npm alone, not its process group
     await exited(npm);
     // the server got it: a clean shutdown, and the embedded PostgreSQL is stopped (its pid file removed)
-    expect(await eventually(() => /received SIGTERM, shutting down/.test(output) && !existsSync(pidFile), 20_000)).toBe(true);
+    expect(await eventually(() => /received SIGTERM, shutting down/.test(output()) && !existsSync(pidFile), 20_000)).toBe(true);
   });
 
   it('tether admin grant EMAIL gives a registered user the admin role for /admin/sessions', async () => {

@@ -302,7 +302,7 @@ describe('session metrics with real authentication', () => {
     expect((await api(server.url, '/threads', { token: third.accessToken })).status).toBe(401);
     const all = [user.sessionId, second.sessionId, idle.sessionId, busy.sessionId, third.sessionId];
     expect(await eventually(async () => (await rows(all)) === 0, 5_000, 100)).toBe(true);
-    const stats = await server.server.userSessions.stats();
+    const stats = await server.server.logins.stats();
     expect(stats).toMatchObject({ active: 0, revoked: 0, expired: 0 });
     expect(stats.sweptTotal).toBeGreaterThanOrEqual(5);
     expectNoMaskedErrors(server);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthService, AuthenticationError, type AccessTokens } from 'tether/auth';
 import type { SessionFactory } from '@tether/sessions';
-import type { UserSessionManager } from 'tether/users';
+import type { LoginManager } from 'tether/logins';
 import { api, serverForFile, registerAndLogin, type ApiResponse } from '@tether/testing';
 
 // Login rate limiting (auth.loginAttemptsPerMinute, a fixed one-minute window per account address): past the limit
@@ -84,7 +84,7 @@ describe('login rate limiting under an address flood', () => {
   it('logins for 100k made-up addresses do not reset the count of the account under attack', async () => {
     // the limiter's bookkeeping in isolation: a database that is never reached past the limit check
     const factory = { withSession: () => Promise.reject(new AuthenticationError('invalid_credentials', 'no database here')) } as unknown as SessionFactory;
-    const auth = new AuthService({ factory, userSessions: {} as UserSessionManager, tokens: {} as AccessTokens, passwordHashCost: 10, loginAttemptsPerMinute: LIMIT });
+    const auth = new AuthService({ factory, logins: {} as LoginManager, tokens: {} as AccessTokens, passwordHashCost: 10, loginAttemptsPerMinute: LIMIT });
     const outcome = (email: string): Promise<string> => auth.login(email, 'guess').then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
     for (let i = 0; i < LIMIT; i++) expect(await outcome('victim@example.com')).toBe('invalid_credentials');
     expect(await outcome('victim@example.com')).toBe('rate_limited');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthenticationError, EmailTakenError, RateLimitedError } from 'tether/auth';
 import { errorReply, ForbiddenError, InvalidFrameError, NotFoundError, ValidationError } from 'tether/server';
 import { CircuitOpenError, DatabaseUnavailableError, IsolationViolationError, PoolExhaustedError, SessionTimeoutError, TransactionAbortedError } from '@tether/sessions';
-import { SessionLimitError } from 'tether/users';
+import { LoginLimitError } from 'tether/logins';
 
 describe('one mapping from errors to HTTP statuses and WebSocket error frames', () => {
   it.each([
@@ -14,7 +14,7 @@ describe('one mapping from errors to HTTP statuses and WebSocket error frames', 
     [new IsolationViolationError('crossing users'), 403, 'isolation_violation'],
     [new NotFoundError('no such thread'), 404, 'not_found'],
     [new EmailTakenError('taken'), 409, 'email_taken'],
-    [new SessionLimitError('too many'), 429, 'session_limit_reached'],
+    [new LoginLimitError('too many'), 429, 'session_limit_reached'],
   ])('%s answers %i %s without Retry-After', (error, status, code) => {
     expect(errorReply(error)).toEqual({ status, code, message: error.message, retryAfterSeconds: null });
   });

@@ -2,7 +2,7 @@
  * Aggregates of login sessions (not request sessions: those are `SessionMetrics`). Counts of rows are read from
  * PostgreSQL, so they cover every instance; the `…Total` counters count what this instance did since it started.
  */
-export interface UserSessionStats {
+export interface LoginStats {
   /** Not revoked, not past the absolute or idle expiry. */
   readonly active: number;
   /** Revoked and not yet swept. */

@@ -1,29 +1,20 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Session, SessionFactory, SessionLogger } from '@tether/sessions';
-import { AuthenticationError, SessionLimitError } from './errors.js';
-import type { UserSessionStats } from './user-session-stats.js';
+import { isUuid, silentLogger, type Session, type SessionFactory, type SessionLogger } from '@tether/sessions';
+import { AuthenticationError } from '../auth/errors.js';
+import { LoginLimitError } from './errors.js';
+import { LISTENER_APPLICATION_PREFIX } from './listener-names.js';
+import type { Login } from './login.js';
+import { COLUMNS, toLogin, type Row } from './login-rows.js';
+import type { LoginStats } from './login-stats.js';
+import { newRefreshToken, parseRefreshToken, sameHash } from './refresh-tokens.js';
 
-/** One login session: a row of `auth_sessions`. Times are epoch milliseconds. */
-export interface UserSession {
-  readonly id: string;
-  readonly userId: string;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly expiresAt: number;
-  readonly revokedAt: number | null;
-  readonly revokedReason: string | null;
-  readonly userAgent: string | null;
-  readonly websocketIds: readonly string[];
-}
-
-export interface UserSessionManagerOptions {
+export interface LoginManagerOptions {
   readonly factory: SessionFactory;
   /** A session ends this long after login, whatever happens. */
   readonly absoluteTtlSeconds: number;
   /** A session ends after this long without use. */
   readonly idleTtlSeconds: number;
-  readonly maxSessionsPerUser: number;
-  /** What a login past the limit does: revoke the user's oldest session, or fail with `SessionLimitError`. */
+  readonly maxLoginsPerUser: number;
+  /** What a login past the limit does: revoke the user's oldest session, or fail with `LoginLimitError`. */
   readonly limitPolicy: 'evict-oldest' | 'refuse';
   /** How often the background sweep deletes expired and revoked rows. */
   readonly sweepIntervalMs: number;
@@ -37,87 +28,34 @@ export interface UserSessionManagerOptions {
 export type RevocationListener = (sessionId: string, userId: string, reason: string) => void;
 
 /** A new or rotated session with the refresh token that continues it (shown once, stored hashed). */
-export interface IssuedSession {
-  readonly session: UserSession;
+export interface IssuedLogin {
+  readonly login: Login;
   readonly refreshToken: string;
   /** Sessions revoked to make room under the per-user limit. */
   readonly evicted: readonly string[];
 }
 
-interface Row {
-  id: string;
-  user_id: string;
-  created_at: Date;
-  last_seen_at: Date;
-  expires_at: Date;
-  revoked_at: Date | null;
-  revoked_reason: string | null;
-  user_agent: string | null;
-  websocket_ids: string[];
-  refresh_token_hash: string;
-  rotated_refresh_token_hashes: string[];
-}
-
 interface CachedValidation {
-  readonly session: UserSession;
+  readonly login: Login;
   readonly checkedAt: number;
 }
 
-const COLUMNS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, refresh_token_hash, rotated_refresh_token_hashes';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Refresh tokens kept for reuse detection, per session. */
 const ROTATED_KEPT = 32;
-const silent: SessionLogger = { info() {}, warn() {}, error() {} };
-
-function toSession(row: Row): UserSession {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    createdAt: row.created_at.getTime(),
-    lastSeenAt: row.last_seen_at.getTime(),
-    expiresAt: row.expires_at.getTime(),
-    revokedAt: row.revoked_at?.getTime() ?? null,
-    revokedReason: row.revoked_reason,
-    userAgent: row.user_agent,
-    websocketIds: row.websocket_ids,
-  };
-}
-
-function hashToken(secretPart: string): string {
-  return createHash('sha256').update(secretPart).digest('hex');
-}
-
-function sameHash(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
-/** `<sid>.<random>`: the session id lets the row be found; only the random part's hash is stored. */
-function newRefreshToken(sessionId: string): { token: string; hash: string } {
-  const secretPart = randomBytes(32).toString('base64url');
-  return { token: `${sessionId}.${secretPart}`, hash: hashToken(secretPart) };
-}
-
-function parseRefreshToken(token: string): { sessionId: string; hash: string } | null {
-  const dot = token.indexOf('.');
-  const sessionId = token.slice(0, dot);
-  const secretPart = token.slice(dot + 1);
-  if (dot < 0 || !UUID.test(sessionId) || secretPart.length < 20) return null;
-  return { sessionId: sessionId.toLowerCase(), hash: hashToken(secretPart) };
-}
 
 /**
  * Login sessions, stored in PostgreSQL so that every server instance shares them (SPEC A4): creation under a
  * per-user limit, validation with absolute and idle expiry, refresh-token rotation with reuse detection,
- * revocation of one or all, linked WebSocket ids, a background sweep and `UserSessionStats`.
+ * revocation of one or all, linked WebSocket ids, a background sweep and `LoginStats`.
  *
  * Work on one user's sessions runs in that user's request-scoped session (Row-Level Security applies); only
  * what spans users (refresh by token, the sweep, statistics) runs as a named service identity.
  */
-export class UserSessionManager {
+export class LoginManager {
   private readonly factory: SessionFactory;
   private readonly logger: SessionLogger;
   private readonly cache = new Map<string, CachedValidation>();
-  private readonly inFlight = new Map<string, Promise<UserSession>>();
+  private readonly inFlight = new Map<string, Promise<Login>>();
   /** Sessions known to be over (kept until their absolute expiry), with why: the answer without a query. */
   private readonly revoked = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<RevocationListener>();
@@ -130,9 +68,9 @@ export class UserSessionManager {
     validationCacheHits: 0, validationQueries: 0,
   };
 
-  constructor(readonly options: UserSessionManagerOptions) {
+  constructor(readonly options: LoginManagerOptions) {
     this.factory = options.factory;
-    this.logger = options.logger ?? silent;
+    this.logger = options.logger ?? silentLogger;
     // a cached validation must be re-checked (and the idle clock touched) well before the idle expiry
     this.checkIntervalMs = Math.max(10, Math.min(options.checkIntervalMs, (options.idleTtlSeconds * 1000) / 4));
   }
@@ -161,7 +99,7 @@ export class UserSessionManager {
    * Creates a login session for a user whose credentials were checked, enforcing the per-user limit under a lock
    * of the user's row (concurrent logins cannot both squeeze in).
    */
-  async create(userId: string, details: { userAgent?: string | null; requestId?: string } = {}): Promise<IssuedSession> {
+  async create(userId: string, details: { userAgent?: string | null; requestId?: string } = {}): Promise<IssuedLogin> {
     const sessionId = crypto.randomUUID();
     const { token, hash } = newRefreshToken(sessionId);
     const { row, evicted } = await this.factory.withSession({ userId, ...(details.requestId ? { requestId: details.requestId } : {}) }, async (s) => {
@@ -171,12 +109,12 @@ export class UserSessionManager {
            AND last_seen_at > now() - make_interval(secs => $2) ORDER BY created_at, id`,
         [userId, this.options.idleTtlSeconds],
       );
-      const over = live.rows.length - this.options.maxSessionsPerUser + 1;
+      const over = live.rows.length - this.options.maxLoginsPerUser + 1;
       let evicted: string[] = [];
       if (over > 0) {
         this.counters.limitEnforcedTotal++;
         if (this.options.limitPolicy === 'refuse') {
-          throw new SessionLimitError(`this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxSessionsPerUser})`);
+          throw new LoginLimitError(`this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxLoginsPerUser})`);
         }
         evicted = live.rows.slice(0, over).map((r) => r.id);
         await s.query("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL", [evicted]);
@@ -190,24 +128,24 @@ export class UserSessionManager {
     });
     this.counters.createdTotal++;
     for (const sid of evicted) this.noteRevoked(sid, userId, 'session_limit');
-    const session = toSession(row);
-    this.cache.set(session.id, { session, checkedAt: Date.now() });
-    return { session, refreshToken: token, evicted };
+    const session = toLogin(row);
+    this.cache.set(session.id, { login: session, checkedAt: Date.now() });
+    return { login: session, refreshToken: token, evicted };
   }
 
   /**
    * The live session `sessionId` of `userId`, or an `AuthenticationError` (revoked, expired, someone else's,
    * absent). Answered from memory for `checkIntervalMs`; otherwise read and its idle clock touched.
    */
-  async validate(userId: string, sessionId: string): Promise<UserSession> {
-    if (!UUID.test(sessionId) || !UUID.test(userId)) throw new AuthenticationError('token_invalid', 'the token names no valid session');
+  async validate(userId: string, sessionId: string): Promise<Login> {
+    if (!isUuid(sessionId) || !isUuid(userId)) throw new AuthenticationError('token_invalid', 'the token names no valid session');
     const ended = this.revoked.get(sessionId);
     if (ended) throw ended.reason === 'expired' ? new AuthenticationError('session_expired', 'this session has expired; log in again') : new AuthenticationError('session_revoked', 'this session has been revoked');
     const now = Date.now();
     const cached = this.cache.get(sessionId);
-    if (cached && cached.session.userId === userId && now - cached.checkedAt < this.checkIntervalMs && now < cached.session.expiresAt) {
+    if (cached && cached.login.userId === userId && now - cached.checkedAt < this.checkIntervalMs && now < cached.login.expiresAt) {
       this.counters.validationCacheHits++;
-      return cached.session;
+      return cached.login;
     }
     let pending = this.inFlight.get(sessionId);
     if (!pending) {
@@ -219,7 +157,7 @@ export class UserSessionManager {
     return session;
   }
 
-  private async check(userId: string, sessionId: string): Promise<UserSession> {
+  private async check(userId: string, sessionId: string): Promise<Login> {
     this.counters.validationQueries++;
     const row = await this.factory.withSession({ userId }, async (s) => {
       const { rows } = await s.query<Row>(
@@ -237,8 +175,8 @@ export class UserSessionManager {
       return why.rows[0] ?? null;
     });
     if (row && 'live' in row) {
-      const session = toSession(row.live);
-      this.cache.set(sessionId, { session, checkedAt: Date.now() });
+      const session = toLogin(row.live);
+      this.cache.set(sessionId, { login: session, checkedAt: Date.now() });
       return session;
     }
     this.cache.delete(sessionId);
@@ -254,7 +192,7 @@ export class UserSessionManager {
    * Rotates a refresh token: the presented one stops working and a new one is returned. Presenting a token
    * that was already rotated away is reuse (a copy is in someone else's hands): the session is revoked.
    */
-  async refresh(refreshToken: string, details: { requestId?: string } = {}): Promise<IssuedSession> {
+  async refresh(refreshToken: string, details: { requestId?: string } = {}): Promise<IssuedLogin> {
     const parsed = typeof refreshToken === 'string' ? parseRefreshToken(refreshToken) : null;
     if (!parsed) throw new AuthenticationError('refresh_token_invalid', 'the refresh token is not valid');
     const { token, hash } = newRefreshToken(parsed.sessionId);
@@ -296,9 +234,9 @@ export class UserSessionManager {
         throw new AuthenticationError('session_expired', 'this session has expired; log in again');
       case 'rotated': {
         this.counters.refreshedTotal++;
-        const session = toSession(outcome.row);
-        this.cache.set(session.id, { session, checkedAt: Date.now() });
-        return { session, refreshToken: token, evicted: [] };
+        const session = toLogin(outcome.row);
+        this.cache.set(session.id, { login: session, checkedAt: Date.now() });
+        return { login: session, refreshToken: token, evicted: [] };
       }
     }
   }
@@ -328,7 +266,7 @@ export class UserSessionManager {
   noteRevoked(sessionId: string, userId: string, reason: string): void {
     const first = !this.revoked.has(sessionId);
     const cached = this.cache.get(sessionId);
-    this.revoked.set(sessionId, { until: cached?.session.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000, reason });
+    this.revoked.set(sessionId, { until: cached?.login.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000, reason });
     this.cache.delete(sessionId);
     if (!first) return;
     this.counters.revokedTotal++;
@@ -357,9 +295,9 @@ export class UserSessionManager {
   }
 
   /** The user's sessions, newest first (revoked and expired ones included until swept). */
-  async list(userId: string): Promise<UserSession[]> {
+  async list(userId: string): Promise<Login[]> {
     const { rows } = await this.factory.withSession({ userId }, (s) => s.query<Row>(`SELECT ${COLUMNS} FROM auth_sessions ORDER BY created_at DESC`));
-    return rows.map(toSession);
+    return rows.map(toLogin);
   }
 
   /**
@@ -396,7 +334,7 @@ export class UserSessionManager {
       .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not check for WebSockets of server instances that are gone'));
     const now = Date.now();
     for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
-    for (const [sid, entry] of this.cache) if (entry.session.expiresAt < now) this.cache.delete(sid);
+    for (const [sid, entry] of this.cache) if (entry.login.expiresAt < now) this.cache.delete(sid);
     this.counters.sweptTotal += rowCount ?? 0;
     return rowCount ?? 0;
   }
@@ -425,7 +363,7 @@ export class UserSessionManager {
     this.logger.info({ instances: confirmed, loginSessions: rowCount }, 'unlinked the WebSockets of server instances that are gone');
   }
 
-  async stats(): Promise<UserSessionStats> {
+  async stats(): Promise<LoginStats> {
     const { rows } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s: Session) =>
       s.query<{ active: number; revoked: number; expired: number; users: number; websockets: number }>(
         `WITH s AS (
@@ -444,12 +382,4 @@ export class UserSessionManager {
     const r = rows[0] ?? { active: 0, revoked: 0, expired: 0, users: 0, websockets: 0 };
     return { active: r.active, revoked: r.revoked, expired: r.expired, users: r.users, linkedWebSockets: r.websockets, ...this.counters };
   }
-}
-
-/** The `application_name` prefix of server instances' listener connections. */
-export const LISTENER_APPLICATION_PREFIX = 'tether-listener:';
-
-/** The `application_name` of the listener connection of server instance `instanceId`. */
-export function listenerApplicationName(instanceId: string): string {
-  return `${LISTENER_APPLICATION_PREFIX}${instanceId}`;
 }
