@@ -3,7 +3,7 @@
 // scanner's dependencies only (none of the service's: no PostgreSQL), then TypeScript compiles it. A checkout that
 // already has the compiled scanner (a developer's, or a clone built once before) is used as it is.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,7 +44,12 @@ export function ensureScanner(log = (line) => process.stderr.write(`${line}\n`))
   try {
     if (!built()) {
       log('ssot: first run from this checkout: installing the scanner alone (its dependencies compile, about a minute)');
-      run('npm', ['ci', '--workspace', 'packages/ssot', '--no-audit', '--no-fund', '--loglevel=error'], log);
+      // --ignore-scripts: `npm ci --workspace` still runs the root's `prepare`, which builds every workspace (and fails
+      // without their dependencies); the scanner's own dependencies' install scripts (node-tree-sitter's native build)
+      // run next, through `npm rebuild`
+      run('npm', ['ci', '--workspace', 'packages/ssot', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], log);
+      const { dependencies } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
+      run('npm', ['rebuild', ...Object.keys(dependencies), '--loglevel=error'], log);
       run(process.execPath, [join(repositoryRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/ssot'], log);
     }
   } finally {

@@ -318,13 +318,34 @@ const KEYWORDS = new Set([
   'and', 'or', 'not', 'in', 'is', 'if', 'elif', 'else', 'while', 'for', 'return', 'yield', 'await', 'assert', 'del',
   'lambda', 'with', 'except', 'raise', 'from', 'import', 'print', 'exec',
 ]);
-const SEARCH_BACK = 4000;
+const SEARCH_BACK = 2000;
 
 interface Opener {
   readonly index: number;
   readonly char: string;
   /** the dotted name right before the bracket (`f` in `f(`), or null */
   readonly before: string | null;
+}
+
+const isNameChar = (code: number): boolean =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 46;
+
+/** The dotted name right before index `end` (spaces between allowed): `<definition>` for `def f`/`class C`, null for
+ *  none or a keyword. Read backwards by character codes: this runs for every candidate argument. */
+function nameBefore(source: string, end: number): string | null {
+  let j = end - 1;
+  while (j >= 0 && (source[j] === ' ' || source[j] === '\t')) j--;
+  let k = j;
+  while (k >= 0 && isNameChar(source.charCodeAt(k))) k--;
+  const word = source.slice(k + 1, j + 1);
+  if (word === '' || !/^[A-Za-z_]/.test(word)) return null;
+  let m = k;
+  while (m >= 0 && (source[m] === ' ' || source[m] === '\t')) m--;
+  if (m < k && m >= 2) {
+    const previous = source.slice(Math.max(0, m - 4), m + 1);
+    if (/(?:^|[^\w])(?:def|class)$/.test(previous)) return '<definition>';
+  }
+  return KEYWORDS.has(word) ? null : word;
 }
 
 /** The innermost unclosed bracket before `index` (a bounded search that does not skip strings), or null. */
@@ -334,11 +355,7 @@ function openerBefore(source: string, index: number): Opener | null {
     const c = source[i]!;
     if (c === ')' || c === ']' || c === '}') depth++;
     else if (c === '(' || c === '[' || c === '{') {
-      if (depth === 0) {
-        const head = /((?:def|class)\s+)?([A-Za-z_][\w.]*)\s*$/.exec(source.slice(Math.max(0, i - 200), i));
-        const before = head && !head[1] && !KEYWORDS.has(head[2]!) ? head[2]! : head?.[1] ? '<definition>' : null;
-        return { index: i, char: c, before };
-      }
+      if (depth === 0) return { index: i, char: c, before: nameBefore(source, i) };
       depth--;
     }
   }
@@ -374,8 +391,10 @@ function receivingCall(source: string, index: number): { callee: string; nested:
 export function escapingNames(source: string): { name: string; index: number }[] {
   const out: { name: string; index: number }[] = [];
   for (const m of source.matchAll(/[([{,:]\s*((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*(?=[,)\]}])/g)) {
-    // `name: Type,` is an annotation unless it is a dict entry
-    if (source[m.index] === ':' && openerBefore(source, m.index)?.char !== '{') continue;
+    // `'key': Type` in a dict; `name: Type` is taken for an annotation (cheaper than finding its bracket)
+    if (source[m.index] === ':' && (!/['"\])\d]\s*$/.test(source.slice(Math.max(0, m.index - 8), m.index)) || openerBefore(source, m.index)?.char !== '{')) {
+      continue;
+    }
     const call = receivingCall(source, m.index + 1);
     if (!call) continue;
     if (INSPECTING_CALLEES.has(call.callee) && !(call.nested && CLASS_BUILDERS.has(call.callee))) continue;

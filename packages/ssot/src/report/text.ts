@@ -62,6 +62,7 @@ export function formatText(report: Report, options: { colour?: boolean } = {}): 
   out.push(
     `${report.findings.length === 0 ? 'No findings' : `${report.findings.length} finding${report.findings.length === 1 ? '' : 's'} (${counts.error} errors, ${counts.warning} warnings, ${counts.note} notes)`}` +
       ` in ${s.files} files, ${s.lines} lines, ${(s.durationMs / 1000).toFixed(2)} s` +
+      (s.cachedFiles ? ` (${s.cachedFiles} from the cache)` : '') +
       (s.parseErrors ? `; ${s.parseErrors} files did not parse` : '') +
       (report.baselined ? `; ${report.baselined} accepted by the baseline` : ''),
   );

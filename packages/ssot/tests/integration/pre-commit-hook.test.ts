@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,8 @@ let env: NodeJS.ProcessEnv;
 function hookRepository(): { dir: string; rev: string } {
   const dir = scratch('ssot-hook-repo-');
   for (const file of ['.pre-commit-hooks.yaml', 'package.json', 'package-lock.json', 'tsconfig.base.json']) cpSync(join(repositoryRoot, file), join(dir, file));
-  for (const workspace of ['packages/tether', 'testing']) {
+  const { workspaces } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
+  for (const workspace of workspaces.filter((w) => w !== 'packages/ssot')) {
     mkdirSync(join(dir, workspace), { recursive: true });
     cpSync(join(repositoryRoot, workspace, 'package.json'), join(dir, workspace, 'package.json'));
   }

@@ -55,6 +55,8 @@ describe('dashboard under LANG=C.UTF-8', () => {
       await expect.poll(() => page.locator(`${chart} canvas`).count(), { timeout: 10_000 }).toBeGreaterThan(0);
     }
     expect(await page.evaluate(() => typeof (window as unknown as { uPlot?: unknown }).uPlot)).toBe('function');
+    // numbers formatted under that locale too: the connections meter says how many of how many
+    await expect.poll(() => page.locator('#pool-meter-figures').textContent()).toMatch(/^\d+ of \d+ \(\d+ %\)$/);
     expect(problems).toEqual([]);
     await page.close();
   });

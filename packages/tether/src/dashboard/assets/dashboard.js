@@ -229,6 +229,7 @@
     meter.max = p.max;
     meter.value = p.active;
     meter.textContent = `${p.active} of ${p.max}`;
+    $('pool-meter-figures').textContent = `${fmt(p.active)} of ${fmt(p.max)} (${fmt(p.max ? (100 * p.active) / p.max : 0)} %)`;
     $('now-sessions').textContent = `now ${fmt(frame.rates.sessionsPerSec, 1)}/s`;
     const errorTotal = Object.values(frame.rates.errorsPerSec).reduce((a, b) => a + b, 0);
     $('now-errors').textContent = `now ${fmt(errorTotal, 1)}/s`;
