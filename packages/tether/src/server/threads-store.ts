@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { StatementRunner } from '../threads/index.js';
 import { IsolationViolationError } from '@tether/sessions';
 import { NotFoundError } from './errors.js';
 
@@ -16,13 +16,8 @@ export interface Message {
   readonly createdAt: string;
 }
 
-/**
- * Where statements run: a `Session` (several statements in one transaction) or a one-statement runner
- * (`SessionFactory.query`: each statement a whole session in one round trip). Both apply the caller's RLS.
- */
-export interface StatementRunner {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
+/** Where statements run (the one definition lives with the threads domain). */
+export type { StatementRunner };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

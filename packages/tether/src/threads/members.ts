@@ -8,7 +8,10 @@ import {
   UserNotFoundError,
 } from './errors.js';
 
-/** Where statements run: a request-scoped session, or one-statement sessions; both apply the caller's RLS. */
+/**
+ * Where statements run: a `Session` (several statements in one transaction) or a one-statement runner
+ * (`SessionFactory.query`: each statement a whole session in one round trip). Both apply the caller's RLS.
+ */
 export interface StatementRunner {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
