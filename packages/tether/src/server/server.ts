@@ -15,11 +15,10 @@ import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
+import { authenticatedRoutes } from './routes/authenticated.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
-import { memberRoutes } from './routes/members.js';
-import { threadRoutes } from './routes/threads.js';
-import { refuseUpgrade, WebSocketHub } from './websocket.js';
+import { refuseUpgrade, WebSocketHub } from './ws/index.js';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
@@ -53,6 +52,7 @@ export class TetherServer {
     this.factory = new SessionFactory({
       connectionString: options.databaseUrl,
       ...config.pool,
+      pooler: config.pooler,
       applicationName: 'tether',
       // every privileged session (logins, sweeps) is logged at info, as an audit trail
       logger: sessionLogger,
@@ -187,8 +187,7 @@ export class TetherServer {
 
     void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
-    void app.register(threadRoutes, ctx);
-    void app.register(memberRoutes, ctx);
+    void app.register(authenticatedRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
     void app.register(dashboardRoutes);
     return app;
