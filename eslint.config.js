@@ -69,7 +69,7 @@ export default tseslint.config(
             { from: { element: { type: 'ssot' } }, disallow: { to: { element: { types: { anyOf: ['sessions', 'server', 'auth', 'logins', 'threads', 'tether', 'tether-bench'] } } } }, message: 'tether and ssot never import each other' },
             { from: { element: { types: { anyOf: ['sessions', 'server', 'auth', 'logins', 'threads', 'tether', 'ssot'] } } }, disallow: { to: { element: { types: { anyOf: ['testing'] } } } }, message: 'product code never imports testing/' },
             // bench/reliability.ts drives the outage scenario of testing/ (runOutageScenario) and bench/sessions.ts its
-            // PgBouncer harness (the pooler rows); no other bench may
+            // PgBouncer harness (the pooler rows), bench/fanout.ts its broker processes and real logins; no other bench may
             { from: { element: { type: 'tether-bench' } }, disallow: { to: { element: { types: { anyOf: ['testing'] } } } }, message: 'benchmarks never import testing/' },
           ],
         },
@@ -77,7 +77,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/tether/bench/reliability.ts', 'packages/tether/bench/sessions.ts'],
+    files: ['packages/tether/bench/reliability.ts', 'packages/tether/bench/sessions.ts', 'packages/tether/bench/fanout.ts'],
     rules: { 'boundaries/dependencies': 'off' },
   },
 );

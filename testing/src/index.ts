@@ -19,4 +19,5 @@ export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse,
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
 export { launchChromium, type ChromiumOptions } from './browser.js';
+export { startNats, startRedis, NATS_SERVER, REDIS_SERVER, type BrokerProcess } from './brokers.js';
 export { exitOf, npmStart, runCli, serveCli, TETHER_CLI, type CliResult, type ProcessExit, type ServedCli } from './cli.js';

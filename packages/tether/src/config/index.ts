@@ -67,11 +67,30 @@ export const configSchema = z.object({
       loginAttemptsPerMinute: integer(1, 100_000).default(10),
       /**
        * How long a validated login session is trusted from memory before the database is asked again (and its
-       * idle clock touched). Revocations arrive at once through LISTEN/NOTIFY; this bounds a missed one.
+       * idle clock touched). Revocations arrive at once through the broadcaster; this bounds a missed one.
        */
       sessionCheckIntervalMs: integer(50, 600_000).default(5_000),
       /** scrypt cost as log2(N): 14 is N = 16384 (about 50 ms a hash). Lower only for tests and benchmarks. */
       passwordHashCost: integer(10, 20).default(14),
+    })
+    .prefault({}),
+
+  /** How instances tell each other about messages, revoked logins and membership changes (see broadcast/). */
+  broadcast: z
+    .object({
+      /** Unset: PostgreSQL LISTEN/NOTIFY on the service's database. `redis://host:port`: Redis Streams; `nats://host:port`: NATS JetStream. */
+      url: z
+        .string()
+        .regex(/^(redis|rediss|nats):\/\/[^\s]+$/, 'must be redis://host:port or nats://host:port (unset for PostgreSQL LISTEN/NOTIFY)')
+        .optional(),
+      /** The NOTIFY channel, Redis stream key or JetStream stream name; instances that talk must share it. */
+      channel: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('tether_events'),
+      /** Events a Redis or NATS stream keeps (older ones are trimmed): enough to bridge a reconnect. */
+      retainEvents: integer(1_000, 100_000_000).default(100_000),
+      /** How often the outbox relay looks without being kicked (events of crashed instances, a broker back). */
+      relayIntervalMs: integer(10, 600_000).default(500),
+      /** Events the relay publishes per transaction. */
+      relayBatchSize: integer(1, 10_000).default(500),
     })
     .prefault({}),
 
@@ -178,6 +197,11 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_CREDENTIAL_ATTEMPT_BURST', ['limits', 'credentialAttemptBurst']],
   ['TETHER_WEBSOCKETS_PER_USER', ['limits', 'websocketsPerUser']],
   ['TETHER_WS_HEARTBEAT_MS', ['server', 'wsHeartbeatMs']],
+  ['TETHER_BROADCAST_URL', ['broadcast', 'url']],
+  ['TETHER_BROADCAST_CHANNEL', ['broadcast', 'channel']],
+  ['TETHER_BROADCAST_RETAIN_EVENTS', ['broadcast', 'retainEvents']],
+  ['TETHER_OUTBOX_RELAY_INTERVAL_MS', ['broadcast', 'relayIntervalMs']],
+  ['TETHER_OUTBOX_RELAY_BATCH_SIZE', ['broadcast', 'relayBatchSize']],
 ];
 
 type Tree = { [key: string]: unknown };

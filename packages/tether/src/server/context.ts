@@ -25,8 +25,10 @@ export interface ServerContext {
   readonly version: string;
   readonly instanceId: string;
   readonly startedAt: number;
-  /** Whether this instance is listening for other instances' notifications (messages, revocations). */
+  /** Whether this instance receives other instances' events (messages, revocations, membership changes). */
   notificationsConnected(): boolean;
+  /** Which broadcaster carries them: `postgres`, `redis` or `nats`. */
+  readonly broadcasterKind: string;
   /** Pre-handler for authenticated routes: verifies the bearer token and its login session. */
   authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** Runs `work` in a request-scoped session for the authenticated caller (Row-Level Security applies). */

@@ -1,5 +1,5 @@
 /** The server: fastify for HTTP, `ws` for WebSockets, assembled from plugins over users/, auth/ and sessions/. */
-export { TetherServer, MESSAGE_CHANNEL, REVOCATION_CHANNEL, type TetherServerOptions } from './server.js';
+export { TetherServer, type TetherServerOptions } from './server.js';
 export { ServerMetrics, type WebSocketFigures } from './metrics.js';
 export { errorReply, ValidationError, NotFoundError, ForbiddenError, InvalidFrameError, type ErrorReply } from './errors.js';
 export { CLOSE_UNAUTHORIZED, CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, MAX_FRAMES_IN_FLIGHT } from './ws/index.js';

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { AccessTokens, AuthService, loadSigningSecret } from '../auth/index.js';
+import { createBroadcaster, OutboxRelay, type Broadcaster, type BroadcastEvent } from '../broadcast/index.js';
 import type { TetherConfig } from '../config/index.js';
 import { TetherError } from '../errors.js';
 import { SessionFactory } from '@tether/sessions';
@@ -15,16 +16,11 @@ import { errorReply } from './errors.js';
 import { NestingTooDeepError, parseJsonWithin } from './json.js';
 import { beforeBody, ServerLimits, trustFunctionOf } from './limits/index.js';
 import { ServerMetrics } from './metrics.js';
-import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
 import { authenticatedRoutes } from './routes/authenticated.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
 import { refuseUpgrade, WebSocketHub } from './ws/index.js';
-
-export const MESSAGE_CHANNEL = 'tether_messages';
-export const REVOCATION_CHANNEL = 'tether_session_revoked';
-export const MEMBER_REMOVED_CHANNEL = 'tether_member_removed';
 
 export interface TetherServerOptions {
   readonly config: TetherConfig;
@@ -36,7 +32,7 @@ export interface TetherServerOptions {
 
 /**
  * One server instance: the session factory, login sessions, authentication, the fastify app (HTTP routes as
- * plugins, one error handler), the WebSocket hub, and the LISTEN connection that ties instances together.
+ * plugins, one error handler), the WebSocket hub, and the broadcaster and outbox relay that tie instances together.
  */
 export class TetherServer {
   readonly instanceId = randomBytes(4).toString('hex');
@@ -48,7 +44,8 @@ export class TetherServer {
   readonly dashboard: DashboardEndpoint;
   readonly limits: ServerLimits;
   readonly app: FastifyInstance;
-  private readonly listener: NotificationListener;
+  readonly broadcaster: Broadcaster;
+  readonly relay: OutboxRelay;
   /** `server.trustProxy`, compiled once for fastify and the WebSocket upgrades alike. */
   private readonly trustProxy: ReturnType<typeof trustFunctionOf>;
   private closing: Promise<void> | null = null;
@@ -103,21 +100,21 @@ export class TetherServer {
       heartbeatMs: config.server.wsHeartbeatMs,
       sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
       breakerCooldownMs: config.pool.breakerCooldownMs,
+      onCommitted: () => this.relay.kick(),
     });
     this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
-    this.listener = new NotificationListener({
-      // LISTEN holds a server session of its own: never through a transaction-mode pooler
-      connectionString: config.directDatabaseUrl ?? options.databaseUrl,
-      channels: [MESSAGE_CHANNEL, REVOCATION_CHANNEL, MEMBER_REMOVED_CHANNEL],
-      applicationName: listenerApplicationName(this.instanceId),
-      logger: logger.child({ component: 'listener' }),
-      onNotification: (channel, payload) => this.onNotification(channel, payload),
-      // what was announced while the connection was down was missed: revocations are checked again from the
-      // database, and messages of subscribed threads are delivered from it
-      onReconnect: (lostAt) => {
-        this.logins.forgetValidations();
-        void this.hub.catchUp(lostAt);
-      },
+    // every live instance holds connections named after it; other instances' sweeps read that (crashed instances)
+    const presence = listenerApplicationName(this.instanceId);
+    // LISTEN and the relay hold server sessions of their own: never through a transaction-mode pooler
+    const direct = config.directDatabaseUrl ?? options.databaseUrl;
+    this.broadcaster = createBroadcaster(config.broadcast, { url: direct, applicationName: presence }, logger.child({ component: 'broadcast' }));
+    this.relay = new OutboxRelay({
+      connectionString: direct,
+      applicationName: presence,
+      broadcaster: this.broadcaster,
+      intervalMs: config.broadcast.relayIntervalMs,
+      batchSize: config.broadcast.relayBatchSize,
+      logger: logger.child({ component: 'outbox-relay' }),
     });
     this.app = this.buildApp();
   }
@@ -171,7 +168,8 @@ export class TetherServer {
       version: this.options.version,
       instanceId: this.instanceId,
       startedAt: Date.now(),
-      notificationsConnected: () => this.listener.connected,
+      notificationsConnected: () => this.broadcaster.connected,
+      broadcasterKind: this.broadcaster.kind,
       limits: this.limits,
       authenticate: async (request) => {
         request.principal = await this.auth.authenticate(bearerToken(request));
@@ -199,6 +197,8 @@ export class TetherServer {
     // before the body is read: a flood from one address is refused for the price of a map lookup
     app.addHook('onRequest', beforeBody((request) => this.limits.checkIp(request.ip)));
     app.addHook('onResponse', async (request, reply) => {
+      // a write may have left events in the outbox (a message, a membership change, a revoked login): publish now
+      if (request.method !== 'GET' && request.method !== 'HEAD') this.relay.kick();
       const route = request.routeOptions.url ?? 'unmatched';
       this.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
       this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
@@ -212,29 +212,35 @@ export class TetherServer {
     return app;
   }
 
-  private onNotification(channel: string, payload: string): void {
-    if (channel === MESSAGE_CHANNEL) {
-      void this.hub.deliver(payload);
-    } else if (channel === REVOCATION_CHANNEL) {
-      try {
-        const note = JSON.parse(payload) as { sid: string; userId: string; reason: string };
-        this.logins.noteRevoked(note.sid, note.userId, note.reason);
-      } catch {
-        // not ours
-      }
-    } else if (channel === MEMBER_REMOVED_CHANNEL) {
-      try {
-        const note = JSON.parse(payload) as { threadId: string; userId: string };
-        this.hub.endMembership(note.threadId, note.userId);
-      } catch {
-        // not ours
-      }
+  /** An event from any instance (this one included), at least once: each handler tolerates a repeat. */
+  private onEvent(event: BroadcastEvent): void {
+    switch (event.kind) {
+      case 'message':
+        void this.hub.deliver(event);
+        return;
+      case 'login.revoked':
+        this.logins.noteRevoked(event.sid, event.userId, event.reason);
+        return;
+      case 'member.removed':
+        this.hub.endMembership(event.threadId, event.userId);
+        return;
     }
   }
 
-  /** Starts listening for notifications, the sweep, and HTTP; returns the base URL. */
+  /**
+   * Events may have been missed (a broker restarted, a connection dropped): revocations are checked again from
+   * the database, messages of subscribed threads are delivered from it, and memberships are checked again.
+   */
+  private onGap(lostAt: number): void {
+    this.logins.forgetValidations();
+    void this.hub.catchUp(lostAt);
+    void this.hub.recheckMemberships();
+  }
+
+  /** Starts receiving events, the outbox relay, the sweep, and HTTP; returns the base URL. */
   async listen(): Promise<string> {
-    await this.listener.start();
+    await this.broadcaster.start({ onEvent: (event) => this.onEvent(event), onGap: (lostAt) => this.onGap(lostAt) });
+    this.relay.start();
     this.logins.start();
     this.app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = (request.url ?? '/').split('?')[0];
@@ -269,7 +275,8 @@ export class TetherServer {
       await Promise.all([this.hub.close(Math.min(2_000, deadline)), this.dashboard.close()]);
       await this.app.close();
       this.logins.stop();
-      await this.listener.close();
+      await this.relay.close();
+      await this.broadcaster.close();
       await this.factory.close(deadline);
     })();
     return this.closing;

@@ -51,7 +51,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
 
   app.get('/ready', { schema: readySchema }, async (_request, reply) => {
     const health = await ctx.factory.health();
-    // without its LISTEN connection an instance would miss other instances' messages and revocations
+    // without its broadcaster an instance would miss other instances' messages, revocations and removals
     const listening = ctx.notificationsConnected();
     const ready = health.status === 'ok' && health.breakerState === 'closed' && listening;
     if (!ready) reply.code(503).header('Retry-After', '1');
@@ -60,6 +60,7 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
       database: { status: health.status, latencyMs: Math.round(health.latencyMs * 100) / 100, error: health.error },
       breakerState: health.breakerState,
       notifications: listening ? 'listening' : 'reconnecting',
+      broadcaster: ctx.broadcasterKind,
     };
   });
 

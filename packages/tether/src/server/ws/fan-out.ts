@@ -1,9 +1,10 @@
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
+import type { MessageEvent } from '../../broadcast/index.js';
 import { getMessage, type Message } from '../../threads/index.js';
 import type { ServerMetrics } from '../metrics.js';
 import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
 
-/** Messages written this long before the LISTEN connection was lost are delivered again (and deduplicated). */
+/** Messages written this long before events stopped arriving are delivered again (and deduplicated). */
 const CATCH_UP_MARGIN_MS = 5_000;
 /** Recently delivered message ids remembered to keep a catch-up from sending one twice. */
 const DELIVERED_MEMORY = 20_000;
@@ -15,8 +16,8 @@ export interface FanOutOptions {
 }
 
 /**
- * Who is subscribed to which thread on this instance, and delivery to them: new messages announced by PostgreSQL
- * NOTIFY (`deliver`), and after a lost LISTEN connection, the ones missed meanwhile (`catchUp`), each at most once.
+ * Who is subscribed to which thread on this instance, and delivery to them: new messages announced by the
+ * broadcaster (`deliver`), and after an interruption, the ones missed meanwhile (`catchUp`), each at most once.
  */
 export class FanOut {
   private readonly byThread = new Map<string, Set<Connection>>();
@@ -50,14 +51,13 @@ export class FanOut {
     return [...(this.byThread.get(threadId) ?? [])].filter((c) => c.principal.userId === userId);
   }
 
-  /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
-  async deliver(payload: string): Promise<void> {
-    let note: { id: string; threadId: string; userId: string; createdAt: string; content?: string };
-    try {
-      note = JSON.parse(payload) as typeof note;
-    } catch {
-      return;
-    }
+  /** Every (thread, user) with a subscription here: what a membership re-check asks about. */
+  subscribedMembers(): Array<{ threadId: string; userId: string }> {
+    return [...this.byThread].flatMap(([threadId, set]) => [...new Set([...set].map((c) => c.principal.userId))].map((userId) => ({ threadId, userId })));
+  }
+
+  /** A message event: deliver the message to this instance's subscribers of its thread (once per socket). */
+  async deliver(note: MessageEvent): Promise<void> {
     if (!this.firstDelivery(note.id)) return;
     if (!this.byThread.get(note.threadId)?.size) return;
     let message: Message | null;
@@ -88,7 +88,7 @@ export class FanOut {
         [threadIds, since],
       ));
     } catch (error) {
-      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while the notification listener was down');
+      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while events were not received');
       return;
     }
     for (const row of rows) {

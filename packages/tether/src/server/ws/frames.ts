@@ -94,6 +94,10 @@ export const serverFrameSchemas = {
       code: z.string().describe('Stable error code, e.g. invalid_frame, invalid_request, not_found, database_unavailable.'),
       message: z.string(),
       retryAfter: z.number().int().optional().describe('Seconds to wait before retrying (database trouble only).'),
+      threadId: z.uuid().optional().describe('Only with code membership_revoked: the thread whose subscription ended.'),
     })
-    .describe('The answer to a frame that failed. The socket stays open.'),
+    .describe(
+      'The answer to a frame that failed, or, without `id` and with code membership_revoked, the end of a subscription ' +
+        'because its user left the thread or was removed (on every instance, at once). The socket stays open.',
+    ),
 } as const;

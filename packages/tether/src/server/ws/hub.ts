@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AuthService, Principal } from '../../auth/index.js';
+import type { MessageEvent } from '../../broadcast/index.js';
 import { TetherError } from '../../errors.js';
 import type { LoginManager } from '../../logins/index.js';
 import { getThread, postMessage, type StatementRunner } from '../../threads/index.js';
@@ -34,6 +35,8 @@ export interface WebSocketHubOptions {
   /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
   readonly sessionCheckIntervalMs: number;
   readonly breakerCooldownMs: number;
+  /** A frame's write committed (its events wait in the outbox): the relay publishes them now. */
+  readonly onCommitted: () => void;
 }
 
 /**
@@ -45,7 +48,7 @@ export const MAX_FRAMES_IN_FLIGHT = 8;
 
 /**
  * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
- * its user; new messages reach subscribers on every instance through PostgreSQL NOTIFY (`deliver`); a revoked
+ * its user; new messages reach subscribers on every instance through the broadcaster (`deliver`); a revoked
  * login session closes its sockets with 4401 on every instance.
  */
 export class WebSocketHub {
@@ -97,12 +100,32 @@ export class WebSocketHub {
     return { connections: this.connections.size, subscriptions: this.fanOut.subscriptionCount() };
   }
 
-  /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
-  deliver(payload: string): Promise<void> {
-    return this.fanOut.deliver(payload);
+  /** A message event from any instance: deliver it to this instance's subscribers of its thread. */
+  deliver(event: MessageEvent): Promise<void> {
+    return this.fanOut.deliver(event);
   }
 
-  /** After the LISTEN connection was lost and came back: the messages missed meanwhile (see `FanOut.catchUp`). */
+  /**
+   * After missed events: ends the subscriptions of users who are no longer members of the thread (a removal
+   * announced while this instance was not receiving).
+   */
+  async recheckMemberships(): Promise<void> {
+    const pairs = this.fanOut.subscribedMembers();
+    if (pairs.length === 0) return;
+    try {
+      const { rows } = await this.options.factory.query<{ thread_id: string; user_id: string }>(
+        { userId: 'service:websocket-hub' },
+        `SELECT p.thread_id, p.user_id FROM unnest($1::uuid[], $2::uuid[]) AS p(thread_id, user_id)
+          WHERE NOT EXISTS (SELECT 1 FROM thread_members m WHERE m.thread_id = p.thread_id AND m.user_id = p.user_id)`,
+        [pairs.map((p) => p.threadId), pairs.map((p) => p.userId)],
+      );
+      for (const row of rows) this.endMembership(row.thread_id, row.user_id);
+    } catch (error) {
+      this.options.logger.warn({ error: (error as Error).message }, 'could not check memberships after missed events');
+    }
+  }
+
+  /** After events stopped arriving for a while: the messages missed meanwhile (see `FanOut.catchUp`). */
   catchUp(lostAt: number): Promise<void> {
     return this.fanOut.catchUp(lostAt);
   }
@@ -288,6 +311,7 @@ export class WebSocketHub {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
         const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
         const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
+        this.options.onCommitted();
         sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;
       }

@@ -25,7 +25,7 @@ describe('migrations', () => {
   it('bring an empty database to the latest version and record each file', async () => {
     const result = await migrate(client);
     expect(result.applied).toEqual(loadMigrations().map((m) => m.name));
-    expect(await tables()).toEqual(['auth_sessions', 'messages', 'tether_schema_migrations', 'thread_members', 'threads', 'users']);
+    expect(await tables()).toEqual(['auth_sessions', 'broadcast_outbox', 'messages', 'tether_schema_migrations', 'thread_members', 'threads', 'users']);
     const { rows } = await client.query('SELECT version, name FROM tether_schema_migrations ORDER BY version');
     expect(rows.map((r: { name: string }) => r.name)).toEqual(result.applied);
   });

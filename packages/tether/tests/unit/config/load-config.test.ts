@@ -26,6 +26,15 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/databaseUrl \(from DATABASE_URL\).*postgres:\/\//);
     expect(() => loadConfig({ TETHER_SECRET: 'short' })).toThrow(/secret.*at least 32/);
   });
+
+  it('picks the broadcaster from TETHER_BROADCAST_URL: unset is PostgreSQL, redis:// and nats:// name brokers', () => {
+    expect(loadConfig({}).broadcast.url).toBeUndefined();
+    expect(loadConfig({}).broadcast.channel).toBe('tether_events');
+    expect(loadConfig({ TETHER_BROADCAST_URL: 'redis://127.0.0.1:6379' }).broadcast.url).toBe('redis://127.0.0.1:6379');
+    expect(loadConfig({ TETHER_BROADCAST_URL: 'nats://127.0.0.1:4222', TETHER_BROADCAST_CHANNEL: 'chat_1' }).broadcast).toMatchObject({ url: 'nats://127.0.0.1:4222', channel: 'chat_1' });
+    expect(() => loadConfig({ TETHER_BROADCAST_URL: 'kafka://x:9092' })).toThrow(/broadcast\.url \(from TETHER_BROADCAST_URL\).*redis:\/\//);
+    expect(() => loadConfig({ TETHER_BROADCAST_CHANNEL: 'a.b' })).toThrow(/broadcast\.channel/);
+  });
 });
 
 describe('loadConfig behind a transaction-mode pooler', () => {
