@@ -55,6 +55,7 @@ export class TetherServer {
     this.factory = new SessionFactory({
       connectionString: options.databaseUrl,
       ...config.pool,
+      pooler: config.pooler,
       applicationName: 'tether',
       // every privileged session (logins, sweeps) is logged at info, as an audit trail
       logger: sessionLogger,
