@@ -53,7 +53,7 @@ function hookRepository(): { dir: string; rev: string } {
 }
 
 // the first commit builds the scanner in pre-commit's clone (node-gyp compiles node-tree-sitter): minutes when loaded
-describe('the pre-commit hook', { timeout: 900_000 }, () => {
+describe('the pre-commit hook', { timeout: 1_200_000 }, () => {
   it('refuses a bad commit and lets a good one through, having installed the scanner alone', () => {
     const missing = preCommitMissing();
     if (missing) throw new Error(missing);
