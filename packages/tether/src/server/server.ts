@@ -94,7 +94,12 @@ export class TetherServer {
       sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
       breakerCooldownMs: config.pool.breakerCooldownMs,
     });
-    this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
+    this.dashboard = new DashboardEndpoint({
+      auth: this.auth,
+      factory: this.factory,
+      breakerCooldownMs: config.pool.breakerCooldownMs,
+      traffic: () => this.metrics.trafficTotals(),
+    });
     this.listener = new NotificationListener({
       // LISTEN holds a server session of its own: never through a transaction-mode pooler
       connectionString: config.directDatabaseUrl ?? options.databaseUrl,
