@@ -79,6 +79,9 @@ export interface DashboardFeedOptions {
 }
 
 type Send = (frame: DashboardFrame) => void;
+
+/** How long an event waits for its user's email to be looked up before it is sent without it. */
+const EMAIL_WAIT_MS = 1_000;
 interface Previous {
   readonly at: number;
   readonly opened: number;
@@ -232,9 +235,8 @@ export class DashboardFeed {
         dirtyEvicted: pool.dirtyEvicted, sessionsOpened: pool.sessionsOpened, sessionsFailed: pool.sessionsFailed,
       },
       sessions: watched ? this.sessionRows(at) : { total: pool.activeSessions, rows: [] },
-      events: this.withEmails(this.pendingEvents),
+      events: this.withEmails(this.readyEvents(at)),
     };
-    this.pendingEvents = [];
     for (const [send, state] of this.subscribers) {
       const personal = state.primed ? frame : { ...frame, events: this.withEmails(this.recent), history };
       state.primed = true;
@@ -266,6 +268,28 @@ export class DashboardFeed {
         lastErrorCode: s.lastError?.code ?? null,
       }));
     return { total: sessions.length, rows };
+  }
+
+  /**
+   * The pending events to send now: an event whose user's email is being looked up waits for it, up to
+   * `EMAIL_WAIT_MS`, so that the page names the user (events are sent once).
+   */
+  private readyEvents(at: number): SessionEvent[] {
+    const emails = this.options.emails;
+    if (!emails) {
+      const all = this.pendingEvents;
+      this.pendingEvents = [];
+      return all;
+    }
+    const ready: SessionEvent[] = [];
+    const waiting: SessionEvent[] = [];
+    for (const e of this.pendingEvents) {
+      const userId = e.type === 'session_error' || e.type === 'leak' ? e.userId : null;
+      const waits = userId !== null && emails.emailOf(userId) === null && emails.pending(userId) && at - e.at < EMAIL_WAIT_MS;
+      (waits ? waiting : ready).push(e);
+    }
+    this.pendingEvents = waiting;
+    return ready;
   }
 
   private withEmails(events: readonly SessionEvent[]): DashboardEvent[] {

@@ -46,6 +46,11 @@ export class UserEmails {
     return entry?.email ?? null;
   }
 
+  /** Whether `userId` is queued for a lookup, or in the one running. */
+  pending(userId: string): boolean {
+    return this.wanted.has(userId) && Date.now() >= this.retryAt;
+  }
+
   /** Starts one lookup of the queued ids, unless one is running or the last failed recently. */
   resolve(): Promise<void> | undefined {
     if (this.inFlight || this.wanted.size === 0 || Date.now() < this.retryAt) return undefined;
