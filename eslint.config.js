@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import boundaries from 'eslint-plugin-boundaries';
 
 export default tseslint.config(
   {
@@ -34,5 +35,49 @@ export default tseslint.config(
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through config/.' }],
     },
+  },
+  {
+    // Which way imports may point, checked rather than drawn (README: "Architecture"). Elements are folders; a
+    // dependency is judged by the file it resolves to (TypeScript's resolution: workspace packages included).
+    files: ['packages/*/src/**/*.ts', 'packages/*/bench/**/*.ts', 'testing/src/**/*.ts'],
+    plugins: { boundaries },
+    settings: {
+      'import/resolver': { typescript: { noWarnOnMultipleProjects: true, project: ['packages/*/tsconfig.json', 'packages/tether/bench/tsconfig.json', 'testing/tsconfig.json'] } },
+      'boundaries/include': ['packages/**/*', 'testing/**/*'],
+      'boundaries/elements': [
+        { type: 'sessions', pattern: 'packages/sessions/**' },
+        { type: 'server', pattern: 'packages/tether/src/server/**' },
+        { type: 'auth', pattern: 'packages/tether/src/auth/**' },
+        { type: 'logins', pattern: 'packages/tether/src/logins/**' },
+        { type: 'threads', pattern: 'packages/tether/src/threads/**' },
+        { type: 'tether-bench', pattern: 'packages/tether/bench/**' },
+        { type: 'tether', pattern: 'packages/tether/**' },
+        { type: 'ssot', pattern: 'packages/ssot/**' },
+        { type: 'testing', pattern: 'testing/**' },
+      ],
+    },
+    rules: {
+      'boundaries/dependencies': [
+        'error',
+        {
+          default: 'allow',
+          policies: [
+            { from: { element: { type: 'sessions' } }, disallow: { to: { element: { types: { anyOf: ['server', 'auth', 'logins', 'threads', 'tether', 'tether-bench', 'ssot', 'testing'] } } } }, message: 'the session layer imports nothing of the service, the scanner or testing/' },
+            { from: { element: { types: { anyOf: ['threads', 'logins', 'auth'] } } }, disallow: { to: { element: { types: { anyOf: ['server'] } } } }, message: 'domains never import the server above them' },
+            { from: { element: { type: 'threads' } }, disallow: { to: { element: { types: { anyOf: ['logins', 'auth'] } } } }, message: 'threads knows no logins' },
+            { from: { element: { types: { anyOf: ['server', 'auth', 'logins', 'threads', 'tether', 'tether-bench'] } } }, disallow: { to: { element: { types: { anyOf: ['ssot'] } } } }, message: 'tether and ssot never import each other' },
+            { from: { element: { type: 'ssot' } }, disallow: { to: { element: { types: { anyOf: ['sessions', 'server', 'auth', 'logins', 'threads', 'tether', 'tether-bench'] } } } }, message: 'tether and ssot never import each other' },
+            { from: { element: { types: { anyOf: ['sessions', 'server', 'auth', 'logins', 'threads', 'tether', 'ssot'] } } }, disallow: { to: { element: { types: { anyOf: ['testing'] } } } }, message: 'product code never imports testing/' },
+            // bench/reliability.ts drives the outage scenario of testing/ (runOutageScenario) and bench/sessions.ts its
+            // PgBouncer harness (the pooler rows); no other bench may
+            { from: { element: { type: 'tether-bench' } }, disallow: { to: { element: { types: { anyOf: ['testing'] } } } }, message: 'benchmarks never import testing/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/tether/bench/reliability.ts', 'packages/tether/bench/sessions.ts'],
+    rules: { 'boundaries/dependencies': 'off' },
   },
 );

@@ -23,9 +23,10 @@ export const categories = {
   e2e: { include: ['packages/*/tests/e2e/**/*.test.ts'], services: true },
   reliability: { include: ['packages/*/tests/reliability/**/*.test.ts'], services: true },
   browser: { include: ['packages/*/tests/browser/**/*.test.ts'], services: true },
-  // the pooler's own tests, through PgBouncer in transaction mode; not run, and said so, without pgbouncer
+  // the e2e layer again, and the pooler's own tests, with every session through PgBouncer in transaction mode
+  // (TETHER_POOLER=transaction); not run, and said so, on a machine without pgbouncer
   pooler: {
-    include: ['packages/*/tests/pooler/**/*.test.ts', 'testing/tests/pooler/*.test.ts'],
+    include: ['packages/*/tests/e2e/**/*.test.ts', 'packages/*/tests/pooler/**/*.test.ts', 'testing/tests/pooler/*.test.ts'],
     services: true,
     pooler: true,
   },

@@ -13,7 +13,6 @@ declare module 'vitest' {
 export { createScratchDatabase, insertUsers, startPrivatePostgres, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
-export { AnsweringClient, poolOf } from './answering-client.js';
 export { findPgBouncer, startPgBouncer, PGBOUNCER_MISSING, type PgBouncer, type PgBouncerOptions } from './pgbouncer.js';
 export { serverForFile, startTestServer, throughPooler, TEST_SECRET, type FileServer, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
 export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';

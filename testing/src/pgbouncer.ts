@@ -118,6 +118,8 @@ function launch(binary: string, dir: string, port: number, upstream: URL, poolSi
       `default_pool_size = ${poolSize}`,
       'max_client_conn = 1000',
       'max_db_connections = 0',
+      // its console (database `pgbouncer`: SHOW CLIENTS, SHOW POOLS) lets tests see who is connected through it
+      `admin_users = ${user}`,
       `logfile = ${files.log}`,
       `pidfile = ${files.pid}`,
       // a scratch database dropped WITH (FORCE) leaves pooled server connections behind: retry them soon

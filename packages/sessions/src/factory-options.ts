@@ -37,6 +37,15 @@ export interface SessionFactoryOptions {
   readonly systemRole?: string;
   /** false: statements reach pg through its public API only (see wire.ts); true: batched, one round trip. */
   readonly batchStatements?: boolean;
+  /**
+   * `transaction`: `connectionString` is a transaction-mode pooler (PgBouncer, Supavisor, PgCat), which hands each
+   * transaction whichever server connection is free. Nothing then outlives a transaction: no startup parameters
+   * (the role and both timeouts go into every session's context, `SET LOCAL`), no named prepared statements
+   * (statements are planned every time), anonymous sessions run in a transaction too (their role is no longer a
+   * connection default), and a session ended by force is cancelled through the pooler (its process id is the
+   * pooler's, not a backend's).
+   */
+  readonly pooler?: 'none' | 'transaction';
   readonly logger?: SessionLogger;
 }
 
@@ -59,7 +68,8 @@ export const SESSION_FACTORY_DEFAULTS = {
   appRole: APP_ROLE,
   systemRole: SYSTEM_ROLE,
   batchStatements: true,
-} as const;
+  pooler: 'none',
+} as const satisfies Partial<SessionFactoryOptions>;
 
 export interface SessionContext {
   /** A user's UUID; `system` or `service:<name>` for privileged work; absent for anonymous work. */

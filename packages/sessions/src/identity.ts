@@ -43,11 +43,24 @@ export function roleName(name: string): string {
 /** Role, user and request id for the transaction only (`SET LOCAL`), in one statement. */
 const CONTEXT_SQL = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
 const CONTEXT_WITH_TIMEOUT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $4, true)`;
+/** Behind a transaction-mode pooler: both timeouts as well, which elsewhere come with the connection. */
+const CONTEXT_WITH_TIMEOUTS_SQL = `${CONTEXT_WITH_TIMEOUT_SQL}, set_config('idle_in_transaction_session_timeout', $5, true)`;
+
+/**
+ * What a connection's startup parameters set everywhere else (the timeouts): behind a transaction-mode pooler,
+ * which refuses startup parameters and shares server connections, each transaction sets them for itself.
+ */
+export interface TransactionDefaults {
+  readonly statementTimeoutMs: number;
+  readonly idleInTransactionTimeoutMs: number;
+}
 
 /**
  * The statement that sets a transactional session's context: its role, its user for Row-Level Security, its
  * request id in `application_name` (so `pg_stat_activity` names the request), and an own statement timeout if
- * asked. A prepared statement with bind values: nothing the caller gives is spliced into SQL.
+ * asked. A prepared statement with bind values: nothing the caller gives is spliced into SQL. With
+ * `transactionDefaults` (behind a transaction-mode pooler), the timeouts too, and unnamed: nothing prepared
+ * outlives the transaction.
  */
 export function contextStatement(
   identity: Identity,
@@ -55,13 +68,19 @@ export function contextStatement(
   applicationName: string,
   requestId: string,
   statementTimeoutMs: number | undefined,
+  transactionDefaults?: TransactionDefaults,
 ): PreludeStatement {
   const values: unknown[] = [
     identity.kind === 'privileged' ? roles.system : roles.app,
     identity.kind === 'user' ? identity.userId : '',
     `${applicationName}:${requestId}`.slice(0, 63),
   ];
+  const milliseconds = (ms: number): string => String(Math.max(0, Math.floor(ms)));
+  if (transactionDefaults !== undefined) {
+    values.push(milliseconds(statementTimeoutMs ?? transactionDefaults.statementTimeoutMs), milliseconds(transactionDefaults.idleInTransactionTimeoutMs));
+    return { name: undefined, text: CONTEXT_WITH_TIMEOUTS_SQL, values };
+  }
   if (statementTimeoutMs === undefined) return { name: 'tether:context', text: CONTEXT_SQL, values };
-  values.push(String(Math.max(0, Math.floor(statementTimeoutMs))));
+  values.push(milliseconds(statementTimeoutMs));
   return { name: 'tether:context_timeout', text: CONTEXT_WITH_TIMEOUT_SQL, values };
 }

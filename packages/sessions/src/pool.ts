@@ -231,6 +231,7 @@ export function sessionPool(
     readonly appRole: string;
     readonly statementTimeoutMs: number;
     readonly idleInTransactionTimeoutMs: number;
+    readonly pooler: 'none' | 'transaction';
   },
 ): Pool {
   return new Pool({
@@ -241,10 +242,15 @@ export function sessionPool(
       connectionString,
       connectionTimeoutMillis: o.acquireTimeoutMs,
       application_name: o.applicationName,
-      // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own
-      options: `-c role=${o.appRole}`,
-      statement_timeout: o.statementTimeoutMs || undefined,
-      idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
+      // connection defaults: anonymous work runs unprivileged and bounded without a round trip of its own (a
+      // transaction-mode pooler refuses these startup parameters: there, every session's context sets them)
+      ...(o.pooler === 'transaction'
+        ? {}
+        : {
+            options: `-c role=${o.appRole}`,
+            statement_timeout: o.statementTimeoutMs || undefined,
+            idle_in_transaction_session_timeout: o.idleInTransactionTimeoutMs || undefined,
+          }),
       pipeline: true,
     } as pg.ClientConfig,
   });

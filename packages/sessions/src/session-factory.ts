@@ -5,7 +5,7 @@ import { Breaker } from './breaker.js';
 import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TetherError, TransactionAbortedError } from './errors.js';
 import { FactoryStatistics } from './factory-statistics.js';
 import { logFailure, silentLogger, type SessionLogger } from './failure-log.js';
-import { contextStatement, identityOf, roleName, type Identity, type SessionRoles } from './identity.js';
+import { contextStatement, identityOf, roleName, type Identity, type SessionRoles, type TransactionDefaults } from './identity.js';
 import { callerStack, LEAK_PROBE, LeakTask, type LeakWatch } from './leak-task.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { sessionPool, terminateBackend } from './pool.js';
@@ -14,7 +14,7 @@ import { Session, type SessionHost } from './session.js';
 import { SESSION_FACTORY_DEFAULTS, type ConnectionPool, type HealthReport, type SessionContext, type SessionFactoryOptions } from './factory-options.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
-import { batchingWire, publicWire, type PreludeStatement, type SessionClient, type Wire } from './wire.js';
+import { batchingWire, BEGIN_STATEMENT, cancelRunningStatement, publicWire, UNNAMED_BEGIN_STATEMENT, type PreludeStatement, type SessionClient, type Wire } from './wire.js';
 
 export type { SessionLogger } from './failure-log.js';
 export * from './factory-options.js';
@@ -44,6 +44,10 @@ export class SessionFactory implements SessionHost {
   readonly options: Required<Omit<SessionFactoryOptions, 'pool' | 'connectionString' | 'logger'>>;
   /** @internal how sessions' statements reach pg */
   readonly wire: Wire;
+  /** @internal `BEGIN` as a batch's first statement (unnamed behind a transaction-mode pooler) */
+  readonly beginStatement: PreludeStatement;
+  /** Behind a transaction-mode pooler: the timeouts each transaction sets for itself; undefined otherwise. */
+  private readonly transactionDefaults: TransactionDefaults | undefined;
   private readonly pool: ConnectionPool;
   private readonly connectionString: string | undefined;
   private readonly logger: SessionLogger;
@@ -52,7 +56,7 @@ export class SessionFactory implements SessionHost {
   private readonly active = new Map<Session, SessionRecord>();
   private readonly events = new SessionEventHub();
   private readonly statistics = new FactoryStatistics(this.events);
-  private readonly statements = new PreparedStatementRegistry();
+  private readonly statements: PreparedStatementRegistry;
   private readonly leaks: LeakTask;
   private closing = false;
   private drained: (() => void) | null = null;
@@ -63,6 +67,11 @@ export class SessionFactory implements SessionHost {
     this.logger = options.logger ?? silentLogger;
     this.connectionString = options.connectionString;
     this.wire = o.batchStatements ? batchingWire : publicWire;
+    const pooled = o.pooler === 'transaction';
+    this.beginStatement = pooled ? UNNAMED_BEGIN_STATEMENT : BEGIN_STATEMENT;
+    this.transactionDefaults = pooled ? { statementTimeoutMs: o.statementTimeoutMs, idleInTransactionTimeoutMs: o.idleInTransactionTimeoutMs } : undefined;
+    // a named statement would outlive its transaction on a server connection the pooler shares
+    this.statements = new PreparedStatementRegistry(pooled ? 0 : undefined);
     this.roles = { app: roleName(o.appRole), system: roleName(o.systemRole) };
     if (options.pool) {
       this.pool = options.pool;
@@ -179,7 +188,8 @@ export class SessionFactory implements SessionHost {
       const session = new Session(metrics, client, this, openedAt);
       this.active.set(session, {
         identity,
-        transactional: identity.kind !== 'anonymous' || context.transaction === true,
+        // behind a transaction-mode pooler the role is no connection default: anonymous work needs its context too
+        transactional: identity.kind !== 'anonymous' || context.transaction === true || this.transactionDefaults !== undefined,
         statementTimeoutMs: context.statementTimeoutMs,
         leakReported: false,
         leakProbe: null,
@@ -214,7 +224,7 @@ export class SessionFactory implements SessionHost {
   contextStatement(session: Session): PreludeStatement | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
-    return contextStatement(record.identity, this.roles, this.options.applicationName, session.metrics.requestId, record.statementTimeoutMs);
+    return contextStatement(record.identity, this.roles, this.options.applicationName, session.metrics.requestId, record.statementTimeoutMs, this.transactionDefaults);
   }
 
   /** @internal see `PreparedStatementRegistry`. */
@@ -253,7 +263,7 @@ export class SessionFactory implements SessionHost {
       const m = session.metrics;
       this.statistics.counters.dirtyEvicted++;
       this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
-      void terminateBackend(this.connectionString, session.client.processID);
+      void this.endBackend(session.client);
       const dirty = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
       return settled(this.settle(session, record, began, outcome, reason, null, dirty));
     }
@@ -378,9 +388,19 @@ export class SessionFactory implements SessionHost {
     this.statistics.recordError(m, reason);
     m.state = 'error';
     logFailure(this.logger, m, reason, 'session terminated');
-    await terminateBackend(this.connectionString, session.client.processID);
+    await this.endBackend(session.client);
     session.client.release(reason);
     this.closeMetrics(session, record, false);
+  }
+
+  /**
+   * Stops what the connection is running before it is destroyed. Behind a transaction-mode pooler the process id
+   * is the pooler's, not a backend's: the statement is cancelled through the pooler, which closes the server
+   * connection of a client that leaves mid-transaction.
+   */
+  private endBackend(client: SessionClient): Promise<void> {
+    if (this.transactionDefaults !== undefined) return cancelRunningStatement(client);
+    return terminateBackend(this.connectionString, client.processID);
   }
 }
 

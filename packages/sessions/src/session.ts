@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
-import { BEGIN_STATEMENT, type PreludeStatement, type SessionClient, type StatementCallback, type StatementConfig, type Wire } from './wire.js';
+import { type PreludeStatement, type SessionClient, type StatementCallback, type StatementConfig, type Wire } from './wire.js';
 
 /**
  * Statements PostgreSQL refuses outside an explicit transaction block (`LOCK TABLE`, `SAVEPOINT`, `DECLARE`, `SET
@@ -27,6 +27,8 @@ export type SessionPhase = 'fresh' | 'open' | 'sealed' | 'closing' | 'closed' | 
 /** The parts of the factory a session calls back into; kept narrow so that a session knows no pool. */
 export interface SessionHost {
   readonly wire: Wire;
+  /** `BEGIN` as a batch's first statement: prepared by name, or unnamed behind a transaction-mode pooler. */
+  readonly beginStatement: PreludeStatement;
   /** The statement that sets a transactional session's context (role, user, request id), or null for none. */
   contextStatement(session: Session): PreludeStatement | null;
   /** The prepared-statement name for a parameterized statement, or undefined to send it unnamed. */
@@ -175,7 +177,7 @@ export class Session implements AsyncDisposable {
     if (context === null) return this.send(text, values, callback); // anonymous: autocommit
     this.metrics.transactionCount++;
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (this.host.wire.acceptsBatch(this.client, name, text)) return this.sendBatch([BEGIN_STATEMENT, context], { text, values, name }, callback);
+    if (this.host.wire.acceptsBatch(this.client, name, text)) return this.sendBatch([this.host.beginStatement, context], { text, values, name }, callback);
     this.sendPipelined(context, text, values, false, callback);
   }
 

@@ -10,6 +10,7 @@
  *   opened with `pipeline: true`): each statement its own Sync and its own write. `npm run bench:sessions`
  *   measures both, so the choice can be revisited (bench/README.md has the figures).
  */
+import net from 'node:net';
 import pg from 'pg';
 
 /** The pg version whose internals this module was checked against (the wire-internals test compares). */
@@ -26,6 +27,7 @@ export const PG_INTERNALS = [
   'client.connection.submittedNamedStatements',
   'client.connection.parse/bind/execute/close',
   'client.connection.stream.cork/uncork',
+  'client.secretKey',
 ] as const;
 
 /** The parts of pg's connection (pg-protocol's serializer and pg's statement bookkeeping) this module uses. */
@@ -62,15 +64,20 @@ export interface StatementConfig {
 /** How pg answers a statement: the error, or the result. */
 export type StatementCallback<R extends pg.QueryResultRow = pg.QueryResultRow> = (error: Error | undefined, result: pg.QueryResult<R>) => void;
 
-/** A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context): prepared by name, result ignored. */
+/**
+ * A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context), result ignored: prepared by
+ * name once per connection, or, without a name (behind a transaction-mode pooler), parsed every time.
+ */
 export interface PreludeStatement {
-  readonly name: string;
+  readonly name: string | undefined;
   readonly text: string;
   readonly values: readonly unknown[];
 }
 
 /** `BEGIN` as a prelude statement: a batch that starts with it leaves its transaction open after the Sync. */
 export const BEGIN_STATEMENT: PreludeStatement = { name: 'tether:begin', text: 'BEGIN', values: [] };
+/** The same, unnamed: nothing prepared outlives the transaction (behind a transaction-mode pooler). */
+export const UNNAMED_BEGIN_STATEMENT: PreludeStatement = { name: undefined, text: 'BEGIN', values: [] };
 
 /** What a session needs from a pooled connection: a subset of `pg.PoolClient`, so a stub can stand in. */
 export interface SessionClient {
@@ -151,6 +158,13 @@ class StatementBatch extends PgQuery {
 
   override prepare(connection: WireConnection): void {
     for (const statement of this.prelude) {
+      if (statement.name === undefined) {
+        // the unnamed statement lasts until the next Parse: each unnamed prelude statement is parsed, then run
+        connection.parse({ text: statement.text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values: statement.values });
+        connection.execute({ portal: '', rows: 0 });
+        continue;
+      }
       if (connection.parsedStatements[statement.name] !== statement.text) {
         // not known to be prepared here; an earlier batch that failed may have prepared it all the same, and a
         // second Parse of one name is an error, while Close of a name that does not exist is not
@@ -173,8 +187,10 @@ class StatementBatch extends PgQuery {
     if (this.preludeLeft === 0) return super.handleCommandComplete(message, connection);
     // it ran, so it is prepared on this connection from now on
     const statement = this.prelude[this.prelude.length - this.preludeLeft] as PreludeStatement;
-    connection.parsedStatements[statement.name] = statement.text;
-    delete connection.submittedNamedStatements[statement.name];
+    if (statement.name !== undefined) {
+      connection.parsedStatements[statement.name] = statement.text;
+      delete connection.submittedNamedStatements[statement.name];
+    }
     this.preludeLeft--;
   }
 
@@ -246,5 +262,39 @@ export function missingPgInternals(client: pg.Client): string[] {
   const writers = ['parse', 'bind', 'execute', 'close'] as const;
   if (!writers.every((w) => typeof connection?.[w] === 'function')) missing.push('client.connection.parse/bind/execute/close');
   if (typeof connection?.stream?.cork !== 'function' || typeof connection.stream.uncork !== 'function') missing.push('client.connection.stream.cork/uncork');
+  if (typeof (client as Partial<CancelKey>).secretKey !== 'number') missing.push('client.secretKey');
   return missing;
+}
+
+/** What a cancel request needs of a connected pg client (pg keeps the secret key below its public API). */
+interface CancelKey {
+  readonly host: string;
+  readonly port: number;
+  readonly processID: number | null;
+  readonly secretKey: number | null;
+}
+
+/**
+ * Asks the server, or the pooler in front of it (which forwards it to the server connection the client is
+ * using), to cancel the client's running statement: PostgreSQL's CancelRequest, on a connection of its own that
+ * the server closes once it has acted on it. Settles then, after 2 s, or on failure; never rejects. (Behind a
+ * transaction-mode pooler the client's process id is the pooler's, so `pg_terminate_backend` cannot be used.)
+ */
+export function cancelRunningStatement(client: SessionClient): Promise<void> {
+  const { host, port, processID, secretKey } = client as Partial<CancelKey>;
+  if (!host || host.startsWith('/') || !port || !processID || typeof secretKey !== 'number') return Promise.resolve();
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port }, () => {
+      const message = Buffer.alloc(16);
+      message.writeInt32BE(16, 0);
+      message.writeInt32BE(80877102, 4); // the CancelRequest code
+      message.writeInt32BE(processID, 8);
+      message.writeInt32BE(secretKey, 12);
+      // and wait for the other end to close: PgBouncer drops a cancel whose sender hung up before it forwarded it
+      socket.write(message);
+    });
+    socket.setTimeout(2_000, () => socket.destroy());
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+  });
 }

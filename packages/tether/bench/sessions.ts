@@ -10,6 +10,10 @@
  *       straight onto pg's connection with no session layer
  *   (p) (b) and (b2) through pg's public API only (`batchStatements: false`: each statement its own Sync, no
  *       batch, no corking), so the choice of reaching below pg's API (sessions/wire.ts) can be revisited
+ *   (t) (a), (b) and (b2) again through PgBouncer in transaction mode (Debian's `pgbouncer`, started for the run
+ *       in front of the same PostgreSQL, `default_pool_size` = the pool size), the factory with `pooler:
+ *       'transaction'` and the baselines' pg Pool through PgBouncer too; and a user session through PgBouncer
+ *       against the same session direct: the cost of the pooler. Without `pgbouncer`, the bench says so.
  *   (c) the factory's own bookkeeping per session, against a stub pool that answers at once (in a fresh process)
  * Rounds alternate between contender and baseline; the ratio reported is the median of per-round ratios.
  * The last line printed is one JSON object with every figure.
@@ -20,7 +24,8 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
 import { SessionFactory } from '@tether/sessions';
-import { AnsweringClient, poolOf } from '@tether/testing';
+import { AnsweringClient, poolOf } from './answering-client.js';
+import { findPgBouncer, PGBOUNCER_MISSING, startPgBouncer } from '@tether/testing';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -181,17 +186,7 @@ async function main(): Promise<void> {
       factory.withSession({ userId }, async (s) => {
         await s.query('SELECT 1');
       });
-    const naiveUserSession: Op = async () => {
-      const client = await bare.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
-        await client.query('SELECT 1');
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-    };
+    const naiveUserSession = naiveSession(bare, userId);
 
     const figures: Record<string, number> = {};
     const rows: string[][] = [];
@@ -232,6 +227,11 @@ async function main(): Promise<void> {
         rows.push([`(p) (b2) with pg's public API only vs pool.query`, String(c), fmt(p2.contender), fmt(p2.baseline), round(p2.ratio).toFixed(2), '']);
       }
     }
+    if (findPgBouncer() === undefined) {
+      rows.push([`(t) through PgBouncer: not measured, ${PGBOUNCER_MISSING}`, '', '', '', '', '']);
+    } else {
+      await throughPgBouncer(server.url, userId, userSession, figures, rows);
+    }
     await factory.close();
     await publicFactory.close();
     await bare.end();
@@ -256,6 +256,60 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** The baseline of (b): BEGIN, the user context, the SELECT and COMMIT, one round trip each, on a bare pg Pool. */
+function naiveSession(pool: pg.Pool, userId: string): Op {
+  return async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('app.user_id', $1, true)", [userId]);
+      await client.query('SELECT 1');
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+  };
+}
+
+/**
+ * (t): the figures of (a), (b) and (b2), each session and each baseline through PgBouncer in transaction mode; and
+ * a user session through it against the same session straight to PostgreSQL (`directUserSession`).
+ */
+async function throughPgBouncer(directUrl: string, userId: string, directUserSession: Op, figures: Record<string, number>, rows: string[][]): Promise<void> {
+  const pooler = await startPgBouncer({ upstreamUrl: directUrl, poolSize: POOL_MAX });
+  const url = pooler.through(directUrl);
+  const bare = new pg.Pool({ connectionString: url, max: POOL_MAX });
+  const factory = new SessionFactory({ connectionString: url, max: POOL_MAX, pooler: 'transaction' });
+  try {
+    const barePoolQuery: Op = () => bare.query('SELECT 1');
+    const userSession: Op = () => factory.withSession({ userId }, (s) => s.query('SELECT 1'));
+    const naiveUserSession = naiveSession(bare, userId);
+    const awaitingUserSession: Op = () =>
+      factory.withSession({ userId }, async (s) => {
+        await s.query('SELECT 1');
+      });
+    for (const c of [1, 10]) {
+      const measured: Array<[string, string, Op, Op]> = [
+        [`t_a_ratio_${c}`, '(t) (a) anonymous session vs pool.query, both through PgBouncer', () => factory.withSession({}, (s) => s.query('SELECT 1')), barePoolQuery],
+        [`t_b_vs_naive_${c}`, '(t) (b) user session vs naive 4 statements, both through PgBouncer', userSession, naiveUserSession],
+        [`t_b_vs_bare_${c}`, '(t) (b) user session vs pool.query, both through PgBouncer', userSession, barePoolQuery],
+        [`t_b2_vs_naive_${c}`, '(t) (b2) awaiting callback vs naive 4 statements, through PgBouncer', awaitingUserSession, naiveUserSession],
+        [`t_b2_vs_bare_${c}`, '(t) (b2) awaiting callback vs pool.query, through PgBouncer', awaitingUserSession, barePoolQuery],
+        [`t_b_vs_direct_${c}`, '(t) (b) user session through PgBouncer vs the same direct', userSession, directUserSession],
+      ];
+      for (const [key, label, contender, baseline] of measured) {
+        const result = await compare(contender, baseline, c);
+        figures[key] = round(result.ratio);
+        rows.push([label, String(c), fmt(result.contender), fmt(result.baseline), round(result.ratio).toFixed(2), '']);
+      }
+    }
+  } finally {
+    await factory.close();
+    await bare.end();
+    await pooler.stop();
   }
 }
 

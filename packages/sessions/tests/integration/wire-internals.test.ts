@@ -39,6 +39,7 @@ describe("pg's internals that wire.ts relies on", () => {
       'client.connection.submittedNamedStatements',
       'client.connection.parse/bind/execute/close',
       'client.connection.stream.cork/uncork',
+      'client.secretKey', // a client that never connected has no cancel key
     ]);
   });
 });

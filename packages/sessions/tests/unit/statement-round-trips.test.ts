@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SessionFactory } from '@tether/sessions';
-import { AnsweringClient, poolOf } from '@tether/testing';
+// the stub client the factory-bookkeeping benchmark uses (it lives with the benchmarks, which may not import testing/)
+import { AnsweringClient, poolOf } from '../../../tether/bench/answering-client.js';
 
 const USER = '00000000-0000-4000-8000-000000000001';
 

@@ -67,6 +67,13 @@ export class Model {
           for (const d of defsByFile.get(file) ?? []) escaped.add(d.id);
           continue;
         }
+        // an instance whose attributes are set with computed names (`setattr(style, role, f)`) opens its class
+        const instance = file.scopes[e.scope]?.receivers.find((r) => r.name === e.name);
+        const instanceClass = instance ? this.symbols.resolveType(file, instance.source, null, e.scope) : null;
+        if (instanceClass) {
+          escaped.add(instanceClass.id);
+          continue;
+        }
         const sym = this.symbols.resolveDotted(file, e.name, e.scope);
         if (sym?.kind === 'class') escaped.add(sym.def.id);
         // a name two classes of the file share: whichever it meant escapes

@@ -65,8 +65,6 @@ const METHOD_DECORATORS = new Set([
   'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
   'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
 ]);
-/** a dotted name whose last part is capitalized, as class names are */
-const CLASS_NAME = /(?:^|\.)[A-Z]\w*$/;
 /** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
 const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
 const PLAIN_METACLASSES = new Set(['ABCMeta', 'abc.ABCMeta', 'EnumMeta', 'enum.EnumMeta', 'type']);
@@ -647,8 +645,8 @@ export function extractPython(path: string, source: string): FileSummary {
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
-      // `Cls.attr = …` (a class, by its name's shape) sets a class attribute: the model resolves the class
-      if (CLASS_NAME.test(w.receiver)) writes.push(w);
+      // `Cls.attr = …` sets a class attribute (`timezone.utc = …`): the model keeps it when the name is a class
+      writes.push(w);
       continue;
     }
     noteReceiver(w.scope, rootName, source);
@@ -659,6 +657,20 @@ export function extractPython(path: string, source: string): FileSummary {
       const r = reads[k]!;
       if (silencedByLooseStore(r)) reads.splice(k, 1);
     }
+  }
+
+  // ---- class objects that escape ----------------------------------------------------------------------
+  const escapeKeys = new Set<string>();
+  const escapes: { name: string; scope: number }[] = [];
+  for (const e of escapingNames(source)) {
+    const scope = scopeAt(e.index);
+    const key = `${scope} ${e.name}`;
+    if (escapeKeys.has(key)) continue;
+    escapeKeys.add(key);
+    escapes.push({ name: e.name, scope });
+    // `setattr(style, role, f)` on an instance: the model opens the instance's class
+    const source = /^[A-Za-z_]\w*$/.test(e.name) ? sureType(scope, e.name) : null;
+    if (source) noteReceiver(scope, e.name, source);
   }
 
   const outScopes: ScopeInfo[] = scopes.map((s, i) => ({
@@ -691,17 +703,6 @@ export function extractPython(path: string, source: string): FileSummary {
       exported: topLevel && !d.info.name.startsWith('_'),
     };
   });
-
-  // ---- class objects that escape ----------------------------------------------------------------------
-  const escapeKeys = new Set<string>();
-  const escapes: { name: string; scope: number }[] = [];
-  for (const e of escapingNames(source)) {
-    const scope = scopeAt(e.index);
-    const key = `${scope} ${e.name}`;
-    if (escapeKeys.has(key)) continue;
-    escapeKeys.add(key);
-    escapes.push({ name: e.name, scope });
-  }
 
   return {
     path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,

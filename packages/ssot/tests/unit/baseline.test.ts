@@ -19,7 +19,8 @@ function copyFixture(): string {
   return dir;
 }
 
-describe('baseline round trip', () => {
+// each test runs several scans: seconds when the machine is loaded
+describe('baseline round trip', { timeout: 30_000 }, () => {
   it('accepts existing findings after code moves by some lines, and reports only new ones', async () => {
     const dir = copyFixture();
     const baseline = join(dir, 'ssot-baseline.json');

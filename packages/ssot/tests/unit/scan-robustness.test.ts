@@ -20,7 +20,8 @@ function project(files: Record<string, string>): string {
 
 const BUG = 'class A:\n    x = 1\n\n\ndef f(a: A) -> int:\n    return a.y\n';
 
-describe('scanning', () => {
+// scans start worker threads and read files: seconds each when the machine is loaded
+describe('scanning', { timeout: 30_000 }, () => {
   it('counts and reports a file that does not parse, and goes on', async () => {
     const dir = project({ 'broken.py': 'x = = 2\n', 'bad.ts': 'export const = ;\n', 'ok.py': BUG });
     const report = await scan({ paths: [dir], threads: 0 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
+import { SESSION_FACTORY_DEFAULTS as POOL } from '@tether/sessions';
 
 /**
  * Every setting Tether reads, with its default written once. Sources, later winning: defaults, environment
@@ -34,15 +35,16 @@ export const configSchema = z.object({
 
   pool: z
     .object({
-      max: integer(1, 1000).default(20),
-      acquireTimeoutMs: integer(1, 600_000).default(5_000),
-      idleTimeoutMs: integer(0, 3_600_000).default(30_000),
-      statementTimeoutMs: integer(0, 3_600_000).default(15_000),
-      idleInTransactionTimeoutMs: integer(0, 3_600_000).default(60_000),
-      leakDetectionThresholdMs: integer(0, 3_600_000).default(10_000),
-      maxSessionLifetimeMs: integer(0, 86_400_000).default(120_000),
-      breakerThreshold: integer(1, 1000).default(5),
-      breakerCooldownMs: integer(100, 600_000).default(5_000),
+      // defaults are the session layer's own (SESSION_FACTORY_DEFAULTS), written once there
+      max: integer(1, 1000).default(POOL.max),
+      acquireTimeoutMs: integer(1, 600_000).default(POOL.acquireTimeoutMs),
+      idleTimeoutMs: integer(0, 3_600_000).default(POOL.idleTimeoutMs),
+      statementTimeoutMs: integer(0, 3_600_000).default(POOL.statementTimeoutMs),
+      idleInTransactionTimeoutMs: integer(0, 3_600_000).default(POOL.idleInTransactionTimeoutMs),
+      leakDetectionThresholdMs: integer(0, 3_600_000).default(POOL.leakDetectionThresholdMs),
+      maxSessionLifetimeMs: integer(0, 86_400_000).default(POOL.maxSessionLifetimeMs),
+      breakerThreshold: integer(1, 1000).default(POOL.breakerThreshold),
+      breakerCooldownMs: integer(100, 600_000).default(POOL.breakerCooldownMs),
     })
     .prefault({}),
 

@@ -3,7 +3,7 @@ import type { AuthService, Principal } from '../auth/index.js';
 import type { Session, SessionFactory } from '@tether/sessions';
 import type { LoginManager } from '../logins/index.js';
 import type { ServerMetrics } from './metrics.js';
-import type { StatementRunner } from './threads-store.js';
+import type { StatementRunner } from '../threads/index.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -6,7 +6,7 @@ import { DashboardFeed, streamDashboard, UserEmails, type TrafficTotals } from '
 import type { SessionFactory } from '@tether/sessions';
 import { requireAdmin } from './admin.js';
 import { errorReply, ForbiddenError } from './errors.js';
-import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './websocket.js';
+import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './ws/index.js';
 
 /** The socket is authenticated, but the account is not an administrator. */
 export const CLOSE_FORBIDDEN = 4403;

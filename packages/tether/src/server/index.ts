@@ -2,5 +2,5 @@
 export { TetherServer, MESSAGE_CHANNEL, REVOCATION_CHANNEL, type TetherServerOptions } from './server.js';
 export { ServerMetrics, type WebSocketFigures } from './metrics.js';
 export { errorReply, ValidationError, NotFoundError, ForbiddenError, InvalidFrameError, type ErrorReply } from './errors.js';
-export { CLOSE_UNAUTHORIZED, CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, MAX_FRAMES_IN_FLIGHT } from './websocket.js';
-export type { Thread, Message } from './threads-store.js';
+export { CLOSE_UNAUTHORIZED, CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, MAX_FRAMES_IN_FLIGHT } from './ws/index.js';
+export type { Thread, Message } from '../threads/index.js';

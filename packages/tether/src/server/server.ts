@@ -15,11 +15,10 @@ import { errorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
+import { authenticatedRoutes } from './routes/authenticated.js';
 import { dashboardRoutes } from './routes/dashboard.js';
 import { observabilityRoutes } from './routes/observability.js';
-import { memberRoutes } from './routes/members.js';
-import { threadRoutes } from './routes/threads.js';
-import { refuseUpgrade, WebSocketHub } from './websocket.js';
+import { refuseUpgrade, WebSocketHub } from './ws/index.js';
 
 export const MESSAGE_CHANNEL = 'tether_messages';
 export const REVOCATION_CHANNEL = 'tether_session_revoked';
@@ -56,6 +55,7 @@ export class TetherServer {
     this.factory = new SessionFactory({
       connectionString: options.databaseUrl,
       ...config.pool,
+      pooler: config.pooler,
       applicationName: 'tether',
       // every privileged session (logins, sweeps) is logged at info, as an audit trail
       logger: sessionLogger,
@@ -192,8 +192,7 @@ export class TetherServer {
 
     void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
     void app.register(authRoutes, ctx);
-    void app.register(threadRoutes, ctx);
-    void app.register(memberRoutes, ctx);
+    void app.register(authenticatedRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
     void app.register(dashboardRoutes);
     return app;

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import { isUuid } from '@tether/sessions';
 import {
   AlreadyMemberError,
   CreatorIsPermanentMemberError,
@@ -7,11 +7,8 @@ import {
   ThreadNotFoundError,
   UserNotFoundError,
 } from './errors.js';
+import type { StatementRunner } from './store.js';
 
-/** Where statements run: a request-scoped session, or one-statement sessions; both apply the caller's RLS. */
-export interface StatementRunner {
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
-}
 
 /** `POST /threads/:id/members` answers this. */
 export interface AddedMember {
@@ -25,13 +22,6 @@ export interface ThreadMember {
   readonly userId: string;
   readonly email: string;
   readonly addedAt: string;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** Whether `id` can name a row (anything else is a 404 without asking the database). */
-export function isUuid(id: string): boolean {
-  return UUID.test(id);
 }
 
 /**

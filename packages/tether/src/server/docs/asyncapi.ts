@@ -1,4 +1,4 @@
-import { clientFrameSchemas, serverFrameSchemas } from '../frames.js';
+import { clientFrameSchemas, serverFrameSchemas } from '../ws/frames.js';
 import { jsonSchema } from './route-schema.js';
 
 const DESCRIPTION = `One WebSocket per client at \`/ws\`. Frames are JSON objects with a \`type\`.

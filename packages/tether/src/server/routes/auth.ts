@@ -31,7 +31,7 @@ const loginSession = z.object({
 });
 const tags = ['auth'];
 
-/** `/auth/*`: register, login, refresh (rotation), logout of one session or all, and the caller's sessions. */
+/** `/auth/*` for anyone: register, login, refresh (rotation). */
 export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const registerSchema = routeSchema({
     summary: 'Register a user',
@@ -70,6 +70,10 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     return ctx.auth.refresh(refreshToken, { requestId: request.id });
   });
 
+}
+
+/** `/auth/*` for an authenticated caller (see `authenticatedRoutes`): logout of one login or all, the caller's logins. */
+export async function loginRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const logoutSchema = routeSchema({
     summary: "Log out this login session, or all of the caller's",
     tags,
@@ -78,7 +82,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     responses: { 204: { description: 'Logged out', body: null } },
     errors: ['invalid_request'],
   });
-  app.post('/auth/logout', { preHandler: ctx.authenticate, schema: logoutSchema }, async (request, reply) => {
+  app.post('/auth/logout', { schema: logoutSchema }, async (request, reply) => {
     const { all } = parseWith(logoutBody, request.body);
     await ctx.auth.logout(principalOf(request), all === true);
     return reply.code(204).send();
@@ -90,7 +94,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     authenticated: true,
     responses: { 200: { description: 'Login sessions', body: z.object({ items: z.array(loginSession) }) } },
   });
-  app.get('/auth/sessions', { preHandler: ctx.authenticate, schema: sessionsSchema }, async (request) => {
+  app.get('/auth/sessions', { schema: sessionsSchema }, async (request) => {
     const principal = principalOf(request);
     const sessions = await ctx.logins.list(principal.userId);
     return {

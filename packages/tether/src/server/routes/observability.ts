@@ -40,7 +40,7 @@ const adminSessionsSchema = routeSchema({
   errors: ['forbidden'],
 });
 
-/** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus), `/admin/sessions`. */
+/** `/health` (live), `/ready` (database reachable, breaker closed), `/metrics` (Prometheus). */
 export async function observabilityRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.get('/health', { schema: healthSchema }, async () => ({
     status: 'ok',
@@ -68,7 +68,11 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
     return reply.type(contentType).send(body);
   });
 
-  app.get('/admin/sessions', { preHandler: ctx.authenticate, schema: adminSessionsSchema }, async (request) => {
+}
+
+/** `/admin/sessions` for an authenticated administrator (see `authenticatedRoutes`): the open database sessions. */
+export async function adminRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.get('/admin/sessions', { schema: adminSessionsSchema }, async (request) => {
     await requireAdmin(ctx.factory, principalOf(request).userId, request.id);
     return { items: ctx.factory.activeSessions(), pool: ctx.factory.poolMetrics() };
   });

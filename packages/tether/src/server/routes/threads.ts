@@ -3,17 +3,17 @@ import { z } from 'zod';
 import { NotFoundError, parseWith, storable } from '../errors.js';
 import type { ServerContext } from '../context.js';
 import { routeSchema } from '../docs/index.js';
-import { messageSchema } from '../frames.js';
-import { createThread, getThread, listMessages, listThreads, postMessage } from '../threads-store.js';
+import { messageSchema } from '../ws/frames.js';
+import { createThread, getThread, listMessages, listThreads, postMessage } from '../../threads/index.js';
+import { isUuid, UUID_PATTERN } from '@tether/sessions';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const threadBody = z.object({ title: storable(z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')) });
 const params = z.object({ id: z.string().describe('thread id (UUID)') });
 const thread = z.object({ id: z.uuid(), title: z.string(), createdAt: z.iso.datetime() });
 const tags = ['threads'];
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(1000),
-  after: z.string().regex(UUID, 'must be a message id').optional(),
+  after: z.string().regex(UUID_PATTERN, 'must be a message id').optional(),
 });
 
 /** Threads and messages: every handler runs in a request-scoped session for the caller; RLS hides the rest. */
@@ -34,7 +34,7 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     responses: { 201: { description: 'Created', body: thread } },
     errors: ['invalid_request'],
   });
-  app.post('/threads', { preHandler: ctx.authenticate, schema: createSchema }, async (request, reply) => {
+  app.post('/threads', { schema: createSchema }, async (request, reply) => {
     const { title } = parseWith(threadBody, request.body);
     const thread = await createThread(ctx.statements(request), title);
     return reply.code(201).send(thread);
@@ -46,7 +46,7 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     authenticated: true,
     responses: { 200: { description: 'Threads', body: z.object({ items: z.array(thread) }) } },
   });
-  app.get('/threads', { preHandler: ctx.authenticate, schema: listSchema }, async (request) => ({ items: await listThreads(ctx.statements(request)) }));
+  app.get('/threads', { schema: listSchema }, async (request) => ({ items: await listThreads(ctx.statements(request)) }));
 
   const getSchema = routeSchema({
     summary: 'One thread',
@@ -57,7 +57,7 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     errors: ['not_found'],
     description: 'A thread that does not exist and one the caller is not a member of are both 404 not_found.',
   });
-  app.get('/threads/:id', { preHandler: ctx.authenticate, schema: getSchema }, async (request) => {
+  app.get('/threads/:id', { schema: getSchema }, async (request) => {
     const { id } = parseWith(params, request.params);
     return getThread(ctx.statements(request), id);
   });
@@ -72,9 +72,9 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     responses: { 201: { description: 'Stored', body: messageSchema } },
     errors: ['invalid_request', 'not_found'],
   });
-  app.post('/threads/:id/messages', { preHandler: ctx.authenticate, schema: postSchema }, async (request, reply) => {
+  app.post('/threads/:id/messages', { schema: postSchema }, async (request, reply) => {
     const { id } = parseWith(params, request.params);
-    if (!UUID.test(id)) throw new NotFoundError('no such thread');
+    if (!isUuid(id)) throw new NotFoundError('no such thread');
     const { content } = parseWith(messageBody, request.body);
     const header = request.headers['idempotency-key'];
     const key = header === undefined ? undefined : parseWith(idempotencyKey, header, 'Idempotency-Key');
@@ -91,7 +91,7 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     responses: { 200: { description: 'Messages', body: z.object({ items: z.array(messageSchema) }) } },
     errors: ['invalid_request', 'not_found'],
   });
-  app.get('/threads/:id/messages', { preHandler: ctx.authenticate, schema: messagesSchema }, async (request) => {
+  app.get('/threads/:id/messages', { schema: messagesSchema }, async (request) => {
     const { id } = parseWith(params, request.params);
     const { limit, after } = parseWith(listQuery, request.query, 'query');
     return { items: await ctx.inSession(request, (s) => listMessages(s, id, { limit, after })) };

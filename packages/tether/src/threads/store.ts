@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { IsolationViolationError } from '@tether/sessions';
-import { NotFoundError } from './errors.js';
+import { isUuid, IsolationViolationError } from '@tether/sessions';
+import { ThreadNotFoundError } from './errors.js';
 
 /** The shapes the HTTP and WebSocket contracts send. Times are ISO 8601 strings. */
 export interface Thread {
@@ -24,7 +24,6 @@ export interface StatementRunner {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface ThreadRow {
   id: string;
@@ -56,9 +55,9 @@ export async function listThreads(db: StatementRunner): Promise<Thread[]> {
 }
 
 export async function getThread(db: StatementRunner, id: string): Promise<Thread> {
-  if (!UUID.test(id)) throw new NotFoundError('no such thread');
+  if (!isUuid(id)) throw new ThreadNotFoundError('no such thread');
   const { rows } = await db.query<ThreadRow>('SELECT id, title, created_at FROM threads WHERE id = $1', [id]);
-  if (!rows[0]) throw new NotFoundError('no such thread');
+  if (!rows[0]) throw new ThreadNotFoundError('no such thread');
   return thread(rows[0]);
 }
 
@@ -67,7 +66,7 @@ export async function getThread(db: StatementRunner, id: string): Promise<Thread
  * (unique per user and client id).
  */
 export async function postMessage(db: StatementRunner, threadId: string, content: string, clientMessageId?: string | null): Promise<Message> {
-  if (!UUID.test(threadId)) throw new NotFoundError('no such thread');
+  if (!isUuid(threadId)) throw new ThreadNotFoundError('no such thread');
   try {
     if (!clientMessageId) {
       // one statement: the RLS check on insert (WITH CHECK … EXISTS thread) refuses a thread the user cannot see
@@ -93,10 +92,10 @@ export async function postMessage(db: StatementRunner, threadId: string, content
       [clientMessageId],
     );
     if (prior.rows[0]) return message(prior.rows[0]);
-    throw new NotFoundError('no such thread');
+    throw new ThreadNotFoundError('no such thread');
   } catch (error) {
     // refused by Row-Level Security, or no such thread at all (foreign key): the same 404 either way
-    if (error instanceof IsolationViolationError || (error as { code?: string }).code === '23503') throw new NotFoundError('no such thread', { cause: error });
+    if (error instanceof IsolationViolationError || (error as { code?: string }).code === '23503') throw new ThreadNotFoundError('no such thread', { cause: error });
     throw error;
   }
 }

@@ -1,5 +1,7 @@
+import { UUID_PATTERN } from '@tether/sessions';
+import type { RawData } from 'ws';
 import { z } from 'zod';
-import { storable } from './errors.js';
+import { storable } from '../errors.js';
 
 /**
  * The WebSocket contract of `/ws` as zod schemas: client frames are parsed with them, and the AsyncAPI document
@@ -10,15 +12,7 @@ const frameId = z
   .union([z.string().min(1).max(200), z.number().finite()])
   .optional()
   .describe('Any string or number; the one answer to this frame carries it back unchanged.');
-const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID');
-
-export type ClientFrame =
-  | { type: 'ping'; id?: string | number | undefined }
-  | { type: 'thread.subscribe'; id?: string | number | undefined; threadId: string }
-  | { type: 'thread.unsubscribe'; id?: string | number | undefined; threadId: string }
-  | { type: 'message.send'; id?: string | number | undefined; threadId: string; content: string; clientMessageId?: string | undefined };
-
-export const CLIENT_FRAME_TYPES: readonly ClientFrame['type'][] = ['ping', 'thread.subscribe', 'thread.unsubscribe', 'message.send'];
+const uuid = z.string().regex(UUID_PATTERN, 'must be a UUID');
 
 /** Each client frame's schema, by type; `maxMessageLength` is the server's configured limit. */
 export function clientFrameSchemas(maxMessageLength: number) {
@@ -42,10 +36,42 @@ export function clientFrameSchemas(maxMessageLength: number) {
   } as const;
 }
 
-/** The parser for client frames (a discriminated union over `type`). */
-export function clientFrameSchema(maxMessageLength: number): z.ZodType<ClientFrame> {
+/** The parser for client frames (a discriminated union over `type`): the one definition of a client frame. */
+export function clientFrameSchema(maxMessageLength: number) {
   const s = clientFrameSchemas(maxMessageLength);
   return z.discriminatedUnion('type', [s.ping, s['thread.subscribe'], s['thread.unsubscribe'], s['message.send']]);
+}
+
+export type ClientFrameSchema = ReturnType<typeof clientFrameSchema>;
+/** A parsed client frame: its type is read from the union, never written beside it. */
+export type ClientFrame = z.infer<ClientFrameSchema>;
+export type FrameId = ClientFrame['id'];
+
+/** Every client frame type, read from the schemas. */
+export const CLIENT_FRAME_TYPES = Object.keys(clientFrameSchemas(1)) as ClientFrame['type'][];
+const KNOWN_TYPES: ReadonlySet<string> = new Set(CLIENT_FRAME_TYPES);
+
+/** What a frame's envelope says before its body is checked: JSON or not, its id (for the answer), its type. */
+export type Envelope =
+  | { readonly kind: 'not_json' }
+  | { readonly kind: 'unknown_type'; readonly type: string | null; readonly id: FrameId }
+  | { readonly kind: 'frame'; readonly type: ClientFrame['type']; readonly id: FrameId; readonly raw: unknown };
+
+export function readEnvelope(data: RawData): Envelope {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data.toString());
+  } catch {
+    return { kind: 'not_json' };
+  }
+  let id: FrameId;
+  if (raw && typeof raw === 'object' && 'id' in raw) {
+    const candidate = (raw as { id: unknown }).id;
+    if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
+  }
+  const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : null;
+  if (type === null || !KNOWN_TYPES.has(type)) return { kind: 'unknown_type', type, id };
+  return { kind: 'frame', type: type as ClientFrame['type'], id, raw };
 }
 
 export const messageSchema = z.object({ id: z.uuid(), threadId: z.uuid(), content: z.string(), createdAt: z.iso.datetime() });

@@ -1,0 +1,260 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { SessionFactory, SessionLogger } from '@tether/sessions';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { AuthService, Principal } from '../../auth/index.js';
+import { TetherError } from '../../errors.js';
+import type { LoginManager } from '../../logins/index.js';
+import { getThread, postMessage, type StatementRunner } from '../../threads/index.js';
+import { errorReply, InvalidFrameError, isStorableText, parseWith } from '../errors.js';
+import type { ServerMetrics, WebSocketFigures } from '../metrics.js';
+import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
+import { FanOut } from './fan-out.js';
+import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
+import { heartbeat, recheckLogins } from './liveness.js';
+import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
+
+export interface WebSocketHubOptions {
+  readonly auth: AuthService;
+  readonly factory: SessionFactory;
+  readonly logins: LoginManager;
+  readonly metrics: ServerMetrics;
+  readonly logger: SessionLogger;
+  readonly instanceId: string;
+  readonly maxMessageLength: number;
+  readonly maxPayloadBytes: number;
+  readonly heartbeatMs: number;
+  /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
+  readonly sessionCheckIntervalMs: number;
+  readonly breakerCooldownMs: number;
+}
+
+/**
+ * Frames one socket may have in flight at once. A client that sends faster waits: further frames queue in
+ * order, and its socket is paused so that TCP flow control slows it down (the queue holds at most what was
+ * already read) instead of the client taking the whole pool from everyone else.
+ */
+export const MAX_FRAMES_IN_FLIGHT = 8;
+
+/**
+ * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
+ * its user; new messages reach subscribers on every instance through PostgreSQL NOTIFY (`deliver`); a revoked
+ * login session closes its sockets with 4401 on every instance.
+ */
+export class WebSocketHub {
+  private readonly wss: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  /** Open sockets by the login they authenticated with. */
+  private readonly byLogin = new Map<string, Set<Connection>>();
+  private readonly fanOut: FanOut;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nextId = 0;
+  private closing = false;
+  private readonly frameSchema: ClientFrameSchema;
+
+  constructor(private readonly options: WebSocketHubOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes,
+      // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
+      handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+    });
+    this.frameSchema = clientFrameSchema(options.maxMessageLength);
+    this.fanOut = new FanOut(options);
+    options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
+    if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => heartbeat(this.connections));
+    const closeExpired = (loginId: string): void => this.closeLogin(loginId, CLOSE_UNAUTHORIZED, 'session_expired');
+    this.every(options.sessionCheckIntervalMs, () => void recheckLogins([...this.byLogin.keys()], options.logins, closeExpired));
+  }
+
+  /** Takes over an `upgrade` request for `/ws`. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.closing) return refuseUpgrade(socket, '503 Service Unavailable');
+    this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+  }
+
+  figures(): WebSocketFigures {
+    return { connections: this.connections.size, subscriptions: this.fanOut.subscriptionCount() };
+  }
+
+  /** A `tether_messages` notification: deliver the message to this instance's subscribers of its thread. */
+  deliver(payload: string): Promise<void> {
+    return this.fanOut.deliver(payload);
+  }
+
+  /** After the LISTEN connection was lost and came back: the messages missed meanwhile (see `FanOut.catchUp`). */
+  catchUp(lostAt: number): Promise<void> {
+    return this.fanOut.catchUp(lostAt);
+  }
+
+  /**
+   * A user left a thread or was removed: their subscriptions to it on this instance end now, each with an error
+   * frame `membership_revoked` naming the thread; their sockets stay open.
+   */
+  endMembership(threadId: string, userId: string): void {
+    for (const connection of this.fanOut.subscribersOf(threadId, userId)) {
+      this.fanOut.unsubscribe(connection, threadId);
+      sendFrame(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+    }
+  }
+
+  /** Closes every socket of a login (revoked, expired). */
+  closeLogin(loginId: string, code: number, reason: string): void {
+    const set = this.byLogin.get(loginId);
+    if (!set) return;
+    for (const connection of [...set]) connection.ws.close(code, reason.slice(0, 120));
+  }
+
+  /** Closes every socket with 1001 and stops accepting new ones; resolves when they are gone (or after `graceMs`). */
+  async close(graceMs = 2_000): Promise<void> {
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    const closed = [...this.connections].map((c) => new Promise<void>((resolve) => {
+      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+      c.ws.once('close', () => resolve());
+      c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+    }));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    for (const c of this.connections) c.ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private every(ms: number, run: () => void): void {
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage): void {
+    const token = websocketToken(request);
+    // frames sent before authentication finishes wait for it
+    const early: RawData[] = [];
+    const buffer = (data: RawData): void => {
+      if (early.push(data) === MAX_FRAMES_IN_FLIGHT) ws.pause();
+    };
+    ws.on('message', buffer);
+    ws.on('error', () => {});
+    this.options.auth.authenticate(token).then(
+      (principal) => {
+        ws.off('message', buffer);
+        if (ws.readyState !== WebSocket.OPEN) return;
+        if (this.closing) return ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        const connection = this.register(ws, principal);
+        for (const data of early) this.onFrame(connection, data);
+        if (connection.waiting.length === 0) ws.resume(); // paused while early frames piled up, and none wait now
+      },
+      (error: unknown) => {
+        ws.off('message', buffer);
+        const reply = errorReply(error, this.options.breakerCooldownMs);
+        this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+        if (reply.status === 401) {
+          ws.close(CLOSE_UNAUTHORIZED, reply.code);
+        } else {
+          sendFrame(ws, { type: 'error', code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+          ws.close(CLOSE_TRY_AGAIN, reply.code);
+        }
+      },
+    );
+  }
+
+  private register(ws: WebSocket, principal: Principal): Connection {
+    const id = `${this.options.instanceId}:${++this.nextId}`;
+    const expiry = setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, principal.tokenExpiresAt - Date.now()));
+    expiry.unref();
+    const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
+    this.connections.add(connection);
+    addTo(this.byLogin, principal.sessionId, connection);
+    this.options.metrics.wsConnectionsTotal.inc();
+    const { logins, logger } = this.options;
+    logins.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    ws.on('pong', () => (connection.alive = true));
+    ws.on('message', (data) => this.onFrame(connection, data));
+    ws.once('close', (code) => {
+      clearTimeout(expiry);
+      connection.waiting.length = 0; // nobody is left to answer
+      this.connections.delete(connection);
+      removeFrom(this.byLogin, principal.sessionId, connection);
+      this.fanOut.drop(connection);
+      this.options.metrics.wsCloses.inc({ code: String(code) });
+      logins.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+    });
+    return connection;
+  }
+
+  private onFrame(connection: Connection, data: RawData): void {
+    const envelope = readEnvelope(data);
+    if (envelope.kind === 'not_json') {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
+      return;
+    }
+    if (envelope.kind === 'unknown_type') {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      const type = envelope.type;
+      this.fail(connection.ws, new InvalidFrameError(type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), envelope.id);
+      return;
+    }
+    this.options.metrics.wsFrames.inc({ type: envelope.type });
+    this.dispatch(connection, envelope.raw, envelope.id);
+  }
+
+  /** Handles a frame now, or queues it (and pauses the socket) while the socket has its fill in flight. */
+  private dispatch(connection: Connection, raw: unknown, id: FrameId): void {
+    if (connection.inFlight >= MAX_FRAMES_IN_FLIGHT) {
+      connection.waiting.push({ raw, id });
+      connection.ws.pause();
+      return;
+    }
+    connection.inFlight++;
+    this.handle(connection, raw, id)
+      .catch((error: unknown) => this.fail(connection.ws, error, id))
+      .finally(() => {
+        connection.inFlight--;
+        const next = connection.waiting.shift();
+        if (next) this.dispatch(connection, next.raw, next.id);
+        else connection.ws.resume();
+      });
+  }
+
+  private async handle(connection: Connection, raw: unknown, id: FrameId): Promise<void> {
+    const frame = parseWith(this.frameSchema, raw, 'frame');
+    const { userId } = connection.principal;
+    switch (frame.type) {
+      case 'ping':
+        sendFrame(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
+        return;
+      case 'thread.subscribe': {
+        await getThread(this.statements(userId, frame.threadId), frame.threadId);
+        if (connection.ws.readyState !== WebSocket.OPEN) return;
+        this.fanOut.subscribe(connection, frame.threadId);
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        return;
+      }
+      case 'thread.unsubscribe':
+        this.fanOut.unsubscribe(connection, frame.threadId);
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
+        return;
+      case 'message.send': {
+        // a retried send carries the same client id and gets the stored message back, not a duplicate
+        const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
+        const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
+        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
+        return;
+      }
+    }
+  }
+
+  /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
+  private statements(userId: string, threadId: string): StatementRunner {
+    return { query: (text, values) => this.options.factory.query({ userId, threadId }, text, values) };
+  }
+
+  private fail(ws: WebSocket, error: unknown, id: FrameId): void {
+    const reply = errorReply(error, this.options.breakerCooldownMs);
+    this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+    if (!(error instanceof TetherError)) this.options.logger.error({ error: (error as Error)?.message, stack: (error as Error)?.stack }, 'WebSocket frame failed');
+    sendFrame(ws, { type: 'error', ...(id !== undefined ? { id } : {}), code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+  }
+}
