@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, launchChromium, openSocket, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
+import { api, grantAdmin, launchChromium, openSocket, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
 
 // What the dashboard shows beyond the pool, in real Chromium against the real server on a private embedded
 // PostgreSQL: traffic by status class, WebSockets, the minute before sign-in, emails instead of ids, a caller's
@@ -24,10 +23,7 @@ beforeAll(async () => {
     config: { pool: { max: 6, breakerThreshold: 3, breakerCooldownMs: 1_000, acquireTimeoutMs: 1_000 } },
   });
   [admin, writer, stranger] = await Promise.all([registerAndLogin(server.url), registerAndLogin(server.url), registerAndLogin(server.url)]);
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  await client.query("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
-  await client.end();
+  await grantAdmin(database.url, admin.id);
   threadId = (await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'figures' } })).body.id;
   browser = await launchChromium();
 }, 60_000);
