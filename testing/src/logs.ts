@@ -1,19 +1,19 @@
 export interface LogLine {
-  readonly level: 'info' | 'warn' | 'error';
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly message: string;
   readonly context: Record<string, unknown>;
 }
 
 /** A logger (pino's call shape) that keeps what it is given, for assertions on log output. */
 export function captureLogger(): {
-  logger: { info(c: object, m: string): void; warn(c: object, m: string): void; error(c: object, m: string): void };
+  logger: { debug(c: object, m: string): void; info(c: object, m: string): void; warn(c: object, m: string): void; error(c: object, m: string): void };
   lines: LogLine[];
   find(message: string | RegExp): LogLine[];
 } {
   const lines: LogLine[] = [];
   const push = (level: LogLine['level']) => (context: object, message: string) => lines.push({ level, message, context: context as Record<string, unknown> });
   return {
-    logger: { info: push('info'), warn: push('warn'), error: push('error') },
+    logger: { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') },
     lines,
     find: (message) => lines.filter((l) => (typeof message === 'string' ? l.message === message : message.test(l.message))),
   };

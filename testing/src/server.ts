@@ -8,6 +8,16 @@ import { TetherServer } from 'tether/server';
 /** The signing secret test servers share (so that two instances accept each other's tokens). */
 export const TEST_SECRET = 'tether-test-secret-0123456789abcdefghijklmnop';
 
+/** Rate limits no test reaches unless it sets its own (the per-identity session and socket limits stay as configured). */
+export const UNLIMITED_RATES = {
+  userRequestsPerSecond: 1_000_000,
+  userRequestBurst: 1_000_000,
+  ipRequestsPerSecond: 1_000_000,
+  ipRequestBurst: 1_000_000,
+  credentialAttemptsPerIpPerMinute: 1_000_000,
+  credentialAttemptBurst: 1_000_000,
+} as const;
+
 export interface TestServerOptions {
   /** A migrated database (a scratch database, or a private embedded server's URL). */
   readonly databaseUrl: string;
@@ -61,6 +71,8 @@ export async function startTestServer(options: TestServerOptions): Promise<TestS
     secret: given.secret ?? TEST_SECRET,
     logLevel: given.logLevel ?? 'warn',
     auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
+    // tests drive one server hard from one address and a few users: rate limits only where a test sets them
+    limits: { ...UNLIMITED_RATES, ...given.limits },
   });
   await provisionDatabase({ databaseUrl: options.databaseUrl, dataDir: config.dataDir }); // checks the version, migrates
   const logs: ServerLogRecord[] = [];

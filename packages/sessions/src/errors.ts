@@ -8,6 +8,8 @@ export abstract class TetherError extends Error {
   abstract readonly code: string;
   /** Whether a client may retry the same call later (maps to 503 + Retry-After). */
   readonly retryable: boolean = false;
+  /** Whether the caller's own request caused it (absent, malformed, refused): logged at `info`, never `error`. */
+  readonly callersFault: boolean = false;
 
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);

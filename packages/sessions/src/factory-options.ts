@@ -4,8 +4,11 @@ import type { SessionClient } from './wire.js';
 
 /** The pool a factory draws from: its own `Pool` (pool.ts), or a stand-in (benchmarks of the factory's own cost). */
 export interface ConnectionPool {
-  /** A connection; a wait that times out rejects with `PoolExhaustedError`. */
-  connect(): Promise<SessionClient>;
+  /**
+   * A connection; a wait that times out rejects with `PoolExhaustedError`. `waiterKey`: the identity a wait is for;
+   * a pool that has to queue serves identities in turn.
+   */
+  connect(waiterKey?: string): Promise<SessionClient>;
   /** An idle connection at once, if there is one; optional (without it, every session waits on `connect`). */
   acquireIdle?(): SessionClient | undefined;
   query(text: string): Promise<unknown>;

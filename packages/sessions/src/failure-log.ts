@@ -4,6 +4,8 @@ import { sessionErrorContext, type SessionMetrics } from './session-metrics.js';
 
 /** pino-compatible: `logger.warn({ ...context }, 'message')`. */
 export interface SessionLogger {
+  /** Optional: the audit line of every privileged session goes here when the logger has it. */
+  debug?(context: object, message: string): void;
   info(context: object, message: string): void;
   warn(context: object, message: string): void;
   error(context: object, message: string): void;
@@ -17,12 +19,12 @@ const CALLER_SQLSTATE = /^(22|23)/;
 
 /**
  * Whose problem a failure is: `info` for the caller's own (Row-Level Security refusals, constraint and data
- * errors: an attacker can cause these at will), `warn` for database trouble that clears by itself, `error` for
- * everything else.
+ * errors, typed errors marked `callersFault` such as a 404: an attacker can cause these at will), `warn` for
+ * database trouble that clears by itself, `error` for everything else.
  */
 export function failureLevel(error: unknown): 'info' | 'warn' | 'error' {
   if (error instanceof IsolationViolationError) return 'info';
-  if (error instanceof TetherError) return error.retryable ? 'warn' : 'error';
+  if (error instanceof TetherError) return error.callersFault ? 'info' : error.retryable ? 'warn' : 'error';
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && CALLER_SQLSTATE.test(code) ? 'info' : 'error';
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { PoolExhaustedError, SessionClosedError } from './errors.js';
+import { FairQueue } from './fair-queue.js';
 
 export interface PoolOptions {
   /** How each connection is opened (pg's client options). */
@@ -17,6 +18,7 @@ export interface PoolOptions {
 export type PooledClient = pg.Client & { release(destroy?: Error | boolean): void };
 
 interface Waiter {
+  readonly key: string;
   readonly resolve: (client: PooledClient) => void;
   readonly reject: (error: Error) => void;
   timer: NodeJS.Timeout | undefined;
@@ -34,7 +36,8 @@ interface Slot {
 
 /**
  * The connection pool under `SessionFactory`, in the manner of HikariCP: idle connections on a LIFO stack (the
- * most recently used, warmest one goes out first), waiters served in arrival order, and nothing on the hot path
+ * most recently used, warmest one goes out first), waiters served round-robin by identity (in arrival order within
+ * one: a user with 200 waiting sessions does not stand in front of a user with one), and nothing on the hot path
  * but a pop and a push — no timer per checkout or release (pg-pool sets one per release, and one per checkout
  * when an acquire timeout is configured): the acquire timeout exists only while someone actually waits, and idle
  * connections are closed by one housekeeping timer.
@@ -44,7 +47,7 @@ interface Slot {
  */
 export class Pool extends EventEmitter {
   private readonly idle: Slot[] = [];
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters = new FairQueue<Waiter>();
   private readonly slots = new Map<pg.Client, Slot>();
   /** Connections open or being opened. */
   private total = 0;
@@ -69,7 +72,7 @@ export class Pool extends EventEmitter {
   }
 
   get waitingCount(): number {
-    return this.waiters.length;
+    return this.waiters.size;
   }
 
   /** An idle connection, checked out, if there is one (no promise: the session factory's hot path). */
@@ -81,8 +84,11 @@ export class Pool extends EventEmitter {
     return slot.client;
   }
 
-  /** A connection: an idle one at once, a new one while fewer than `max` are open, or the next one given back. */
-  connect(): Promise<PooledClient> {
+  /**
+   * A connection: an idle one at once, a new one while fewer than `max` are open, or one given back later, when
+   * it is `waiterKey`'s turn (waiters are served round-robin by key; the session factory passes the identity).
+   */
+  connect(waiterKey = ''): Promise<PooledClient> {
     if (this.ending) return Promise.reject(poolClosed());
     const idle = this.acquireIdle();
     if (idle) {
@@ -90,15 +96,15 @@ export class Pool extends EventEmitter {
     }
     if (this.total < this.options.max) return this.open();
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, timer: undefined };
+      const waiter: Waiter = { key: waiterKey, resolve, reject, timer: undefined };
       if (this.options.acquireTimeoutMs > 0) {
         waiter.timer = setTimeout(() => {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          this.waiters.remove(waiter.key, waiter);
           reject(new PoolExhaustedError('no connection became free within the acquire timeout; all are busy'));
         }, this.options.acquireTimeoutMs);
         waiter.timer.unref();
       }
-      this.waiters.push(waiter);
+      this.waiters.push(waiterKey, waiter);
     });
   }
 
@@ -119,7 +125,7 @@ export class Pool extends EventEmitter {
   end(): Promise<void> {
     this.ending = true;
     if (this.housekeeper) clearInterval(this.housekeeper);
-    for (const waiter of this.waiters.splice(0)) {
+    for (const waiter of this.waiters.drain()) {
       clearTimeout(waiter.timer);
       waiter.reject(poolClosed());
     }

@@ -197,7 +197,7 @@ export class SessionFactory implements SessionHost {
       counters.sessionsOpened++;
       if (this.active.size > counters.peakConcurrent) counters.peakConcurrent = this.active.size;
       if (identity.kind === 'privileged') {
-        this.logger.info({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system }, 'privileged session opened');
+        this.logger.debug?.({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system }, 'privileged session opened');
       }
       return session;
     };
@@ -212,12 +212,13 @@ export class SessionFactory implements SessionHost {
       logFailure(this.logger, metrics, typed, 'session could not acquire a connection');
       throw typed;
     };
+    const waiterKey = identity.userId ?? ''; // a full pool serves waiting identities in turn
     if (this.breaker.quiet) {
       const idle = this.pool.acquireIdle?.();
       if (idle !== undefined) return adopt(idle);
-      return this.pool.connect().then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
+      return this.pool.connect(waiterKey).then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
     }
-    return this.breaker.execute(() => this.pool.connect()).then(adopt, fail);
+    return this.breaker.execute(() => this.pool.connect(waiterKey)).then(adopt, fail);
   }
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */

@@ -120,4 +120,33 @@ describe('the connection pool', () => {
     await end;
     expect(p.totalCount).toBe(0);
   });
+
+  it('serves waiters round-robin by identity: one waiting session of bob is not behind 20 of alice', async () => {
+    const p = pool({ max: 1 });
+    const held = await p.connect();
+    const served: string[] = [];
+    const wait = (key: string): Promise<void> =>
+      p.connect(key).then((client) => {
+        served.push(key);
+        client.release();
+      });
+    const waits = [...Array.from({ length: 20 }, () => wait('alice')), wait('bob')];
+    expect(p.waitingCount).toBe(21);
+    held.release();
+    await Promise.all(waits);
+    expect(served.indexOf('bob'), `order served: ${served.join(',')}`).toBe(1);
+    expect(served.filter((k) => k === 'alice')).toHaveLength(20);
+  });
+
+  it('a waiter that timed out leaves the queue and the others are still served', async () => {
+    const p = pool({ max: 1, acquireTimeoutMs: 100 });
+    const held = await p.connect();
+    const gaveUp = failureOf(p.connect('alice'));
+    expect((await gaveUp).message).toMatch(/acquire timeout/);
+    const next = p.connect('bob');
+    expect(p.waitingCount).toBe(1);
+    held.release();
+    (await next).release();
+    expect(p.waitingCount).toBe(0);
+  });
 });

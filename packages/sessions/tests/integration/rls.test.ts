@@ -62,6 +62,7 @@ describe('row-level security through the session factory', () => {
     expect(result.rows[0]).toEqual({ role: 'tether_system', n: '2' });
     const [line] = logs.find('privileged session opened').filter((l) => l.context.requestId === 'req-sys-1');
     expect(line?.context).toMatchObject({ identity: 'system', role: 'tether_system' });
+    expect(line?.level, 'the audit line is at debug, as the README says').toBe('debug');
     await factory.withSession({ userId: 'service:mailer' }, (s) => s.query('SELECT 1'));
     expect(logs.find('privileged session opened').some((l) => l.context.identity === 'service:mailer')).toBe(true);
   });

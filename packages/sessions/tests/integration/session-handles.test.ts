@@ -67,7 +67,7 @@ describe('session handles', () => {
     expect(during).toBe('idle');
     expect(session.metrics).toMatchObject({ state: 'committed', queryCount: 2, transactionCount: 1, errorCount: 0, lastError: null });
     expect(session.metrics.closedAt).not.toBeNull();
-    expect(session.metrics.totalTimeMs).toBeGreaterThanOrEqual(0);
+    expect(session.metrics.totalTimeMs).toBe((session.metrics.closedAt as number) - session.metrics.createdAt);
   });
 
   it('closes gracefully: refuses new sessions, waits for open ones, then ends the pool', async () => {

@@ -12,6 +12,8 @@ export type AuthenticationErrorCode =
   | 'refresh_token_reused';
 
 export class AuthenticationError extends TetherError {
+  override readonly callersFault = true;
+
   constructor(
     readonly code: AuthenticationErrorCode,
     message: string,
@@ -24,11 +26,13 @@ export class AuthenticationError extends TetherError {
 /** Registration with an email address that already has an account. */
 export class EmailTakenError extends TetherError {
   readonly code = 'email_taken';
+  override readonly callersFault = true;
 }
 
-/** Too many login attempts for one address in a minute. */
+/** Too many calls: login attempts for one address, or a per-user or per-IP limit (README: "Fair limits"). */
 export class RateLimitedError extends TetherError {
   readonly code = 'rate_limited';
+  override readonly callersFault = true;
   constructor(
     message: string,
     readonly retryAfterSeconds: number,

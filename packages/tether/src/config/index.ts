@@ -8,6 +8,12 @@ import { SESSION_FACTORY_DEFAULTS as POOL } from '@tether/sessions';
  */
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `true`, `false`, a hop count, or addresses and CIDR ranges separated by commas (from an environment string too). */
+const trustProxy = z.preprocess(
+  (value) => (value === 'true' ? true : value === 'false' ? false : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value),
+  z.union([z.boolean(), z.number().int().min(0).max(100), z.string().regex(/^[\w.:/]+(\s*,\s*[\w.:/]+)*$/, 'must be true, false, a hop count or addresses')]),
+);
+
 export const configSchema = z.object({
   /** HTTP/WebSocket listen port; 0 picks a free one. */
   port: integer(0, 65535).default(3000),
@@ -75,10 +81,46 @@ export const configSchema = z.object({
       shutdownTimeoutMs: integer(0, 600_000).default(10_000),
       /** Largest accepted request body and WebSocket frame. */
       bodyLimitBytes: integer(1_024, 16_777_216).default(1_048_576),
+      /**
+       * Deepest nesting of JSON accepted in a request body or WebSocket frame; deeper text is refused (400
+       * `nesting_too_deep`) before a value is built. Tether's own bodies are two levels deep.
+       */
+      maxJsonDepth: integer(2, 10_000).default(64),
       /** Largest message content, in characters. */
       maxMessageLength: integer(1, 1_000_000).default(10_000),
       /** WebSocket keep-alive: a connection that does not answer a protocol ping within this interval is closed. */
       wsHeartbeatMs: integer(0, 3_600_000).default(30_000),
+      /**
+       * fastify's `trustProxy`: whose `X-Forwarded-For` names the client, and so which address the per-IP limits
+       * count. `false` (the default) counts the TCP peer: behind a reverse proxy every client would share the
+       * proxy's budget. `true` trusts any sender (only when nothing but the proxy can reach the server), a number
+       * trusts that many hops, and a comma-separated list trusts those addresses or CIDR ranges.
+       */
+      trustProxy: trustProxy.default(false),
+    })
+    .prefault({}),
+
+  /** Fairness: no client, signed in or not, can take the service from the others (README: "Fair limits"). */
+  limits: z
+    .object({
+      /** Request-scoped sessions one user runs at once, over HTTP and WebSocket together. */
+      sessionsPerUser: integer(1, 1000).default(4),
+      /** A user's calls waiting for one of those places; beyond, 429 `rate_limited`. */
+      queuedSessionsPerUser: integer(0, 100_000).default(64),
+      /** Sustained HTTP requests plus WebSocket frames per second of one user ... */
+      userRequestsPerSecond: integer(1, 1_000_000).default(50),
+      /** ... with bursts of this many. */
+      userRequestBurst: integer(1, 1_000_000).default(200),
+      /** Sustained HTTP requests and WebSocket upgrades per second from one IP address (see `trustProxy`) ... */
+      ipRequestsPerSecond: integer(1, 1_000_000).default(200),
+      /** ... with bursts of this many. */
+      ipRequestBurst: integer(1, 1_000_000).default(400),
+      /** Registrations and logins per minute from one IP address (each costs a password hash) ... */
+      credentialAttemptsPerIpPerMinute: integer(1, 1_000_000).default(60),
+      /** ... with bursts of this many (a burst of hashes takes every core for a while). */
+      credentialAttemptBurst: integer(1, 1_000_000).default(10),
+      /** Open WebSockets of one user on one instance; more are closed with 4429 `websocket_limit_reached`. */
+      websocketsPerUser: integer(1, 100_000).default(32),
     })
     .prefault({}),
 }).superRefine((config, context) => {
@@ -124,6 +166,17 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_SHUTDOWN_TIMEOUT_MS', ['server', 'shutdownTimeoutMs']],
   ['TETHER_BODY_LIMIT_BYTES', ['server', 'bodyLimitBytes']],
   ['TETHER_MAX_MESSAGE_LENGTH', ['server', 'maxMessageLength']],
+  ['TETHER_MAX_JSON_DEPTH', ['server', 'maxJsonDepth']],
+  ['TETHER_TRUST_PROXY', ['server', 'trustProxy']],
+  ['TETHER_SESSIONS_PER_USER', ['limits', 'sessionsPerUser']],
+  ['TETHER_QUEUED_SESSIONS_PER_USER', ['limits', 'queuedSessionsPerUser']],
+  ['TETHER_USER_REQUESTS_PER_SECOND', ['limits', 'userRequestsPerSecond']],
+  ['TETHER_USER_REQUEST_BURST', ['limits', 'userRequestBurst']],
+  ['TETHER_IP_REQUESTS_PER_SECOND', ['limits', 'ipRequestsPerSecond']],
+  ['TETHER_IP_REQUEST_BURST', ['limits', 'ipRequestBurst']],
+  ['TETHER_CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE', ['limits', 'credentialAttemptsPerIpPerMinute']],
+  ['TETHER_CREDENTIAL_ATTEMPT_BURST', ['limits', 'credentialAttemptBurst']],
+  ['TETHER_WEBSOCKETS_PER_USER', ['limits', 'websocketsPerUser']],
   ['TETHER_WS_HEARTBEAT_MS', ['server', 'wsHeartbeatMs']],
 ];
 

@@ -25,6 +25,12 @@ export interface LoginManagerOptions {
   readonly logger?: SessionLogger;
 }
 
+/** This instance's open WebSocket ids, and the highest number it had issued (ids are `<instance>:<n>`). */
+export interface LocalWebSockets {
+  readonly open: readonly string[];
+  readonly issuedUpTo: number;
+}
+
 export type RevocationListener = (sessionId: string, userId: string, reason: string) => void;
 
 /** A new or rotated session with the refresh token that continues it (shown once, stored hashed). */
@@ -60,6 +66,7 @@ export class LoginManager {
   private readonly revoked = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<RevocationListener>();
   private sweeper: NodeJS.Timeout | undefined;
+  private localWebSockets: (() => LocalWebSockets) | null = null;
   /** Instances whose listener was missing at the last sweep. */
   private missingInstances = new Set<string>();
   private readonly checkIntervalMs: number;
@@ -284,14 +291,32 @@ export class LoginManager {
     this.cache.clear();
   }
 
-  async linkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
+  /**
+   * Adds a WebSocket id to the login session's `websocket_ids`, keeping the newest `keep` ids (the array stays
+   * bounded whatever a client does). Callers unlink only after this has settled: an unlink that overtook its link
+   * would leave the id behind for good.
+   */
+  async linkWebSocket(userId: string, sessionId: string, websocketId: string, keep: number): Promise<void> {
     await this.factory.withSession({ userId }, (s) =>
-      s.query('UPDATE auth_sessions SET websocket_ids = array_append(websocket_ids, $2) WHERE id = $1 AND NOT ($2 = ANY (websocket_ids))', [sessionId, websocketId]),
+      s.query(
+        `UPDATE auth_sessions SET websocket_ids = (array_append(websocket_ids, $2))[greatest(1, cardinality(websocket_ids) + 2 - $3):]
+          WHERE id = $1 AND NOT ($2 = ANY (websocket_ids))`,
+        [sessionId, websocketId, keep],
+      ),
     );
   }
 
   async unlinkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
     await this.factory.withSession({ userId }, (s) => s.query('UPDATE auth_sessions SET websocket_ids = array_remove(websocket_ids, $2) WHERE id = $1', [sessionId, websocketId]));
+  }
+
+  /**
+   * Tells the sweep which of this instance's WebSocket ids are open: it removes the others (an unlink lost to a
+   * database outage) up to `issuedUpTo`, the highest number issued when the snapshot was taken, so that a socket
+   * whose link is being written meanwhile is left alone.
+   */
+  trackWebSockets(snapshot: () => LocalWebSockets): void {
+    this.localWebSockets = snapshot;
   }
 
   /** The user's sessions, newest first (revoked and expired ones included until swept). */
@@ -332,6 +357,9 @@ export class LoginManager {
     await this.factory
       .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkGoneInstances(s))
       .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not check for WebSockets of server instances that are gone'));
+    await this.factory
+      .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkClosedLocal(s))
+      .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not unlink closed WebSockets of this instance'));
     const now = Date.now();
     for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
     for (const [sid, entry] of this.cache) if (entry.login.expiresAt < now) this.cache.delete(sid);
@@ -361,6 +389,24 @@ export class LoginManager {
       [confirmed],
     );
     this.logger.info({ instances: confirmed, loginSessions: rowCount }, 'unlinked the WebSockets of server instances that are gone');
+  }
+
+  /** Removes this instance's ids of sockets that are closed (see `trackWebSockets`). */
+  private async unlinkClosedLocal(s: Session): Promise<void> {
+    const instance = this.options.instanceId;
+    if (!this.localWebSockets || instance === undefined) return;
+    const { open, issuedUpTo } = this.localWebSockets();
+    const { rowCount } = await s.query(
+      `WITH closed AS (
+         SELECT a.id, array_agg(ws) AS ids FROM auth_sessions a, unnest(a.websocket_ids) AS ws
+          WHERE split_part(ws, ':', 1) = $1 AND ws <> ALL ($2::text[])
+            AND CASE WHEN split_part(ws, ':', 2) ~ '^[0-9]{1,15}$' THEN split_part(ws, ':', 2)::bigint <= $3 ELSE false END
+          GROUP BY a.id)
+       UPDATE auth_sessions a SET websocket_ids = ARRAY(SELECT ws FROM unnest(a.websocket_ids) AS ws WHERE ws <> ALL (closed.ids))
+         FROM closed WHERE a.id = closed.id`,
+      [instance, open, issuedUpTo],
+    );
+    if (rowCount) this.logger.info({ loginSessions: rowCount }, 'unlinked WebSockets of this instance that had closed');
   }
 
   async stats(): Promise<LoginStats> {

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthService, Principal } from '../auth/index.js';
 import type { Session, SessionFactory } from '@tether/sessions';
 import type { LoginManager } from '../logins/index.js';
+import type { ServerLimits } from './limits/index.js';
 import type { ServerMetrics } from './metrics.js';
 import type { StatementRunner } from '../threads/index.js';
 
@@ -18,6 +19,8 @@ export interface ServerContext {
   readonly logins: LoginManager;
   readonly factory: SessionFactory;
   readonly metrics: ServerMetrics;
+  /** Per-IP, per-user and per-identity limits (README: "Fair limits"). */
+  readonly limits: ServerLimits;
   readonly maxMessageLength: number;
   readonly version: string;
   readonly instanceId: string;

@@ -5,27 +5,32 @@ import { RateLimitedError } from '../auth/index.js';
 /** A request body, parameter or frame that does not fit its schema. */
 export class ValidationError extends TetherError {
   readonly code = 'invalid_request';
+  override readonly callersFault = true;
 }
 
 /** Absent, or someone else's (Row-Level Security makes the two look alike, on purpose). */
 export class NotFoundError extends TetherError {
   readonly code = 'not_found';
+  override readonly callersFault = true;
 }
 
 /** Authenticated, but not allowed (the admin API for a non-admin). */
 export class ForbiddenError extends TetherError {
   readonly code = 'forbidden';
+  override readonly callersFault = true;
 }
 
 /** A WebSocket frame that is not JSON or not a known type. */
 export class InvalidFrameError extends TetherError {
   readonly code = 'invalid_frame';
+  override readonly callersFault = true;
 }
 
 /** HTTP status of every error code; retryable codes (database trouble) answer 503 with Retry-After. */
 const STATUS: Readonly<Record<string, number>> = {
   invalid_request: 400,
   invalid_frame: 400,
+  nesting_too_deep: 400,
   invalid_credentials: 401,
   token_missing: 401,
   token_invalid: 401,

@@ -12,6 +12,8 @@ import { bearerToken, principalOf, type ServerContext } from './context.js';
 import { DashboardEndpoint } from './dashboard-endpoint.js';
 import { registerApiDocs } from './docs/index.js';
 import { errorReply } from './errors.js';
+import { NestingTooDeepError, parseJsonWithin } from './json.js';
+import { beforeBody, ServerLimits, trustFunctionOf } from './limits/index.js';
 import { ServerMetrics } from './metrics.js';
 import { NotificationListener } from './notifications.js';
 import { authRoutes } from './routes/auth.js';
@@ -44,8 +46,11 @@ export class TetherServer {
   readonly metrics: ServerMetrics;
   readonly hub: WebSocketHub;
   readonly dashboard: DashboardEndpoint;
+  readonly limits: ServerLimits;
   readonly app: FastifyInstance;
   private readonly listener: NotificationListener;
+  /** `server.trustProxy`, compiled once for fastify and the WebSocket upgrades alike. */
+  private readonly trustProxy: ReturnType<typeof trustFunctionOf>;
   private closing: Promise<void> | null = null;
   private address: { host: string; port: number } | null = null;
 
@@ -57,7 +62,7 @@ export class TetherServer {
       ...config.pool,
       pooler: config.pooler,
       applicationName: 'tether',
-      // every privileged session (logins, sweeps) is logged at info, as an audit trail
+      // every privileged session (logins, sweeps) is logged at debug, as an audit trail (README: Server)
       logger: sessionLogger,
     });
     this.logins = new LoginManager({
@@ -79,6 +84,8 @@ export class TetherServer {
       passwordHashCost: config.auth.passwordHashCost,
       loginAttemptsPerMinute: config.auth.loginAttemptsPerMinute,
     });
+    this.limits = new ServerLimits(config.limits);
+    this.trustProxy = trustFunctionOf(config.server.trustProxy);
     let hub: WebSocketHub | undefined;
     this.metrics = new ServerMetrics(this.factory, this.logins, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
     this.hub = hub = new WebSocketHub({
@@ -90,6 +97,9 @@ export class TetherServer {
       instanceId: this.instanceId,
       maxMessageLength: config.server.maxMessageLength,
       maxPayloadBytes: config.server.bodyLimitBytes,
+      maxJsonDepth: config.server.maxJsonDepth,
+      limits: this.limits,
+      trustProxy: this.trustProxy,
       heartbeatMs: config.server.wsHeartbeatMs,
       sessionCheckIntervalMs: config.auth.sessionCheckIntervalMs,
       breakerCooldownMs: config.pool.breakerCooldownMs,
@@ -123,6 +133,7 @@ export class TetherServer {
       loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: config.server.bodyLimitBytes,
+      trustProxy: this.trustProxy,
       genReqId: (request) => {
         const given = request.headers['x-request-id'];
         return typeof given === 'string' && /^[\w.:-]{1,64}$/.test(given) ? given : randomUUID();
@@ -144,8 +155,9 @@ export class TetherServer {
       const text = body as string;
       if (text.trim() === '') return done(null, undefined);
       try {
-        done(null, JSON.parse(text));
-      } catch {
+        done(null, parseJsonWithin(text, config.server.maxJsonDepth));
+      } catch (error) {
+        if (error instanceof NestingTooDeepError) return done(error, undefined);
         done(Object.assign(new Error('request body is not valid JSON'), { statusCode: 400 }), undefined);
       }
     });
@@ -165,13 +177,18 @@ export class TetherServer {
       instanceId: this.instanceId,
       startedAt: Date.now(),
       notificationsConnected: () => this.listener.connected,
+      limits: this.limits,
       authenticate: async (request) => {
         request.principal = await this.auth.authenticate(bearerToken(request));
+        this.limits.checkUser(request.principal.userId);
       },
-      inSession: (request, work) => this.factory.withSession({ userId: principalOf(request).userId, requestId: request.id }, work),
+      inSession: (request, work) => {
+        const { userId } = principalOf(request);
+        return this.limits.sessions.run(userId, () => this.factory.withSession({ userId, requestId: request.id }, work));
+      },
       statements: (request) => {
         const context = { userId: principalOf(request).userId, requestId: request.id };
-        return { query: (text, values) => this.factory.query(context, text, values) };
+        return { query: (text, values) => this.limits.sessions.run(context.userId, () => this.factory.query(context, text, values)) };
       },
     };
 
@@ -184,6 +201,8 @@ export class TetherServer {
       return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
     });
     app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+    // before the body is read: a flood from one address is refused for the price of a map lookup
+    app.addHook('onRequest', beforeBody((request) => this.limits.checkIp(request.ip)));
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       this.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -9,7 +9,7 @@ import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, s
 
 const MAX_PAYLOAD = 1_048_576; // server.bodyLimitBytes, which is also the WebSocket maxPayload
 const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 200);
-const CLIENT_ERROR_CODES = new Set(['invalid_frame', 'invalid_request', 'not_found', 'pool_exhausted', 'session_timeout']);
+const CLIENT_ERROR_CODES = new Set(['invalid_frame', 'invalid_request', 'not_found', 'pool_exhausted', 'session_timeout', 'nesting_too_deep']);
 
 let db: ScratchDatabase;
 let server: TestServer;

@@ -11,7 +11,13 @@ Answers: every client frame that carries an \`id\` (any string or number) is ans
 that same \`id\`: \`pong\` for \`ping\`, \`ack\` for \`thread.subscribe\`, \`thread.unsubscribe\` and \`message.send\`,
 or \`error\`. Up to 8 frames of one socket are handled at once, so answers may arrive in another order than the
 frames were sent: match them by \`id\`. A frame that is not JSON or has an unknown \`type\` gets an \`error\`
-(without \`id\` when none can be read), and the socket stays open.
+(without \`id\` when none can be read), and the socket stays open. JSON nested deeper than 64 levels (the
+\`server.maxJsonDepth\` setting) gets \`nesting_too_deep\`, without an \`id\`: it is refused before it is read.
+
+Limits: frames count against the user's request rate, shared with HTTP; past it a frame gets an \`error\` with
+\`code\` rate_limited and \`retryAfter\` (seconds), and the socket stays open. A user holds at most 32 open sockets
+per instance (\`limits.websocketsPerUser\`): one more is closed with 4429 and the reason websocket_limit_reached. An
+address past its request rate has its upgrade answered 429 with Retry-After.
 
 Acks: the \`ack\` of \`message.send\` carries the stored \`message\` (its \`id\`, \`threadId\`, \`content\` and
 \`createdAt\`); the other acks carry only the \`id\`. \`message\` frames (no \`id\`) arrive for every message in a
@@ -19,7 +25,8 @@ subscribed thread, written through any instance, including the sender's own.
 
 Database trouble answers with an \`error\` frame whose \`code\` is database_unavailable, circuit_open,
 pool_exhausted or session_timeout and whose \`retryAfter\` says when to retry. Close codes: 1001 the server is
-shutting down, 1013 try again later (the database was unreachable while the socket opened), 4401 authentication.`;
+shutting down, 1013 try again later (the database was unreachable while the socket opened), 4401 authentication,
+4429 too many sockets of this user.`;
 
 const ref = (path: string): { $ref: string } => ({ $ref: path });
 

@@ -10,6 +10,8 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
 
 /** Error codes every authenticated route can answer (a missing, bad or ended access token). */
 export const AUTH_ERRORS = ['token_missing', 'token_invalid', 'token_expired', 'session_revoked', 'session_expired'] as const;
+/** Every route: the per-IP limit (and per-user, per-identity ones for a signed-in caller), 429 with Retry-After. */
+export const LIMIT_ERRORS = ['rate_limited'] as const;
 /** Error codes of every route that reaches the database: 503 with Retry-After. */
 export const DATABASE_ERRORS = ['database_unavailable', 'circuit_open', 'pool_exhausted', 'session_timeout'] as const;
 
@@ -49,7 +51,14 @@ const errorBody = (codes: readonly string[]): Record<string, unknown> => ({
  * cannot drift. Every error code is listed under its HTTP status, with `Retry-After` where one is sent.
  */
 export function routeSchema(route: RouteDescription): FastifySchema {
-  const codes = [...(route.errors ?? []), ...(route.authenticated ? AUTH_ERRORS : []), ...(route.database === false ? [] : DATABASE_ERRORS), 'internal_error'];
+  const codes = [
+    ...(route.errors ?? []),
+    ...(route.body ? ['nesting_too_deep'] : []),
+    ...(route.authenticated ? AUTH_ERRORS : []),
+    ...(route.database === false ? [] : DATABASE_ERRORS),
+    ...LIMIT_ERRORS,
+    'internal_error',
+  ];
   const byStatus = new Map<number, string[]>();
   for (const code of new Set(codes)) {
     const status = statusOf(code);

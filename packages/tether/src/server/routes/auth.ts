@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { parseWith, storable } from '../errors.js';
 import { principalOf, type ServerContext } from '../context.js';
+import { beforeBody } from '../limits/index.js';
 import { routeSchema } from '../docs/index.js';
 
 const credentials = z.object({
-  email: storable(z.string().trim().max(320, 'must be at most 320 characters')).pipe(z.email('must be an email address')),
+  // RFC 5321: a path holds at most 256 octets with its angle brackets, so an address at most 254
+  email: storable(z.string().trim().max(254, 'must be at most 254 characters')).pipe(z.email('must be an email address')),
   password: storable(z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')),
 });
 const loginBody = z.object({ email: storable(z.string().trim().min(1, 'is required').max(320)), password: z.string().min(1, 'is required').max(1024) });
@@ -33,6 +35,9 @@ const tags = ['auth'];
 
 /** `/auth/*` for anyone: register, login, refresh (rotation). */
 export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  // each costs a password hash: counted per address before the body is read
+  const credentialsPerIp = beforeBody((request) => ctx.limits.checkCredentials(request.ip));
+
   const registerSchema = routeSchema({
     summary: 'Register a user',
     tags,
@@ -40,7 +45,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     responses: { 201: { description: 'Registered', body: z.object({ user: z.object({ id: z.uuid(), email: z.string() }) }) } },
     errors: ['invalid_request', 'email_taken'],
   });
-  app.post('/auth/register', { schema: registerSchema }, async (request, reply) => {
+  app.post('/auth/register', { schema: registerSchema, onRequest: credentialsPerIp }, async (request, reply) => {
     const { email, password } = parseWith(credentials, request.body);
     const user = await ctx.auth.register(email, password, { requestId: request.id });
     return reply.code(201).send({ user: { id: user.id, email: user.email } });
@@ -53,7 +58,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     responses: { 200: { description: 'Logged in', body: tokens } },
     errors: ['invalid_request', 'invalid_credentials', 'rate_limited', 'session_limit_reached'],
   });
-  app.post('/auth/login', { schema: loginSchema }, async (request) => {
+  app.post('/auth/login', { schema: loginSchema, onRequest: credentialsPerIp }, async (request) => {
     const { email, password } = parseWith(loginBody, request.body);
     return ctx.auth.login(email, password, { requestId: request.id, userAgent: request.headers['user-agent'] ?? null });
   });

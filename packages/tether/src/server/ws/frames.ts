@@ -2,6 +2,7 @@ import { UUID_PATTERN } from '@tether/sessions';
 import type { RawData } from 'ws';
 import { z } from 'zod';
 import { storable } from '../errors.js';
+import { NestingTooDeepError, parseJsonWithin } from '../json.js';
 
 /**
  * The WebSocket contract of `/ws` as zod schemas: client frames are parsed with them, and the AsyncAPI document
@@ -54,15 +55,16 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(CLIENT_FRAME_TYPES);
 /** What a frame's envelope says before its body is checked: JSON or not, its id (for the answer), its type. */
 export type Envelope =
   | { readonly kind: 'not_json' }
+  | { readonly kind: 'too_deep'; readonly error: NestingTooDeepError }
   | { readonly kind: 'unknown_type'; readonly type: string | null; readonly id: FrameId }
   | { readonly kind: 'frame'; readonly type: ClientFrame['type']; readonly id: FrameId; readonly raw: unknown };
 
-export function readEnvelope(data: RawData): Envelope {
+export function readEnvelope(data: RawData, maxJsonDepth: number): Envelope {
   let raw: unknown;
   try {
-    raw = JSON.parse(data.toString());
-  } catch {
-    return { kind: 'not_json' };
+    raw = parseJsonWithin(data.toString(), maxJsonDepth);
+  } catch (error) {
+    return error instanceof NestingTooDeepError ? { kind: 'too_deep', error } : { kind: 'not_json' };
   }
   let id: FrameId;
   if (raw && typeof raw === 'object' && 'id' in raw) {

@@ -7,12 +7,13 @@ import { TetherError } from '../../errors.js';
 import type { LoginManager } from '../../logins/index.js';
 import { getThread, postMessage, type StatementRunner } from '../../threads/index.js';
 import { errorReply, InvalidFrameError, isStorableText, parseWith } from '../errors.js';
+import { clientAddressOf, type ServerLimits, type TrustFunction } from '../limits/index.js';
 import type { ServerMetrics, WebSocketFigures } from '../metrics.js';
 import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
 import { FanOut } from './fan-out.js';
 import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
 import { heartbeat, recheckLogins } from './liveness.js';
-import { CLOSE_GOING_AWAY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
+import { CLOSE_GOING_AWAY, CLOSE_TOO_MANY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
 
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
@@ -23,6 +24,12 @@ export interface WebSocketHubOptions {
   readonly instanceId: string;
   readonly maxMessageLength: number;
   readonly maxPayloadBytes: number;
+  /** Per-IP and per-user rate limits, per-identity sessions, the per-user socket limit. */
+  readonly limits: ServerLimits;
+  /** `server.trustProxy`, compiled: which `X-Forwarded-For` names the client of an upgrade. */
+  readonly trustProxy: TrustFunction;
+  /** Deepest JSON nesting of a frame; deeper frames get `nesting_too_deep` before a value is built. */
+  readonly maxJsonDepth: number;
   readonly heartbeatMs: number;
   /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
   readonly sessionCheckIntervalMs: number;
@@ -46,6 +53,10 @@ export class WebSocketHub {
   private readonly connections = new Set<Connection>();
   /** Open sockets by the login they authenticated with. */
   private readonly byLogin = new Map<string, Set<Connection>>();
+  /** Open sockets by user: at most `limits.websocketsPerUser` each. */
+  private readonly byUser = new Map<string, Set<Connection>>();
+  /** The client's address as fastify's `request.ip` gives it (the same `trustProxy`). */
+  private readonly clientAddress: (request: IncomingMessage) => string;
   private readonly fanOut: FanOut;
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 0;
@@ -53,6 +64,7 @@ export class WebSocketHub {
   private readonly frameSchema: ClientFrameSchema;
 
   constructor(private readonly options: WebSocketHubOptions) {
+    this.clientAddress = clientAddressOf(options.trustProxy);
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: options.maxPayloadBytes,
@@ -61,6 +73,7 @@ export class WebSocketHub {
     });
     this.frameSchema = clientFrameSchema(options.maxMessageLength);
     this.fanOut = new FanOut(options);
+    options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
     options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => heartbeat(this.connections));
     const closeExpired = (loginId: string): void => this.closeLogin(loginId, CLOSE_UNAUTHORIZED, 'session_expired');
@@ -70,6 +83,13 @@ export class WebSocketHub {
   /** Takes over an `upgrade` request for `/ws`. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.closing) return refuseUpgrade(socket, '503 Service Unavailable');
+    try {
+      this.options.limits.checkIp(this.clientAddress(request));
+    } catch (error) {
+      const reply = errorReply(error, this.options.breakerCooldownMs);
+      this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
+      return refuseUpgrade(socket, '429 Too Many Requests', reply.retryAfterSeconds);
+    }
     this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
   }
 
@@ -141,6 +161,10 @@ export class WebSocketHub {
         ws.off('message', buffer);
         if (ws.readyState !== WebSocket.OPEN) return;
         if (this.closing) return ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        if ((this.byUser.get(principal.userId)?.size ?? 0) >= this.options.limits.websocketsPerUser) {
+          this.options.metrics.requestErrors.inc({ code: 'websocket_limit_reached', transport: 'websocket' });
+          return ws.close(CLOSE_TOO_MANY, 'websocket_limit_reached');
+        }
         const connection = this.register(ws, principal);
         for (const data of early) this.onFrame(connection, data);
         if (connection.waiting.length === 0) ws.resume(); // paused while early frames piled up, and none wait now
@@ -166,9 +190,16 @@ export class WebSocketHub {
     const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
     this.connections.add(connection);
     addTo(this.byLogin, principal.sessionId, connection);
+    addTo(this.byUser, principal.userId, connection);
     this.options.metrics.wsConnectionsTotal.inc();
     const { logins, logger } = this.options;
-    logins.linkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'));
+    const { sessions } = this.options.limits; // links are the user's sessions too: they wait their turn
+    const keep = this.options.limits.websocketsPerUser;
+    const linked = sessions
+      .run(principal.userId, () => logins.linkWebSocket(principal.userId, principal.sessionId, id, keep))
+      .catch((error: unknown) =>
+        logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'),
+      );
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
@@ -176,15 +207,26 @@ export class WebSocketHub {
       connection.waiting.length = 0; // nobody is left to answer
       this.connections.delete(connection);
       removeFrom(this.byLogin, principal.sessionId, connection);
+      removeFrom(this.byUser, principal.userId, connection);
       this.fanOut.drop(connection);
       this.options.metrics.wsCloses.inc({ code: String(code) });
-      logins.unlinkWebSocket(principal.userId, principal.sessionId, id).catch((error: unknown) => logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket from its login session'));
+      // after the link has settled: an unlink that overtook it would leave the id linked for good
+      void linked
+        .then(() => sessions.run(principal.userId, () => logins.unlinkWebSocket(principal.userId, principal.sessionId, id)))
+        .catch((error: unknown) =>
+          logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket (the sweep will)'),
+        );
     });
     return connection;
   }
 
   private onFrame(connection: Connection, data: RawData): void {
-    const envelope = readEnvelope(data);
+    const envelope = readEnvelope(data, this.options.maxJsonDepth);
+    if (envelope.kind === 'too_deep') {
+      this.options.metrics.wsFrames.inc({ type: 'invalid' });
+      this.fail(connection.ws, envelope.error, undefined);
+      return;
+    }
     if (envelope.kind === 'not_json') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
       this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
@@ -197,6 +239,12 @@ export class WebSocketHub {
       return;
     }
     this.options.metrics.wsFrames.inc({ type: envelope.type });
+    try {
+      this.options.limits.checkUser(connection.principal.userId);
+    } catch (error) {
+      this.fail(connection.ws, error, envelope.id);
+      return;
+    }
     this.dispatch(connection, envelope.raw, envelope.id);
   }
 
@@ -248,7 +296,8 @@ export class WebSocketHub {
 
   /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
   private statements(userId: string, threadId: string): StatementRunner {
-    return { query: (text, values) => this.options.factory.query({ userId, threadId }, text, values) };
+    const { factory, limits } = this.options;
+    return { query: (text, values) => limits.sessions.run(userId, () => factory.query({ userId, threadId }, text, values)) };
   }
 
   private fail(ws: WebSocket, error: unknown, id: FrameId): void {

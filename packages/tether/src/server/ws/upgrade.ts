@@ -5,10 +5,13 @@ import type { Duplex } from 'node:stream';
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN = 1013;
+/** The user already holds `limits.websocketsPerUser` sockets on this instance (reason `websocket_limit_reached`). */
+export const CLOSE_TOO_MANY = 4429;
 
 /** Answers an upgrade request that will not become a WebSocket. */
-export function refuseUpgrade(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+export function refuseUpgrade(socket: Duplex, status: string, retryAfterSeconds: number | null = null): void {
+  const retryAfter = retryAfterSeconds === null ? '' : `Retry-After: ${retryAfterSeconds}\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n${retryAfter}Content-Length: 0\r\n\r\n`);
 }
 
 /** The access token of a WebSocket request: `?access_token=` or the subprotocol pair `bearer, <token>`. */
