@@ -15,7 +15,7 @@ export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
 export { findPgBouncer, startPgBouncer, PGBOUNCER_MISSING, type PgBouncer, type PgBouncerOptions } from './pgbouncer.js';
 export { serverForFile, startTestServer, throughPooler, TEST_SECRET, type FileServer, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
-export { api, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
+export { api, grantAdmin, registerAndLogin, login, openSocket, TestSocket, type ApiResponse, type LoggedInUser, type Frame } from './login.js';
 export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
 export { launchChromium, type ChromiumOptions } from './browser.js';

@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from 'ws';
 
@@ -144,4 +145,15 @@ export async function openSocket(wsUrl: string, token: string | null, via: 'quer
   const socket = new TestSocket(ws);
   await socket.opened;
   return socket;
+}
+
+/** Makes `userId` an administrator, directly in the database (as `tether admin grant` does). */
+export async function grantAdmin(databaseUrl: string, userId: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query("UPDATE users SET role = 'admin' WHERE id = $1", [userId]);
+  } finally {
+    await client.end();
+  }
 }

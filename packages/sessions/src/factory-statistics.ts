@@ -1,4 +1,5 @@
 import { TetherError } from './errors.js';
+import { failureLevel } from './failure-log.js';
 import { LatencyHistogram } from './histogram.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import type { SessionEventHub } from './session-events.js';
@@ -45,7 +46,9 @@ export class FactoryStatistics {
     metrics.lastError = { code, message: error instanceof Error ? error.message : String(error) };
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
     if (this.events.active) {
-      this.events.emit({ type: 'session_error', at: Date.now(), code, message: metrics.lastError.message, sessionId: metrics.sessionId, requestId: metrics.requestId, userId: metrics.userId });
+      const { message } = metrics.lastError;
+      const { sessionId, requestId, userId } = metrics;
+      this.events.emit({ type: 'session_error', at: Date.now(), code, message, sessionId, requestId, userId, level: failureLevel(error) });
     }
   }
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AuthService } from '../auth/index.js';
-import { DashboardFeed, streamDashboard } from '../dashboard/index.js';
+import { DashboardFeed, streamDashboard, UserEmails, type TrafficTotals } from '../dashboard/index.js';
 import type { SessionFactory } from '@tether/sessions';
 import { requireAdmin } from './admin.js';
 import { errorReply, ForbiddenError } from './errors.js';
@@ -15,6 +15,8 @@ export interface DashboardEndpointOptions {
   readonly auth: AuthService;
   readonly factory: SessionFactory;
   readonly breakerCooldownMs: number;
+  /** The server's HTTP and WebSocket counts. */
+  readonly traffic: () => Promise<TrafficTotals>;
 }
 
 /**
@@ -31,7 +33,18 @@ export class DashboardEndpoint {
   private closing = false;
 
   constructor(private readonly options: DashboardEndpointOptions) {
-    this.feed = new DashboardFeed(options.factory);
+    const { factory } = options;
+    // one privileged statement per batch of ids not yet known: users' rows are otherwise hidden by RLS
+    const emails = new UserEmails(async (ids) => {
+      const { rows } = await factory.query<{ id: string; email: string }>(
+        { userId: 'service:dashboard' },
+        'SELECT id, email FROM users WHERE id = ANY($1::uuid[])',
+        [ids],
+      );
+      return new Map(rows.map((r) => [r.id, r.email]));
+    });
+    this.feed = new DashboardFeed(factory, { traffic: options.traffic, emails });
+    this.feed.start(); // the last minute of history is there when someone signs in
   }
 
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry, type Metric } from 'prom-client';
 import { LATENCY_BUCKETS_MS, type HistogramSnapshot, type PoolMetrics, type SessionFactory } from '@tether/sessions';
+import type { StatusClass, TrafficTotals } from '../dashboard/index.js';
 import type { LoginManager, LoginStats } from '../logins/index.js';
 
 type Labels = Record<string, string | number>;
@@ -33,7 +34,7 @@ export class ServerMetrics {
   private lastUserStats: LoginStats | null = null;
   private userStatsFresh = 0;
 
-  constructor(factory: SessionFactory, logins: LoginManager, ws: () => WebSocketFigures) {
+  constructor(factory: SessionFactory, logins: LoginManager, private readonly ws: () => WebSocketFigures) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'tether_' });
     this.httpRequests = new Counter({ name: 'tether_http_requests_total', help: 'HTTP requests answered, by route and status', labelNames: ['method', 'route', 'status'], registers });
@@ -95,6 +96,18 @@ export class ServerMetrics {
 
     this.family('tether_websocket_connections', 'Open authenticated WebSocket connections (this instance)', 'gauge', () => [{ value: ws().connections }]);
     this.family('tether_websocket_subscriptions', 'Thread subscriptions held by open WebSockets (this instance)', 'gauge', () => [{ value: ws().subscriptions }]);
+  }
+
+  /** Traffic read from the same counters `/metrics` exposes (nothing is counted twice). */
+  async trafficTotals(): Promise<TrafficTotals> {
+    const [requests, frames, delivered] = await Promise.all([this.httpRequests.get(), this.wsFrames.get(), this.wsBroadcasts.get()]);
+    const http: Record<StatusClass, number> = { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 };
+    for (const { labels, value } of requests.values) {
+      const statusClass = `${String(labels.status ?? '').charAt(0)}xx`;
+      if (statusClass in http) http[statusClass as StatusClass] += value;
+    }
+    const sum = (values: ReadonlyArray<{ value: number }>): number => values.reduce((total, v) => total + v.value, 0);
+    return { http, websocket: { ...this.ws(), framesReceived: sum(frames.values), framesDelivered: sum(delivered.values) } };
   }
 
   /** Text exposition for GET /metrics. */

@@ -102,7 +102,12 @@ export class TetherServer {
       breakerCooldownMs: config.pool.breakerCooldownMs,
       onCommitted: () => this.relay.kick(),
     });
-    this.dashboard = new DashboardEndpoint({ auth: this.auth, factory: this.factory, breakerCooldownMs: config.pool.breakerCooldownMs });
+    this.dashboard = new DashboardEndpoint({
+      auth: this.auth,
+      factory: this.factory,
+      breakerCooldownMs: config.pool.breakerCooldownMs,
+      traffic: () => this.metrics.trafficTotals(),
+    });
     // every live instance holds connections named after it; other instances' sweeps read that (crashed instances)
     const presence = listenerApplicationName(this.instanceId);
     // LISTEN and the relay hold server sessions of their own: never through a transaction-mode pooler

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, registerAndLogin, serverForFile, type LoggedInUser } from '@tether/testing';
+import { grantAdmin, launchChromium, registerAndLogin, serverForFile, type LoggedInUser } from '@tether/testing';
 
 // The dashboard in a Chromium started under LANG=C.UTF-8, as on a server or in a container without locales:
 // Chromium then reports `navigator.language` as `en-US@posix`, which Intl refuses.
@@ -12,10 +11,7 @@ let admin: LoggedInUser;
 
 beforeAll(async () => {
   admin = await registerAndLogin(file.server.url);
-  const client = new pg.Client({ connectionString: file.db.url });
-  await client.connect();
-  await client.query("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
-  await client.end();
+  await grantAdmin(file.db.url, admin.id);
   browser = await launchChromium({ env: { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', LANGUAGE: '' } });
 }, 60_000);
 

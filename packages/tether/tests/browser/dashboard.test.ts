@@ -1,10 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, launchChromium, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
+import { api, grantAdmin, launchChromium, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
 
 // The live dashboard in real Chromium (Debian's, driven by playwright-core) against the real server on a
 // private embedded PostgreSQL that the test stops and starts again.
@@ -27,10 +26,7 @@ beforeAll(async () => {
   });
   admin = await registerAndLogin(server.url);
   writer = await registerAndLogin(server.url);
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  await client.query("UPDATE users SET role = 'admin' WHERE id = $1", [admin.id]);
-  await client.end();
+  await grantAdmin(database.url, admin.id);
   threadId = ((await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'load' } })).body).id;
   browser = await launchChromium();
 }, 60_000);
