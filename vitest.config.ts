@@ -26,7 +26,11 @@ export const categories = {
   // the e2e layer again, and the pooler's own tests, with every session through PgBouncer in transaction mode
   // (TETHER_POOLER=transaction); not run, and said so, on a machine without pgbouncer
   pooler: {
-    include: ['packages/*/tests/e2e/**/*.test.ts', 'packages/*/tests/pooler/**/*.test.ts', 'testing/tests/pooler/*.test.ts'],
+    include: [
+      'packages/*/tests/e2e/**/*.test.ts',
+      'packages/*/tests/pooler/**/*.test.ts',
+      'testing/tests/pooler/*.test.ts',
+    ],
     services: true,
     pooler: true,
   },
@@ -49,7 +53,10 @@ export default defineConfig({
         name,
         include: [...c.include],
         exclude,
-        globalSetup: [...(c.services ? servicesGlobalSetup : []), ...('pooler' in c && c.pooler ? poolerGlobalSetup : [])],
+        globalSetup: [
+          ...(c.services ? servicesGlobalSetup : []),
+          ...('pooler' in c && c.pooler ? poolerGlobalSetup : []),
+        ],
         testTimeout: name === 'unit' ? 5_000 : 60_000,
         hookTimeout: 60_000,
         pool: 'forks',

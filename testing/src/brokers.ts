@@ -21,25 +21,48 @@ export const NATS_SERVER = '/usr/sbin/nats-server';
 
 /** Redis without persistence, as the issue's broker tests run it: a restart loses what the stream held. */
 export function startRedis(): Promise<BrokerProcess> {
-  return startBroker('redis', REDIS_SERVER, (port) => ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']);
+  return startBroker('redis', REDIS_SERVER, (port) => [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
 }
 
 /** NATS with JetStream storing under a directory of its own, kept across restarts. */
 export function startNats(): Promise<BrokerProcess> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tether-nats-'));
-  return startBroker('nats', NATS_SERVER, (port) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], () => rmSync(dir, { recursive: true, force: true }));
+  return startBroker(
+    'nats',
+    NATS_SERVER,
+    (port) => ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir],
+    () => rmSync(dir, { recursive: true, force: true }),
+  );
 }
 
-async function startBroker(scheme: string, binary: string, args: (port: number) => string[], cleanUp?: () => void): Promise<BrokerProcess> {
+async function startBroker(
+  scheme: string,
+  binary: string,
+  args: (port: number) => string[],
+  cleanUp?: () => void,
+): Promise<BrokerProcess> {
   if (!existsSync(binary)) {
-    throw new Error(`${binary} is missing: install Debian's ${scheme === 'redis' ? 'redis-server' : 'nats-server'} package (.ci/run does)`);
+    throw new Error(
+      `${binary} is missing: install Debian's ${scheme === 'redis' ? 'redis-server' : 'nats-server'} package (.ci/run does)`,
+    );
   }
   const port = await freePort();
   let child: ChildProcess | null = null;
   const start = async (): Promise<void> => {
     const spawned = spawn(binary, args(port), { stdio: 'ignore' });
     child = spawned;
-    const exited = new Promise<never>((_resolve, reject) => spawned.once('exit', (code) => reject(new Error(`${binary} exited with ${code}`))));
+    const exited = new Promise<never>((_resolve, reject) =>
+      spawned.once('exit', (code) => reject(new Error(`${binary} exited with ${code}`))),
+    );
     exited.catch(() => {});
     await Promise.race([waitForPort(port, 15_000), exited]);
   };

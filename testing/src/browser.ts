@@ -2,7 +2,16 @@ import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
 /** Flags for this closed network: without the background-networking ones, Chromium's own connections are refused. */
-const FLAGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export interface ChromiumOptions {
   /** The browser's environment (e.g. `LANG`), over this process's. */
@@ -19,5 +28,9 @@ export async function launchChromium(options: ChromiumOptions = {}): Promise<Bro
   // the packaged build's own `args` are for one page in a serverless function (--single-process): a second page
   // then finds the browser closed. It runs with the same flags as the system's.
   const executablePath = system ?? (await (await import('@sparticuz/chromium')).default.executablePath());
-  return chromium.launch({ executablePath, args: FLAGS, ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
+  return chromium.launch({
+    executablePath,
+    args: FLAGS,
+    ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+  });
 }

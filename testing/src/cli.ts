@@ -57,7 +57,8 @@ export interface ProcessExit {
 
 /** How a child process ended (at once when it already has). */
 export function exitOf(child: ChildProcess): Promise<ProcessExit> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -67,7 +68,11 @@ export interface CliResult extends ProcessExit {
 }
 
 /** Runs one `tether` command to its end (without blocking the test's event loop), with `serveCli`'s environment. */
-export function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   const child = spawn(process.execPath, [TETHER_CLI, ...args], {
     env: { PATH: process.env.PATH ?? '', TETHER_LOG_LEVEL: 'warn', TETHER_PASSWORD_HASH_COST: '10', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,7 +97,14 @@ export function npmStart(dataDir: string): Promise<ServedCli> {
   const child = spawn('npm', ['start', '--silent'], {
     cwd: root,
     detached: true,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? root, PORT: '0', TETHER_DATA_DIR: dataDir, TETHER_LOG_LEVEL: 'info', TETHER_PASSWORD_HASH_COST: '10' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? root,
+      PORT: '0',
+      TETHER_DATA_DIR: dataDir,
+      TETHER_LOG_LEVEL: 'info',
+      TETHER_PASSWORD_HASH_COST: '10',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return started(child);

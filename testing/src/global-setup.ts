@@ -3,7 +3,6 @@ import './index.js';
 import type { TestProject } from 'vitest/node';
 import { EmbeddedPostgres } from 'tether/database';
 
-
 /**
  * One PostgreSQL server per test run: the runner's (TETHER_TEST_DATABASE_URL), an external one
  * (DATABASE_URL), or an embedded one started here and stopped at the end.

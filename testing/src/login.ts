@@ -45,18 +45,32 @@ export interface LoggedInUser {
 }
 
 /** Registers a fresh user (unique email unless given) and logs in: the real-login helper of the e2e tests. */
-export async function registerAndLogin(baseUrl: string, options: { email?: string; password?: string } = {}): Promise<LoggedInUser> {
+export async function registerAndLogin(
+  baseUrl: string,
+  options: { email?: string; password?: string } = {},
+): Promise<LoggedInUser> {
   const email = options.email ?? `user-${randomBytes(6).toString('hex')}@example.com`;
   const password = options.password ?? `pw-${randomBytes(8).toString('hex')}`;
-  const registered = await api<{ user: { id: string; email: string } }>(baseUrl, '/auth/register', { body: { email, password } });
-  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  const registered = await api<{ user: { id: string; email: string } }>(baseUrl, '/auth/register', {
+    body: { email, password },
+  });
+  if (registered.status !== 201)
+    throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
   const tokens = await login(baseUrl, email, password);
   return { id: registered.body.user.id, email, password, ...tokens };
 }
 
 /** Logs in an existing user; throws unless 200. */
-export async function login(baseUrl: string, email: string, password: string): Promise<{ accessToken: string; refreshToken: string; sessionId: string; expiresIn: number }> {
-  const response = await api<{ accessToken: string; refreshToken: string; sessionId: string; expiresIn: number }>(baseUrl, '/auth/login', { body: { email, password } });
+export async function login(
+  baseUrl: string,
+  email: string,
+  password: string,
+): Promise<{ accessToken: string; refreshToken: string; sessionId: string; expiresIn: number }> {
+  const response = await api<{ accessToken: string; refreshToken: string; sessionId: string; expiresIn: number }>(
+    baseUrl,
+    '/auth/login',
+    { body: { email, password } },
+  );
   if (response.status !== 200) throw new Error(`login failed: ${response.status} ${JSON.stringify(response.body)}`);
   return response.body;
 }
@@ -79,7 +93,9 @@ export class TestSocket {
       ws.once('error', reject);
       ws.once('close', () => resolve());
     });
-    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     ws.on('error', () => {});
     ws.on('message', (data) => {
       let frame: Frame;
@@ -137,7 +153,11 @@ export class TestSocket {
 }
 
 /** Opens `/ws` with a token in the query (default) or as the subprotocol pair `bearer, <token>`; waits for the open. */
-export async function openSocket(wsUrl: string, token: string | null, via: 'query' | 'protocol' = 'query'): Promise<TestSocket> {
+export async function openSocket(
+  wsUrl: string,
+  token: string | null,
+  via: 'query' | 'protocol' = 'query',
+): Promise<TestSocket> {
   const ws =
     via === 'protocol' && token
       ? new WebSocket(wsUrl, ['bearer', token])

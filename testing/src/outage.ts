@@ -57,7 +57,10 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
   let database = await startPrivatePostgres();
   const server = await startTestServer({
     databaseUrl: database.url,
-    config: { pool: { max: 10, breakerThreshold: 3, breakerCooldownMs: 500, acquireTimeoutMs: 1_000 }, logLevel: 'error' },
+    config: {
+      pool: { max: 10, breakerThreshold: 3, breakerCooldownMs: 500, acquireTimeoutMs: 1_000 },
+      logLevel: 'error',
+    },
   });
   const outcomes: Outcome[] = [];
   const untypedSamples: string[] = [];
@@ -70,11 +73,14 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
   const record = (o: Outcome): void => {
     outcomes.push(o);
     if (o.acked && restartedAt && !firstAckAfterRestart && o.at >= restartedAt) firstAckAfterRestart = o.at;
-    if (!o.acked && (o.code === null || !OUTAGE_CODES.has(o.code)) && untypedSamples.length < 10) untypedSamples.push(o.code ?? 'no code');
+    if (!o.acked && (o.code === null || !OUTAGE_CODES.has(o.code)) && untypedSamples.length < 10)
+      untypedSamples.push(o.code ?? 'no code');
   };
   try {
     const user = await registerAndLogin(server.url);
-    const threadId = (await api<{ id: string }>(server.url, '/threads', { token: user.accessToken, body: { title: 'outage' } })).body.id;
+    const threadId = (
+      await api<{ id: string }>(server.url, '/threads', { token: user.accessToken, body: { title: 'outage' } })
+    ).body.id;
 
     const httpLoop = async (): Promise<void> => {
       while (running) {
@@ -87,7 +93,14 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
         }).catch(() => null);
         const ms = performance.now() - started;
         if (!r) record({ key, acked: false, code: 'connection refused by the server', at: Date.now(), ms });
-        else record({ key, acked: r.status === 201 && typeof r.body.id === 'string', code: r.status === 201 ? null : (r.body.error?.code ?? `status ${r.status}`), at: Date.now(), ms });
+        else
+          record({
+            key,
+            acked: r.status === 201 && typeof r.body.id === 'string',
+            code: r.status === 201 ? null : (r.body.error?.code ?? `status ${r.status}`),
+            at: Date.now(),
+            ms,
+          });
         if (r?.status !== 201) await sleep(25);
       }
     };
@@ -104,7 +117,9 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
         }
         const key = randomUUID();
         const started = performance.now();
-        const answer = await socket.request({ type: 'message.send', id: key, threadId, content: `ws ${key}`, clientMessageId: key }, 10_000).catch(() => null);
+        const answer = await socket
+          .request({ type: 'message.send', id: key, threadId, content: `ws ${key}`, clientMessageId: key }, 10_000)
+          .catch(() => null);
         const ms = performance.now() - started;
         if (!answer) {
           // the socket closed (or stayed silent) without answering the frame: a broken promise of the contract
@@ -146,14 +161,17 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     const { rows } = await client.query<{ key: string; n: string }>(
-      "SELECT client_message_id AS key, count(*) AS n FROM messages WHERE thread_id = $1 AND client_message_id IS NOT NULL GROUP BY 1",
+      'SELECT client_message_id AS key, count(*) AS n FROM messages WHERE thread_id = $1 AND client_message_id IS NOT NULL GROUP BY 1',
       [threadId],
     );
     await client.end();
     const stored = new Map(rows.map((r) => [r.key, Number(r.n)]));
     const acked = outcomes.filter((o) => o.acked);
     const failed = outcomes.filter((o) => !o.acked);
-    const outside = outcomes.filter((o) => o.acked && (o.at < stoppedAt || o.at > firstAckAfterRestart)).map((o) => o.ms).sort((a, b) => a - b);
+    const outside = outcomes
+      .filter((o) => o.acked && (o.at < stoppedAt || o.at > firstAckAfterRestart))
+      .map((o) => o.ms)
+      .sort((a, b) => a - b);
     const pool = server.server.factory.poolMetrics();
     return {
       writes: outcomes.length,
@@ -182,4 +200,5 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const round = (x: number): number => Math.round(x * 1_000) / 1_000;
-const percentile = (sorted: number[], q: number): number => (sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) : 0);
+const percentile = (sorted: number[], q: number): number =>
+  sorted.length ? (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) : 0;

@@ -17,7 +17,10 @@ export const PGBOUNCER_BINARY_ENV = 'TETHER_TEST_PGBOUNCER';
 /** The PgBouncer binary on this machine (or the one `TETHER_TEST_PGBOUNCER` names), or undefined when there is none. */
 export function findPgBouncer(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const named = env[PGBOUNCER_BINARY_ENV];
-  const onPath = (env['PATH'] ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'pgbouncer'));
+  const onPath = (env['PATH'] ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, 'pgbouncer'));
   for (const candidate of named !== undefined ? [named] : [...onPath, ...KNOWN_LOCATIONS]) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -60,7 +63,8 @@ let exitHookInstalled = false;
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   const binary = findPgBouncer();
   if (binary === undefined) throw new Error(PGBOUNCER_MISSING);
-  const version = (spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() || 'pgbouncer';
+  const version =
+    (spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout ?? '').split('\n')[0]?.trim() || 'pgbouncer';
   const upstream = new URL(options.upstreamUrl);
   const runAs = pgbouncerIdentity();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tether-pgbouncer-'));
@@ -92,7 +96,14 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   }
 }
 
-function launch(binary: string, dir: string, port: number, upstream: URL, poolSize: number, runAs: { uid: number; gid: number } | undefined): ChildProcess {
+function launch(
+  binary: string,
+  dir: string,
+  port: number,
+  upstream: URL,
+  poolSize: number,
+  runAs: { uid: number; gid: number } | undefined,
+): ChildProcess {
   const user = decodeURIComponent(upstream.username || 'postgres');
   const password = decodeURIComponent(upstream.password);
   const quote = (value: string): string => `"${value.replace(/"/g, '""')}"`;
@@ -168,7 +179,9 @@ async function ready(child: ChildProcess, port: number, upstream: URL, logFile: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stopChild(child);
-  throw new Error(`pgbouncer did not pass a query within 15 s (${(last as Error | undefined)?.message ?? 'no answer'}): ${tail(stderr, logFile)}`);
+  throw new Error(
+    `pgbouncer did not pass a query within 15 s (${(last as Error | undefined)?.message ?? 'no answer'}): ${tail(stderr, logFile)}`,
+  );
 }
 
 function tail(stderr: string, logFile: string): string {

@@ -20,7 +20,10 @@ export function withDatabase(url: string, database: string): string {
  * A fresh database on the shared test server, so test files never see each other's rows and can run on
  * embedded PostgreSQL and on DATABASE_URL alike.
  */
-export async function createScratchDatabase(adminUrl: string, options: { migrate?: boolean } = {}): Promise<ScratchDatabase> {
+export async function createScratchDatabase(
+  adminUrl: string,
+  options: { migrate?: boolean } = {},
+): Promise<ScratchDatabase> {
   const name = `tether_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

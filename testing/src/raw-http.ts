@@ -36,7 +36,9 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawRes
         method: options.method ?? 'GET',
         path: options.path,
         headers: {
-          ...(options.body !== undefined && !options.chunked ? { 'content-length': Buffer.byteLength(options.body) } : {}),
+          ...(options.body !== undefined && !options.chunked
+            ? { 'content-length': Buffer.byteLength(options.body) }
+            : {}),
           ...options.headers,
         },
         timeout: options.timeoutMs ?? 15_000,
@@ -61,7 +63,13 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawRes
         response.on('aborted', finish);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer to ${options.method ?? 'GET'} ${options.path.slice(0, 80)} within ${options.timeoutMs ?? 15_000} ms`)));
+    req.on('timeout', () =>
+      req.destroy(
+        new Error(
+          `no answer to ${options.method ?? 'GET'} ${options.path.slice(0, 80)} within ${options.timeoutMs ?? 15_000} ms`,
+        ),
+      ),
+    );
     req.on('error', (error) => {
       if (!answered) reject(error);
     });

@@ -8,7 +8,8 @@ import { TetherServer } from 'tether/server';
 /** The signing secret test servers share (so that two instances accept each other's tokens). */
 export const TEST_SECRET = 'tether-test-secret-0123456789abcdefghijklmnop';
 
-/** Rate limits no test reaches unless it sets its own (the per-identity session and socket limits stay as configured). */
+/** Rate limits no test reaches unless it sets its own (the per-identity session and socket limits stay as configured).
+ * */
 export const UNLIMITED_RATES = {
   userRequestsPerSecond: 1_000_000,
   userRequestBurst: 1_000_000,
@@ -62,22 +63,34 @@ export function throughPooler(url: string): string | undefined {
 export async function startTestServer(options: TestServerOptions): Promise<TestServer> {
   const given = options.config ?? {};
   const pooled = throughPooler(options.databaseUrl);
-  const config = loadConfig({}, {
-    ...given,
-    ...(pooled === undefined ? {} : { pooler: 'transaction', directDatabaseUrl: options.databaseUrl }),
-    port: 0,
-    host: '127.0.0.1',
-    databaseUrl: pooled ?? options.databaseUrl,
-    secret: given.secret ?? TEST_SECRET,
-    logLevel: given.logLevel ?? 'warn',
-    auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
-    // tests drive one server hard from one address and a few users: rate limits only where a test sets them
-    limits: { ...UNLIMITED_RATES, ...given.limits },
-  });
-  await provisionDatabase({ databaseUrl: options.databaseUrl, dataDir: config.dataDir }); // checks the version, migrates
+  const config = loadConfig(
+    {},
+    {
+      ...given,
+      ...(pooled === undefined ? {} : { pooler: 'transaction', directDatabaseUrl: options.databaseUrl }),
+      port: 0,
+      host: '127.0.0.1',
+      databaseUrl: pooled ?? options.databaseUrl,
+      secret: given.secret ?? TEST_SECRET,
+      logLevel: given.logLevel ?? 'warn',
+      auth: { passwordHashCost: 10, loginAttemptsPerMinute: 1_000, ...given.auth },
+      // tests drive one server hard from one address and a few users: rate limits only where a test sets them
+      limits: { ...UNLIMITED_RATES, ...given.limits },
+    },
+  );
+  // checks the version, migrates
+  await provisionDatabase({ databaseUrl: options.databaseUrl, dataDir: config.dataDir });
   const logs: ServerLogRecord[] = [];
-  const logger = pino({ level: config.logLevel }, { write: (line: string) => void logs.push(JSON.parse(line) as ServerLogRecord) });
-  const server = new TetherServer({ config, databaseUrl: config.databaseUrl ?? options.databaseUrl, logger, version: 'test' });
+  const logger = pino(
+    { level: config.logLevel },
+    { write: (line: string) => void logs.push(JSON.parse(line) as ServerLogRecord) },
+  );
+  const server = new TetherServer({
+    config,
+    databaseUrl: config.databaseUrl ?? options.databaseUrl,
+    logger,
+    version: 'test',
+  });
   const url = await server.listen();
   return { url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, server, logs, close: () => server.close() };
 }
@@ -104,7 +117,8 @@ export function serverForFile(config?: ConfigInput): FileServer {
     await db?.drop();
   });
   const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('serverForFile: read db and server inside tests and hooks, after beforeAll');
+    if (value === undefined)
+      throw new Error('serverForFile: read db and server inside tests and hooks, after beforeAll');
     return value;
   };
   return {

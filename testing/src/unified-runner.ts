@@ -13,13 +13,19 @@ const REPOSITORY_CONFIG = fileURLToPath(new URL('../../vitest.config.ts', import
 
 async function main(argv: readonly string[]): Promise<number> {
   // through npm, relative paths mean what they meant where npm was started
-  const cwd = process.env['npm_lifecycle_event']?.startsWith('test') ? (process.env['INIT_CWD'] ?? process.cwd()) : process.cwd();
+  const cwd = process.env['npm_lifecycle_event']?.startsWith('test')
+    ? (process.env['INIT_CWD'] ?? process.cwd())
+    : process.cwd();
   const interrupt = new Interrupt();
   try {
     const parsed = parseArguments(argv, { config: REPOSITORY_CONFIG, cwd });
     if (parsed.kind === 'exit') return parsed.code;
     installSignalHandlers(interrupt);
-    return await runUnified(parsed.options, { env: process.env, log: (line) => console.log(line), error: (line) => console.error(line) }, interrupt);
+    return await runUnified(
+      parsed.options,
+      { env: process.env, log: (line) => console.log(line), error: (line) => console.error(line) },
+      interrupt,
+    );
   } catch (error) {
     if (error instanceof UsageError || error instanceof CategoryConfigError) {
       console.error(`test:unified: ${error.message}`);

@@ -12,17 +12,43 @@ async function boundaryErrors(path: string, code: string): Promise<string[]> {
 
 describe('the import directions the lint step enforces', () => {
   it.each([
-    ['the session layer importing the server', 'packages/sessions/src/probe.ts', "export { TetherServer } from '../../tether/src/server/index.js';", 'the session layer imports nothing'],
-    ['the scanner importing the session layer', 'packages/ssot/src/probe.ts', "export { SessionFactory } from '@tether/sessions';", 'tether and ssot never import each other'],
-    ['product code importing testing/', 'packages/tether/src/server/probe.ts', "export { failureOf } from '@tether/testing';", 'product code never imports testing/'],
-    ['a benchmark importing testing/', 'packages/tether/bench/probe.ts', "export { failureOf } from '@tether/testing';", 'benchmarks never import testing/'],
-    ['the threads domain importing logins', 'packages/tether/src/threads/probe.ts', "export { LoginManager } from '../logins/index.js';", 'threads knows no logins'],
+    [
+      'the session layer importing the server',
+      'packages/sessions/src/probe.ts',
+      "export { TetherServer } from '../../tether/src/server/index.js';",
+      'the session layer imports nothing',
+    ],
+    [
+      'the scanner importing the session layer',
+      'packages/ssot/src/probe.ts',
+      "export { SessionFactory } from '@tether/sessions';",
+      'tether and ssot never import each other',
+    ],
+    [
+      'product code importing testing/',
+      'packages/tether/src/server/probe.ts',
+      "export { failureOf } from '@tether/testing';",
+      'product code never imports testing/',
+    ],
+    [
+      'a benchmark importing testing/',
+      'packages/tether/bench/probe.ts',
+      "export { failureOf } from '@tether/testing';",
+      'benchmarks never import testing/',
+    ],
+    [
+      'the threads domain importing logins',
+      'packages/tether/src/threads/probe.ts',
+      "export { LoginManager } from '../logins/index.js';",
+      'threads knows no logins',
+    ],
   ])('refuses %s', async (_what, path, code, message) => {
     expect((await boundaryErrors(path, code)).join('\n')).toContain(message);
   });
 
   it('allows the intended directions: the server on the session layer and a domain', async () => {
-    const code = "export { SessionFactory } from '@tether/sessions';\nexport { createThread } from '../threads/index.js';";
+    const code =
+      "export { SessionFactory } from '@tether/sessions';\nexport { createThread } from '../threads/index.js';";
     expect(await boundaryErrors('packages/tether/src/server/probe.ts', code)).toEqual([]);
   });
 }, 60_000);

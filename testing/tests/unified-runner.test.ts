@@ -50,44 +50,87 @@ function ranTests(report: RunReport): string[] {
 }
 
 describe.concurrent('unified runner', () => {
-  test("the seed's first --pattern selects exactly the matching tests of all three categories", { timeout: TIMEOUT }, async () => {
-    const json = reportFile('session-metrics');
-    const run = await runner(['--config', SELECTION, '--pattern', '*session_metrics*', '--categories', 'unit', 'integration', 'e2e', '--real-services', '--json-output', json], FAKE_DATABASE);
-    expect(run.code, run.stderr).toBe(0);
-    const report = readReport(json);
-    expect(ranTests(report)).toEqual([...SESSION_METRICS_TESTS].sort());
-    expect(report.tests.every((t) => t.status === 'passed')).toBe(true);
-  });
-
-  test('--pattern ignores case and treats _, - and spaces alike, in file paths and test names', { timeout: TIMEOUT }, async () => {
-    for (const pattern of ['session-metrics', 'SESSION METRICS', '*Session_Metrics*']) {
-      const run = await runner(['--config', SELECTION, '--pattern', pattern, '--list-categories']);
+  test(
+    "the seed's first --pattern selects exactly the matching tests of all three categories",
+    { timeout: TIMEOUT },
+    async () => {
+      const json = reportFile('session-metrics');
+      const run = await runner(
+        [
+          '--config',
+          SELECTION,
+          '--pattern',
+          '*session_metrics*',
+          '--categories',
+          'unit',
+          'integration',
+          'e2e',
+          '--real-services',
+          '--json-output',
+          json,
+        ],
+        FAKE_DATABASE,
+      );
       expect(run.code, run.stderr).toBe(0);
-      expect(run.stdout).toMatch(/^unit\s+3 tests in 2 files/m);
-      expect(run.stdout).toMatch(/^integration\s+2 tests in 1 file\b/m);
-      expect(run.stdout).toMatch(/^e2e\s+1 test in 1 file\b/m);
-    }
-  });
+      const report = readReport(json);
+      expect(ranTests(report)).toEqual([...SESSION_METRICS_TESTS].sort());
+      expect(report.tests.every((t) => t.status === 'passed')).toBe(true);
+    },
+  );
 
-  test("the seed's second --pattern, with --category unit --fast-fail, runs that one file's tests", { timeout: TIMEOUT }, async () => {
-    const json = reportFile('ssot-validation');
-    const run = await runner(['--config', SELECTION, '--pattern', '*ssot_validation*', '--category', 'unit', '--fast-fail', '--json-output', json]);
-    expect(run.code, run.stderr).toBe(0);
-    expect(ranTests(readReport(json))).toEqual(SESSION_METRICS_TESTS.filter((t) => t.includes('ssot_validation')).sort());
-  });
+  test(
+    '--pattern ignores case and treats _, - and spaces alike, in file paths and test names',
+    { timeout: TIMEOUT },
+    async () => {
+      for (const pattern of ['session-metrics', 'SESSION METRICS', '*Session_Metrics*']) {
+        const run = await runner(['--config', SELECTION, '--pattern', pattern, '--list-categories']);
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toMatch(/^unit\s+3 tests in 2 files/m);
+        expect(run.stdout).toMatch(/^integration\s+2 tests in 1 file\b/m);
+        expect(run.stdout).toMatch(/^e2e\s+1 test in 1 file\b/m);
+      }
+    },
+  );
 
-  test('--fast-fail stops at the first failure: later tests and categories do not run', { timeout: TIMEOUT }, async () => {
-    const json = reportFile('fast-fail');
-    const run = await runner(['--config', FAILING, '--fast-fail', '--json-output', json]);
-    expect(run.code).toBe(1);
-    const report = readReport(json);
-    expect(report.stoppedEarly).toBe(true);
-    expect(report.tests.find((t) => t.name === 'fails deliberately')?.status).toBe('failed');
-    expect(report.tests.find((t) => t.name === 'would pass after the failure')?.status).toBe('skipped');
-    expect(report.tests.some((t) => t.category === 'integration')).toBe(false);
-    expect(report.summary.categories.find((c) => c.name === 'integration')).toMatchObject({ ran: false, total: 0 });
-    expect(run.stdout).toMatch(/not run: integration/);
-  });
+  test(
+    "the seed's second --pattern, with --category unit --fast-fail, runs that one file's tests",
+    { timeout: TIMEOUT },
+    async () => {
+      const json = reportFile('ssot-validation');
+      const run = await runner([
+        '--config',
+        SELECTION,
+        '--pattern',
+        '*ssot_validation*',
+        '--category',
+        'unit',
+        '--fast-fail',
+        '--json-output',
+        json,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(ranTests(readReport(json))).toEqual(
+        SESSION_METRICS_TESTS.filter((t) => t.includes('ssot_validation')).sort(),
+      );
+    },
+  );
+
+  test(
+    '--fast-fail stops at the first failure: later tests and categories do not run',
+    { timeout: TIMEOUT },
+    async () => {
+      const json = reportFile('fast-fail');
+      const run = await runner(['--config', FAILING, '--fast-fail', '--json-output', json]);
+      expect(run.code).toBe(1);
+      const report = readReport(json);
+      expect(report.stoppedEarly).toBe(true);
+      expect(report.tests.find((t) => t.name === 'fails deliberately')?.status).toBe('failed');
+      expect(report.tests.find((t) => t.name === 'would pass after the failure')?.status).toBe('skipped');
+      expect(report.tests.some((t) => t.category === 'integration')).toBe(false);
+      expect(report.summary.categories.find((c) => c.name === 'integration')).toMatchObject({ ran: false, total: 0 });
+      expect(run.stdout).toMatch(/not run: integration/);
+    },
+  );
 
   test('without --fast-fail a failure is reported and the run goes on', { timeout: TIMEOUT }, async () => {
     const json = reportFile('no-fast-fail');
@@ -105,7 +148,18 @@ describe.concurrent('unified runner', () => {
     const run = await runner(['--config', FAILING, '--json-output', json]);
     expect(run.code).toBe(1);
     const report = readReport(json);
-    expect(Object.keys(report).sort()).toEqual(['database', 'durationMs', 'errors', 'exitCode', 'options', 'startedAt', 'stoppedEarly', 'summary', 'tests', 'version']);
+    expect(Object.keys(report).sort()).toEqual([
+      'database',
+      'durationMs',
+      'errors',
+      'exitCode',
+      'options',
+      'startedAt',
+      'stoppedEarly',
+      'summary',
+      'tests',
+      'version',
+    ]);
     expect(report).toMatchObject({
       version: 1,
       options: { pattern: null, categories: ['unit', 'integration'], realServices: false, fastFail: false },
@@ -128,17 +182,30 @@ describe.concurrent('unified runner', () => {
     expect(summary.total).toBe(report.tests.length);
     expect(summary.passed + summary.failed + summary.skipped + summary.todo).toBe(summary.total);
     expect(summary.categories.map((c) => c.name)).toEqual(['unit', 'integration']);
-    expect(summary.categories[0]).toEqual({ name: 'unit', files: 1, ran: true, total: 2, passed: 1, failed: 1, skipped: 0, todo: 0 });
+    expect(summary.categories[0]).toEqual({
+      name: 'unit',
+      files: 1,
+      ran: true,
+      total: 2,
+      passed: 1,
+      failed: 1,
+      skipped: 0,
+      todo: 0,
+    });
   });
 
-  test('a category needing services is refused with exit 2 without --real-services, and nothing runs', { timeout: TIMEOUT }, async () => {
-    for (const args of [['--category', 'integration'], ['--pattern', '*session_metrics*'], []]) {
-      const run = await runner(['--config', SELECTION, ...args], FAKE_DATABASE);
-      expect(run.code, args.join(' ')).toBe(2);
-      expect(run.stderr).toMatch(/needs? PostgreSQL.*add --real-services/);
-      expect(run.stdout).not.toMatch(/Test Files/);
-    }
-  });
+  test(
+    'a category needing services is refused with exit 2 without --real-services, and nothing runs',
+    { timeout: TIMEOUT },
+    async () => {
+      for (const args of [['--category', 'integration'], ['--pattern', '*session_metrics*'], []]) {
+        const run = await runner(['--config', SELECTION, ...args], FAKE_DATABASE);
+        expect(run.code, args.join(' ')).toBe(2);
+        expect(run.stderr).toMatch(/needs? PostgreSQL.*add --real-services/);
+        expect(run.stdout).not.toMatch(/Test Files/);
+      }
+    },
+  );
 
   test('usage errors exit 2: unknown category, unknown option, stray argument', { timeout: TIMEOUT }, async () => {
     const unknown = await runner(['--config', SELECTION, '--category', 'smoke']);
@@ -149,56 +216,84 @@ describe.concurrent('unified runner', () => {
     expect((await runner(['--config', SELECTION, '--pattern'])).code).toBe(2);
   });
 
-  test('--list-categories prints every category with its test count and needs no services', { timeout: TIMEOUT }, async () => {
-    const run = await runner(['--config', SELECTION, '--list-categories']);
-    expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trim().split('\n')).toEqual([
-      'unit         4 tests in 2 files',
-      'integration  3 tests in 2 files  needs --real-services',
-      'e2e          2 tests in 2 files  needs --real-services',
-    ]);
-  });
+  test(
+    '--list-categories prints every category with its test count and needs no services',
+    { timeout: TIMEOUT },
+    async () => {
+      const run = await runner(['--config', SELECTION, '--list-categories']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout.trim().split('\n')).toEqual([
+        'unit         4 tests in 2 files',
+        'integration  3 tests in 2 files  needs --real-services',
+        'e2e          2 tests in 2 files  needs --real-services',
+      ]);
+    },
+  );
 
-  test('--real-services without DATABASE_URL starts embedded PostgreSQL for the run and stops it after', { timeout: TIMEOUT }, async () => {
-    const record = path.join(scratch, 'embedded-url');
-    const json = reportFile('embedded');
-    const run = await runner(['--config', SERVICES, '--real-services', '--json-output', json], { RUNNER_FIXTURE_RECORD: record });
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/embedded PostgreSQL/);
-    expect(readReport(json).database).toBe('embedded');
-    const url = readFileSync(record, 'utf8');
-    expect(url).toMatch(/^postgres:\/\/postgres:.+@127\.0\.0\.1:\d+\/postgres$/);
-    expect(await accepting(url)).toBe(false);
-  });
+  test(
+    '--real-services without DATABASE_URL starts embedded PostgreSQL for the run and stops it after',
+    { timeout: TIMEOUT },
+    async () => {
+      const record = path.join(scratch, 'embedded-url');
+      const json = reportFile('embedded');
+      const run = await runner(['--config', SERVICES, '--real-services', '--json-output', json], {
+        RUNNER_FIXTURE_RECORD: record,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/embedded PostgreSQL/);
+      expect(readReport(json).database).toBe('embedded');
+      const url = readFileSync(record, 'utf8');
+      expect(url).toMatch(/^postgres:\/\/postgres:.+@127\.0\.0\.1:\d+\/postgres$/);
+      expect(await accepting(url)).toBe(false);
+    },
+  );
 
   test('SIGINT during a run stops the tests and embedded PostgreSQL, and exits 130', { timeout: TIMEOUT }, async () => {
     const record = path.join(scratch, 'interrupted-url');
-    const run = await runner(['--config', SERVICES, '--real-services'], { RUNNER_FIXTURE_RECORD: record, RUNNER_FIXTURE_WAIT_MS: '60000' }, (child) => {
-      const poll = setInterval(() => {
-        if (!existsSync(record)) return;
-        clearInterval(poll);
-        child.kill('SIGINT');
-      }, 50);
-      child.once('close', () => clearInterval(poll));
-    });
+    const run = await runner(
+      ['--config', SERVICES, '--real-services'],
+      { RUNNER_FIXTURE_RECORD: record, RUNNER_FIXTURE_WAIT_MS: '60000' },
+      (child) => {
+        const poll = setInterval(() => {
+          if (!existsSync(record)) return;
+          clearInterval(poll);
+          child.kill('SIGINT');
+        }, 50);
+        child.once('close', () => clearInterval(poll));
+      },
+    );
     expect(run.code, run.stdout + run.stderr).toBe(130);
     expect(await accepting(readFileSync(record, 'utf8'))).toBe(false);
   });
-  test('without pgbouncer, a pooler category is not run, the run says so plainly, and the rest passes', { timeout: TIMEOUT }, async () => {
-    const json = reportFile('no-pgbouncer');
-    const run = await runner(['--config', POOLER, '--real-services', '--json-output', json], { ...FAKE_DATABASE, ...NO_PGBOUNCER });
-    expect(run.code, run.stdout + run.stderr).toBe(0);
-    const notice = /^test:unified: pooler NOT RUN: pgbouncer is not installed/m;
-    expect(run.stdout).toMatch(notice);
-    // said again after the summary, where a reader of a green run looks
-    expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(notice);
-    const report = readReport(json);
-    expect(report.tests.map((t) => t.category)).toEqual(['unit']);
-    expect(report.summary.categories.find((c) => c.name === 'pooler')).toMatchObject({ ran: false, total: 0, notRun: expect.stringMatching(/pgbouncer is not installed/) });
-  });
+  test(
+    'without pgbouncer, a pooler category is not run, the run says so plainly, and the rest passes',
+    { timeout: TIMEOUT },
+    async () => {
+      const json = reportFile('no-pgbouncer');
+      const run = await runner(['--config', POOLER, '--real-services', '--json-output', json], {
+        ...FAKE_DATABASE,
+        ...NO_PGBOUNCER,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const notice = /^test:unified: pooler NOT RUN: pgbouncer is not installed/m;
+      expect(run.stdout).toMatch(notice);
+      // said again after the summary, where a reader of a green run looks
+      expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(notice);
+      const report = readReport(json);
+      expect(report.tests.map((t) => t.category)).toEqual(['unit']);
+      expect(report.summary.categories.find((c) => c.name === 'pooler')).toMatchObject({
+        ran: false,
+        total: 0,
+        notRun: expect.stringMatching(/pgbouncer is not installed/),
+      });
+    },
+  );
 
   test('without pgbouncer, a pooler category asked for by name fails the run', { timeout: TIMEOUT }, async () => {
-    const run = await runner(['--config', POOLER, '--category', 'pooler', '--real-services'], { ...FAKE_DATABASE, ...NO_PGBOUNCER });
+    const run = await runner(['--config', POOLER, '--category', 'pooler', '--real-services'], {
+      ...FAKE_DATABASE,
+      ...NO_PGBOUNCER,
+    });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/pooler cannot run: pgbouncer is not installed/);
   });

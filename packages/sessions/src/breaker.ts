@@ -21,7 +21,10 @@ export class Breaker {
   /** The count of consecutive failures (cockatiel's `ConsecutiveBreaker`; `state` is that count). */
   private readonly consecutiveFailures: ConsecutiveBreaker;
 
-  constructor(options: BreakerOptions, host: { readonly events: SessionEventHub; readonly statistics: FactoryStatistics; readonly logger: SessionLogger }) {
+  constructor(
+    options: BreakerOptions,
+    host: { readonly events: SessionEventHub; readonly statistics: FactoryStatistics; readonly logger: SessionLogger },
+  ) {
     const { events, statistics, logger } = host;
     this.consecutiveFailures = new ConsecutiveBreaker(options.breakerThreshold);
     this.policy = circuitBreaker(
@@ -31,7 +34,10 @@ export class Breaker {
     this.policy.onBreak(() => {
       statistics.counters.breakerTrips++;
       events.emit({ type: 'breaker', at: Date.now(), state: 'open' });
-      logger.error({ breakerTrips: statistics.counters.breakerTrips, cooldownMs: options.breakerCooldownMs }, 'database circuit breaker opened');
+      logger.error(
+        { breakerTrips: statistics.counters.breakerTrips, cooldownMs: options.breakerCooldownMs },
+        'database circuit breaker opened',
+      );
     });
     this.policy.onReset(() => {
       events.emit({ type: 'breaker', at: Date.now(), state: 'closed' });

@@ -23,7 +23,8 @@ export class DatabaseUnavailableError extends TetherError {
   override readonly retryable = true;
 }
 
-/** A statement or session ran too long: statement timeout (57014), read timeout, idle-in-transaction kill, max lifetime. */
+/** A statement or session ran too long: statement timeout (57014), read timeout, idle-in-transaction kill, max
+ * lifetime. */
 export class SessionTimeoutError extends TetherError {
   readonly code = 'session_timeout';
   override readonly retryable = true;
@@ -67,8 +68,18 @@ export type SessionErrorCode =
   | TransactionAbortedError['code'];
 
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|28|3D000|53300)/; // connection exceptions, shutdown, auth, no such db, too many connections
-const UNAVAILABLE_ERRNO = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
-const UNAVAILABLE_MESSAGE = /Connection terminated|not queryable|connection timeout|Connection closed|terminating connection/i;
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const UNAVAILABLE_MESSAGE =
+  /Connection terminated|not queryable|connection timeout|Connection closed|terminating connection/i;
 
 /**
  * Maps a driver error (pg raises plain `Error`s for socket problems) to Tether's typed errors, with the driver
@@ -77,16 +88,20 @@ const UNAVAILABLE_MESSAGE = /Connection terminated|not queryable|connection time
  */
 export function classifyDatabaseError(error: unknown): unknown {
   if (error instanceof TetherError) return error;
-  if (error instanceof BrokenCircuitError) return new CircuitOpenError('database circuit breaker is open; failing fast', { cause: error });
+  if (error instanceof BrokenCircuitError)
+    return new CircuitOpenError('database circuit breaker is open; failing fast', { cause: error });
   if (!(error instanceof Error)) return error;
   const code = (error as Error & { code?: unknown }).code;
   const message = error.message;
   if (typeof code === 'string') {
     if (code === '57014' || code === '25P03') return new SessionTimeoutError(message, { cause: error });
-    if (code === '42501' && /row-level security/i.test(message)) return new IsolationViolationError(message, { cause: error });
-    if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code)) return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });
+    if (code === '42501' && /row-level security/i.test(message))
+      return new IsolationViolationError(message, { cause: error });
+    if (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_ERRNO.has(code))
+      return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });
   }
   if (message === 'Query read timeout') return new SessionTimeoutError(message, { cause: error });
-  if (UNAVAILABLE_MESSAGE.test(message)) return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });
+  if (UNAVAILABLE_MESSAGE.test(message))
+    return new DatabaseUnavailableError(`database unavailable: ${message}`, { cause: error });
   return error;
 }

@@ -81,7 +81,8 @@ export interface SessionContext {
   readonly threadId?: string | null;
   /** Overrides the factory's statement timeout for this session. */
   readonly statementTimeoutMs?: number;
-  /** Anonymous sessions run in autocommit unless this is true; user and privileged sessions always use a transaction. */
+  /** Anonymous sessions run in autocommit unless this is true; user and privileged sessions always use a transaction.
+   * */
   readonly transaction?: boolean;
 }
 
@@ -92,4 +93,3 @@ export interface HealthReport {
   readonly error: { readonly code: string; readonly message: string } | null;
   readonly pool: PoolMetrics;
 }
-

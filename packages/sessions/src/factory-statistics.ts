@@ -41,14 +41,28 @@ export class FactoryStatistics {
 
   /** Counts an error of a session by its stable code, keeps it as the session's last error, and reports it. */
   recordError(metrics: SessionMetrics, error: unknown): void {
-    const code = error instanceof TetherError ? error.code : (error as { code?: unknown })?.code !== undefined ? String((error as { code: unknown }).code) : 'error';
+    const code =
+      error instanceof TetherError
+        ? error.code
+        : (error as { code?: unknown })?.code !== undefined
+          ? String((error as { code: unknown }).code)
+          : 'error';
     metrics.errorCount++;
     metrics.lastError = { code, message: error instanceof Error ? error.message : String(error) };
     this.errorsByCode[code] = (this.errorsByCode[code] ?? 0) + 1;
     if (this.events.active) {
       const { message } = metrics.lastError;
       const { sessionId, requestId, userId } = metrics;
-      this.events.emit({ type: 'session_error', at: Date.now(), code, message, sessionId, requestId, userId, level: failureLevel(error) });
+      this.events.emit({
+        type: 'session_error',
+        at: Date.now(),
+        code,
+        message,
+        sessionId,
+        requestId,
+        userId,
+        level: failureLevel(error),
+      });
     }
   }
 

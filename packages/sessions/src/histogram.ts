@@ -1,5 +1,7 @@
 /** Upper bounds, in milliseconds, of the latency buckets (Prometheus `le`, converted to seconds on export). */
-export const LATENCY_BUCKETS_MS: readonly number[] = [0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000,
+];
 
 export interface HistogramSnapshot {
   /** Cumulative-free counts per bucket of `LATENCY_BUCKETS_MS`, plus one overflow bucket at the end. */
@@ -30,7 +32,14 @@ export class LatencyHistogram {
 
   snapshot(): HistogramSnapshot {
     const buckets = this.counts.slice();
-    return { buckets, count: this.count, sumMs: this.sum, maxMs: this.max, p50Ms: quantile(buckets, 0.5, this.max), p99Ms: quantile(buckets, 0.99, this.max) };
+    return {
+      buckets,
+      count: this.count,
+      sumMs: this.sum,
+      maxMs: this.max,
+      p50Ms: quantile(buckets, 0.5, this.max),
+      p99Ms: quantile(buckets, 0.99, this.max),
+    };
   }
 }
 

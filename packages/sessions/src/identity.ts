@@ -22,7 +22,9 @@ export function identityOf(userId: string | null | undefined): Identity {
   if (userId === undefined || userId === null) return { kind: 'anonymous', userId: null };
   if (isUuid(userId)) return { kind: 'user', userId: userId.toLowerCase() };
   if (userId === 'system' || SERVICE.test(userId)) return { kind: 'privileged', userId };
-  throw new IsolationViolationError(`userId must be a UUID, "system" or "service:<name>"; got ${JSON.stringify(userId).slice(0, 80)}`);
+  throw new IsolationViolationError(
+    `userId must be a UUID, "system" or "service:<name>"; got ${JSON.stringify(userId).slice(0, 80)}`,
+  );
 }
 
 /** The database roles sessions switch to: users' work runs as `app`, privileged work as `system`. */
@@ -36,12 +38,14 @@ const ROLE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
 
 /** `name`, if it is a plain role name; throws `TypeError` otherwise (a configuration mistake, found at start). */
 export function roleName(name: string): string {
-  if (!ROLE_NAME.test(name)) throw new TypeError(`role names must be plain lower-case identifiers; got ${JSON.stringify(name)}`);
+  if (!ROLE_NAME.test(name))
+    throw new TypeError(`role names must be plain lower-case identifiers; got ${JSON.stringify(name)}`);
   return name;
 }
 
 /** Role, user and request id for the transaction only (`SET LOCAL`), in one statement. */
-const CONTEXT_SQL = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
+const CONTEXT_SQL =
+  "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
 const CONTEXT_WITH_TIMEOUT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $4, true)`;
 /** Behind a transaction-mode pooler: both timeouts as well, which elsewhere come with the connection. */
 const CONTEXT_WITH_TIMEOUTS_SQL = `${CONTEXT_WITH_TIMEOUT_SQL}, set_config('idle_in_transaction_session_timeout', $5, true)`;
@@ -77,7 +81,10 @@ export function contextStatement(
   ];
   const milliseconds = (ms: number): string => String(Math.max(0, Math.floor(ms)));
   if (transactionDefaults !== undefined) {
-    values.push(milliseconds(statementTimeoutMs ?? transactionDefaults.statementTimeoutMs), milliseconds(transactionDefaults.idleInTransactionTimeoutMs));
+    values.push(
+      milliseconds(statementTimeoutMs ?? transactionDefaults.statementTimeoutMs),
+      milliseconds(transactionDefaults.idleInTransactionTimeoutMs),
+    );
     return { name: undefined, text: CONTEXT_WITH_TIMEOUTS_SQL, values };
   }
   if (statementTimeoutMs === undefined) return { name: 'tether:context', text: CONTEXT_SQL, values };

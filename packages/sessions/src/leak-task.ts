@@ -79,16 +79,37 @@ export class LeakTask {
     const heldMs = now - m.createdAt;
     const openedAt = opener?.stack ?? null;
     const statement = session.statement === null ? null : session.statement.slice(0, 500);
-    this.host.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs, openedAt, statement }, 'possible session leak');
-    this.host.events.emit({ type: 'leak', at: now, sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs, openedAt, statement });
+    this.host.logger.warn(
+      { sessionId: m.sessionId, requestId: m.requestId, userId: m.userId, heldMs, openedAt, statement },
+      'possible session leak',
+    );
+    this.host.events.emit({
+      type: 'leak',
+      at: now,
+      sessionId: m.sessionId,
+      requestId: m.requestId,
+      userId: m.userId,
+      heldMs,
+      openedAt,
+      statement,
+    });
   }
 
   /** A session that was reported leaked came back: say so (it was slow, not lost). */
   returned(session: Session, watch: LeakWatch): void {
     if (!watch.leakReported) return;
     const m = session.metrics;
-    this.host.logger.info({ sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs }, 'previously reported leaked session returned (unleaked)');
-    this.host.events.emit({ type: 'unleak', at: m.closedAt ?? Date.now(), sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs });
+    this.host.logger.info(
+      { sessionId: m.sessionId, requestId: m.requestId, heldMs: m.totalTimeMs },
+      'previously reported leaked session returned (unleaked)',
+    );
+    this.host.events.emit({
+      type: 'unleak',
+      at: m.closedAt ?? Date.now(),
+      sessionId: m.sessionId,
+      requestId: m.requestId,
+      heldMs: m.totalTimeMs,
+    });
   }
 
   stop(): void {
@@ -108,13 +129,17 @@ export class LeakTask {
         else this.report(session, session.openedAt);
       }
       if (lifetimeMs > 0 && age > lifetimeMs && session.terminatedBy === null) {
-        void this.host.terminate(session, new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`));
+        void this.host.terminate(
+          session,
+          new SessionTimeoutError(`session exceeded maxSessionLifetimeMs (${lifetimeMs} ms) and was terminated`),
+        );
       }
     }
   }
 }
 
-/** The stack of the code that called `entry`, for leak reports: frames are captured now, formatted only if ever reported. */
+/** The stack of the code that called `entry`, for leak reports: frames are captured now, formatted only if ever
+ * reported. */
 export function callerStack(entry: (...args: never[]) => unknown): { stack?: string } {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = OPENING_STACK_FRAMES; // the caller's frames matter; deeper ones cost without telling more

@@ -58,7 +58,10 @@ export class Pool extends EventEmitter {
   constructor(private readonly options: PoolOptions) {
     super();
     if (options.idleTimeoutMs > 0) {
-      this.housekeeper = setInterval(() => this.closeIdle(), Math.min(30_000, Math.max(1_000, options.idleTimeoutMs / 2)));
+      this.housekeeper = setInterval(
+        () => this.closeIdle(),
+        Math.min(30_000, Math.max(1_000, options.idleTimeoutMs / 2)),
+      );
       this.housekeeper.unref();
     }
   }
@@ -202,7 +205,8 @@ export class Pool extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', error, slot.client);
   }
 
-  /** The housekeeping timer's job: close connections idle longer than `idleTimeoutMs` (the oldest are at the bottom). */
+  /** The housekeeping timer's job: close connections idle longer than `idleTimeoutMs` (the oldest are at the bottom).
+   * */
   private closeIdle(): void {
     const before = Date.now() - this.options.idleTimeoutMs;
     while (this.idle.length > 0 && (this.idle[0] as Slot).idleSince <= before) this.destroy(this.idle[0] as Slot);
@@ -215,7 +219,10 @@ const poolClosed = (): SessionClosedError => new SessionClosedError('the connect
  * Ends a backend from a separate connection: a pipelined pg client waits for its running statements before
  * it disconnects, so destroying the connection alone would leave the statement running on the server.
  */
-export async function terminateBackend(connectionString: string | undefined, pid: number | null | undefined): Promise<void> {
+export async function terminateBackend(
+  connectionString: string | undefined,
+  pid: number | null | undefined,
+): Promise<void> {
   if (!pid || !connectionString) return;
   const killer = new pg.Client({ connectionString, connectionTimeoutMillis: 2_000 });
   killer.on('error', () => {});

@@ -1,6 +1,7 @@
 /**
  * Names for parameterized statements (none with `capacity` 0: behind a transaction-mode pooler, where a named
- * statement would outlive its transaction on a server connection other clients share), so that each distinct text is planned once per connection (Row-Level
+ * statement would outlive its transaction on a server connection other clients share), so that each distinct text is
+ * planned once per connection (Row-Level
  * Security makes planning the larger part of a small statement's cost). A name is stable for a text (a hash of
  * it), so every connection of the pool agrees on it; past `capacity` distinct texts (each costs server memory
  * on every connection), and for the second text of a hash collision, statements go unnamed (planned each time).

@@ -2,19 +2,47 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Breaker } from './breaker.js';
-import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TetherError, TransactionAbortedError } from './errors.js';
+import {
+  classifyDatabaseError,
+  PoolExhaustedError,
+  SessionClosedError,
+  TetherError,
+  TransactionAbortedError,
+} from './errors.js';
 import { FactoryStatistics } from './factory-statistics.js';
 import { logFailure, silentLogger, type SessionLogger } from './failure-log.js';
-import { contextStatement, identityOf, roleName, type Identity, type SessionRoles, type TransactionDefaults } from './identity.js';
+import {
+  contextStatement,
+  identityOf,
+  roleName,
+  type Identity,
+  type SessionRoles,
+  type TransactionDefaults,
+} from './identity.js';
 import { callerStack, LEAK_PROBE, LeakTask, type LeakWatch } from './leak-task.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
 import { sessionPool, terminateBackend } from './pool.js';
 import { PreparedStatementRegistry } from './prepared-statements.js';
 import { Session, type SessionHost } from './session.js';
-import { SESSION_FACTORY_DEFAULTS, type ConnectionPool, type HealthReport, type SessionContext, type SessionFactoryOptions } from './factory-options.js';
+import {
+  SESSION_FACTORY_DEFAULTS,
+  type ConnectionPool,
+  type HealthReport,
+  type SessionContext,
+  type SessionFactoryOptions,
+} from './factory-options.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
 import { createSessionMetrics, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
-import { batchingWire, BEGIN_STATEMENT, cancelRunningStatement, publicWire, UNNAMED_BEGIN_STATEMENT, type PreludeStatement, type SessionClient, type Wire } from './wire.js';
+import {
+  batchingWire,
+  BEGIN_STATEMENT,
+  cancelRunningStatement,
+  publicWire,
+  UNNAMED_BEGIN_STATEMENT,
+  type PreludeStatement,
+  type SessionClient,
+  type Wire,
+} from './wire.js';
 
 export type { SessionLogger } from './failure-log.js';
 export * from './factory-options.js';
@@ -69,7 +97,9 @@ export class SessionFactory implements SessionHost {
     this.wire = o.batchStatements ? batchingWire : publicWire;
     const pooled = o.pooler === 'transaction';
     this.beginStatement = pooled ? UNNAMED_BEGIN_STATEMENT : BEGIN_STATEMENT;
-    this.transactionDefaults = pooled ? { statementTimeoutMs: o.statementTimeoutMs, idleInTransactionTimeoutMs: o.idleInTransactionTimeoutMs } : undefined;
+    this.transactionDefaults = pooled
+      ? { statementTimeoutMs: o.statementTimeoutMs, idleInTransactionTimeoutMs: o.idleInTransactionTimeoutMs }
+      : undefined;
     // a named statement would outlive its transaction on a server connection the pooler shares
     this.statements = new PreparedStatementRegistry(pooled ? 0 : undefined);
     this.roles = { app: roleName(o.appRole), system: roleName(o.systemRole) };
@@ -91,7 +121,9 @@ export class SessionFactory implements SessionHost {
     this.pool.on('remove', () => counters.totalClosed++);
     // an idle connection whose server went away: the pool removes it and says so here (an EventEmitter's
     // 'error' without a listener would crash the process)
-    this.pool.on('error', (error) => this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'));
+    this.pool.on('error', (error) =>
+      this.logger.warn({ error: (error as Error).message }, 'idle database connection failed and was removed'),
+    );
 
     this.breaker = new Breaker(o, { events: this.events, statistics: this.statistics, logger: this.logger });
 
@@ -111,7 +143,8 @@ export class SessionFactory implements SessionHost {
    */
   withSession<T>(context: SessionContext, work: (session: Session) => Promise<T>): Promise<T> {
     const perform = (session: Session): Promise<T> => {
-      // a callback that returns its first statement's promise gets a one-round-trip transaction (see holdFirstStatement)
+      // a callback that returns its first statement's promise gets a one-round-trip transaction (see
+      // holdFirstStatement)
       session.holdFirstStatement();
       let pending: Promise<T> | undefined;
       try {
@@ -127,7 +160,11 @@ export class SessionFactory implements SessionHost {
    * A session of one statement, in one round trip: the context and the statement in one batch, PostgreSQL's
    * implicit transaction (see `Session.queryAndCommit`). Same isolation, errors and metrics as `withSession`.
    */
-  query<R extends pg.QueryResultRow = pg.QueryResultRow>(context: SessionContext, text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    context: SessionContext,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     return this.run(context, (session) => session.queryAndCommit<R>(text, values), false);
   }
 
@@ -137,7 +174,11 @@ export class SessionFactory implements SessionHost {
    * the leak task finds the session leaked, the wait below is interrupted and the report is made from here,
    * where V8's async stack trace still names the caller and the line it awaits on.
    */
-  private async run<T>(context: SessionContext, perform: (session: Session) => Promise<T>, callsBack: boolean): Promise<T> {
+  private async run<T>(
+    context: SessionContext,
+    perform: (session: Session) => Promise<T>,
+    callsBack: boolean,
+  ): Promise<T> {
     const opened = this.open(context, null);
     // an idle connection needs no wait, but a caller's callback never runs inside its withSession call
     const session = opened instanceof Session && !callsBack ? opened : await opened;
@@ -180,7 +221,13 @@ export class SessionFactory implements SessionHost {
     }
     const now = Date.now();
     const sessionId = randomUUID();
-    const metrics = createSessionMetrics(sessionId, context.requestId ?? sessionId, identity.userId, context.threadId ?? null, now);
+    const metrics = createSessionMetrics(
+      sessionId,
+      context.requestId ?? sessionId,
+      identity.userId,
+      context.threadId ?? null,
+      now,
+    );
     const started = performance.now();
     const counters = this.statistics.counters;
     const adopt = (client: SessionClient): Session => {
@@ -189,7 +236,8 @@ export class SessionFactory implements SessionHost {
       this.active.set(session, {
         identity,
         // behind a transaction-mode pooler the role is no connection default: anonymous work needs its context too
-        transactional: identity.kind !== 'anonymous' || context.transaction === true || this.transactionDefaults !== undefined,
+        transactional:
+          identity.kind !== 'anonymous' || context.transaction === true || this.transactionDefaults !== undefined,
         statementTimeoutMs: context.statementTimeoutMs,
         leakReported: false,
         leakProbe: null,
@@ -197,7 +245,10 @@ export class SessionFactory implements SessionHost {
       counters.sessionsOpened++;
       if (this.active.size > counters.peakConcurrent) counters.peakConcurrent = this.active.size;
       if (identity.kind === 'privileged') {
-        this.logger.debug?.({ sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system }, 'privileged session opened');
+        this.logger.debug?.(
+          { sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system },
+          'privileged session opened',
+        );
       }
       return session;
     };
@@ -216,7 +267,9 @@ export class SessionFactory implements SessionHost {
     if (this.breaker.quiet) {
       const idle = this.pool.acquireIdle?.();
       if (idle !== undefined) return adopt(idle);
-      return this.pool.connect(waiterKey).then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
+      return this.pool
+        .connect(waiterKey)
+        .then(adopt, (error: unknown) => this.breaker.execute(() => Promise.reject(error)).then(adopt, fail));
     }
     return this.breaker.execute(() => this.pool.connect(waiterKey)).then(adopt, fail);
   }
@@ -225,7 +278,14 @@ export class SessionFactory implements SessionHost {
   contextStatement(session: Session): PreludeStatement | null {
     const record = this.active.get(session);
     if (!record || !record.transactional) return null;
-    return contextStatement(record.identity, this.roles, this.options.applicationName, session.metrics.requestId, record.statementTimeoutMs, this.transactionDefaults);
+    return contextStatement(
+      record.identity,
+      this.roles,
+      this.options.applicationName,
+      session.metrics.requestId,
+      record.statementTimeoutMs,
+      this.transactionDefaults,
+    );
   }
 
   /** @internal see `PreparedStatementRegistry`. */
@@ -263,20 +323,26 @@ export class SessionFactory implements SessionHost {
       // a statement still running (the callback did not await it): do not wait for it; end the backend
       const m = session.metrics;
       this.statistics.counters.dirtyEvicted++;
-      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight }, 'dirty connection evicted from the pool');
+      this.logger.warn(
+        { sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight },
+        'dirty connection evicted from the pool',
+      );
       void this.endBackend(session.client);
       const dirty = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
       return settled(this.settle(session, record, began, outcome, reason, null, dirty));
     }
     // nothing to end: nothing began, autocommit, or a one-statement transaction that ended with its statement
-    if (!began || !record.transactional || phase === 'sealed') return settled(this.settle(session, record, began, outcome, reason, null, undefined));
+    if (!began || !record.transactional || phase === 'sealed')
+      return settled(this.settle(session, record, began, outcome, reason, null, undefined));
     return new Promise((resolve, reject) => {
       this.wire.send(session.client, { text: outcome === 'commit' ? 'COMMIT' : 'ROLLBACK' }, (error, ended) => {
         let failure: unknown = null;
         if (error) failure = classifyDatabaseError(error);
         // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
         else if (outcome === 'commit' && ended.command === 'ROLLBACK') {
-          failure = new TransactionAbortedError('the transaction was aborted by an earlier failed statement and has been rolled back');
+          failure = new TransactionAbortedError(
+            'the transaction was aborted by an earlier failed statement and has been rolled back',
+          );
         }
         const rejection = this.settle(session, record, began, outcome, reason, failure, error);
         if (rejection === SETTLED) resolve();
@@ -285,8 +351,17 @@ export class SessionFactory implements SessionHost {
     });
   }
 
-  /** Gives the connection back (or evicts it) and closes the session's metrics; returns what `finish` rejects with, or `SETTLED`. */
-  private settle(session: Session, record: SessionRecord, began: boolean, outcome: 'commit' | 'rollback', reason: unknown, failure: unknown, evict: Error | undefined): unknown {
+  /** Gives the connection back (or evicts it) and closes the session's metrics; returns what `finish` rejects with, or
+   * `SETTLED`. */
+  private settle(
+    session: Session,
+    record: SessionRecord,
+    began: boolean,
+    outcome: 'commit' | 'rollback',
+    reason: unknown,
+    failure: unknown,
+    evict: Error | undefined,
+  ): unknown {
     const m = session.metrics;
     const client = session.client;
     const terminatedBy = session.terminatedBy;
@@ -298,14 +373,24 @@ export class SessionFactory implements SessionHost {
     if (!evict && status !== 'I') {
       evict = new Error(`connection left dirty (transaction status ${status})`);
       this.statistics.counters.dirtyEvicted++;
-      this.logger.warn({ sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status }, 'dirty connection evicted from the pool');
+      this.logger.warn(
+        { sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status },
+        'dirty connection evicted from the pool',
+      );
     }
     session.phase = 'closed';
     client.release(evict);
 
     if (failure !== null) this.statistics.recordError(m, failure);
     const failed = failure !== null || (outcome === 'rollback' && reason !== null) || m.errorCount > 0;
-    m.state = failure !== null ? 'error' : !began || !record.transactional ? 'closed' : outcome === 'commit' ? 'committed' : 'rolled_back';
+    m.state =
+      failure !== null
+        ? 'error'
+        : !began || !record.transactional
+          ? 'closed'
+          : outcome === 'commit'
+            ? 'committed'
+            : 'rolled_back';
     this.closeMetrics(session, record, true);
     if (failed) logFailure(this.logger, m, failure ?? reason ?? m.lastError, 'session failed');
     return failure !== null && outcome === 'commit' ? failure : SETTLED;
@@ -343,7 +428,13 @@ export class SessionFactory implements SessionHost {
       const typed = classifyDatabaseError(e);
       error = { code: typed instanceof TetherError ? typed.code : 'database_error', message: (typed as Error).message };
     }
-    return { status: error ? 'unavailable' : 'ok', latencyMs: performance.now() - started, breakerState: this.breakerState(), error, pool: this.poolMetrics() };
+    return {
+      status: error ? 'unavailable' : 'ok',
+      latencyMs: performance.now() - started,
+      breakerState: this.breakerState(),
+      error,
+      pool: this.poolMetrics(),
+    };
   }
 
   /**
@@ -357,7 +448,11 @@ export class SessionFactory implements SessionHost {
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
       clearTimeout(timer);
-      await Promise.all([...this.active.keys()].map((s) => this.terminate(s, new SessionClosedError('the session factory shut down before the session finished'))));
+      await Promise.all(
+        [...this.active.keys()].map((s) =>
+          this.terminate(s, new SessionClosedError('the session factory shut down before the session finished')),
+        ),
+      );
     }
     this.leaks.stop();
     await this.pool.end();
@@ -409,7 +504,8 @@ export class SessionFactory implements SessionHost {
 const SETTLED = Symbol('settled');
 /** The promise `finish` returns when nothing was left to wait for: `run` need not await it. */
 const SETTLED_NOW = Promise.resolve();
-const settled = (rejection: unknown): Promise<void> => (rejection === SETTLED ? SETTLED_NOW : Promise.reject(rejection));
+const settled = (rejection: unknown): Promise<void> =>
+  rejection === SETTLED ? SETTLED_NOW : Promise.reject(rejection);
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -28,7 +28,13 @@ export interface SessionMetrics {
   totalTimeMs: number;
 }
 
-export function createSessionMetrics(sessionId: string, requestId: string, userId: string | null, threadId: string | null, now: number): SessionMetrics {
+export function createSessionMetrics(
+  sessionId: string,
+  requestId: string,
+  userId: string | null,
+  threadId: string | null,
+  now: number,
+): SessionMetrics {
   return {
     sessionId,
     requestId,
@@ -80,9 +86,14 @@ const UNKNOWN = 'unknown';
  * Never throws, whatever it is given (a half-built, closed or foreign object): an error handler that raises
  * would mask the error it reports. Every field is present; none is `undefined`.
  */
-export function sessionErrorContext(metrics: Partial<SessionMetrics> | null | undefined, error: unknown, now: number = Date.now()): SessionErrorContext {
+export function sessionErrorContext(
+  metrics: Partial<SessionMetrics> | null | undefined,
+  error: unknown,
+  now: number = Date.now(),
+): SessionErrorContext {
   const m: Partial<SessionMetrics> = metrics && typeof metrics === 'object' ? metrics : {};
-  const num = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+  const num = (value: unknown, fallback: number): number =>
+    typeof value === 'number' && Number.isFinite(value) ? value : fallback;
   const str = (value: unknown, fallback: string): string => (typeof value === 'string' ? value : fallback);
   const strOrNull = (value: unknown): string | null => (typeof value === 'string' ? value : null);
   let errorCode = UNKNOWN;
@@ -90,7 +101,8 @@ export function sessionErrorContext(metrics: Partial<SessionMetrics> | null | un
   try {
     if (error && typeof error === 'object') {
       const e = error as { code?: unknown; message?: unknown };
-      errorCode = e.code === undefined || e.code === null ? (error instanceof Error ? error.name : UNKNOWN) : String(e.code);
+      errorCode =
+        e.code === undefined || e.code === null ? (error instanceof Error ? error.name : UNKNOWN) : String(e.code);
       errorMessage = typeof e.message === 'string' ? e.message : String(error);
     } else if (error !== undefined) {
       errorMessage = String(error);
@@ -101,7 +113,10 @@ export function sessionErrorContext(metrics: Partial<SessionMetrics> | null | un
   try {
     const createdAt = num(m.createdAt, now);
     const closedAt = typeof m.closedAt === 'number' ? m.closedAt : null;
-    const lastError = m.lastError && typeof m.lastError === 'object' ? { code: str(m.lastError.code, UNKNOWN), message: str(m.lastError.message, UNKNOWN) } : null;
+    const lastError =
+      m.lastError && typeof m.lastError === 'object'
+        ? { code: str(m.lastError.code, UNKNOWN), message: str(m.lastError.message, UNKNOWN) }
+        : null;
     return {
       sessionId: str(m.sessionId, UNKNOWN),
       requestId: str(m.requestId, UNKNOWN),
@@ -122,8 +137,22 @@ export function sessionErrorContext(metrics: Partial<SessionMetrics> | null | un
     };
   } catch {
     return {
-      sessionId: UNKNOWN, requestId: UNKNOWN, userId: null, threadId: null, state: 'error', createdAt: now, lastActivityAt: now,
-      closedAt: null, queryCount: 0, transactionCount: 0, errorCount: 0, lastError: null, totalTimeMs: 0, ageMs: 0, errorCode, errorMessage,
+      sessionId: UNKNOWN,
+      requestId: UNKNOWN,
+      userId: null,
+      threadId: null,
+      state: 'error',
+      createdAt: now,
+      lastActivityAt: now,
+      closedAt: null,
+      queryCount: 0,
+      transactionCount: 0,
+      errorCount: 0,
+      lastError: null,
+      totalTimeMs: 0,
+      ageMs: 0,
+      errorCode,
+      errorMessage,
     };
   }
 }

@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import { SessionClosedError, TransactionAbortedError } from './errors.js';
 import type { SessionMetrics } from './session-metrics.js';
-import { type PreludeStatement, type SessionClient, type StatementCallback, type StatementConfig, type Wire } from './wire.js';
+import {
+  type PreludeStatement,
+  type SessionClient,
+  type StatementCallback,
+  type StatementConfig,
+  type Wire,
+} from './wire.js';
 
 /**
  * Statements PostgreSQL refuses outside an explicit transaction block (`LOCK TABLE`, `SAVEPOINT`, `DECLARE`, `SET
@@ -49,17 +55,24 @@ export class Session implements AsyncDisposable {
   inFlight = 0;
   /** The text of the statement sent last (running, if the session is active): leak reports name it. */
   statement: string | null = null;
-  /** Set while the factory runs a callback's synchronous start: a first statement then waits (see `holdFirstStatement`). */
+  /** Set while the factory runs a callback's synchronous start: a first statement then waits (see
+   * `holdFirstStatement`). */
   private holding = false;
   /** The first statement, held back until the callback's synchronous start has returned. */
-  private held: { text: string; values: unknown[] | undefined; callback: StatementCallback<never>; promise: Promise<unknown> | null } | null = null;
+  private held: {
+    text: string;
+    values: unknown[] | undefined;
+    callback: StatementCallback<never>;
+    promise: Promise<unknown> | null;
+  } | null = null;
 
   /** @internal created by SessionFactory */
   constructor(
     readonly metrics: SessionMetrics,
     readonly client: SessionClient,
     private readonly host: SessionHost,
-    /** Where an explicit handle was opened, for leak reports; null for `withSession` and `factory.query` sessions (their report finds the caller when a leak is found) and with leak detection off. */
+    /** Where an explicit handle was opened, for leak reports; null for `withSession` and `factory.query` sessions
+     * (their report finds the caller when a leak is found) and with leak detection off. */
     readonly openedAt: { readonly stack?: string } | null,
   ) {}
 
@@ -79,7 +92,8 @@ export class Session implements AsyncDisposable {
     const promise = this.measured<R>(text, (answered) => {
       this.sendHeldNow(); // a second statement: the first goes out first, as it would have
       if (this.phase === 'open') this.send(text, values, answered);
-      else if (this.holding) this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
+      else if (this.holding)
+        this.held = { text, values, callback: answered as StatementCallback<never>, promise: null };
       else this.start(text, values, answered);
     });
     if (this.held !== null && this.held.promise === null) this.held.promise = promise;
@@ -98,7 +112,10 @@ export class Session implements AsyncDisposable {
    * One statement's promise, settled from pg's callback (every promise costs an `AsyncLocalStorage` hook call on
    * Node 20): `send` hands the statement on with `answered`, which measures it and types its error.
    */
-  private measured<R extends pg.QueryResultRow>(text: string, send: (answered: StatementCallback<R>) => void): Promise<pg.QueryResult<R>> {
+  private measured<R extends pg.QueryResultRow>(
+    text: string,
+    send: (answered: StatementCallback<R>) => void,
+  ): Promise<pg.QueryResult<R>> {
     const metrics = this.metrics;
     metrics.state = 'active';
     this.statement = text;
@@ -144,7 +161,11 @@ export class Session implements AsyncDisposable {
   }
 
   /** The held first statement as the whole transaction (see `sendAsTransaction`). */
-  private startAndCommit<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
+  private startAndCommit<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] | undefined,
+    callback: StatementCallback<R>,
+  ): void {
     const context = this.host.contextStatement(this);
     if (context === null) return this.start(text, values, callback); // anonymous: autocommit already
     this.sendAsTransaction(context, text, values, callback);
@@ -155,7 +176,12 @@ export class Session implements AsyncDisposable {
    * PostgreSQL's implicit transaction (no BEGIN, no COMMIT); or, for a statement that needs a transaction block
    * or a named one not yet prepared on this connection, BEGIN, context, statement and COMMIT in one write.
    */
-  private sendAsTransaction<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
+  private sendAsTransaction<R extends pg.QueryResultRow>(
+    context: PreludeStatement,
+    text: string,
+    values: unknown[] | undefined,
+    callback: StatementCallback<R>,
+  ): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
     // ended with this statement: committed or rolled back at the batch's Sync, or by the pipelined COMMIT
     this.phase = 'sealed';
@@ -171,13 +197,18 @@ export class Session implements AsyncDisposable {
    * The first statement: it leaves with BEGIN and the context in one batch (one Sync, one answer), or, the
    * first time a named statement meets a connection, pipelined behind them in one write.
    */
-  private start<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
+  private start<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] | undefined,
+    callback: StatementCallback<R>,
+  ): void {
     const context = this.host.contextStatement(this);
     this.phase = 'open';
     if (context === null) return this.send(text, values, callback); // anonymous: autocommit
     this.metrics.transactionCount++;
     const name = values === undefined ? undefined : this.host.statementName(text);
-    if (this.host.wire.acceptsBatch(this.client, name, text)) return this.sendBatch([this.host.beginStatement, context], { text, values, name }, callback);
+    if (this.host.wire.acceptsBatch(this.client, name, text))
+      return this.sendBatch([this.host.beginStatement, context], { text, values, name }, callback);
     this.sendPipelined(context, text, values, false, callback);
   }
 
@@ -187,7 +218,13 @@ export class Session implements AsyncDisposable {
    * the first failure in this order: BEGIN or the context, the statement, COMMIT (which a failed statement turns
    * into a ROLLBACK): the connection goes back clean, or is evicted.
    */
-  private sendPipelined<R extends pg.QueryResultRow>(context: PreludeStatement, text: string, values: unknown[] | undefined, commit: boolean, callback: StatementCallback<R>): void {
+  private sendPipelined<R extends pg.QueryResultRow>(
+    context: PreludeStatement,
+    text: string,
+    values: unknown[] | undefined,
+    commit: boolean,
+    callback: StatementCallback<R>,
+  ): void {
     let left = commit ? 4 : 3;
     let preludeFailure: Error | undefined;
     let statement: { error: Error | undefined; result: pg.QueryResult<R> } | undefined;
@@ -210,7 +247,11 @@ export class Session implements AsyncDisposable {
       });
       if (!commit) return;
       this.sendCounted({ text: 'COMMIT' }, (error, ended) => {
-        commitFailure = error ?? (ended.command === 'ROLLBACK' ? new TransactionAbortedError('the transaction was rolled back at commit') : undefined);
+        commitFailure =
+          error ??
+          (ended.command === 'ROLLBACK'
+            ? new TransactionAbortedError('the transaction was rolled back at commit')
+            : undefined);
         settle();
       });
     });
@@ -222,9 +263,13 @@ export class Session implements AsyncDisposable {
    * named statement meets a connection, BEGIN, context, statement and COMMIT pipelined in one write (a failing
    * statement turns that COMMIT into a ROLLBACK).
    */
-  queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+  queryAndCommit<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
     this.sendHeldNow();
-    if (this.phase !== 'fresh') return Promise.reject(this.terminatedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
+    if (this.phase !== 'fresh')
+      return Promise.reject(this.terminatedBy ?? new SessionClosedError(`session ${this.id} is not fresh`));
     const context = this.host.contextStatement(this);
     if (context === null) return this.query<R>(text, values); // anonymous: autocommit, one statement
     return this.measured<R>(text, (answered) => this.sendAsTransaction(context, text, values, answered));
@@ -256,7 +301,11 @@ export class Session implements AsyncDisposable {
    * Parameterized statements go out as named prepared statements: planned once per connection. Row-Level
    * Security makes planning the larger part of a small statement's cost (see bench/README.md).
    */
-  private send<R extends pg.QueryResultRow>(text: string, values: unknown[] | undefined, callback: StatementCallback<R>): void {
+  private send<R extends pg.QueryResultRow>(
+    text: string,
+    values: unknown[] | undefined,
+    callback: StatementCallback<R>,
+  ): void {
     const name = values === undefined ? undefined : this.host.statementName(text);
     this.sendCounted<R>(name === undefined ? { text, values } : { name, text, values }, callback);
   }
@@ -271,7 +320,11 @@ export class Session implements AsyncDisposable {
   }
 
   /** Sends a batch (see wire.ts), counted as one statement in flight until the server answers it. */
-  private sendBatch<R extends pg.QueryResultRow>(prelude: readonly PreludeStatement[], config: StatementConfig, callback: StatementCallback<R>): void {
+  private sendBatch<R extends pg.QueryResultRow>(
+    prelude: readonly PreludeStatement[],
+    config: StatementConfig,
+    callback: StatementCallback<R>,
+  ): void {
     this.inFlight++;
     this.host.wire.sendBatch<R>(this.client, prelude, config, (error, result) => {
       this.inFlight--;

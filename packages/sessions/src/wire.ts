@@ -62,7 +62,10 @@ export interface StatementConfig {
 }
 
 /** How pg answers a statement: the error, or the result. */
-export type StatementCallback<R extends pg.QueryResultRow = pg.QueryResultRow> = (error: Error | undefined, result: pg.QueryResult<R>) => void;
+export type StatementCallback<R extends pg.QueryResultRow = pg.QueryResultRow> = (
+  error: Error | undefined,
+  result: pg.QueryResult<R>,
+) => void;
 
 /**
  * A statement sent ahead of the caller's in a batch (`BEGIN`, the session's context), result ignored: prepared by
@@ -91,11 +94,20 @@ export interface SessionClient {
 /** How statements reach the server: see the module's comment. */
 export interface Wire {
   /** Sends one statement on its own. */
-  send<R extends pg.QueryResultRow>(client: SessionClient, statement: StatementConfig, callback: StatementCallback<R>): void;
+  send<R extends pg.QueryResultRow>(
+    client: SessionClient,
+    statement: StatementConfig,
+    callback: StatementCallback<R>,
+  ): void;
   /** Whether `sendBatch` can carry this statement on this client (see `batchingWire`). */
   acceptsBatch(client: SessionClient, name: string | undefined, text: string): boolean;
   /** Sends the prelude and the statement as one batch; `callback` receives the statement's result. */
-  sendBatch<R extends pg.QueryResultRow>(client: SessionClient, prelude: readonly PreludeStatement[], statement: StatementConfig, callback: StatementCallback<R>): void;
+  sendBatch<R extends pg.QueryResultRow>(
+    client: SessionClient,
+    prelude: readonly PreludeStatement[],
+    statement: StatementConfig,
+    callback: StatementCallback<R>,
+  ): void;
   /** Runs `send` so that the statements it sends leave in one write, where the wire can arrange that. */
   corked<T>(client: SessionClient, send: () => T): T;
 }
@@ -110,8 +122,13 @@ export const publicWire: Wire = {
   corked: (_client, send) => send(),
 };
 
-// constructed from text and values, never from a config object: pg copies config objects, descriptors and all (≈ 1.5 µs)
-const PgQuery = pg.Query as unknown as new (text: string, values: unknown[] | undefined, callback: StatementCallback) => QueryHooks & { name?: string };
+// constructed from text and values, never from a config object: pg copies config objects, descriptors and all (≈ 1.5
+// µs)
+const PgQuery = pg.Query as unknown as new (
+  text: string,
+  values: unknown[] | undefined,
+  callback: StatementCallback,
+) => QueryHooks & { name?: string };
 
 /** A query object for `statement`: pg sends it as it is, without copying a config object first. */
 function pgQuery(statement: StatementConfig, callback: StatementCallback): QueryHooks & { name?: string } {
@@ -210,7 +227,8 @@ class StatementBatch extends PgQuery {
  */
 export const batchingWire: Wire = {
   send(client, statement, callback) {
-    if (client instanceof pg.Client) void client.query(pgQuery(statement, callback as StatementCallback) as unknown as pg.Submittable);
+    if (client instanceof pg.Client)
+      void client.query(pgQuery(statement, callback as StatementCallback) as unknown as pg.Submittable);
     else client.query(statement, callback);
   },
 
@@ -227,7 +245,9 @@ export const batchingWire: Wire = {
   },
 
   sendBatch(client, prelude, statement, callback) {
-    void (client as unknown as pg.Client).query(new StatementBatch(prelude, statement, callback as StatementCallback) as unknown as pg.Submittable);
+    void (client as unknown as pg.Client).query(
+      new StatementBatch(prelude, statement, callback as StatementCallback) as unknown as pg.Submittable,
+    );
   },
 
   /**
@@ -253,15 +273,24 @@ export const batchingWire: Wire = {
 export function missingPgInternals(client: pg.Client): string[] {
   const missing: string[] = [];
   const query = (pg.Query as unknown as { prototype: Partial<QueryHooks> }).prototype;
-  for (const hook of ['requiresPreparation', 'prepare', 'handleDataRow', 'handleCommandComplete', 'handleError'] as const) {
+  for (const hook of [
+    'requiresPreparation',
+    'prepare',
+    'handleDataRow',
+    'handleCommandComplete',
+    'handleError',
+  ] as const) {
     if (typeof query[hook] !== 'function') missing.push(`Query.prototype.${hook}`);
   }
   const connection = (client as unknown as { connection?: Partial<WireConnection> }).connection;
   if (typeof connection?.parsedStatements !== 'object') missing.push('client.connection.parsedStatements');
-  if (typeof connection?.submittedNamedStatements !== 'object') missing.push('client.connection.submittedNamedStatements');
+  if (typeof connection?.submittedNamedStatements !== 'object')
+    missing.push('client.connection.submittedNamedStatements');
   const writers = ['parse', 'bind', 'execute', 'close'] as const;
-  if (!writers.every((w) => typeof connection?.[w] === 'function')) missing.push('client.connection.parse/bind/execute/close');
-  if (typeof connection?.stream?.cork !== 'function' || typeof connection.stream.uncork !== 'function') missing.push('client.connection.stream.cork/uncork');
+  if (!writers.every((w) => typeof connection?.[w] === 'function'))
+    missing.push('client.connection.parse/bind/execute/close');
+  if (typeof connection?.stream?.cork !== 'function' || typeof connection.stream.uncork !== 'function')
+    missing.push('client.connection.stream.cork/uncork');
   if (typeof (client as Partial<CancelKey>).secretKey !== 'number') missing.push('client.secretKey');
   return missing;
 }

@@ -15,17 +15,28 @@ function prng(seed) {
   };
 }
 
-const WORDS = ('account order invoice user session metric event record item price total count status created updated ' +
+const WORDS = (
+  'account order invoice user session metric event record item price total count status created updated ' +
   'name label code region source target payload result error retry limit offset window bucket tenant owner ' +
   'channel message thread token scope role policy amount currency balance ledger entry batch job task queue worker ' +
-  'node edge graph path route cache key value score rank weight level stage phase cycle shard replica host port').split(' ');
+  'node edge graph path route cache key value score rank weight level stage phase cycle shard replica host port'
+).split(' ');
 const TYPES = ['int', 'str', 'float', 'bool', 'Optional[str]', 'List[int]', 'Dict[str, int]'];
-const DEFAULTS = { int: '0', str: '""', float: '0.0', bool: 'False', 'Optional[str]': 'None', 'List[int]': 'field(default_factory=list)', 'Dict[str, int]': 'field(default_factory=dict)' };
+const DEFAULTS = {
+  int: '0',
+  str: '""',
+  float: '0.0',
+  bool: 'False',
+  'Optional[str]': 'None',
+  'List[int]': 'field(default_factory=list)',
+  'Dict[str, int]': 'field(default_factory=dict)',
+};
 
 export function generateCorpus(dir, targetLines, seed) {
   const marker = join(dir, '.corpus.json');
   const spec = JSON.stringify({ targetLines, seed, version: 2 });
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === spec) return JSON.parse(readFileSync(join(dir, '.stats.json'), 'utf8'));
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === spec)
+    return JSON.parse(readFileSync(join(dir, '.stats.json'), 'utf8'));
   rmSync(dir, { recursive: true, force: true });
   const rnd = prng(seed);
   const pick = (list) => list[Math.floor(rnd() * list.length)];
@@ -50,7 +61,12 @@ export function generateCorpus(dir, targetLines, seed) {
         const module = `${pkgName}.${sub}.${modName}`;
         const out = [];
         out.push(`"""${module}: ${pick(WORDS)} ${pick(WORDS)} handling."""`, 'from __future__ import annotations', '');
-        out.push('import logging', 'from dataclasses import dataclass, field', 'from enum import Enum', 'from typing import Dict, List, Optional');
+        out.push(
+          'import logging',
+          'from dataclasses import dataclass, field',
+          'from enum import Enum',
+          'from typing import Dict, List, Optional',
+        );
         // imports of classes from earlier modules, in several styles
         const imported = [];
         const nImports = Math.min(registry.length, int(1, 5));
@@ -86,10 +102,19 @@ export function generateCorpus(dir, targetLines, seed) {
             registry.push(cls);
             continue;
           }
-          const base = local.length > 0 && rnd() < 0.3 ? pick(local.filter((l) => !l.cls.fields.includes('value'))) ?? null : null;
+          const base =
+            local.length > 0 && rnd() < 0.3
+              ? (pick(local.filter((l) => !l.cls.fields.includes('value'))) ?? null)
+              : null;
           const fields = [...new Set(Array.from({ length: int(3, 10) }, () => `${pick(WORDS)}_${pick(WORDS)}`))];
           const methods = [];
-          out.push('', '@dataclass', `class ${name}${base ? `(${base.ref})` : ''}:`, `    """A ${pick(WORDS)} ${pick(WORDS)}."""`, '');
+          out.push(
+            '',
+            '@dataclass',
+            `class ${name}${base ? `(${base.ref})` : ''}:`,
+            `    """A ${pick(WORDS)} ${pick(WORDS)}."""`,
+            '',
+          );
           for (const f of fields) {
             const t = pick(TYPES);
             out.push(`    ${f}: ${t} = ${DEFAULTS[t]}`);
@@ -103,7 +128,12 @@ export function generateCorpus(dir, targetLines, seed) {
             const b = pick(allFields);
             out.push('', `    def ${mname}(self, factor: int = 1) -> int:`);
             out.push(`        """Compute ${mname.replace(/_/g, ' ')}."""`);
-            out.push(`        total = 0`, `        for step in range(factor):`, `            if self.${a}:`, `                total += step`);
+            out.push(
+              `        total = 0`,
+              `        for step in range(factor):`,
+              `            if self.${a}:`,
+              `                total += step`,
+            );
             out.push(`        logger.debug("%s %s", self.${b}, total)`, '        return total');
           }
           if (rnd() < 0.4) {
@@ -111,7 +141,12 @@ export function generateCorpus(dir, targetLines, seed) {
             out.push('', '    @property', `    def ${pf}_label(self) -> str:`, `        return f"{self.${pf}}"`);
             fields.push(`${pf}_label`);
           }
-          const cls = { module, name, fields: allFields.concat(fields.filter((f) => !allFields.includes(f))), methods: methods.concat(base ? base.cls.methods : []) };
+          const cls = {
+            module,
+            name,
+            fields: allFields.concat(fields.filter((f) => !allFields.includes(f))),
+            methods: methods.concat(base ? base.cls.methods : []),
+          };
           local.push({ cls, ref: name });
           registry.push(cls);
           exported.push(cls);
@@ -131,16 +166,37 @@ export function generateCorpus(dir, targetLines, seed) {
             }
             return pick(attrs);
           };
-          out.push('', '', `def ${fname}(item: ${u.ref}, other: Optional[${v.ref}] = None, limit: int = 10) -> Dict[str, object]:`);
+          out.push(
+            '',
+            '',
+            `def ${fname}(item: ${u.ref}, other: Optional[${v.ref}] = None, limit: int = 10) -> Dict[str, object]:`,
+          );
           out.push(`    """${cap(fname.replace(/_/g, ' '))}."""`);
           out.push('    result: Dict[str, object] = {}');
           out.push(`    result["a"] = item.${read()}`);
           out.push(`    result["b"] = item.${read()}`);
-          out.push('    for index in range(limit):', '        if index % 3 == 0:', '            continue', `        result[f"k{index}"] = index * 2`);
-          out.push('    try:', `        value = item.${read()}`, '    except (KeyError, ValueError) as exc:', '        logger.warning("failed: %s", exc)', '        value = None');
-          out.push('    if other is not None:', `        result["other"] = other.${pick([...v.cls.fields, ...v.cls.methods])}`);
+          out.push(
+            '    for index in range(limit):',
+            '        if index % 3 == 0:',
+            '            continue',
+            `        result[f"k{index}"] = index * 2`,
+          );
+          out.push(
+            '    try:',
+            `        value = item.${read()}`,
+            '    except (KeyError, ValueError) as exc:',
+            '        logger.warning("failed: %s", exc)',
+            '        value = None',
+          );
+          out.push(
+            '    if other is not None:',
+            `        result["other"] = other.${pick([...v.cls.fields, ...v.cls.methods])}`,
+          );
           out.push(`    created = ${u.ref}()`, `    result["created"] = created.${read()}`);
-          out.push('    values = [entry for entry in result.values() if entry is not None]', '    return {"value": value, "count": len(values), **result}');
+          out.push(
+            '    values = [entry for entry in result.values() if entry is not None]',
+            '    return {"value": value, "count": len(values), **result}',
+          );
         }
         out.push('');
         const text = out.join('\n');
@@ -148,7 +204,17 @@ export function generateCorpus(dir, targetLines, seed) {
         lines += out.length;
         files++;
       }
-      writeFileSync(join(dir, pkgName, sub, '__init__.py'), exported.length && rnd() < 0.3 ? `from .${registry.find((c) => exported.includes(c))?.module.split('.').pop() ?? 'x'} import *\n` : '');
+      writeFileSync(
+        join(dir, pkgName, sub, '__init__.py'),
+        exported.length && rnd() < 0.3
+          ? `from .${
+              registry
+                .find((c) => exported.includes(c))
+                ?.module.split('.')
+                .pop() ?? 'x'
+            } import *\n`
+          : '',
+      );
     }
   }
   const stats = { lines, files, typos };

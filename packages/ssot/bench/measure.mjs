@@ -34,8 +34,17 @@ if (mode === 'floor') {
   const report = await scan({ paths, root, config, ...(cache ? { cache } : {}) });
   const byRule = {};
   for (const f of report.findings) byRule[f.rule] = (byRule[f.rule] ?? 0) + 1;
-  const digest = createHash('sha1').update(JSON.stringify([report.findings, report.errors])).digest('hex');
-  result = { files: report.stats.files, lines: report.stats.lines, findings: byRule, parseErrors: report.stats.parseErrors, cachedFiles: report.stats.cachedFiles, digest };
+  const digest = createHash('sha1')
+    .update(JSON.stringify([report.findings, report.errors]))
+    .digest('hex');
+  result = {
+    files: report.stats.files,
+    lines: report.stats.lines,
+    findings: byRule,
+    parseErrors: report.stats.parseErrors,
+    cachedFiles: report.stats.cachedFiles,
+    digest,
+  };
 }
 const seconds = (performance.now() - started) / 1000;
 const cpu = process.cpuUsage(cpuStarted);

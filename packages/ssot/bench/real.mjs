@@ -20,12 +20,16 @@ if (!existsSync(dist)) {
 }
 const { scan, DEFAULT_CONFIG } = await import(dist);
 
-const stdlib = execFileSync('python3', ['-c', 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' }).trim();
+const stdlib = execFileSync('python3', ['-c', 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], {
+  encoding: 'utf8',
+}).trim();
 const dist3 = '/usr/lib/python3/dist-packages';
 const tsDir = process.env.SSOT_REAL_TS ?? '/work/scratch-17/ts';
 const unpacked = (prefix) => {
   if (!existsSync(tsDir)) return join(tsDir, `${prefix}-missing`);
-  const found = readdirSync(tsDir).filter((d) => d.startsWith(`${prefix}-`) && !d.endsWith('.tgz')).sort();
+  const found = readdirSync(tsDir)
+    .filter((d) => d.startsWith(`${prefix}-`) && !d.endsWith('.tgz'))
+    .sort();
   return join(tsDir, found.at(-1) ?? `${prefix}-missing`);
 };
 
@@ -52,7 +56,8 @@ for (let i = 0; i < args.length; i++) {
 }
 if (jsonDir) mkdirSync(jsonDir, { recursive: true });
 const RULES = ['duplicate-definition', 'inconsistent-import', 'unknown-attribute'];
-const header = `${'corpus'.padEnd(16)} ${'lines'.padStart(9)} ${'files'.padStart(6)} ${'err'.padStart(4)} ${'s'.padStart(6)}  ` +
+const header =
+  `${'corpus'.padEnd(16)} ${'lines'.padStart(9)} ${'files'.padStart(6)} ${'err'.padStart(4)} ${'s'.padStart(6)}  ` +
   RULES.map((r) => `${r} (per 100k)`.padStart(34)).join('');
 console.log(header);
 const totals = {};
@@ -72,7 +77,9 @@ for (const corpus of CORPORA) {
   console.log(
     `${corpus.name.padEnd(16)} ${String(lines).padStart(9)} ${String(report.stats.files).padStart(6)} ` +
       `${String(report.stats.parseErrors).padStart(4)} ${seconds.toFixed(1).padStart(6)}  ` +
-      RULES.map((r) => `${byRule[r]} (${((byRule[r] * 100_000) / Math.max(lines, 1)).toFixed(1)})`.padStart(34)).join(''),
+      RULES.map((r) => `${byRule[r]} (${((byRule[r] * 100_000) / Math.max(lines, 1)).toFixed(1)})`.padStart(34)).join(
+        '',
+      ),
   );
   if (jsonDir) writeFileSync(join(jsonDir, `${corpus.name}.json`), JSON.stringify(report, null, 1));
 }

@@ -23,7 +23,9 @@ const slice = join(base, 'slice');
 let t = performance.now();
 const generated = parts.map((dir, i) => generateCorpus(dir, PART, i + 1));
 const sliceStats = generateCorpus(slice, 200_000, 99);
-console.log(`corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ${((performance.now() - t) / 1000).toFixed(1)} s`);
+console.log(
+  `corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
 
 function measure(paths, root) {
   const run = spawnSync(process.execPath, [join(here, 'measure.mjs'), ...paths], {
@@ -48,7 +50,9 @@ for (const count of [1, 2, 4]) {
 // the floor under the 2M scan, then the cache: a first run that fills it, one file changed, a warm run
 const all = parts;
 const floor = measure(['--mode', 'floor', ...all], join(base, 'corpus'));
-console.log(`parse floor (same files, parsers and threads, nothing extracted): ${floor.seconds.toFixed(2)} s (CPU ${floor.cpu_seconds.toFixed(1)} s), peak ${floor.peak_mb} MB`);
+console.log(
+  `parse floor (same files, parsers and threads, nothing extracted): ${floor.seconds.toFixed(2)} s (CPU ${floor.cpu_seconds.toFixed(1)} s), peak ${floor.peak_mb} MB`,
+);
 const cacheDir = join(base, 'cache');
 rmSync(cacheDir, { recursive: true, force: true });
 const filling = measure(['--cache', cacheDir, ...all], join(base, 'corpus'));
@@ -80,13 +84,19 @@ console.log(
 );
 
 // the same comparison on a real tree: CPython's standard library, cold, filling the cache, and warm
-const stdlibRun = spawnSync('python3', ['-c', 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], { encoding: 'utf8' });
+const stdlibRun = spawnSync('python3', ['-c', 'import sysconfig;print(sysconfig.get_paths()["stdlib"])'], {
+  encoding: 'utf8',
+});
 let stdlibEqual = null;
 if (stdlibRun.status === 0) {
   const stdlib = stdlibRun.stdout.trim();
   const stdlibCache = join(base, 'stdlib-cache');
   rmSync(stdlibCache, { recursive: true, force: true });
-  const runs = [measure([stdlib], stdlib), measure(['--cache', stdlibCache, stdlib], stdlib), measure(['--cache', stdlibCache, stdlib], stdlib)];
+  const runs = [
+    measure([stdlib], stdlib),
+    measure(['--cache', stdlibCache, stdlib], stdlib),
+    measure(['--cache', stdlibCache, stdlib], stdlib),
+  ];
   stdlibEqual = runs.every((r) => r.digest === runs[0].digest) && runs[2].cachedFiles === runs[2].files;
   console.log(
     `${stdlib}: ${runs[0].lines} lines, cold ${runs[0].seconds.toFixed(2)} s, filling the cache ${runs[1].seconds.toFixed(2)} s, warm ${runs[2].seconds.toFixed(2)} s; ` +
@@ -95,11 +105,19 @@ if (stdlibRun.status === 0) {
 } else console.log('python3 not found: the standard library comparison is skipped');
 
 // pyright on the 200k-line slice, attribute access checked as errors
-writeFileSync(join(slice, 'pyrightconfig.json'), JSON.stringify({ typeCheckingMode: 'basic', reportAttributeAccessIssue: 'error', pythonVersion: '3.11' }));
+writeFileSync(
+  join(slice, 'pyrightconfig.json'),
+  JSON.stringify({ typeCheckingMode: 'basic', reportAttributeAccessIssue: 'error', pythonVersion: '3.11' }),
+);
 const pyrightBin = join(here, '..', 'node_modules', 'pyright', 'index.js');
-const pyrightPath = existsSync(pyrightBin) ? pyrightBin : join(here, '..', '..', '..', 'node_modules', 'pyright', 'index.js');
+const pyrightPath = existsSync(pyrightBin)
+  ? pyrightBin
+  : join(here, '..', '..', '..', 'node_modules', 'pyright', 'index.js');
 t = performance.now();
-const pyright = spawnSync(process.execPath, [pyrightPath, '-p', slice, '--outputjson'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+const pyright = spawnSync(process.execPath, [pyrightPath, '-p', slice, '--outputjson'], {
+  encoding: 'utf8',
+  maxBuffer: 1 << 28,
+});
 const pyrightSeconds = (performance.now() - t) / 1000;
 let attributeErrors = null;
 try {

@@ -20,17 +20,22 @@ function output(name, value) {
 
 /** A workflow command the runner turns into an annotation; the text is escaped as the runner expects. */
 function fail(message) {
-  process.stdout.write(`::error title=ssot::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`);
+  process.stdout.write(
+    `::error title=ssot::${message.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}\n`,
+  );
   process.exitCode = 2;
 }
 
 async function main() {
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd();
   const failOn = input('fail-on', 'warning');
-  if (!(failOn in RANK) && failOn !== 'never') return fail(`fail-on must be error, warning, note or never (got "${failOn}")`);
+  if (!(failOn in RANK) && failOn !== 'never')
+    return fail(`fail-on must be error, warning, note or never (got "${failOn}")`);
   const dist = ensureScanner((line) => process.stdout.write(`${line}\n`));
   const { scan, formatSarif, formatText } = await import(pathToFileURL(resolve(dist, 'index.js')).href);
-  const paths = input('paths', '.').split(/\s+/).map((p) => resolve(workspace, p));
+  const paths = input('paths', '.')
+    .split(/\s+/)
+    .map((p) => resolve(workspace, p));
   const config = input('config');
   const baseline = input('baseline');
   const since = input('since');
@@ -49,13 +54,16 @@ async function main() {
   output('sarif-file', sarifFile);
   output('findings', String(report.findings.length));
   if (failOn !== 'never' && report.findings.some((f) => RANK[f.severity] >= RANK[failOn])) {
-    process.stdout.write(`::error title=ssot::${report.findings.length} finding(s) at or above ${failOn}; the SARIF is in ${sarifFile}\n`);
+    process.stdout.write(
+      `::error title=ssot::${report.findings.length} finding(s) at or above ${failOn}; the SARIF is in ${sarifFile}\n`,
+    );
     process.exitCode = 1;
   }
 }
 
 main().catch((error) => {
   // configuration, setup and git (--since) problems are the workflow's to fix: one annotation, exit 2
-  if (error instanceof SetupError || ['ConfigError', 'SinceError'].includes(error?.name) || error?.code === 'ENOENT') fail(error.message);
+  if (error instanceof SetupError || ['ConfigError', 'SinceError'].includes(error?.name) || error?.code === 'ENOENT')
+    fail(error.message);
   else throw error;
 });

@@ -19,9 +19,12 @@ export class SetupError extends Error {}
 function run(command, args, log) {
   log(`ssot: ${command} ${args.join(' ')}`);
   const result = spawnSync(command, args, { cwd: repositoryRoot, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (result.error?.code === 'ENOENT') throw new SetupError(`ssot: \`${command}\` is not on PATH; the scanner needs Node.js ≥ 20.19 with npm`);
+  if (result.error?.code === 'ENOENT')
+    throw new SetupError(`ssot: \`${command}\` is not on PATH; the scanner needs Node.js ≥ 20.19 with npm`);
   if (result.status !== 0) {
-    throw new SetupError(`ssot: \`${command} ${args.join(' ')}\` failed (exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`);
+    throw new SetupError(
+      `ssot: \`${command} ${args.join(' ')}\` failed (exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`,
+    );
   }
 }
 
@@ -36,21 +39,32 @@ export function ensureScanner(log = (line) => process.stderr.write(`${line}\n`))
       break;
     } catch {
       // a lock older than the deadline was left by a process that died
-      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 15 * 60_000)
+        rmSync(lock, { recursive: true, force: true });
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
       if (built()) return dist;
     }
   }
   try {
     if (!built()) {
-      log('ssot: first run from this checkout: installing the scanner alone (its dependencies compile, about a minute)');
+      log(
+        'ssot: first run from this checkout: installing the scanner alone (its dependencies compile, about a minute)',
+      );
       // --ignore-scripts: `npm ci --workspace` still runs the root's `prepare`, which builds every workspace (and fails
       // without their dependencies); the scanner's own dependencies' install scripts (node-tree-sitter's native build)
       // run next, through `npm rebuild`
-      run('npm', ['ci', '--workspace', 'packages/ssot', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], log);
+      run(
+        'npm',
+        ['ci', '--workspace', 'packages/ssot', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+        log,
+      );
       const { dependencies } = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8'));
       run('npm', ['rebuild', ...Object.keys(dependencies), '--loglevel=error'], log);
-      run(process.execPath, [join(repositoryRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/ssot'], log);
+      run(
+        process.execPath,
+        [join(repositoryRoot, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', 'packages/ssot'],
+        log,
+      );
     }
   } finally {
     rmSync(lock, { recursive: true, force: true });

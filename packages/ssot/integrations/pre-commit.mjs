@@ -13,5 +13,7 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(2);
 }
-const result = spawnSync(process.execPath, [join(dist, 'cli.js'), 'scan', ...process.argv.slice(2)], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, [join(dist, 'cli.js'), 'scan', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+});
 process.exit(result.status ?? 2);

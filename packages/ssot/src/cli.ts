@@ -63,7 +63,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
     .description('scan files and directories')
     .argument('[paths...]', 'files or directories (default: .)')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'sarif']).default('text'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or above').choices(['error', 'warning', 'note']).default('warning'))
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding has this severity or above')
+        .choices(['error', 'warning', 'note'])
+        .default('warning'),
+    )
     .option('--baseline <file>', 'report only findings not in this baseline')
     .option('--write-baseline <file>', 'write the findings to a baseline file')
     .option('--config <file>', 'config file (default: ssot.config.json in the scan root)')
@@ -93,7 +97,11 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
         process.stderr.write(`ssot: wrote ${report.findings.length} findings to ${opts.writeBaseline}\n`);
       }
       const out =
-        opts.format === 'json' ? formatJson(report) : opts.format === 'sarif' ? formatSarif(report) : formatText(report, { colour: process.stdout.isTTY === true && !process.env.NO_COLOR });
+        opts.format === 'json'
+          ? formatJson(report)
+          : opts.format === 'sarif'
+            ? formatSarif(report)
+            : formatText(report, { colour: process.stdout.isTTY === true && !process.env.NO_COLOR });
       process.stdout.write(out);
       if (!opts.writeBaseline && report.findings.some((f) => RANK[f.severity] >= RANK[opts.failOn])) exitCode = 1;
     });
@@ -110,7 +118,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
 
   program
     .command('explain')
-    .description('print a rule\'s documentation')
+    .description("print a rule's documentation")
     .argument('<rule>', RULES.map((r) => r.id).join(' | '))
     .action((id: string) => {
       const rule = ruleById(id);

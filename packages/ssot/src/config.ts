@@ -35,12 +35,27 @@ export function skippedPatterns(config: Config): string[] {
 
 /** Generated, frozen and vendored code: migrations (Django, Alembic), vendored trees, generated sources. */
 export const DEFAULT_GENERATED: readonly string[] = [
-  'migrations/', 'alembic/versions/', '_vendor/', 'vendor/', 'vendored/', 'third_party/', '*.gen.*', '*.generated.*',
-  '*_pb2.py', '*_pb2.pyi', '*_pb2_grpc.py',
+  'migrations/',
+  'alembic/versions/',
+  '_vendor/',
+  'vendor/',
+  'vendored/',
+  'third_party/',
+  '*.gen.*',
+  '*.generated.*',
+  '*_pb2.py',
+  '*_pb2.pyi',
+  '*_pb2_grpc.py',
 ];
 
 export const DEFAULT_CONFIG: Config = {
-  include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: {}, generated: DEFAULT_GENERATED, compareUnconnected: false,
+  include: [],
+  exclude: [],
+  criticalNames: [],
+  allowDuplicateNames: [],
+  rules: {},
+  generated: DEFAULT_GENERATED,
+  compareUnconnected: false,
 };
 export const CONFIG_FILE = 'ssot.config.json';
 
@@ -51,7 +66,8 @@ export class ConfigError extends Error {
 
 function stringList(value: unknown, key: string, file: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new ConfigError(`${file}: "${key}" must be a list of strings`);
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string'))
+    throw new ConfigError(`${file}: "${key}" must be a list of strings`);
   return value as string[];
 }
 
@@ -62,17 +78,30 @@ function booleanOption(value: unknown, key: string, file: string): boolean {
 }
 
 export function parseConfig(value: unknown, file: string): Config {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${file}: the config must be a JSON object`);
-  const known = new Set(['$schema', 'include', 'exclude', 'criticalNames', 'allowDuplicateNames', 'rules', 'generated', 'compareUnconnected']);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(`${file}: the config must be a JSON object`);
+  const known = new Set([
+    '$schema',
+    'include',
+    'exclude',
+    'criticalNames',
+    'allowDuplicateNames',
+    'rules',
+    'generated',
+    'compareUnconnected',
+  ]);
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!known.has(key)) throw new ConfigError(`${file}: unknown key "${key}" (known: ${[...known].slice(1).join(', ')})`);
+    if (!known.has(key))
+      throw new ConfigError(`${file}: unknown key "${key}" (known: ${[...known].slice(1).join(', ')})`);
   }
   const rules: Partial<Record<RuleId, RuleSetting>> = {};
   if (record.rules !== undefined) {
-    if (typeof record.rules !== 'object' || record.rules === null || Array.isArray(record.rules)) throw new ConfigError(`${file}: "rules" must be an object`);
+    if (typeof record.rules !== 'object' || record.rules === null || Array.isArray(record.rules))
+      throw new ConfigError(`${file}: "rules" must be an object`);
     for (const [id, setting] of Object.entries(record.rules)) {
-      if (!(RULE_IDS as readonly string[]).includes(id)) throw new ConfigError(`${file}: unknown rule "${id}" (rules: ${RULE_IDS.join(', ')})`);
+      if (!(RULE_IDS as readonly string[]).includes(id))
+        throw new ConfigError(`${file}: unknown rule "${id}" (rules: ${RULE_IDS.join(', ')})`);
       if (setting !== 'error' && setting !== 'warning' && setting !== 'note' && setting !== 'off') {
         throw new ConfigError(`${file}: rule "${id}" must be "error", "warning", "note" or "off"`);
       }

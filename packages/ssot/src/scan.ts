@@ -42,7 +42,10 @@ export interface Report {
   readonly root: string;
   readonly findings: readonly Finding[];
   readonly stats: {
-    readonly files: number; readonly lines: number; readonly parseErrors: number; readonly durationMs: number;
+    readonly files: number;
+    readonly lines: number;
+    readonly parseErrors: number;
+    readonly durationMs: number;
     /** files whose summary came from the cache */
     readonly cachedFiles: number;
   };
@@ -67,15 +70,25 @@ function commonRoot(paths: readonly string[]): string {
 
 export async function scan(options: ScanOptions = {}): Promise<Report> {
   const started = performance.now();
-  const paths = (options.paths && options.paths.length > 0 ? options.paths : [options.root ?? '.']).map((p) => resolve(p));
+  const paths = (options.paths && options.paths.length > 0 ? options.paths : [options.root ?? '.']).map((p) =>
+    resolve(p),
+  );
   for (const p of paths) statSync(p); // a missing path fails here, before any work
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
   const changed = options.since === undefined ? null : filesChangedSince(root, options.since);
   const files = discoverFiles({ root, paths, include: config.include, exclude: skippedPatterns(config) });
-  const cacheDir = options.cache === true ? resolve(root, DEFAULT_CACHE_DIR) : typeof options.cache === 'string' ? resolve(options.cache) : null;
+  const cacheDir =
+    options.cache === true
+      ? resolve(root, DEFAULT_CACHE_DIR)
+      : typeof options.cache === 'string'
+        ? resolve(options.cache)
+        : null;
   const { summaries, cached } = await summarize(files, {
-    cacheDir, root, config, paths,
+    cacheDir,
+    root,
+    config,
+    paths,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
@@ -87,7 +100,9 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
     reported = fresh;
     baselined = accepted;
   }
-  const errors = summaries.filter((s) => s.parseError !== null).map((s) => ({ file: s.path, message: s.parseError ?? '' }));
+  const errors = summaries
+    .filter((s) => s.parseError !== null)
+    .map((s) => ({ file: s.path, message: s.parseError ?? '' }));
   return {
     version: 1,
     root,
@@ -121,7 +136,8 @@ export function analyze(summaries: readonly FileSummary[], config: Config, model
   const context: RuleContext = {
     model,
     options: {
-      criticalNames: config.criticalNames, allowDuplicateNames: config.allowDuplicateNames,
+      criticalNames: config.criticalNames,
+      allowDuplicateNames: config.allowDuplicateNames,
       compareUnconnected: config.compareUnconnected ?? false,
     },
     isSuppressed: (file, line, rule) => suppressed(file.path, line, rule),
@@ -135,6 +151,8 @@ export function analyze(summaries: readonly FileSummary[], config: Config, model
       raw.push(setting ? { ...f, severity: setting } : f);
     }
   }
-  raw.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : 1)));
+  raw.sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : 1),
+  );
   return addFingerprints(raw);
 }

@@ -1,7 +1,12 @@
 import pg from 'pg';
 import type { ConnectionPool, SessionClient } from '@tether/sessions';
 
-type Submitted = { text: string; name?: string; prelude?: readonly { name: string }[]; callback: (error: undefined, result: object) => void };
+type Submitted = {
+  text: string;
+  name?: string;
+  prelude?: readonly { name: string }[];
+  callback: (error: undefined, result: object) => void;
+};
 
 const ANSWER = { command: 'SELECT', rows: [], rowCount: 0, oid: 0, fields: [] };
 

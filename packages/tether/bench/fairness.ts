@@ -36,8 +36,16 @@ const PASSWORD = 'fairness bench password';
 
 async function serve(databaseUrl: string): Promise<string> {
   // the default limits and password cost: what a deployment runs; the bench is the proxy that names clients
-  const config = loadConfig({}, { port: 0, databaseUrl, secret: SECRET, logLevel: 'warn', server: { trustProxy: true } });
-  const server = new TetherServer({ config, databaseUrl, logger: pino({ level: 'warn' }, pino.destination(2)), version: 'bench' });
+  const config = loadConfig(
+    {},
+    { port: 0, databaseUrl, secret: SECRET, logLevel: 'warn', server: { trustProxy: true } },
+  );
+  const server = new TetherServer({
+    config,
+    databaseUrl,
+    logger: pino({ level: 'warn' }, pino.destination(2)),
+    version: 'bench',
+  });
   return server.listen();
 }
 
@@ -55,7 +63,11 @@ function startChild(args: string[], onLine: (line: string) => void): ChildProces
 
 // ---- HTTP helpers ----
 
-async function call(url: string, path: string, options: { body?: unknown; token?: string; from: string; method?: string }): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  url: string,
+  path: string,
+  options: { body?: unknown; token?: string; from: string; method?: string },
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${url}${path}`, {
     method: options.method ?? (options.body === undefined ? 'GET' : 'POST'),
     headers: {
@@ -69,10 +81,15 @@ async function call(url: string, path: string, options: { body?: unknown; token?
   return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-async function signUp(url: string, name: string, from: string): Promise<{ email: string; token: string; threadId: string }> {
+async function signUp(
+  url: string,
+  name: string,
+  from: string,
+): Promise<{ email: string; token: string; threadId: string }> {
   const email = `${name}-${Date.now()}@example.com`;
   const registered = await call(url, '/auth/register', { body: { email, password: PASSWORD }, from });
-  if (registered.status !== 201) throw new Error(`register ${name}: ${registered.status} ${JSON.stringify(registered.body)}`);
+  if (registered.status !== 201)
+    throw new Error(`register ${name}: ${registered.status} ${JSON.stringify(registered.body)}`);
   const login = await call(url, '/auth/login', { body: { email, password: PASSWORD }, from });
   if (login.status !== 200) throw new Error(`login ${name}: ${login.status} ${JSON.stringify(login.body)}`);
   const token = login.body.accessToken as string;
@@ -89,10 +106,18 @@ const count = (answers: Answers, key: string): void => {
   answers[key] = ((answers[key] as number | undefined) ?? 0) + 1;
 };
 
-async function cannonAbuse(options: autocannon.Options, sample: () => Promise<{ status: number; body: Record<string, unknown> }>): Promise<Answers> {
+async function cannonAbuse(
+  options: autocannon.Options,
+  sample: () => Promise<{ status: number; body: Record<string, unknown> }>,
+): Promise<Answers> {
   const result = await autocannon(options);
-  const answers: Answers = { requests: result.requests.total, errors: result.errors ?? 0, timeouts: result.timeouts ?? 0 };
-  for (const [status, stat] of Object.entries(result.statusCodeStats ?? {})) answers[`status_${status}`] = stat.count ?? 0;
+  const answers: Answers = {
+    requests: result.requests.total,
+    errors: result.errors ?? 0,
+    timeouts: result.timeouts ?? 0,
+  };
+  for (const [status, stat] of Object.entries(result.statusCodeStats ?? {}))
+    answers[`status_${status}`] = stat.count ?? 0;
   const last = await sample();
   answers.sample = `${last.status} ${JSON.stringify(last.body).slice(0, 160)}`;
   return answers;
@@ -104,9 +129,20 @@ async function abuse(kind: Abuse, url: string, seconds: number): Promise<Answers
     case 'nested': {
       const body = `{"email":${'['.repeat(524_000)}${']'.repeat(524_000)}}`;
       return cannonAbuse(
-        { url: `${url}/auth/register`, method: 'POST', connections: 4, duration: seconds, headers: { 'content-type': 'application/json', 'x-forwarded-for': from }, body },
+        {
+          url: `${url}/auth/register`,
+          method: 'POST',
+          connections: 4,
+          duration: seconds,
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
+          body,
+        },
         async () => {
-          const response = await fetch(`${url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.99' }, body });
+          const response = await fetch(`${url}/auth/register`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': '192.0.2.99' },
+            body,
+          });
           return { status: response.status, body: (await response.json()) as Record<string, unknown> };
         },
       );
@@ -114,7 +150,12 @@ async function abuse(kind: Abuse, url: string, seconds: number): Promise<Answers
     case 'http': {
       const abuser = await signUp(url, 'http-abuser', from);
       return cannonAbuse(
-        { url: `${url}/threads`, connections: 64, duration: seconds, headers: { authorization: `Bearer ${abuser.token}`, 'x-forwarded-for': from } },
+        {
+          url: `${url}/threads`,
+          connections: 64,
+          duration: seconds,
+          headers: { authorization: `Bearer ${abuser.token}`, 'x-forwarded-for': from },
+        },
         () => call(url, '/threads', { token: abuser.token, from }),
       );
     }
@@ -128,7 +169,14 @@ async function abuse(kind: Abuse, url: string, seconds: number): Promise<Answers
           connections: 16,
           duration: seconds,
           headers: { 'content-type': 'application/json', 'x-forwarded-for': from },
-          requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify({ email: email(), password: 'not the password' }) }) }],
+          requests: [
+            {
+              setupRequest: (request) => ({
+                ...request,
+                body: JSON.stringify({ email: email(), password: 'not the password' }),
+              }),
+            },
+          ],
         },
         () => call(url, '/auth/login', { body: { email: email(), password: 'not the password' }, from }),
       );
@@ -144,38 +192,49 @@ async function wsFlood(url: string, from: string, seconds: number): Promise<Answ
   const answers: Answers = { sockets_opened: 0, frames_sent: 0 };
   const until = Date.now() + seconds * 1000;
   let sample = '';
-  await Promise.all(Array.from({ length: 50 }, async (_, s) => {
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, ['bearer', abuser.token], { headers: { 'x-forwarded-for': from } });
-    ws.on('error', () => {});
-    let unanswered = 0;
-    let next = 0;
-    const pump = (): void => {
-      while (unanswered < 64 && Date.now() < until && ws.readyState === WebSocket.OPEN) {
-        unanswered++;
-        (answers.frames_sent as number)++;
-        ws.send(JSON.stringify({ type: 'message.send', id: `f${s}-${next++}`, threadId: abuser.threadId, content: `flood ${next}` }));
-      }
-    };
-    ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as { type: string; id?: string; code?: string };
-      if (frame.type === 'message') return; // the broadcast of its own thread (it is not subscribed; none expected)
-      unanswered--;
-      count(answers, frame.type === 'error' ? `error_${frame.code}` : frame.type);
-      if (frame.type === 'error' && !sample) sample = JSON.stringify(frame).slice(0, 200);
-      pump();
-    });
-    await new Promise<void>((resolve) => {
-      ws.once('open', () => {
-        (answers.sockets_opened as number)++;
+  await Promise.all(
+    Array.from({ length: 50 }, async (_, s) => {
+      const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, ['bearer', abuser.token], {
+        headers: { 'x-forwarded-for': from },
+      });
+      ws.on('error', () => {});
+      let unanswered = 0;
+      let next = 0;
+      const pump = (): void => {
+        while (unanswered < 64 && Date.now() < until && ws.readyState === WebSocket.OPEN) {
+          unanswered++;
+          (answers.frames_sent as number)++;
+          ws.send(
+            JSON.stringify({
+              type: 'message.send',
+              id: `f${s}-${next++}`,
+              threadId: abuser.threadId,
+              content: `flood ${next}`,
+            }),
+          );
+        }
+      };
+      ws.on('message', (data) => {
+        const frame = JSON.parse(data.toString()) as { type: string; id?: string; code?: string };
+        if (frame.type === 'message') return; // the broadcast of its own thread (it is not subscribed; none expected)
+        unanswered--;
+        count(answers, frame.type === 'error' ? `error_${frame.code}` : frame.type);
+        if (frame.type === 'error' && !sample) sample = JSON.stringify(frame).slice(0, 200);
         pump();
       });
-      ws.once('close', (code, reason) => {
-        count(answers, `close_${code}_${reason.toString() || 'none'}`);
-        resolve();
+      await new Promise<void>((resolve) => {
+        ws.once('open', () => {
+          (answers.sockets_opened as number)++;
+          pump();
+        });
+        ws.once('close', (code, reason) => {
+          count(answers, `close_${code}_${reason.toString() || 'none'}`);
+          resolve();
+        });
+        setTimeout(() => ws.close(1000), Math.max(0, until - Date.now())).unref();
       });
-      setTimeout(() => ws.close(1000), Math.max(0, until - Date.now())).unref();
-    });
-  }));
+    }),
+  );
   answers.sample = sample;
   return answers;
 }
@@ -196,7 +255,12 @@ const percentile = (values: number[], q: number): number => {
 };
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-async function normalUser(url: string, user: { token: string; threadId: string }, prober: { email: string }, seconds: number): Promise<Phase> {
+async function normalUser(
+  url: string,
+  user: { token: string; threadId: string },
+  prober: { email: string },
+  seconds: number,
+): Promise<Phase> {
   const from = '198.51.100.1';
   const latencies: number[] = [];
   const logins: number[] = [];
@@ -207,24 +271,41 @@ async function normalUser(url: string, user: { token: string; threadId: string }
       const started = performance.now();
       const r =
         i % 2 === 0
-          ? await call(url, `/threads/${user.threadId}/messages`, { body: { content: `normal ${i}` }, token: user.token, from })
+          ? await call(url, `/threads/${user.threadId}/messages`, {
+              body: { content: `normal ${i}` },
+              token: user.token,
+              from,
+            })
           : await call(url, `/threads/${user.threadId}/messages?limit=20`, { token: user.token, from });
       latencies.push(performance.now() - started);
       if (r.status >= 300) failures++;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, NORMAL_INTERVAL_MS - (performance.now() - started))));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, NORMAL_INTERVAL_MS - (performance.now() - started))),
+      );
     }
   })();
   const loginLoop = (async () => {
     while (performance.now() < until) {
       const started = performance.now();
-      const r = await call(url, '/auth/login', { body: { email: prober.email, password: PASSWORD }, from: '198.51.100.2' });
+      const r = await call(url, '/auth/login', {
+        body: { email: prober.email, password: PASSWORD },
+        from: '198.51.100.2',
+      });
       logins.push(performance.now() - started);
       if (r.status !== 200) failures++;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, LOGIN_INTERVAL_MS - (performance.now() - started))));
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, LOGIN_INTERVAL_MS - (performance.now() - started))),
+      );
     }
   })();
   await Promise.all([requests, loginLoop]);
-  return { p99Ms: round(percentile(latencies, 0.99)), p50Ms: round(percentile(latencies, 0.5)), requests: latencies.length, failures, loginP99Ms: round(percentile(logins, 0.99)) };
+  return {
+    p99Ms: round(percentile(latencies, 0.99)),
+    p50Ms: round(percentile(latencies, 0.5)),
+    requests: latencies.length,
+    failures,
+    loginP99Ms: round(percentile(logins, 0.99)),
+  };
 }
 
 async function main(): Promise<void> {
@@ -235,15 +316,27 @@ async function main(): Promise<void> {
   try {
     const db = await provisionDatabase({ databaseUrl, dataDir: dataDir ?? '.' });
     const url = await new Promise<string>((resolve) => {
-      children.push(startChild(['--serve', databaseUrl], (line) => line.startsWith('{"url"') && resolve((JSON.parse(line) as { url: string }).url)));
+      children.push(
+        startChild(
+          ['--serve', databaseUrl],
+          (line) => line.startsWith('{"url"') && resolve((JSON.parse(line) as { url: string }).url),
+        ),
+      );
     });
-    console.log(`PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, node ${process.version}, ${cpus().length} cores, default limits, ${PHASE_S} s a phase`);
+    console.log(
+      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, node ${process.version}, ${cpus().length} cores, default limits, ${PHASE_S} s a phase`,
+    );
     const user = await signUp(url, 'normal', '198.51.100.1');
     const prober = await signUp(url, 'prober', '198.51.100.2');
     await normalUser(url, user, prober, 2); // warm-up
     const alone = await normalUser(url, user, prober, PHASE_S);
-    console.log(`alone: p50 ${alone.p50Ms} ms, p99 ${alone.p99Ms} ms over ${alone.requests} requests; login p99 ${alone.loginP99Ms} ms`);
-    const figures: Record<string, number | string> = { alone_p99_ms: alone.p99Ms, alone_login_p99_ms: alone.loginP99Ms };
+    console.log(
+      `alone: p50 ${alone.p50Ms} ms, p99 ${alone.p99Ms} ms over ${alone.requests} requests; login p99 ${alone.loginP99Ms} ms`,
+    );
+    const figures: Record<string, number | string> = {
+      alone_p99_ms: alone.p99Ms,
+      alone_login_p99_ms: alone.loginP99Ms,
+    };
     const floor = Math.max(alone.p99Ms, FLOOR_MS);
     for (const kind of ABUSES) {
       let answers: Answers = {};
@@ -258,7 +351,9 @@ async function main(): Promise<void> {
       figures[`ratio_${kind}`] = round(under.p99Ms / floor);
       if (kind === 'spray') figures.ratio_spray_login = round(under.loginP99Ms / Math.max(alone.loginP99Ms, FLOOR_MS));
       figures[`${kind}_normal_failures`] = under.failures;
-      console.log(`${kind}: normal user p50 ${under.p50Ms} ms, p99 ${under.p99Ms} ms (ratio ${figures[`ratio_${kind}`]}, goal ≤ 3), ${under.failures} failures; login p99 ${under.loginP99Ms} ms; abuser answered ${JSON.stringify(answers)}`);
+      console.log(
+        `${kind}: normal user p50 ${under.p50Ms} ms, p99 ${under.p99Ms} ms (ratio ${figures[`ratio_${kind}`]}, goal ≤ 3), ${under.failures} failures; login p99 ${under.loginP99Ms} ms; abuser answered ${JSON.stringify(answers)}`,
+      );
       for (const [key, value] of Object.entries(answers)) figures[`${kind}_abuser_${key}`] = value;
     }
     console.log(JSON.stringify(figures));

@@ -27,35 +27,47 @@ const USERS = Number(env.BENCH_FANOUT_USERS ?? 200);
 const MEMBERS_PER_THREAD = Number(env.BENCH_FANOUT_MEMBERS ?? 10);
 const RATE = Number(env.BENCH_FANOUT_RATE ?? 100);
 const SECONDS = Number(env.BENCH_FANOUT_SECONDS ?? 10);
-const BROADCASTERS = (env.BENCH_BROADCASTERS ?? 'postgres,redis,nats').split(',') as Array<'postgres' | 'redis' | 'nats'>;
+const BROADCASTERS = (env.BENCH_BROADCASTERS ?? 'postgres,redis,nats').split(',') as Array<
+  'postgres' | 'redis' | 'nats'
+>;
 const COMMIT_CLIENTS = Number(env.BENCH_COMMIT_CLIENTS ?? 8);
 const COMMIT_ROUND_S = Number(env.BENCH_COMMIT_ROUND_S ?? 3);
 const COMMIT_ROUNDS = Number(env.BENCH_COMMIT_ROUNDS ?? 3);
 const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 const self = fileURLToPath(import.meta.url);
 
-const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const percentile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- one server instance (child process) ----
 
 async function serve(databaseUrl: string, broadcastUrl: string, channel: string): Promise<string> {
-  const config = loadConfig({}, {
-    port: 0,
-    databaseUrl,
-    secret: SECRET,
-    logLevel: 'warn',
-    auth: { passwordHashCost: 10, loginAttemptsPerMinute: 100_000, maxSessionsPerUser: 100 },
-    server: { wsHeartbeatMs: 0 },
-    broadcast: { ...(broadcastUrl === '-' ? {} : { url: broadcastUrl }), channel },
-  });
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      databaseUrl,
+      secret: SECRET,
+      logLevel: 'warn',
+      auth: { passwordHashCost: 10, loginAttemptsPerMinute: 100_000, maxSessionsPerUser: 100 },
+      server: { wsHeartbeatMs: 0 },
+      broadcast: { ...(broadcastUrl === '-' ? {} : { url: broadcastUrl }), channel },
+    },
+  );
   const server = new TetherServer({ config, databaseUrl, logger: pino({ level: 'warn' }), version: 'bench' });
   return server.listen();
 }
 
-function startInstance(databaseUrl: string, broadcastUrl: string, channel: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [self, '--serve', databaseUrl, broadcastUrl, channel], { stdio: ['ignore', 'pipe', 'inherit'] });
+function startInstance(
+  databaseUrl: string,
+  broadcastUrl: string,
+  channel: string,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [self, '--serve', databaseUrl, broadcastUrl, channel], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -105,18 +117,36 @@ async function fanout(adminUrl: string, kind: 'postgres' | 'redis' | 'nats'): Pr
   const sockets: WebSocket[] = [];
   try {
     broker = kind === 'redis' ? await startRedis() : kind === 'nats' ? await startNats() : null;
-    const instances = await Promise.all(Array.from({ length: INSTANCES }, () => startInstance(databaseUrl, broker?.url ?? '-', `bench_${kind}_${process.pid}`)));
+    const instances = await Promise.all(
+      Array.from({ length: INSTANCES }, () =>
+        startInstance(databaseUrl, broker?.url ?? '-', `bench_${kind}_${process.pid}`),
+      ),
+    );
     children.push(...instances.map((i) => i.child));
     const urls = instances.map((i) => i.url);
 
     const users: LoggedInUser[] = [];
-    for (let i = 0; i < USERS; i += 20) users.push(...(await Promise.all(Array.from({ length: Math.min(20, USERS - i) }, (_, j) => registerAndLogin(urls[(i + j) % INSTANCES] as string)))));
+    for (let i = 0; i < USERS; i += 20)
+      users.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(20, USERS - i) }, (_, j) =>
+            registerAndLogin(urls[(i + j) % INSTANCES] as string),
+          ),
+        )),
+      );
     const threadOf: string[] = [];
     for (let first = 0; first < USERS; first += MEMBERS_PER_THREAD) {
       const creator = users[first] as LoggedInUser;
-      const thread = await api<{ id: string }>(urls[0] as string, '/threads', { token: creator.accessToken, body: { title: `bench ${first}` } });
+      const thread = await api<{ id: string }>(urls[0] as string, '/threads', {
+        token: creator.accessToken,
+        body: { title: `bench ${first}` },
+      });
       for (let m = first; m < Math.min(USERS, first + MEMBERS_PER_THREAD); m++) {
-        if (m !== first) await api(urls[0] as string, `/threads/${thread.body.id}/members`, { token: creator.accessToken, body: { email: (users[m] as LoggedInUser).email } });
+        if (m !== first)
+          await api(urls[0] as string, `/threads/${thread.body.id}/members`, {
+            token: creator.accessToken,
+            body: { email: (users[m] as LoggedInUser).email },
+          });
         threadOf[m] = thread.body.id;
       }
     }
@@ -129,30 +159,43 @@ async function fanout(adminUrl: string, kind: 'postgres' | 'redis' | 'nats'): Pr
     const sentAt = new Map<string, number>(); // content → send time
     let errors = 0;
     let lastDelivery = 0;
-    await Promise.all(users.map((user, i) => new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(`${(urls[i % INSTANCES] as string).replace(/^http/, 'ws')}/ws?access_token=${encodeURIComponent(user.accessToken)}`);
-      sockets[i] = ws;
-      const copies = new Map<string, number>();
-      seen.set(i, copies);
-      ws.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as { type: string; id?: string; message?: { id: string; content: string } };
-        if (frame.type === 'message' && frame.message) {
-          const now = performance.now();
-          lastDelivery = now;
-          const n = (copies.get(frame.message.id) ?? 0) + 1;
-          copies.set(frame.message.id, n);
-          const at = sentAt.get(frame.message.content);
-          if (n === 1 && at !== undefined) latencies.push(now - at);
-        } else if (frame.type === 'ack' && frame.id === 'sub') {
-          resolve();
-        } else if (frame.type === 'error') {
-          errors++;
-          if (frame.id === 'sub') reject(new Error(JSON.stringify(frame)));
-        }
-      });
-      ws.once('open', () => ws.send(JSON.stringify({ type: 'thread.subscribe', id: 'sub', threadId: threadOf[i] })));
-      ws.once('error', reject);
-    })));
+    await Promise.all(
+      users.map(
+        (user, i) =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(
+              `${(urls[i % INSTANCES] as string).replace(/^http/, 'ws')}/ws?access_token=${encodeURIComponent(user.accessToken)}`,
+            );
+            sockets[i] = ws;
+            const copies = new Map<string, number>();
+            seen.set(i, copies);
+            ws.on('message', (data) => {
+              const frame = JSON.parse(data.toString()) as {
+                type: string;
+                id?: string;
+                message?: { id: string; content: string };
+              };
+              if (frame.type === 'message' && frame.message) {
+                const now = performance.now();
+                lastDelivery = now;
+                const n = (copies.get(frame.message.id) ?? 0) + 1;
+                copies.set(frame.message.id, n);
+                const at = sentAt.get(frame.message.content);
+                if (n === 1 && at !== undefined) latencies.push(now - at);
+              } else if (frame.type === 'ack' && frame.id === 'sub') {
+                resolve();
+              } else if (frame.type === 'error') {
+                errors++;
+                if (frame.id === 'sub') reject(new Error(JSON.stringify(frame)));
+              }
+            });
+            ws.once('open', () =>
+              ws.send(JSON.stringify({ type: 'thread.subscribe', id: 'sub', threadId: threadOf[i] })),
+            );
+            ws.once('error', reject);
+          }),
+      ),
+    );
 
     // the load: RATE messages/s from random members, paced in 10 ms ticks
     let sent = 0;
@@ -164,7 +207,9 @@ async function fanout(adminUrl: string, kind: 'postgres' | 'redis' | 'nats'): Pr
         const from = Math.floor(Math.random() * USERS);
         const content = `bench ${sent}`;
         sentAt.set(content, performance.now());
-        (sockets[from] as WebSocket).send(JSON.stringify({ type: 'message.send', id: `m${sent}`, threadId: threadOf[from], content }));
+        (sockets[from] as WebSocket).send(
+          JSON.stringify({ type: 'message.send', id: `m${sent}`, threadId: threadOf[from], content }),
+        );
         expected += membersOf.get(threadOf[from] as string) ?? 0;
         sent++;
       }
@@ -181,7 +226,10 @@ async function fanout(adminUrl: string, kind: 'postgres' | 'redis' | 'nats'): Pr
       await sleep(100);
     }
     delivered = [...seen.values()].reduce((sum, copies) => sum + copies.size, 0);
-    const duplicated = [...seen.values()].reduce((sum, copies) => sum + [...copies.values()].reduce((d, n) => d + n - 1, 0), 0);
+    const duplicated = [...seen.values()].reduce(
+      (sum, copies) => sum + [...copies.values()].reduce((d, n) => d + n - 1, 0),
+      0,
+    );
     latencies.sort((a, b) => a - b);
     return {
       broadcaster: kind,
@@ -220,8 +268,15 @@ type Variant = 'outbox' | 'notify' | 'none';
 
 async function setVariant(client: pg.Client, variant: Variant): Promise<void> {
   await client.query('DROP TRIGGER IF EXISTS bench_notify ON messages');
-  await client.query(variant === 'outbox' ? 'ALTER TABLE messages ENABLE TRIGGER messages_outbox' : 'ALTER TABLE messages DISABLE TRIGGER messages_outbox');
-  if (variant === 'notify') await client.query('CREATE TRIGGER bench_notify AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION bench_notify_message()');
+  await client.query(
+    variant === 'outbox'
+      ? 'ALTER TABLE messages ENABLE TRIGGER messages_outbox'
+      : 'ALTER TABLE messages DISABLE TRIGGER messages_outbox',
+  );
+  if (variant === 'notify')
+    await client.query(
+      'CREATE TRIGGER bench_notify AFTER INSERT ON messages FOR EACH ROW EXECUTE FUNCTION bench_notify_message()',
+    );
   await client.query('TRUNCATE broadcast_outbox');
 }
 
@@ -254,17 +309,27 @@ async function commitThroughput(adminUrl: string): Promise<Record<Variant, numbe
         await setVariant(control, variant);
         let count = 0;
         const until = performance.now() + COMMIT_ROUND_S * 1000;
-        await Promise.all(clients.map(async (c) => {
-          while (performance.now() < until) {
-            await c.query('INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3)', [threadId, userId, 'a message of ordinary length, about sixty bytes long']);
-            count++;
-          }
-        }));
+        await Promise.all(
+          clients.map(async (c) => {
+            while (performance.now() < until) {
+              await c.query('INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3)', [
+                threadId,
+                userId,
+                'a message of ordinary length, about sixty bytes long',
+              ]);
+              count++;
+            }
+          }),
+        );
         perVariant[variant].push(count / COMMIT_ROUND_S);
       }
     }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    return { outbox: Math.round(median(perVariant.outbox)), notify: Math.round(median(perVariant.notify)), none: Math.round(median(perVariant.none)) };
+    return {
+      outbox: Math.round(median(perVariant.outbox)),
+      notify: Math.round(median(perVariant.notify)),
+      none: Math.round(median(perVariant.none)),
+    };
   } finally {
     await Promise.all([control, listener, ...clients].map((c) => c.end().catch(() => {})));
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
@@ -278,10 +343,14 @@ async function main(): Promise<void> {
   const adminUrl = env.DATABASE_URL ?? (postgres as EmbeddedPostgres).url;
   const figures: Record<string, number | string> = { cpus: cpus().length, load_before: round(loadavg()[0] ?? 0, 1) };
   try {
-    console.log(`${INSTANCES} instances, ${USERS} sockets in threads of ${MEMBERS_PER_THREAD}, ${RATE} msg/s for ${SECONDS} s (${RATE * MEMBERS_PER_THREAD} deliveries/s); load average ${figures.load_before}`);
+    console.log(
+      `${INSTANCES} instances, ${USERS} sockets in threads of ${MEMBERS_PER_THREAD}, ${RATE} msg/s for ${SECONDS} s (${RATE * MEMBERS_PER_THREAD} deliveries/s); load average ${figures.load_before}`,
+    );
     for (const kind of env.BENCH_ONLY === 'commits' ? [] : BROADCASTERS) {
       const r = await fanout(adminUrl, kind);
-      console.log(`${kind}: ${r.delivered}/${r.expected} delivered (${r.deliveredPerSecond}/s), lost ${r.lost}, duplicated ${r.duplicated}, errors ${r.errors}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`);
+      console.log(
+        `${kind}: ${r.delivered}/${r.expected} delivered (${r.deliveredPerSecond}/s), lost ${r.lost}, duplicated ${r.duplicated}, errors ${r.errors}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
+      );
       Object.assign(figures, {
         [`${kind}_delivered_per_s`]: r.deliveredPerSecond,
         [`${kind}_p50_ms`]: r.p50Ms,
@@ -293,7 +362,9 @@ async function main(): Promise<void> {
     }
     if (env.BENCH_ONLY !== 'fanout') {
       const commits = await commitThroughput(adminUrl);
-      console.log(`message inserts/s, ${COMMIT_CLIENTS} connections: outbox trigger ${commits.outbox}, NOTIFY per insert ${commits.notify}, no trigger ${commits.none}`);
+      console.log(
+        `message inserts/s, ${COMMIT_CLIENTS} connections: outbox trigger ${commits.outbox}, NOTIFY per insert ${commits.notify}, no trigger ${commits.none}`,
+      );
       Object.assign(figures, {
         commits_outbox_per_s: commits.outbox,
         commits_notify_per_s: commits.notify,

@@ -29,11 +29,24 @@ const rows: Array<[string, string]> = [
   ['sessions open at the end', String(report.activeSessionsAtEnd)],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
-console.log(`database outage of ${(Number(process.env.BENCH_OUTAGE_MS ?? 5_000) / 1_000).toFixed(1)} s under load, node ${process.version}`);
+console.log(
+  `database outage of ${(Number(process.env.BENCH_OUTAGE_MS ?? 5_000) / 1_000).toFixed(1)} s under load, node ${process.version}`,
+);
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 console.log(`errors by code: ${JSON.stringify(report.errorsByCode)}`);
-console.log(JSON.stringify({
-  writes: report.writes, acked: report.acked, lost: report.lost, duplicated: report.duplicated, typed_errors: report.typedErrors,
-  untyped_errors: report.untypedErrors, unanswered: report.unanswered, crashes: report.crashes, recovery_s: report.recoveryS,
-  p50_ms: report.p50Ms, p99_ms: report.p99Ms, breaker_trips: report.breakerTrips,
-}));
+console.log(
+  JSON.stringify({
+    writes: report.writes,
+    acked: report.acked,
+    lost: report.lost,
+    duplicated: report.duplicated,
+    typed_errors: report.typedErrors,
+    untyped_errors: report.untypedErrors,
+    unanswered: report.unanswered,
+    crashes: report.crashes,
+    recovery_s: report.recoveryS,
+    p50_ms: report.p50Ms,
+    p99_ms: report.p99Ms,
+    breaker_trips: report.breakerTrips,
+  }),
+);

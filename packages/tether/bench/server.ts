@@ -36,15 +36,18 @@ const self = fileURLToPath(import.meta.url);
 // ---- the servers (child processes) ----
 
 async function serveTether(databaseUrl: string): Promise<string> {
-  const config = loadConfig({}, {
-    port: 0,
-    databaseUrl,
-    secret: SECRET,
-    logLevel: 'warn',
-    pool: { max: POOL_MAX },
-    auth: { passwordHashCost: 10, loginAttemptsPerMinute: 100_000, maxSessionsPerUser: 100 },
-    server: { wsHeartbeatMs: 0 },
-  });
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      databaseUrl,
+      secret: SECRET,
+      logLevel: 'warn',
+      pool: { max: POOL_MAX },
+      auth: { passwordHashCost: 10, loginAttemptsPerMinute: 100_000, maxSessionsPerUser: 100 },
+      server: { wsHeartbeatMs: 0 },
+    },
+  );
   const server = new TetherServer({ config, databaseUrl, logger: pino({ level: 'warn' }), version: 'bench' });
   return server.listen();
 }
@@ -55,20 +58,30 @@ async function serveBaseline(databaseUrl: string): Promise<string> {
   const app = Fastify();
   app.post<{ Params: { id: string }; Body: { content: string } }>('/threads/:id/messages', async (request, reply) => {
     const userId = request.headers['x-user-id'];
-    const { rows } = await pool.query('INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3) RETURNING id, thread_id, content, created_at', [
-      request.params.id,
-      userId,
-      request.body.content,
-    ]);
+    const { rows } = await pool.query(
+      'INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3) RETURNING id, thread_id, content, created_at',
+      [request.params.id, userId, request.body.content],
+    );
     const r = rows[0] as { id: string; thread_id: string; content: string; created_at: Date };
-    return reply.code(201).send({ id: r.id, threadId: r.thread_id, content: r.content, createdAt: r.created_at.toISOString() });
+    return reply
+      .code(201)
+      .send({ id: r.id, threadId: r.thread_id, content: r.content, createdAt: r.created_at.toISOString() });
   });
   return app.listen({ port: 0, host: '127.0.0.1' });
 }
 
-
 function startChild(kind: 'tether' | 'baseline', databaseUrl: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), self, '--serve', kind, databaseUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      self,
+      '--serve',
+      kind,
+      databaseUrl,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -94,7 +107,9 @@ async function post(url: string, path: string, body: unknown, token?: string): P
 
 async function user(url: string, i: number): Promise<{ id: string; token: string }> {
   const email = `bench-${i}-${Date.now()}@example.com`;
-  const registered = (await post(url, '/auth/register', { email, password: 'bench password' })) as { user: { id: string } };
+  const registered = (await post(url, '/auth/register', { email, password: 'bench password' })) as {
+    user: { id: string };
+  };
   const login = await post(url, '/auth/login', { email, password: 'bench password' });
   return { id: registered.user.id, token: login.accessToken as string };
 }
@@ -115,7 +130,8 @@ const median = (xs: number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
-const percentile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const percentile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function httpBench(tetherUrl: string, baselineUrl: string): Promise<Record<string, number>> {
@@ -129,15 +145,32 @@ async function httpBench(tetherUrl: string, baselineUrl: string): Promise<Record
     return r;
   };
   // warm-up: connections opened, code optimised
-  await autocannon({ url: `${tetherUrl}${path}`, method: 'POST', connections: HTTP_CONNECTIONS, duration: 1, headers: { 'content-type': 'application/json', authorization: `Bearer ${u.token}` }, body: '{"content":"warm"}' });
-  await autocannon({ url: `${baselineUrl}${path}`, method: 'POST', connections: HTTP_CONNECTIONS, duration: 1, headers: { 'content-type': 'application/json', 'x-user-id': u.id }, body: '{"content":"warm"}' });
+  await autocannon({
+    url: `${tetherUrl}${path}`,
+    method: 'POST',
+    connections: HTTP_CONNECTIONS,
+    duration: 1,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${u.token}` },
+    body: '{"content":"warm"}',
+  });
+  await autocannon({
+    url: `${baselineUrl}${path}`,
+    method: 'POST',
+    connections: HTTP_CONNECTIONS,
+    duration: 1,
+    headers: { 'content-type': 'application/json', 'x-user-id': u.id },
+    body: '{"content":"warm"}',
+  });
   const ratios: number[] = [];
   const t: number[] = [];
   const b: number[] = [];
   const tp99: number[] = [];
   const bp99: number[] = [];
   for (let i = 0; i < HTTP_ROUNDS; i++) {
-    const [x, y] = i % 2 === 0 ? [check(await tether(), 'tether'), check(await baseline(), 'baseline')] : [null, check(await baseline(), 'baseline')];
+    const [x, y] =
+      i % 2 === 0
+        ? [check(await tether(), 'tether'), check(await baseline(), 'baseline')]
+        : [null, check(await baseline(), 'baseline')];
     const xx = x ?? check(await tether(), 'tether');
     t.push(xx.requests.average);
     b.push(y.requests.average);
@@ -145,7 +178,13 @@ async function httpBench(tetherUrl: string, baselineUrl: string): Promise<Record
     bp99.push(y.latency.p99);
     ratios.push(xx.requests.average / y.requests.average);
   }
-  return { http_ratio: round(median(ratios), 3), http_tether_rps: round(median(t), 0), http_baseline_rps: round(median(b), 0), http_tether_p99_ms: median(tp99), http_baseline_p99_ms: median(bp99) };
+  return {
+    http_ratio: round(median(ratios), 3),
+    http_tether_rps: round(median(t), 0),
+    http_baseline_rps: round(median(b), 0),
+    http_tether_p99_ms: median(tp99),
+    http_baseline_p99_ms: median(bp99),
+  };
 }
 
 interface Client {
@@ -157,7 +196,10 @@ interface Client {
 async function wsBench(tetherUrl: string): Promise<Record<string, number>> {
   const wsUrl = `${tetherUrl.replace(/^http/, 'ws')}/ws`;
   const users: Array<{ id: string; token: string }> = [];
-  for (let i = 0; i < WS_USERS; i += 20) users.push(...(await Promise.all(Array.from({ length: Math.min(20, WS_USERS - i) }, (_, k) => user(tetherUrl, 1 + i + k)))));
+  for (let i = 0; i < WS_USERS; i += 20)
+    users.push(
+      ...(await Promise.all(Array.from({ length: Math.min(20, WS_USERS - i) }, (_, k) => user(tetherUrl, 1 + i + k)))),
+    );
   const ackLatencies: number[] = [];
   const deliveryLatencies: number[] = [];
   const clients: Client[] = [];
@@ -266,13 +308,21 @@ async function main(): Promise<void> {
     const tether = await startChild('tether', databaseUrl);
     const baseline = await startChild('baseline', databaseUrl);
     children.push(tether.child, baseline.child);
-    console.log(`PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, pool max ${POOL_MAX}, node ${process.version}`);
+    console.log(
+      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, pool max ${POOL_MAX}, node ${process.version}`,
+    );
     const only = env.BENCH_ONLY;
     const http = only === 'ws' ? {} : await httpBench(tether.url, baseline.url);
-    if (only !== 'ws') console.log(`HTTP POST /threads/:id/messages, ${HTTP_CONNECTIONS} connections, ${HTTP_ROUNDS} rounds × ${HTTP_ROUND_S} s: tether ${http.http_tether_rps} req/s (p99 ${http.http_tether_p99_ms} ms), baseline ${http.http_baseline_rps} req/s (p99 ${http.http_baseline_p99_ms} ms), ratio ${http.http_ratio} (goal ≥ 0.8)`);
+    if (only !== 'ws')
+      console.log(
+        `HTTP POST /threads/:id/messages, ${HTTP_CONNECTIONS} connections, ${HTTP_ROUNDS} rounds × ${HTTP_ROUND_S} s: tether ${http.http_tether_rps} req/s (p99 ${http.http_tether_p99_ms} ms), baseline ${http.http_baseline_rps} req/s (p99 ${http.http_baseline_p99_ms} ms), ratio ${http.http_ratio} (goal ≥ 0.8)`,
+      );
     baseline.child.kill('SIGTERM');
     const ws = only === 'http' ? {} : await wsBench(tether.url);
-    if (only !== 'http') console.log(`WebSocket: ${ws.ws_connections} connections (opened in ${ws.ws_open_seconds} s), ${ws.ws_rate_per_s} message.send/s for ${WS_SECONDS} s: delivered ${ws.ws_delivered}/${ws.ws_sent}, round trip through NOTIFY p50 ${ws.ws_p50_ms} ms, p99 ${ws.ws_p99_ms} ms (goal < 50); ack p50 ${ws.ws_ack_p50_ms} ms, p99 ${ws.ws_ack_p99_ms} ms; ${ws.ws_errors} error frames`);
+    if (only !== 'http')
+      console.log(
+        `WebSocket: ${ws.ws_connections} connections (opened in ${ws.ws_open_seconds} s), ${ws.ws_rate_per_s} message.send/s for ${WS_SECONDS} s: delivered ${ws.ws_delivered}/${ws.ws_sent}, round trip through NOTIFY p50 ${ws.ws_p50_ms} ms, p99 ${ws.ws_p99_ms} ms (goal < 50); ack p50 ${ws.ws_ack_p50_ms} ms, p99 ${ws.ws_ack_p99_ms} ms; ${ws.ws_errors} error frames`,
+      );
     console.log(JSON.stringify({ ...http, ...ws, pool_max: POOL_MAX, cpus: (await import('node:os')).cpus().length }));
   } finally {
     // SIGTERM first: a child started with --cpu-prof (BENCH_CPU_PROF=dir) writes its profile on exit

@@ -56,7 +56,11 @@ const median = (xs: number[]): number => {
 };
 
 /** Alternating rounds of contender and baseline; median ratio and median rates. */
-async function compare(contender: Op, baseline: Op, concurrency: number): Promise<{ ratio: number; contender: number; baseline: number }> {
+async function compare(
+  contender: Op,
+  baseline: Op,
+  concurrency: number,
+): Promise<{ ratio: number; contender: number; baseline: number }> {
   await throughput(contender, concurrency, 300); // warm-up: connections opened, code optimised
   await throughput(baseline, concurrency, 300);
   const ratios: number[] = [];
@@ -79,8 +83,14 @@ async function compare(contender: Op, baseline: Op, concurrency: number): Promis
  * on, the default), through an explicit handle (`openSession`, which captures its caller's stack when it opens),
  * or through `withSession` with leak detection off.
  */
-async function bookkeepingMicros(userId: string, form: 'withSession' | 'openSession' | 'noLeakDetection'): Promise<number> {
-  const factory = new SessionFactory({ pool: poolOf(new AnsweringClient()), ...(form === 'noLeakDetection' ? { leakDetectionThresholdMs: 0 } : {}) });
+async function bookkeepingMicros(
+  userId: string,
+  form: 'withSession' | 'openSession' | 'noLeakDetection',
+): Promise<number> {
+  const factory = new SessionFactory({
+    pool: poolOf(new AnsweringClient()),
+    ...(form === 'noLeakDetection' ? { leakDetectionThresholdMs: 0 } : {}),
+  });
   const context = { userId, requestId: 'bench' };
   const run: () => Promise<unknown> =
     form === 'openSession'
@@ -112,7 +122,8 @@ interface Wire {
   sync(): void;
 }
 
-const FLOOR_CONTEXT = "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
+const FLOOR_CONTEXT =
+  "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
 
 /**
  * The floor under (b2): the two round trips `withSession` sends for an awaiting callback, written straight onto
@@ -172,7 +183,11 @@ async function main(): Promise<void> {
     const setup = new pg.Client({ connectionString: server.url });
     await setup.connect();
     await migrate(setup);
-    const userId = (await setup.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('bench@example.com', 'x') RETURNING id")).rows[0]!.id;
+    const userId = (
+      await setup.query<{ id: string }>(
+        "INSERT INTO users (email, password_hash) VALUES ('bench@example.com', 'x') RETURNING id",
+      )
+    ).rows[0]!.id;
     await setup.end();
 
     const bare = new pg.Pool({ connectionString: server.url, max: POOL_MAX });
@@ -205,15 +220,57 @@ async function main(): Promise<void> {
       figures[`anonymous_session_ops_${c}`] = Math.round(a.contender);
       figures[`user_session_ops_${c}`] = Math.round(b.contender);
       figures[`naive_user_session_ops_${c}`] = Math.round(b.baseline);
-      rows.push([`(a) anonymous session vs pool.query`, String(c), fmt(a.contender), fmt(a.baseline), round(a.ratio).toFixed(2), '≥ 0.90']);
-      rows.push([`(b) user session vs naive 4 statements`, String(c), fmt(b.contender), fmt(b.baseline), round(b.ratio).toFixed(2), '≥ 1.50']);
-      rows.push([`(b) user session vs pool.query`, String(c), fmt(bBare.contender), fmt(bBare.baseline), round(bBare.ratio).toFixed(2), c === 10 ? '≥ 0.50' : '']);
-      rows.push([`(b2) awaiting callback vs naive 4 statements`, String(c), fmt(awaiting.contender), fmt(awaiting.baseline), round(awaiting.ratio).toFixed(2), '']);
-      rows.push([`(b2) awaiting callback vs pool.query`, String(c), fmt(awaitingBare.contender), fmt(awaitingBare.baseline), round(awaitingBare.ratio).toFixed(2), '']);
+      rows.push([
+        `(a) anonymous session vs pool.query`,
+        String(c),
+        fmt(a.contender),
+        fmt(a.baseline),
+        round(a.ratio).toFixed(2),
+        '≥ 0.90',
+      ]);
+      rows.push([
+        `(b) user session vs naive 4 statements`,
+        String(c),
+        fmt(b.contender),
+        fmt(b.baseline),
+        round(b.ratio).toFixed(2),
+        '≥ 1.50',
+      ]);
+      rows.push([
+        `(b) user session vs pool.query`,
+        String(c),
+        fmt(bBare.contender),
+        fmt(bBare.baseline),
+        round(bBare.ratio).toFixed(2),
+        c === 10 ? '≥ 0.50' : '',
+      ]);
+      rows.push([
+        `(b2) awaiting callback vs naive 4 statements`,
+        String(c),
+        fmt(awaiting.contender),
+        fmt(awaiting.baseline),
+        round(awaiting.ratio).toFixed(2),
+        '',
+      ]);
+      rows.push([
+        `(b2) awaiting callback vs pool.query`,
+        String(c),
+        fmt(awaitingBare.contender),
+        fmt(awaitingBare.baseline),
+        round(awaitingBare.ratio).toFixed(2),
+        '',
+      ]);
       if (c === 10) {
         const floor = await compare(twoRoundTripFloor(bare, userId), barePoolQuery, c);
         figures.b2_floor_vs_bare_10 = round(floor.ratio);
-        rows.push([`(b2) floor: its 2 round trips on bare pg`, String(c), fmt(floor.contender), fmt(floor.baseline), round(floor.ratio).toFixed(2), '']);
+        rows.push([
+          `(b2) floor: its 2 round trips on bare pg`,
+          String(c),
+          fmt(floor.contender),
+          fmt(floor.baseline),
+          round(floor.ratio).toFixed(2),
+          '',
+        ]);
         const publicUser: Op = () => publicFactory.withSession({ userId }, (s) => s.query('SELECT 1'));
         const publicAwaiting: Op = () =>
           publicFactory.withSession({ userId }, async (s) => {
@@ -223,8 +280,22 @@ async function main(): Promise<void> {
         const p2 = await compare(publicAwaiting, barePoolQuery, c);
         figures.b_public_vs_bare_10 = round(p.ratio);
         figures.b2_public_vs_bare_10 = round(p2.ratio);
-        rows.push([`(p) (b) with pg's public API only vs pool.query`, String(c), fmt(p.contender), fmt(p.baseline), round(p.ratio).toFixed(2), '']);
-        rows.push([`(p) (b2) with pg's public API only vs pool.query`, String(c), fmt(p2.contender), fmt(p2.baseline), round(p2.ratio).toFixed(2), '']);
+        rows.push([
+          `(p) (b) with pg's public API only vs pool.query`,
+          String(c),
+          fmt(p.contender),
+          fmt(p.baseline),
+          round(p.ratio).toFixed(2),
+          '',
+        ]);
+        rows.push([
+          `(p) (b2) with pg's public API only vs pool.query`,
+          String(c),
+          fmt(p2.contender),
+          fmt(p2.baseline),
+          round(p2.ratio).toFixed(2),
+          '',
+        ]);
       }
     }
     if (findPgBouncer() === undefined) {
@@ -238,18 +309,43 @@ async function main(): Promise<void> {
 
     // in a fresh process: here the session code has run with real pg clients, and a stub client now would make
     // its call sites polymorphic, which production never sees
-    const bookkeeping = JSON.parse(execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--bookkeeping', userId], { encoding: 'utf8' })) as [number, number, number];
+    const bookkeeping = JSON.parse(
+      execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--bookkeeping', userId], { encoding: 'utf8' }),
+    ) as [number, number, number];
     figures.bookkeeping_us = round(bookkeeping[0]);
     figures.bookkeeping_open_session_us = round(bookkeeping[1]);
     figures.bookkeeping_no_leak_detection_us = round(bookkeeping[2]);
-    rows.push(['(c) factory bookkeeping per session, withSession (µs)', '1', figures.bookkeeping_us.toFixed(2), '', '', '≤ 5']);
-    rows.push(['(c) … explicit handle (opening stack captured)', '1', figures.bookkeeping_open_session_us.toFixed(2), '', '', '']);
-    rows.push(['(c) … withSession, leak detection off', '1', figures.bookkeeping_no_leak_detection_us.toFixed(2), '', '', '']);
+    rows.push([
+      '(c) factory bookkeeping per session, withSession (µs)',
+      '1',
+      figures.bookkeeping_us.toFixed(2),
+      '',
+      '',
+      '≤ 5',
+    ]);
+    rows.push([
+      '(c) … explicit handle (opening stack captured)',
+      '1',
+      figures.bookkeeping_open_session_us.toFixed(2),
+      '',
+      '',
+      '',
+    ]);
+    rows.push([
+      '(c) … withSession, leak detection off',
+      '1',
+      figures.bookkeeping_no_leak_detection_us.toFixed(2),
+      '',
+      '',
+      '',
+    ]);
 
     const header = ['benchmark', 'clients', 'tether/s', 'baseline/s', 'ratio', 'goal'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
-    console.log(`PostgreSQL ${server.version} (embedded, fsync off), pool max ${POOL_MAX}, ${ROUNDS} rounds × ${ROUND_MS} ms, node ${process.version}`);
+    console.log(
+      `PostgreSQL ${server.version} (embedded, fsync off), pool max ${POOL_MAX}, ${ROUNDS} rounds × ${ROUND_MS} ms, node ${process.version}`,
+    );
     console.log(line(header));
     for (const r of rows) console.log(line(r));
     console.log(JSON.stringify(figures));
@@ -278,7 +374,13 @@ function naiveSession(pool: pg.Pool, userId: string): Op {
  * (t): the figures of (a), (b) and (b2), each session and each baseline through PgBouncer in transaction mode; and
  * a user session through it against the same session straight to PostgreSQL (`directUserSession`).
  */
-async function throughPgBouncer(directUrl: string, userId: string, directUserSession: Op, figures: Record<string, number>, rows: string[][]): Promise<void> {
+async function throughPgBouncer(
+  directUrl: string,
+  userId: string,
+  directUserSession: Op,
+  figures: Record<string, number>,
+  rows: string[][],
+): Promise<void> {
   const pooler = await startPgBouncer({ upstreamUrl: directUrl, poolSize: POOL_MAX });
   const url = pooler.through(directUrl);
   const bare = new pg.Pool({ connectionString: url, max: POOL_MAX });
@@ -293,12 +395,37 @@ async function throughPgBouncer(directUrl: string, userId: string, directUserSes
       });
     for (const c of [1, 10]) {
       const measured: Array<[string, string, Op, Op]> = [
-        [`t_a_ratio_${c}`, '(t) (a) anonymous session vs pool.query, both through PgBouncer', () => factory.withSession({}, (s) => s.query('SELECT 1')), barePoolQuery],
-        [`t_b_vs_naive_${c}`, '(t) (b) user session vs naive 4 statements, both through PgBouncer', userSession, naiveUserSession],
+        [
+          `t_a_ratio_${c}`,
+          '(t) (a) anonymous session vs pool.query, both through PgBouncer',
+          () => factory.withSession({}, (s) => s.query('SELECT 1')),
+          barePoolQuery,
+        ],
+        [
+          `t_b_vs_naive_${c}`,
+          '(t) (b) user session vs naive 4 statements, both through PgBouncer',
+          userSession,
+          naiveUserSession,
+        ],
         [`t_b_vs_bare_${c}`, '(t) (b) user session vs pool.query, both through PgBouncer', userSession, barePoolQuery],
-        [`t_b2_vs_naive_${c}`, '(t) (b2) awaiting callback vs naive 4 statements, through PgBouncer', awaitingUserSession, naiveUserSession],
-        [`t_b2_vs_bare_${c}`, '(t) (b2) awaiting callback vs pool.query, through PgBouncer', awaitingUserSession, barePoolQuery],
-        [`t_b_vs_direct_${c}`, '(t) (b) user session through PgBouncer vs the same direct', userSession, directUserSession],
+        [
+          `t_b2_vs_naive_${c}`,
+          '(t) (b2) awaiting callback vs naive 4 statements, through PgBouncer',
+          awaitingUserSession,
+          naiveUserSession,
+        ],
+        [
+          `t_b2_vs_bare_${c}`,
+          '(t) (b2) awaiting callback vs pool.query, through PgBouncer',
+          awaitingUserSession,
+          barePoolQuery,
+        ],
+        [
+          `t_b_vs_direct_${c}`,
+          '(t) (b) user session through PgBouncer vs the same direct',
+          userSession,
+          directUserSession,
+        ],
       ];
       for (const [key, label, contender, baseline] of measured) {
         const result = await compare(contender, baseline, c);
@@ -318,7 +445,13 @@ const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 if (process.argv[2] === '--bookkeeping') {
   const userId = process.argv[3] as string;
-  console.log(JSON.stringify([await bookkeepingMicros(userId, 'withSession'), await bookkeepingMicros(userId, 'openSession'), await bookkeepingMicros(userId, 'noLeakDetection')]));
+  console.log(
+    JSON.stringify([
+      await bookkeepingMicros(userId, 'withSession'),
+      await bookkeepingMicros(userId, 'openSession'),
+      await bookkeepingMicros(userId, 'noLeakDetection'),
+    ]),
+  );
 } else {
   await main();
 }

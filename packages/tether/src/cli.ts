@@ -47,7 +47,8 @@ async function openDatabase(config: TetherConfig): Promise<ProvisionedDatabase> 
   // migrations and admin work hold a session (an advisory lock): never through a transaction-mode pooler
   const databaseUrl = config.directDatabaseUrl ?? config.databaseUrl;
   const db = await provisionDatabase({ databaseUrl, dataDir: config.dataDir, shareRunning: true });
-  if (db.sharedWith !== undefined) console.error(`tether: using the database of the running tether (pid ${db.sharedWith})`);
+  if (db.sharedWith !== undefined)
+    console.error(`tether: using the database of the running tether (pid ${db.sharedWith})`);
   return db;
 }
 
@@ -64,8 +65,14 @@ withCommonFlags(
     .option('-p, --port <port>', 'listen port, 0 for a free one (env PORT)')
     .option('--host <host>', 'listen address (env TETHER_HOST)')
     .option('--pool-max <n>', 'most database connections (env TETHER_POOL_MAX)')
-    .option('--acquire-timeout-ms <ms>', 'longest wait for a connection before 503 pool_exhausted (env TETHER_ACQUIRE_TIMEOUT_MS)')
-    .option('--statement-timeout-ms <ms>', 'longest statement before 503 session_timeout (env TETHER_STATEMENT_TIMEOUT_MS)'),
+    .option(
+      '--acquire-timeout-ms <ms>',
+      'longest wait for a connection before 503 pool_exhausted (env TETHER_ACQUIRE_TIMEOUT_MS)',
+    )
+    .option(
+      '--statement-timeout-ms <ms>',
+      'longest statement before 503 session_timeout (env TETHER_STATEMENT_TIMEOUT_MS)',
+    ),
 ).action(async (flags: CommonFlags) => {
   const config = configFrom(flags);
   const starting = startService(config, VERSION, {
@@ -78,31 +85,40 @@ withCommonFlags(
   await starting;
 });
 
-withCommonFlags(program.command('migrate').description('apply pending database migrations and exit')).action(async (flags: CommonFlags) => {
-  const db = await openDatabase(configFrom(flags));
-  console.log(db.migrations.applied.length ? `applied ${db.migrations.applied.join(', ')}` : `schema is up to date (version ${db.migrations.current})`);
-  await db.close();
-});
-
-const admin = program.command('admin').description('administrative tasks');
-withCommonFlags(admin.command('grant').argument('<email>', 'the user to make an admin').description('give a registered user the admin role')).action(
-  async (email: string, flags: CommonFlags) => {
+withCommonFlags(program.command('migrate').description('apply pending database migrations and exit')).action(
+  async (flags: CommonFlags) => {
     const db = await openDatabase(configFrom(flags));
-    const client = new pg.Client({ connectionString: db.url });
-    try {
-      await client.connect();
-      // users are protected by RLS: the privileged role reads across users
-      await client.query('BEGIN; SET LOCAL ROLE tether_system');
-      const { rowCount } = await client.query("UPDATE users SET role = 'admin' WHERE lower(email) = lower($1)", [email]);
-      await client.query('COMMIT');
-      if (!rowCount) throw new UsageError(`no user with email ${email}`);
-      console.log(`${email} is now an admin`);
-    } finally {
-      await client.end().catch(() => {});
-      await db.close();
-    }
+    console.log(
+      db.migrations.applied.length
+        ? `applied ${db.migrations.applied.join(', ')}`
+        : `schema is up to date (version ${db.migrations.current})`,
+    );
+    await db.close();
   },
 );
+
+const admin = program.command('admin').description('administrative tasks');
+withCommonFlags(
+  admin
+    .command('grant')
+    .argument('<email>', 'the user to make an admin')
+    .description('give a registered user the admin role'),
+).action(async (email: string, flags: CommonFlags) => {
+  const db = await openDatabase(configFrom(flags));
+  const client = new pg.Client({ connectionString: db.url });
+  try {
+    await client.connect();
+    // users are protected by RLS: the privileged role reads across users
+    await client.query('BEGIN; SET LOCAL ROLE tether_system');
+    const { rowCount } = await client.query("UPDATE users SET role = 'admin' WHERE lower(email) = lower($1)", [email]);
+    await client.query('COMMIT');
+    if (!rowCount) throw new UsageError(`no user with email ${email}`);
+    console.log(`${email} is now an admin`);
+  } finally {
+    await client.end().catch(() => {});
+    await db.close();
+  }
+});
 
 class UsageError extends Error {}
 

@@ -27,15 +27,28 @@ export interface ServiceOptions {
 }
 
 /** Starts everything `tether serve` runs and says what it runs. */
-export async function startService(config: TetherConfig, version: string, options: ServiceOptions = {}): Promise<RunningService> {
+export async function startService(
+  config: TetherConfig,
+  version: string,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
   const announce = options.announce ?? true;
   const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'tether' } });
   // migrations take a session-level advisory lock: PostgreSQL itself, not a transaction-mode pooler
-  const db = await provisionDatabase({ databaseUrl: config.directDatabaseUrl ?? config.databaseUrl, dataDir: config.dataDir, onLog: (line) => logger.debug({ component: 'postgres' }, line) });
+  const db = await provisionDatabase({
+    databaseUrl: config.directDatabaseUrl ?? config.databaseUrl,
+    dataDir: config.dataDir,
+    onLog: (line) => logger.debug({ component: 'postgres' }, line),
+  });
   let server: TetherServer;
   let url: string;
   try {
-    server = new TetherServer({ config, databaseUrl: config.pooler === 'transaction' ? (config.databaseUrl ?? db.url) : db.url, logger, version });
+    server = new TetherServer({
+      config,
+      databaseUrl: config.pooler === 'transaction' ? (config.databaseUrl ?? db.url) : db.url,
+      logger,
+      version,
+    });
     url = await server.listen();
   } catch (error) {
     await db.close();
@@ -45,7 +58,9 @@ export async function startService(config: TetherConfig, version: string, option
     const where = db.embedded
       ? `embedded PostgreSQL ${db.serverVersion} on 127.0.0.1:${db.embedded.port}, data in ${db.embedded.dataDir}`
       : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}${config.pooler === 'transaction' ? `, sessions through the transaction-mode pooler at ${redact(config.databaseUrl ?? db.url)}` : ''}`;
-    console.log(`tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`);
+    console.log(
+      `tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`,
+    );
   }
   let closing: Promise<void> | null = null;
   void db.embedded?.exitedUnexpectedly.then((exitCode) => {

@@ -24,7 +24,9 @@ export function handleShutdownSignals(starting: Promise<RunningService>): void {
           },
         );
     } else if (received === 2) {
-      void starting.then((service) => service.log(`received ${signal} again, still shutting down; a third signal forces exit`));
+      void starting.then((service) =>
+        service.log(`received ${signal} again, still shutting down; a third signal forces exit`),
+      );
     } else {
       console.error(`tether: received ${signal} a third time, exiting without finishing the shutdown`);
       process.exit(130); // the embedded PostgreSQL still gets its fast-shutdown signal from the exit hook

@@ -30,11 +30,14 @@ export async function loadCategories(vitest: Vitest, configFile: string): Promis
   const categories: Category[] = [];
   for (const [name, value] of Object.entries(declared)) {
     const services = typeof value === 'object' && value !== null && 'services' in value ? value.services : undefined;
-    if (typeof services !== 'boolean') throw new CategoryConfigError(`category ${name}: \`services\` must be true or false`);
+    if (typeof services !== 'boolean')
+      throw new CategoryConfigError(`category ${name}: \`services\` must be true or false`);
     const pooler = typeof value === 'object' && value !== null && 'pooler' in value ? value.pooler : false;
-    if (typeof pooler !== 'boolean') throw new CategoryConfigError(`category ${name}: \`pooler\` must be true or false`);
+    if (typeof pooler !== 'boolean')
+      throw new CategoryConfigError(`category ${name}: \`pooler\` must be true or false`);
     if (pooler && !services) throw new CategoryConfigError(`category ${name}: \`pooler\` needs \`services: true\``);
-    if (!projectNames.has(name)) throw new CategoryConfigError(`category ${name} has no Vitest project of that name in ${configFile}`);
+    if (!projectNames.has(name))
+      throw new CategoryConfigError(`category ${name} has no Vitest project of that name in ${configFile}`);
     categories.push({ name, services, pooler });
   }
   return categories;

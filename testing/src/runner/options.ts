@@ -20,23 +20,32 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
-export type ParseResult = { readonly kind: 'run'; readonly options: RunnerOptions } | { readonly kind: 'exit'; readonly code: number };
+export type ParseResult =
+  { readonly kind: 'run'; readonly options: RunnerOptions } | { readonly kind: 'exit'; readonly code: number };
 
 /**
  * Parses the runner's arguments (without `node` and the script). Help goes to stdout and ends with 0; a bad
  * option throws UsageError.
  */
-export function parseArguments(argv: readonly string[], defaults: { readonly config: string; readonly cwd: string }): ParseResult {
+export function parseArguments(
+  argv: readonly string[],
+  defaults: { readonly config: string; readonly cwd: string },
+): ParseResult {
   const program = new Command('test:unified')
     .description('Runs the test categories through Vitest: npm run test:unified -- [options]')
-    .option('--pattern <glob>', 'run only tests whose file path or full name matches (case-insensitive; _ - and space alike)')
+    .option(
+      '--pattern <glob>',
+      'run only tests whose file path or full name matches (case-insensitive; _ - and space alike)',
+    )
     .option('--category <name>', 'run one category (repeatable)', collect)
     .option('--categories <names...>', 'run these categories (space- or comma-separated)')
     .option('--real-services', 'start embedded PostgreSQL (or use DATABASE_URL) for the categories that need it')
     .option('--fast-fail', 'stop at the first failing test')
     .option('--list-categories', 'print each category with its test count, run nothing')
     .option('--json-output <file>', 'write per-test results as JSON to FILE')
-    .addOption(new Option('--config <file>', 'Vitest config declaring the categories (for the runner\'s own tests)').hideHelp())
+    .addOption(
+      new Option('--config <file>', "Vitest config declaring the categories (for the runner's own tests)").hideHelp(),
+    )
     .addHelpText(
       'after',
       '\nCategories are the projects declared in vitest.config.ts (see --list-categories); they run in that order.\n' +
@@ -46,7 +55,10 @@ export function parseArguments(argv: readonly string[], defaults: { readonly con
     .allowExcessArguments(false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => process.stdout.write(text), writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+    });
 
   try {
     program.parse([...argv], { from: 'user' });
@@ -69,7 +81,9 @@ export function parseArguments(argv: readonly string[], defaults: { readonly con
     jsonOutput?: string;
     config?: string;
   }>();
-  const named = [...(raw.category ?? []), ...(raw.categories ?? [])].flatMap((value) => value.split(',')).map((value) => value.trim());
+  const named = [...(raw.category ?? []), ...(raw.categories ?? [])]
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim());
   if (named.some((name) => name === '')) throw new UsageError('empty category name');
   if (raw.pattern !== undefined && raw.pattern.trim() === '') throw new UsageError('--pattern needs a non-empty glob');
   return {

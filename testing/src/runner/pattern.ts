@@ -27,4 +27,3 @@ export function compilePattern(pattern: string): RegExp {
   }
   return new RegExp(anchored ? `^${source}$` : source, 'is');
 }
-

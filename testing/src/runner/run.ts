@@ -4,7 +4,15 @@ import { loadCategories, type Category } from './categories.js';
 import type { RunnerOptions } from './options.js';
 import { UsageError } from './options.js';
 import { compilePattern } from './pattern.js';
-import { count, emptyCounts, writeReport, type CategorySummary, type RunReport, type TestRecord, type TestStatus } from './report.js';
+import {
+  count,
+  emptyCounts,
+  writeReport,
+  type CategorySummary,
+  type RunReport,
+  type TestRecord,
+  type TestStatus,
+} from './report.js';
 import { countTests, isSelected, selectFiles, type SelectedFile, type Selection } from './selection.js';
 import { startServices, TEST_DATABASE_URL_ENV, TEST_POOLER_URL_ENV, type Services } from './services.js';
 import { findPgBouncer, PGBOUNCER_MISSING } from '../pgbouncer.js';
@@ -68,13 +76,17 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
       for (const category of chosen) {
         const entry = counts.get(category.name) ?? { files: 0, tests: 0 };
         const needs = category.services ? `  needs --real-services${category.pooler ? ' and pgbouncer' : ''}` : '';
-        io.log(`${category.name.padEnd(width)}  ${plural(entry.tests, 'test')} in ${plural(entry.files, 'file')}${needs}`);
+        io.log(
+          `${category.name.padEnd(width)}  ${plural(entry.tests, 'test')} in ${plural(entry.files, 'file')}${needs}`,
+        );
       }
       return 0;
     }
 
     const needingServices = chosen.filter(
-      (category) => category.services && (options.categories?.includes(category.name) || selection.files.some((file) => file.category === category)),
+      (category) =>
+        category.services &&
+        (options.categories?.includes(category.name) || selection.files.some((file) => file.category === category)),
     );
     if (needingServices.length > 0 && !options.realServices) {
       const names = needingServices.map((category) => category.name).join(', ');
@@ -82,7 +94,9 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
       throw new UsageError(
         `${names} ${needingServices.length === 1 ? 'needs' : 'need'} PostgreSQL (and the server it starts): add --real-services ` +
           `(it uses DATABASE_URL when set, otherwise starts embedded PostgreSQL)` +
-          (others.length > 0 ? `, or leave ${needingServices.length === 1 ? 'it' : 'them'} out with --category ${others.join(' --category ')}` : ''),
+          (others.length > 0
+            ? `, or leave ${needingServices.length === 1 ? 'it' : 'them'} out with --category ${others.join(' --category ')}`
+            : ''),
       );
     }
     const report = newReport(options, selection, started);
@@ -106,7 +120,9 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
     }
     if (selection.files.length === 0) {
       // a run that selects nothing is a mistake (a typo in --pattern), not a success
-      io.error(`test:unified: no tests matched${options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`} in ${chosen.map((c) => c.name).join(', ')}`);
+      io.error(
+        `test:unified: no tests matched${options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`} in ${chosen.map((c) => c.name).join(', ')}`,
+      );
       report.exitCode = 1;
       report.durationMs = Date.now() - started;
       if (options.jsonOutput) writeReport(options.jsonOutput, report);
@@ -140,7 +156,9 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
 
 /** Selected categories that run through PgBouncer, on a machine that has none. */
 function poolerCategoriesThatCannotRun(selection: Selection, env: NodeJS.ProcessEnv): Category[] {
-  const pooled = selection.categories.filter((category) => category.pooler && selection.files.some((file) => file.category === category));
+  const pooled = selection.categories.filter(
+    (category) => category.pooler && selection.files.some((file) => file.category === category),
+  );
   return pooled.length > 0 && findPgBouncer(env) === undefined ? pooled : [];
 }
 
@@ -148,14 +166,22 @@ function chooseCategories(all: readonly Category[], named: readonly string[] | u
   if (named === undefined) return [...all];
   const unknown = named.filter((name) => !all.some((category) => category.name === name));
   if (unknown.length > 0) {
-    throw new UsageError(`unknown ${unknown.length === 1 ? 'category' : 'categories'} ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`);
+    throw new UsageError(
+      `unknown ${unknown.length === 1 ? 'category' : 'categories'} ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`,
+    );
   }
   // run order is the config's, whatever order they were named in
   return all.filter((category) => named.includes(category.name));
 }
 
 /** Categories run one after another in config order, so unit failures surface before slow categories start. */
-async function runCategories(vitest: Vitest, selection: Selection, report: RunReport, options: RunnerOptions, interrupt: Interrupt): Promise<void> {
+async function runCategories(
+  vitest: Vitest,
+  selection: Selection,
+  report: RunReport,
+  options: RunnerOptions,
+  interrupt: Interrupt,
+): Promise<void> {
   for (const category of selection.categories) {
     const files = selection.files.filter((file) => file.category === category);
     const summary = report.summary.categories.find((entry) => entry.name === category.name);
@@ -163,7 +189,10 @@ async function runCategories(vitest: Vitest, selection: Selection, report: RunRe
     if (interrupt.signal || (options.fastFail && report.stoppedEarly)) break;
     summary.ran = true;
     forgetEarlierResults(vitest, selection);
-    const running = vitest.runTestSpecifications(files.map((file) => file.spec), false);
+    const running = vitest.runTestSpecifications(
+      files.map((file) => file.spec),
+      false,
+    );
     // a test that never ends must not hold an interrupted run hostage: closing Vitest stops its workers
     const result = await Promise.race([running, interrupt.raised.then(() => undefined)]);
     if (!result) {
@@ -175,9 +204,11 @@ async function runCategories(vitest: Vitest, selection: Selection, report: RunRe
     const ran = new Map(files.map((file) => [file.spec.moduleId, file]));
     for (const module of result.testModules) {
       const file = ran.get(module.moduleId);
-      if (file && module.project.name === category.name) collectModule(module, file, report, summary, selection.pattern);
+      if (file && module.project.name === category.name)
+        collectModule(module, file, report, summary, selection.pattern);
     }
-    for (const error of result.unhandledErrors) report.errors.push({ category: category.name, file: null, message: describeError(error) });
+    for (const error of result.unhandledErrors)
+      report.errors.push({ category: category.name, file: null, message: describeError(error) });
     report.summary.errors = report.errors.length;
     const categoryFailed = summary.failed > 0 || report.errors.some((error) => error.category === category.name);
     if (interrupt.signal || (options.fastFail && categoryFailed)) report.stoppedEarly = true;
@@ -193,12 +224,23 @@ function forgetEarlierResults(vitest: Vitest, selection: Selection): void {
   vitest.state.clearErrors();
 }
 
-function collectModule(module: TestModule, selected: SelectedFile, report: RunReport, summary: CategorySummary, pattern: RegExp | undefined): void {
+function collectModule(
+  module: TestModule,
+  selected: SelectedFile,
+  report: RunReport,
+  summary: CategorySummary,
+  pattern: RegExp | undefined,
+): void {
   const { file, wholeFile } = selected;
   for (const test of module.children.allTests()) {
     if (!isSelected(test, wholeFile, pattern)) continue; // filtered out by name: not part of this run
     const result = test.result();
-    const status: TestStatus = result.state === 'passed' || result.state === 'failed' ? result.state : test.options.mode === 'todo' ? 'todo' : 'skipped';
+    const status: TestStatus =
+      result.state === 'passed' || result.state === 'failed'
+        ? result.state
+        : test.options.mode === 'todo'
+          ? 'todo'
+          : 'skipped';
     const record: TestRecord = {
       name: test.fullName,
       category: summary.name,
@@ -230,7 +272,10 @@ function newReport(options: RunnerOptions, selection: Selection, started: number
     database: null,
     exitCode: 0,
     stoppedEarly: false,
-    summary: { ...emptyCounts(), errors: 0, categories: chosen.map((category) => ({
+    summary: {
+      ...emptyCounts(),
+      errors: 0,
+      categories: chosen.map((category) => ({
         name: category.name,
         files: selection.files.filter((file) => file.category === category).length,
         ran: false,
@@ -245,17 +290,27 @@ function newReport(options: RunnerOptions, selection: Selection, started: number
 function printSummary(report: RunReport, io: RunnerIO): void {
   const parts = report.summary.categories
     .filter((category) => category.ran)
-    .map((category) => `${category.name} ${category.passed}/${category.total - category.skipped - category.todo} passed${category.failed ? `, ${category.failed} failed` : ''}`);
-  const notRun = report.summary.categories.filter((category) => !category.ran && category.files > 0).map((category) => category.name);
-  io.log(`test:unified: ${parts.join('; ') || 'nothing ran'}${report.errors.length ? `; ${plural(report.errors.length, 'error')} outside tests` : ''}`);
-  if (report.stoppedEarly) io.log(`test:unified: stopped early${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`);
+    .map(
+      (category) =>
+        `${category.name} ${category.passed}/${category.total - category.skipped - category.todo} passed${category.failed ? `, ${category.failed} failed` : ''}`,
+    );
+  const notRun = report.summary.categories
+    .filter((category) => !category.ran && category.files > 0)
+    .map((category) => category.name);
+  io.log(
+    `test:unified: ${parts.join('; ') || 'nothing ran'}${report.errors.length ? `; ${plural(report.errors.length, 'error')} outside tests` : ''}`,
+  );
+  if (report.stoppedEarly)
+    io.log(`test:unified: stopped early${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`);
   // said again at the end, where a reader of a green run looks
-  for (const category of report.summary.categories) if (category.notRun) io.log(`test:unified: ${category.name} NOT RUN: ${category.notRun}`);
+  for (const category of report.summary.categories)
+    if (category.notRun) io.log(`test:unified: ${category.name} NOT RUN: ${category.notRun}`);
 }
 
 function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string') return error.message;
+  if (typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string')
+    return error.message;
   return String(error);
 }
 
@@ -274,6 +329,7 @@ function snapshotSignalListeners(): SignalListeners {
 
 function releaseSignalListeners(before: SignalListeners): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    for (const listener of process.listeners(signal)) if (!before[signal].has(listener as (...args: unknown[]) => void)) process.off(signal, listener);
+    for (const listener of process.listeners(signal))
+      if (!before[signal].has(listener as (...args: unknown[]) => void)) process.off(signal, listener);
   }
 }

@@ -41,7 +41,12 @@ export function relativeFile(root: string, moduleId: string): string {
  * path does not match but which declare a test whose name might (read statically, without running the file).
  * Those run with the pattern as Vitest's test-name filter, so only the matching tests in them run.
  */
-export async function selectFiles(vitest: Vitest, root: string, categories: readonly Category[], pattern: RegExp | undefined): Promise<Selection> {
+export async function selectFiles(
+  vitest: Vitest,
+  root: string,
+  categories: readonly Category[],
+  pattern: RegExp | undefined,
+): Promise<Selection> {
   const byName = new Map(categories.map((category) => [category.name, category]));
   const candidates: SelectedFile[] = [];
   for (const spec of await vitest.globTestSpecifications()) {
@@ -52,7 +57,13 @@ export async function selectFiles(vitest: Vitest, root: string, categories: read
   }
 
   const byNameOnly = candidates.filter((candidate) => !candidate.wholeFile);
-  const parsed = byNameOnly.length > 0 ? await parseStatically(vitest, byNameOnly.map((candidate) => candidate.spec)) : new Map<string, TestModule>();
+  const parsed =
+    byNameOnly.length > 0
+      ? await parseStatically(
+          vitest,
+          byNameOnly.map((candidate) => candidate.spec),
+        )
+      : new Map<string, TestModule>();
   const files = candidates.filter((candidate) => {
     if (candidate.wholeFile || !pattern) return true;
     const module = parsed.get(moduleKey(candidate.spec));
@@ -62,20 +73,29 @@ export async function selectFiles(vitest: Vitest, root: string, categories: read
   });
   // the categories' order is the config's, and so is the run's
   const order = new Map(categories.map((category, index) => [category.name, index]));
-  files.sort((a, b) => (order.get(a.category.name) ?? 0) - (order.get(b.category.name) ?? 0) || a.file.localeCompare(b.file));
+  files.sort(
+    (a, b) => (order.get(a.category.name) ?? 0) - (order.get(b.category.name) ?? 0) || a.file.localeCompare(b.file),
+  );
   return { categories, files, pattern, known: candidates.map((candidate) => candidate.spec) };
 }
 
 /** Test counts per category as `--list-categories` prints them: read statically, a `test.each` counts once. */
-export async function countTests(vitest: Vitest, selection: Selection): Promise<Map<string, { files: number; tests: number }>> {
+export async function countTests(
+  vitest: Vitest,
+  selection: Selection,
+): Promise<Map<string, { files: number; tests: number }>> {
   const counts = new Map(selection.categories.map((category) => [category.name, { files: 0, tests: 0 }]));
-  const parsed = await parseStatically(vitest, selection.files.map((file) => file.spec));
+  const parsed = await parseStatically(
+    vitest,
+    selection.files.map((file) => file.spec),
+  );
   for (const file of selection.files) {
     const entry = counts.get(file.category.name);
     const module = parsed.get(moduleKey(file.spec));
     if (!entry || !module) continue;
     entry.files += 1;
-    for (const test of module.children.allTests()) if (isSelected(test, file.wholeFile, selection.pattern)) entry.tests += 1;
+    for (const test of module.children.allTests())
+      if (isSelected(test, file.wholeFile, selection.pattern)) entry.tests += 1;
   }
   return counts;
 }

@@ -22,7 +22,11 @@ export interface Services {
  * The services a run needs: `DATABASE_URL` when set (left untouched), otherwise one embedded PostgreSQL on an
  * ephemeral data directory for the whole run; with `pooler`, PgBouncer in transaction mode in front of it.
  */
-export async function startServices(env: NodeJS.ProcessEnv, log: (line: string) => void, options: { readonly pooler: boolean }): Promise<Services> {
+export async function startServices(
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  options: { readonly pooler: boolean },
+): Promise<Services> {
   const database = await startDatabase(env, log);
   let pooler: PgBouncer | undefined;
   if (options.pooler) {
@@ -42,7 +46,10 @@ export async function startServices(env: NodeJS.ProcessEnv, log: (line: string) 
   };
 }
 
-async function startDatabase(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Omit<Services, 'poolerUrl'>> {
+async function startDatabase(
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<Omit<Services, 'poolerUrl'>> {
   const given = env['DATABASE_URL'];
   if (given) {
     return { databaseUrl: given, source: 'DATABASE_URL', stop: () => Promise.resolve() };

@@ -25,7 +25,13 @@ describe('database stopped in the middle of a session', () => {
   it('raises a typed error, opens the breaker, fails fast while open, and recovers after a restart', async () => {
     const logs = captureLogger();
     const threshold = 3;
-    const factory = new SessionFactory({ connectionString: server.url, breakerThreshold: threshold, breakerCooldownMs: 300, acquireTimeoutMs: 2_000, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: server.url,
+      breakerThreshold: threshold,
+      breakerCooldownMs: 300,
+      acquireTimeoutMs: 2_000,
+      logger: logs.logger,
+    });
     const breakerStates: string[] = [];
     factory.subscribe((e) => {
       if (e.type === 'breaker') breakerStates.push(e.state);
@@ -42,7 +48,9 @@ describe('database stopped in the middle of a session', () => {
 
       // consecutive connection failures trip the breaker
       for (let i = 0; i < threshold; i++) {
-        expect(await failureOf(factory.withSession({ userId: 'system' }, (s) => s.query('SELECT 1')))).toBeInstanceOf(DatabaseUnavailableError);
+        expect(await failureOf(factory.withSession({ userId: 'system' }, (s) => s.query('SELECT 1')))).toBeInstanceOf(
+          DatabaseUnavailableError,
+        );
       }
       expect(factory.breakerState()).toBe('open');
       const started = performance.now();
@@ -54,14 +62,20 @@ describe('database stopped in the middle of a session', () => {
 
       server = await EmbeddedPostgres.start({ dataDir, port, ephemeral: true });
       // after the cooldown, the next session is the half-open probe: it succeeds and closes the breaker
-      expect(await eventually(async () => {
-        try {
-          await factory.withSession({ userId: 'system' }, (s) => s.query('SELECT 1'));
-          return true;
-        } catch {
-          return false;
-        }
-      }, 10_000, 100)).toBe(true);
+      expect(
+        await eventually(
+          async () => {
+            try {
+              await factory.withSession({ userId: 'system' }, (s) => s.query('SELECT 1'));
+              return true;
+            } catch {
+              return false;
+            }
+          },
+          10_000,
+          100,
+        ),
+      ).toBe(true);
       expect(factory.breakerState()).toBe('closed');
       expect(breakerStates[0]).toBe('open');
       expect(breakerStates.at(-2)).toBe('half_open');
@@ -77,7 +91,11 @@ describe('database stopped in the middle of a session', () => {
   });
 
   it('reports health as unavailable while the database is down and ok once it is back', async () => {
-    const factory = new SessionFactory({ connectionString: server.url, breakerThreshold: 100, acquireTimeoutMs: 1_000 });
+    const factory = new SessionFactory({
+      connectionString: server.url,
+      breakerThreshold: 100,
+      acquireTimeoutMs: 1_000,
+    });
     try {
       expect((await factory.health()).status).toBe('ok');
       await server.stop();

@@ -67,7 +67,9 @@ describe('connections left dirty are evicted, never reused', () => {
       );
       expect(await backendPid(factory, { userId })).toBe(before);
       expect(factory.poolMetrics().dirtyEvicted).toBe(0);
-      const titles = await factory.withSession({ userId }, (s) => s.query("SELECT 1 FROM threads WHERE title = 'rolled back'"));
+      const titles = await factory.withSession({ userId }, (s) =>
+        s.query("SELECT 1 FROM threads WHERE title = 'rolled back'"),
+      );
       expect(titles.rowCount).toBe(0);
     } finally {
       await factory.close();

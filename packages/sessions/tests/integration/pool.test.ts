@@ -16,12 +16,19 @@ afterAll(async () => {
 });
 
 function pool(options: Partial<PoolOptions> = {}): Pool {
-  const p = new Pool({ client: { connectionString: db.url }, max: 2, acquireTimeoutMs: 2_000, idleTimeoutMs: 0, ...options });
+  const p = new Pool({
+    client: { connectionString: db.url },
+    max: 2,
+    acquireTimeoutMs: 2_000,
+    idleTimeoutMs: 0,
+    ...options,
+  });
   pools.push(p);
   return p;
 }
 
-const pidOf = async (client: pg.Client): Promise<number> => (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+const pidOf = async (client: pg.Client): Promise<number> =>
+  (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
 
 describe('the connection pool', () => {
   it('lends the most recently returned connection first and counts open, idle and waiting ones', async () => {

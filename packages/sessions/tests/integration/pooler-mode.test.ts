@@ -13,7 +13,13 @@ beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
   [alice] = (await insertUsers(db.url, 'a@pooler-mode.test')) as [string];
   // max 1: every session below runs on the same connection
-  factory = new SessionFactory({ connectionString: db.url, max: 1, pooler: 'transaction', statementTimeoutMs: 4_000, idleInTransactionTimeoutMs: 9_000 });
+  factory = new SessionFactory({
+    connectionString: db.url,
+    max: 1,
+    pooler: 'transaction',
+    statementTimeoutMs: 4_000,
+    idleInTransactionTimeoutMs: 9_000,
+  });
 });
 afterAll(async () => {
   await factory.close();
@@ -44,32 +50,61 @@ describe("SessionFactory with pooler: 'transaction'", () => {
       expect(state).toMatchObject({ statement_timeout: '0', idle_timeout: '0', prepared: 0 });
     }
     // …and each transaction set what the startup parameters would have, for itself
-    expect(states.map((s) => s?.currentUser)).toEqual(['tether_app', 'tether_app', 'tether_app', 'tether_app', 'tether_system']);
+    expect(states.map((s) => s?.currentUser)).toEqual([
+      'tether_app',
+      'tether_app',
+      'tether_app',
+      'tether_app',
+      'tether_system',
+    ]);
     for (const state of states) expect(state).toMatchObject({ statementTimeout: '4s', idleTimeout: '9s' });
   });
 
   it('gives an anonymous session the unprivileged role and no user', async () => {
-    const { rows } = await factory.query<{ uid: string; role: string }>({}, "SELECT current_setting('app.user_id', true) AS uid, current_user AS role");
+    const { rows } = await factory.query<{ uid: string; role: string }>(
+      {},
+      "SELECT current_setting('app.user_id', true) AS uid, current_user AS role",
+    );
     expect(rows[0]).toMatchObject({ uid: '', role: 'tether_app' });
     await expect(factory.query({}, 'SELECT count(*) FROM threads')).resolves.toMatchObject({ rows: [{ count: '0' }] });
   });
 
-  it('still bounds a statement by the session\'s own timeout', async () => {
-    await expect(factory.query({ userId: alice, statementTimeoutMs: 50 }, 'SELECT pg_sleep(2)')).rejects.toMatchObject({ code: 'session_timeout' });
-    expect((await factory.query<{ t: string }>({ userId: alice }, "SELECT current_setting('statement_timeout') AS t")).rows[0]?.t).toBe('4s');
+  it("still bounds a statement by the session's own timeout", async () => {
+    await expect(factory.query({ userId: alice, statementTimeoutMs: 50 }, 'SELECT pg_sleep(2)')).rejects.toMatchObject({
+      code: 'session_timeout',
+    });
+    expect(
+      (await factory.query<{ t: string }>({ userId: alice }, "SELECT current_setting('statement_timeout') AS t"))
+        .rows[0]?.t,
+    ).toBe('4s');
   });
 
-  it('ends a session past its lifetime by cancelling its statement (a pooler\'s process id names no backend)', { timeout: 30_000 }, async () => {
-    // the cancel request is built from pg's connection (its secret key is below pg's public API): this fails if that moves
-    const limited = new SessionFactory({ connectionString: db.url, max: 1, pooler: 'transaction', maxSessionLifetimeMs: 300, leakDetectionThresholdMs: 0 });
-    try {
-      const started = Date.now();
-      await expect(limited.withSession({ userId: alice }, async (s) => void (await s.query('SELECT pg_sleep(30)')))).rejects.toBeInstanceOf(SessionTimeoutError);
-      expect(Date.now() - started).toBeLessThan(10_000);
-      await expect(limited.query({ userId: alice }, 'SELECT 1 AS one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
-      expect(limited.poolMetrics().sessionsTerminated).toBe(1);
-    } finally {
-      await limited.close();
-    }
-  });
+  it(
+    "ends a session past its lifetime by cancelling its statement (a pooler's process id names no backend)",
+    { timeout: 30_000 },
+    async () => {
+      // the cancel request is built from pg's connection (its secret key is below pg's public API): this fails if that
+      // moves
+      const limited = new SessionFactory({
+        connectionString: db.url,
+        max: 1,
+        pooler: 'transaction',
+        maxSessionLifetimeMs: 300,
+        leakDetectionThresholdMs: 0,
+      });
+      try {
+        const started = Date.now();
+        await expect(
+          limited.withSession({ userId: alice }, async (s) => void (await s.query('SELECT pg_sleep(30)'))),
+        ).rejects.toBeInstanceOf(SessionTimeoutError);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        await expect(limited.query({ userId: alice }, 'SELECT 1 AS one')).resolves.toMatchObject({
+          rows: [{ one: 1 }],
+        });
+        expect(limited.poolMetrics().sessionsTerminated).toBe(1);
+      } finally {
+        await limited.close();
+      }
+    },
+  );
 });

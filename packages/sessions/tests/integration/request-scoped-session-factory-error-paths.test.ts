@@ -24,7 +24,11 @@ describe('request-scoped session factory error paths', () => {
   it('database connection error raises DatabaseUnavailableError with the driver error as cause, not an attribute error', async () => {
     const logs = captureLogger();
     // a port where nothing listens: connection refused
-    const factory = new SessionFactory({ connectionString: 'postgres://postgres@127.0.0.1:1/none', acquireTimeoutMs: 2_000, logger: logs.logger });
+    const factory = new SessionFactory({
+      connectionString: 'postgres://postgres@127.0.0.1:1/none',
+      acquireTimeoutMs: 2_000,
+      logger: logs.logger,
+    });
     try {
       const attempt = factory.withSession({ userId }, (s) => s.query('SELECT 1'));
       await expect(attempt).rejects.toBeInstanceOf(DatabaseUnavailableError);
@@ -110,9 +114,34 @@ describe('request-scoped session factory error paths', () => {
       expect(line?.level).toBe('error'); // neither the caller's input nor an outage: a bug to look at
       const context = line!.context.session as Record<string, unknown>;
       expect(Object.keys(context).sort()).toEqual(
-        ['ageMs', 'closedAt', 'createdAt', 'errorCode', 'errorCount', 'errorMessage', 'lastActivityAt', 'lastError', 'queryCount', 'requestId', 'sessionId', 'state', 'threadId', 'totalTimeMs', 'transactionCount', 'userId'].sort(),
+        [
+          'ageMs',
+          'closedAt',
+          'createdAt',
+          'errorCode',
+          'errorCount',
+          'errorMessage',
+          'lastActivityAt',
+          'lastError',
+          'queryCount',
+          'requestId',
+          'sessionId',
+          'state',
+          'threadId',
+          'totalTimeMs',
+          'transactionCount',
+          'userId',
+        ].sort(),
       );
-      expect(context).toMatchObject({ requestId: 'req-err-1', userId, queryCount: 2, errorCount: 1, transactionCount: 1, errorCode: '42P01', state: 'rolled_back' });
+      expect(context).toMatchObject({
+        requestId: 'req-err-1',
+        userId,
+        queryCount: 2,
+        errorCount: 1,
+        transactionCount: 1,
+        errorCode: '42P01',
+        state: 'rolled_back',
+      });
       expect(Object.values(context).every((v) => v !== undefined)).toBe(true);
       for (const legacy of ['last_activity', 'operations_count', 'errors']) expect(context).not.toHaveProperty(legacy);
       expect(seen?.state).toBe('rolled_back');

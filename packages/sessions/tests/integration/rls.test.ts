@@ -31,23 +31,38 @@ describe('row-level security through the session factory', () => {
       users: (await s.query<{ id: string }>('SELECT id FROM users')).rows,
     }));
     expect(seenByBob).toEqual({ messages: [], threads: [], users: [{ id: bob }] });
-    const seenByAlice = await factory.withSession({ userId: alice }, (s) => s.query<{ content: string }>('SELECT content FROM messages'));
+    const seenByAlice = await factory.withSession({ userId: alice }, (s) =>
+      s.query<{ content: string }>('SELECT content FROM messages'),
+    );
     expect(seenByAlice.rows).toEqual([{ content: 'secret' }]);
   });
 
   it('runs user work as the unprivileged role, and an anonymous session sees no user rows', async () => {
-    const who = await factory.withSession({ userId: alice }, (s) => s.query<{ role: string; uid: string }>("SELECT current_user AS role, current_setting('app.user_id') AS uid"));
+    const who = await factory.withSession({ userId: alice }, (s) =>
+      s.query<{ role: string; uid: string }>("SELECT current_user AS role, current_setting('app.user_id') AS uid"),
+    );
     expect(who.rows[0]).toEqual({ role: 'tether_app', uid: alice });
-    const anonymous = await factory.withSession({}, (s) => s.query<{ role: string; n: string }>('SELECT current_user AS role, (SELECT count(*) FROM messages) AS n'));
+    const anonymous = await factory.withSession({}, (s) =>
+      s.query<{ role: string; n: string }>('SELECT current_user AS role, (SELECT count(*) FROM messages) AS n'),
+    );
     expect(anonymous.rows[0]).toEqual({ role: 'tether_app', n: '0' });
   });
 
-  it("refuses to write a row for another user and reports it as an isolation violation", async () => {
-    const error = await failureOf(factory.withSession({ userId: bob }, (s) => s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged'])));
+  it('refuses to write a row for another user and reports it as an isolation violation', async () => {
+    const error = await failureOf(
+      factory.withSession({ userId: bob }, (s) =>
+        s.query('INSERT INTO threads (user_id, title) VALUES ($1, $2)', [alice, 'forged']),
+      ),
+    );
     expect(error).toBeInstanceOf(IsolationViolationError);
     expect((error as IsolationViolationError).code).toBe('isolation_violation');
     // a refusal the caller can cause at will is logged, but not as an error
-    expect(logs.find('session failed').filter((l) => (l.context.session as { errorCode: string }).errorCode === 'isolation_violation').map((l) => l.level)).toEqual(['info']);
+    expect(
+      logs
+        .find('session failed')
+        .filter((l) => (l.context.session as { errorCode: string }).errorCode === 'isolation_violation')
+        .map((l) => l.level),
+    ).toEqual(['info']);
   });
 
   it('refuses an identity that is neither a UUID nor a system identity before touching the database', async () => {
@@ -58,7 +73,9 @@ describe('row-level security through the session factory', () => {
   });
 
   it('runs a system session with the privileged role, sees every user, and logs it as privileged', async () => {
-    const result = await factory.withSession({ userId: 'system', requestId: 'req-sys-1' }, (s) => s.query<{ role: string; n: string }>('SELECT current_user AS role, (SELECT count(*) FROM users) AS n'));
+    const result = await factory.withSession({ userId: 'system', requestId: 'req-sys-1' }, (s) =>
+      s.query<{ role: string; n: string }>('SELECT current_user AS role, (SELECT count(*) FROM users) AS n'),
+    );
     expect(result.rows[0]).toEqual({ role: 'tether_system', n: '2' });
     const [line] = logs.find('privileged session opened').filter((l) => l.context.requestId === 'req-sys-1');
     expect(line?.context).toMatchObject({ identity: 'system', role: 'tether_system' });
@@ -68,9 +85,15 @@ describe('row-level security through the session factory', () => {
   });
 
   it('carries the request id in application_name for the session only', async () => {
-    const inside = await factory.withSession({ userId: alice, requestId: 'req-42' }, (s) => s.query<{ name: string }>("SELECT current_setting('application_name') AS name"));
+    const inside = await factory.withSession({ userId: alice, requestId: 'req-42' }, (s) =>
+      s.query<{ name: string }>("SELECT current_setting('application_name') AS name"),
+    );
     expect(inside.rows[0]?.name).toBe('tether:req-42');
-    const after = await factory.withSession({}, (s) => s.query<{ name: string; uid: string | null }>("SELECT current_setting('application_name') AS name, current_setting('app.user_id', true) AS uid"));
+    const after = await factory.withSession({}, (s) =>
+      s.query<{ name: string; uid: string | null }>(
+        "SELECT current_setting('application_name') AS name, current_setting('app.user_id', true) AS uid",
+      ),
+    );
     expect(after.rows[0]?.name).toBe('tether');
     expect(after.rows[0]?.uid ?? '').toBe('');
   });

@@ -17,7 +17,9 @@ afterAll(async () => {
 });
 
 const titles = async (): Promise<string[]> =>
-  factory.withSession({ userId }, async (s) => (await s.query<{ title: string }>('SELECT title FROM threads ORDER BY title')).rows.map((r) => r.title));
+  factory.withSession({ userId }, async (s) =>
+    (await s.query<{ title: string }>('SELECT title FROM threads ORDER BY title')).rows.map((r) => r.title),
+  );
 
 describe('session handles', () => {
   it('commits an explicit handle with commit() and rolls back one that is disposed by await using without it', async () => {
@@ -65,7 +67,13 @@ describe('session handles', () => {
     await session.query('SELECT 2');
     await session.commit();
     expect(during).toBe('idle');
-    expect(session.metrics).toMatchObject({ state: 'committed', queryCount: 2, transactionCount: 1, errorCount: 0, lastError: null });
+    expect(session.metrics).toMatchObject({
+      state: 'committed',
+      queryCount: 2,
+      transactionCount: 1,
+      errorCount: 0,
+      lastError: null,
+    });
     expect(session.metrics.closedAt).not.toBeNull();
     expect(session.metrics.totalTimeMs).toBe((session.metrics.closedAt as number) - session.metrics.createdAt);
   });

@@ -18,7 +18,10 @@ describe("pg's internals that wire.ts relies on", () => {
   it('are those of the pg version wire.ts was checked against (an upgrade must re-check them, then bump PG_VERSION_CHECKED)', () => {
     const require = createRequire(import.meta.url);
     const installed = JSON.parse(readFileSync(require.resolve('pg/package.json'), 'utf8')) as { version: string };
-    expect(installed.version, `pg ${installed.version} is installed; wire.ts was checked against ${PG_VERSION_CHECKED}`).toBe(PG_VERSION_CHECKED);
+    expect(
+      installed.version,
+      `pg ${installed.version} is installed; wire.ts was checked against ${PG_VERSION_CHECKED}`,
+    ).toBe(PG_VERSION_CHECKED);
   });
 
   it('are all present on a connected client, each named when it is not', async () => {

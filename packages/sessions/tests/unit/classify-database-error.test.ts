@@ -13,17 +13,29 @@ const pgError = (code: string, message = 'x'): Error => Object.assign(new Error(
 
 describe('classifyDatabaseError', () => {
   it.each([
-    ['statement timeout (57014)', pgError('57014', 'canceling statement due to statement timeout'), SessionTimeoutError],
+    [
+      'statement timeout (57014)',
+      pgError('57014', 'canceling statement due to statement timeout'),
+      SessionTimeoutError,
+    ],
     ['idle-in-transaction kill (25P03)', pgError('25P03'), SessionTimeoutError],
     ['query read timeout', new Error('Query read timeout'), SessionTimeoutError],
-    ['admin shutdown (57P01)', pgError('57P01', 'terminating connection due to administrator command'), DatabaseUnavailableError],
+    [
+      'admin shutdown (57P01)',
+      pgError('57P01', 'terminating connection due to administrator command'),
+      DatabaseUnavailableError,
+    ],
     ['authentication failed (28P01)', pgError('28P01', 'password authentication failed'), DatabaseUnavailableError],
     ['connection refused', pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1'), DatabaseUnavailableError],
     ['DNS failure', pgError('ENOTFOUND', 'getaddrinfo ENOTFOUND nowhere'), DatabaseUnavailableError],
     ['terminated connection', new Error('Connection terminated unexpectedly'), DatabaseUnavailableError],
     ['connect timeout', new Error('Connection terminated due to connection timeout'), DatabaseUnavailableError],
     ['open breaker', new BrokenCircuitError(), CircuitOpenError],
-    ['row-level security refusal', pgError('42501', 'new row violates row-level security policy for table "threads"'), IsolationViolationError],
+    [
+      'row-level security refusal',
+      pgError('42501', 'new row violates row-level security policy for table "threads"'),
+      IsolationViolationError,
+    ],
   ])('maps %s to its typed error, keeping the driver error as cause', (_what, driverError, type) => {
     const typed = classifyDatabaseError(driverError);
     expect(typed).toBeInstanceOf(type);

@@ -2,7 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { sessionErrorContext, snapshotSessionMetrics, type SessionErrorContext, type SessionMetrics } from '@tether/sessions';
+import {
+  sessionErrorContext,
+  snapshotSessionMetrics,
+  type SessionErrorContext,
+  type SessionMetrics,
+} from '@tether/sessions';
 
 // Counterparts of the seed's unit tests. The seed proved that an error handler read fields its
 // SessionMetrics did not have; these prove that here it cannot: at compile time, and at run time.
@@ -20,7 +25,9 @@ function sourceFiles(dir: string): string[] {
 function exportedTypeNames(): Map<string, string[]> {
   const where = new Map<string, string[]>();
   for (const file of srcDirs.flatMap(sourceFiles)) {
-    for (const match of readFileSync(file, 'utf8').matchAll(/^export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type|enum)\s+(\w+)/gm)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(
+      /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type|enum)\s+(\w+)/gm,
+    )) {
       const name = match[1] as string;
       where.set(name, [...(where.get(name) ?? []), path.relative(packagesDir, file)]);
     }
@@ -29,8 +36,19 @@ function exportedTypeNames(): Map<string, string[]> {
 }
 
 const sample = (): SessionMetrics => ({
-  sessionId: 's-1', requestId: 'r-1', userId: 'u-1', threadId: null, state: 'error', createdAt: 1_000, lastActivityAt: 1_500,
-  closedAt: 2_000, queryCount: 3, transactionCount: 1, errorCount: 1, lastError: { code: 'database_unavailable', message: 'down' }, totalTimeMs: 1_000,
+  sessionId: 's-1',
+  requestId: 'r-1',
+  userId: 'u-1',
+  threadId: null,
+  state: 'error',
+  createdAt: 1_000,
+  lastActivityAt: 1_500,
+  closedAt: 2_000,
+  queryCount: 3,
+  transactionCount: 1,
+  errorCount: 1,
+  lastError: { code: 'database_unavailable', message: 'down' },
+  totalTimeMs: 1_000,
 });
 
 describe('session metrics ssot validation', () => {
@@ -44,7 +62,21 @@ describe('session metrics ssot validation', () => {
     void metrics.errors;
 
     const context = sessionErrorContext(metrics, new Error('boom'), 3_000);
-    const declared: Array<keyof SessionMetrics> = ['sessionId', 'requestId', 'userId', 'threadId', 'state', 'createdAt', 'lastActivityAt', 'closedAt', 'queryCount', 'transactionCount', 'errorCount', 'lastError', 'totalTimeMs'];
+    const declared: Array<keyof SessionMetrics> = [
+      'sessionId',
+      'requestId',
+      'userId',
+      'threadId',
+      'state',
+      'createdAt',
+      'lastActivityAt',
+      'closedAt',
+      'queryCount',
+      'transactionCount',
+      'errorCount',
+      'lastError',
+      'totalTimeMs',
+    ];
     for (const field of declared) {
       expect(context).toHaveProperty(field);
       expect(context[field as keyof SessionErrorContext]).toEqual(metrics[field]);
@@ -54,11 +86,20 @@ describe('session metrics ssot validation', () => {
   });
 
   it('request scoped session factory error field access: building the error context never throws, for half-built, closed or hostile input', () => {
-    const hostile = { get message(): string { throw new Error('getter throws'); }, code: 7 };
+    const hostile = {
+      get message(): string {
+        throw new Error('getter throws');
+      },
+      code: 7,
+    };
     const halfBuilt = { sessionId: 's-2' } as Partial<SessionMetrics>;
     const closed = { ...sample(), state: 'closed' as const };
     const inputs: Array<[Partial<SessionMetrics> | null | undefined, unknown]> = [
-      [undefined, undefined], [null, null], [halfBuilt, 'text error'], [closed, hostile], [{ createdAt: Number.NaN } as Partial<SessionMetrics>, 42],
+      [undefined, undefined],
+      [null, null],
+      [halfBuilt, 'text error'],
+      [closed, hostile],
+      [{ createdAt: Number.NaN } as Partial<SessionMetrics>, 42],
       [JSON.parse('{"lastError": {"code": 5}}') as Partial<SessionMetrics>, Object.create(null)],
     ];
     for (const [metrics, error] of inputs) {
@@ -66,15 +107,32 @@ describe('session metrics ssot validation', () => {
       expect(() => (context = sessionErrorContext(metrics, error, 10_000))).not.toThrow();
       expect(Object.values(context!).some((v) => v === undefined)).toBe(false);
     }
-    expect(sessionErrorContext(halfBuilt, 'text error', 10_000)).toMatchObject({ sessionId: 's-2', requestId: 'unknown', queryCount: 0, errorMessage: 'text error' });
-    expect(sessionErrorContext(closed, hostile, 10_000)).toMatchObject({ state: 'closed', errorCode: '7', totalTimeMs: 1_000 });
+    expect(sessionErrorContext(halfBuilt, 'text error', 10_000)).toMatchObject({
+      sessionId: 's-2',
+      requestId: 'unknown',
+      queryCount: 0,
+      errorMessage: 'text error',
+    });
+    expect(sessionErrorContext(closed, hostile, 10_000)).toMatchObject({
+      state: 'closed',
+      errorCode: '7',
+      totalTimeMs: 1_000,
+    });
   });
 
   it('session metrics interface compatibility: SessionMetrics and SessionState are defined exactly once in the product code', () => {
     const names = exportedTypeNames();
     expect(names.get('SessionMetrics')).toEqual(['sessions/src/session-metrics.ts']);
     expect(names.get('SessionState')).toEqual(['sessions/src/session-metrics.ts']);
-    const everywhere = srcDirs.flatMap(sourceFiles).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/^\s*(?:export\s+)?(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type)\s+SessionMetrics\b\s*(?:[={<]|extends|implements)/gm)].map(() => f));
+    const everywhere = srcDirs
+      .flatMap(sourceFiles)
+      .flatMap((f) =>
+        [
+          ...readFileSync(f, 'utf8').matchAll(
+            /^\s*(?:export\s+)?(?:declare\s+)?(?:abstract\s+)?(?:class|interface|type)\s+SessionMetrics\b\s*(?:[={<]|extends|implements)/gm,
+          ),
+        ].map(() => f),
+      );
     expect(everywhere).toHaveLength(1);
   });
 

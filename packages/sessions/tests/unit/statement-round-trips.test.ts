@@ -41,7 +41,16 @@ describe('round trips of a withSession session', () => {
     const { factory, sent } = recordingFactory();
     await factory.withSession({ userId: USER }, (s) => s.query('LOCK TABLE threads IN SHARE MODE'));
     await factory.query({ userId: USER }, '  savepoint before_change');
-    expect(sent).toEqual(['BEGIN', 'tether:context', 'LOCK TABLE threads IN SHARE MODE', 'COMMIT', 'BEGIN', 'tether:context', '  savepoint before_change', 'COMMIT']);
+    expect(sent).toEqual([
+      'BEGIN',
+      'tether:context',
+      'LOCK TABLE threads IN SHARE MODE',
+      'COMMIT',
+      'BEGIN',
+      'tether:context',
+      '  savepoint before_change',
+      'COMMIT',
+    ]);
     await factory.close();
   });
 

@@ -29,7 +29,9 @@ export async function summarize(files: readonly SourceFile[], options: Summarize
   const { hits, misses } = cache.partition(files);
   const fresh = await extractFiles(misses, {
     ...options,
-    ...(options.onProgress ? { onProgress: (done: number) => options.onProgress?.(hits.size + done, files.length) } : {}),
+    ...(options.onProgress
+      ? { onProgress: (done: number) => options.onProgress?.(hits.size + done, files.length) }
+      : {}),
   });
   const extracted = new Map<string, Extracted>(misses.map((f, i) => [f.relative, fresh[i]!]));
   const scanned = options.paths.map((p) => relative(options.root, p).split(sep).join('/'));

@@ -31,7 +31,9 @@ interface Entry {
 }
 
 export function cacheKey(config: Config): string {
-  return createHash('sha1').update(`${VERSION}\0${JSON.stringify(config)}\0${extractorHash()}`).digest('hex');
+  return createHash('sha1')
+    .update(`${VERSION}\0${JSON.stringify(config)}\0${extractorHash()}`)
+    .digest('hex');
 }
 
 function readEntries(path: string, key: string): Map<string, Entry> | null {
@@ -71,7 +73,10 @@ export class SummaryCache {
   private readonly entries: Map<string, Entry> | null;
   private dirty: boolean;
 
-  constructor(readonly dir: string, private readonly key: string) {
+  constructor(
+    readonly dir: string,
+    private readonly key: string,
+  ) {
     this.path = join(dir, CACHE_FILE);
     this.entries = readEntries(this.path, key);
     this.dirty = this.entries === null;
@@ -89,7 +94,8 @@ export class SummaryCache {
       let summary: FileSummary | null = null;
       if (entry) {
         try {
-          if (contentHash(readFileSync(file.absolute)) === entry.hash) summary = JSON.parse(entry.line.slice(entry.summaryAt)) as FileSummary;
+          if (contentHash(readFileSync(file.absolute)) === entry.hash)
+            summary = JSON.parse(entry.line.slice(entry.summaryAt)) as FileSummary;
         } catch {
           summary = null;
         }

@@ -9,9 +9,32 @@ import type { Ignore } from 'ignore';
 import { languageOf } from '../parse/extract.js';
 
 export const SKIPPED_DIRECTORIES = new Set([
-  'node_modules', '.git', '.hg', '.svn', '__pycache__', '.venv', 'venv', '.tox', '.nox', '.mypy_cache', '.pytest_cache',
-  '.ruff_cache', 'site-packages', 'dist', 'build', '.next', '.nuxt', 'coverage', '.cache', '.eggs', 'bower_components',
-  '.turbo', '.parcel-cache', '.idea', '.vscode', '.ssot_cache',
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  '__pycache__',
+  '.venv',
+  'venv',
+  '.tox',
+  '.nox',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ruff_cache',
+  'site-packages',
+  'dist',
+  'build',
+  '.next',
+  '.nuxt',
+  'coverage',
+  '.cache',
+  '.eggs',
+  'bower_components',
+  '.turbo',
+  '.parcel-cache',
+  '.idea',
+  '.vscode',
+  '.ssot_cache',
 ]);
 
 export interface DiscoverOptions {
@@ -89,7 +112,9 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
       // .gitignore files between the root and the path apply too
       const stack: Scoped[] = [];
       let dir = root;
-      const parts = toPosix(relative(root, p)).split('/').filter((x) => x && x !== '.');
+      const parts = toPosix(relative(root, p))
+        .split('/')
+        .filter((x) => x && x !== '.');
       if (!parts.includes('..')) {
         for (const part of parts) {
           const g = gitignoreOf(dir);
@@ -100,5 +125,7 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
       walk(p, stack);
     } else addFile(p);
   }
-  return [...out.entries()].map(([absolute, rel]) => ({ absolute, relative: rel })).sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
+  return [...out.entries()]
+    .map(([absolute, rel]) => ({ absolute, relative: rel }))
+    .sort((a, b) => (a.relative < b.relative ? -1 : a.relative > b.relative ? 1 : 0));
 }

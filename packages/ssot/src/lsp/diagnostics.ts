@@ -36,9 +36,10 @@ export function toDiagnostic(root: string, finding: Finding): Diagnostic {
     severity: SEVERITY[finding.severity],
     code: finding.rule,
     source: SOURCE,
-    message: finding.suggestion !== undefined && !finding.message.includes(finding.suggestion)
-      ? `${finding.message} (did you mean "${finding.suggestion}"?)`
-      : finding.message,
+    message:
+      finding.suggestion !== undefined && !finding.message.includes(finding.suggestion)
+        ? `${finding.message} (did you mean "${finding.suggestion}"?)`
+        : finding.message,
     relatedInformation: finding.related.map((r) => ({
       location: { uri: uriOf(root, r.file), range: rangeOf(r.line, 1, '') },
       message: r.message,
@@ -55,7 +56,13 @@ export function syntaxDiagnostic(message: string): Diagnostic {
   const at = /at (\d+):(\d+)/.exec(message);
   const line = at ? Number(at[1]) : 1;
   const column = at ? Number(at[2]) : 1;
-  return { range: rangeOf(line, column, ' '), severity: DiagnosticSeverity.Error, code: SYNTAX_ERROR, source: SOURCE, message };
+  return {
+    range: rangeOf(line, column, ' '),
+    severity: DiagnosticSeverity.Error,
+    code: SYNTAX_ERROR,
+    source: SOURCE,
+    message,
+  };
 }
 
 export function quickFixes(uri: string, diagnostics: readonly Diagnostic[]): CodeAction[] {

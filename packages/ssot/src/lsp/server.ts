@@ -5,7 +5,14 @@
  * and re-publishes every open file whose diagnostics changed.
  */
 import { fileURLToPath } from 'node:url';
-import { DidChangeWatchedFilesNotification, FileChangeType, ProposedFeatures, TextDocuments, TextDocumentSyncKind, createConnection } from 'vscode-languageserver/node';
+import {
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  createConnection,
+} from 'vscode-languageserver/node';
 import type { Connection, Diagnostic, InitializeParams, InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { readFileSync } from 'node:fs';
@@ -82,12 +89,21 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
       void connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: WATCHED }] });
     }
     ready = (async () => {
-      workspaces = await Promise.all(folders.map((root) => Workspace.open(root, (message) => void connection.window.showWarningMessage(`ssot: ${message}; using the defaults`))));
+      workspaces = await Promise.all(
+        folders.map((root) =>
+          Workspace.open(
+            root,
+            (message) => void connection.window.showWarningMessage(`ssot: ${message}; using the defaults`),
+          ),
+        ),
+      );
       // buffers opened during the scan: their text may differ from the disk's
       for (const document of documents.all()) refresh(document.uri, document.getText());
       for (const document of documents.all()) publish(document.uri, true);
     })().catch((error: unknown) => {
-      connection.console.error(`ssot: the workspace scan failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      connection.console.error(
+        `ssot: the workspace scan failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+      );
     });
   });
 
@@ -104,7 +120,10 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
       const found = locate(event.document.uri);
       if (found) {
         try {
-          republish(found.workspace, found.workspace.update(found.path, readFileSync(fileURLToPath(event.document.uri), 'utf8')));
+          republish(
+            found.workspace,
+            found.workspace.update(found.path, readFileSync(fileURLToPath(event.document.uri), 'utf8')),
+          );
         } catch {
           republish(found.workspace, found.workspace.remove(found.path));
         }
@@ -125,7 +144,10 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
           continue;
         }
         try {
-          republish(found.workspace, found.workspace.update(found.path, readFileSync(fileURLToPath(change.uri), 'utf8')));
+          republish(
+            found.workspace,
+            found.workspace.update(found.path, readFileSync(fileURLToPath(change.uri), 'utf8')),
+          );
         } catch {
           republish(found.workspace, found.workspace.remove(found.path));
         }

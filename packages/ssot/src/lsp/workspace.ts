@@ -19,7 +19,10 @@ export class Workspace {
   private readonly parseErrors = new Map<string, string>();
   private findingsByFile = new Map<string, Finding[]>();
 
-  private constructor(readonly root: string, readonly config: Config) {}
+  private constructor(
+    readonly root: string,
+    readonly config: Config,
+  ) {}
 
   /** Scans the folder (through the summary cache). A config that does not load leaves the defaults, reported. */
   static async open(root: string, onConfigError: (message: string) => void): Promise<Workspace> {
@@ -31,8 +34,18 @@ export class Workspace {
       config = DEFAULT_CONFIG;
     }
     const workspace = new Workspace(resolve(root), config);
-    const files = discoverFiles({ root: workspace.root, paths: [workspace.root], include: config.include, exclude: skippedPatterns(config) });
-    const { summaries } = await summarize(files, { cacheDir: resolve(workspace.root, DEFAULT_CACHE_DIR), root: workspace.root, config, paths: [workspace.root] });
+    const files = discoverFiles({
+      root: workspace.root,
+      paths: [workspace.root],
+      include: config.include,
+      exclude: skippedPatterns(config),
+    });
+    const { summaries } = await summarize(files, {
+      cacheDir: resolve(workspace.root, DEFAULT_CACHE_DIR),
+      root: workspace.root,
+      config,
+      paths: [workspace.root],
+    });
     for (const s of summaries) workspace.put(s);
     workspace.recompute();
     return workspace;
@@ -52,7 +65,14 @@ export class Workspace {
     const folders = posix.split('/').slice(0, -1);
     if (folders.some((part) => SKIPPED_DIRECTORIES.has(part))) return false;
     try {
-      return discoverFiles({ root: this.root, paths: [absolute], include: this.config.include, exclude: skippedPatterns(this.config) }).length === 1;
+      return (
+        discoverFiles({
+          root: this.root,
+          paths: [absolute],
+          include: this.config.include,
+          exclude: skippedPatterns(this.config),
+        }).length === 1
+      );
     } catch {
       return false; // gone from the disk meanwhile
     }
@@ -97,14 +117,19 @@ export class Workspace {
 
   private recompute(): Set<string> {
     const next = new Map<string, Finding[]>();
-    for (const f of analyze([...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)), this.config, { rootPackage: rootPackageOf(this.root) })) {
+    for (const f of analyze(
+      [...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
+      this.config,
+      { rootPackage: rootPackageOf(this.root) },
+    )) {
       const list = next.get(f.file);
       if (list) list.push(f);
       else next.set(f.file, [f]);
     }
     const changed = new Set<string>();
     for (const path of new Set([...next.keys(), ...this.findingsByFile.keys()])) {
-      if (JSON.stringify(next.get(path) ?? []) !== JSON.stringify(this.findingsByFile.get(path) ?? [])) changed.add(path);
+      if (JSON.stringify(next.get(path) ?? []) !== JSON.stringify(this.findingsByFile.get(path) ?? []))
+        changed.add(path);
     }
     this.findingsByFile = next;
     return changed;

@@ -27,7 +27,15 @@ const KNOWN_BASES: Record<string, readonly string[]> = {
   Exception: ['args', 'with_traceback', 'add_note'],
   BaseException: ['args', 'with_traceback', 'add_note'],
 };
-const JS_OBJECT = ['constructor', 'toString', 'toLocaleString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable'];
+const JS_OBJECT = [
+  'constructor',
+  'toString',
+  'toLocaleString',
+  'valueOf',
+  'hasOwnProperty',
+  'isPrototypeOf',
+  'propertyIsEnumerable',
+];
 
 export interface Bases {
   /** the bases in the scan */
@@ -59,10 +67,14 @@ export function resolveBases(symbols: Symbols, definitions: readonly Definition[
  * shares a base list with an open class or with a base the scan cannot see (`class Temp(base, Mixin, TestCase)` with
  * `base` a variable): whatever the others lack, those may provide.
  */
-export function openClasses(definitions: readonly Definition[], bases: readonly Bases[], escaped: ReadonlySet<number>): Set<number> {
+export function openClasses(
+  definitions: readonly Definition[],
+  bases: readonly Bases[],
+  escaped: ReadonlySet<number>,
+): Set<number> {
   const open = new Set(escaped);
   const lists = definitions.filter((d) => d.cls.bases.length >= 2).map((d) => bases[d.id]!);
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const list of lists) {
       if (list.complete && !list.resolved.some((m) => open.has(m.id))) continue;

@@ -77,7 +77,8 @@ export class Model {
         const sym = this.symbols.resolveDotted(file, e.name, e.scope);
         if (sym?.kind === 'class') escaped.add(sym.def.id);
         // a name two classes of the file share: whichever it meant escapes
-        else if (!e.name.includes('.')) for (const d of defsByFile.get(file) ?? []) if (d.cls.name === e.name) escaped.add(d.id);
+        else if (!e.name.includes('.'))
+          for (const d of defsByFile.get(file) ?? []) if (d.cls.name === e.name) escaped.add(d.id);
       }
     }
     const open = openClasses(definitions, bases, escaped);
@@ -195,7 +196,13 @@ export class Model {
   }
 
   /** The class an annotation or a call's result is an instance of, in scope `scope`, or null. */
-  resolveType(file: FileSummary, source: TypeSource, selfDef: Definition | null = null, scope = 0, depth = 0): Definition | null {
+  resolveType(
+    file: FileSummary,
+    source: TypeSource,
+    selfDef: Definition | null = null,
+    scope = 0,
+    depth = 0,
+  ): Definition | null {
     if (source.kind !== 'called') return this.symbols.resolveType(file, source, selfDef, scope);
     // a call of a value: `type[X]` makes an X; an instance gives what its `__call__` returns
     const classObject = classObjectAnnotation(source.text);
@@ -207,7 +214,13 @@ export class Model {
       const call = owner.cls.methods.find((m) => m.name === '__call__');
       if (call) {
         if (!call.returns) return null;
-        return this.resolveType(owner.file, { kind: 'annotation', text: call.returns }, owner, Math.max(owner.cls.scope, 0), depth + 1);
+        return this.resolveType(
+          owner.file,
+          { kind: 'annotation', text: call.returns },
+          owner,
+          Math.max(owner.cls.scope, 0),
+          depth + 1,
+        );
       }
     }
     return null;
@@ -238,7 +251,8 @@ export class Model {
     for (const owner of attrs.consulted) {
       const scope = Math.max(owner.cls.scope, 0);
       const sources: TypeSource[] = [];
-      for (const f of owner.cls.fields) if (f.name === name && f.type) sources.push({ kind: 'annotation', text: f.type });
+      for (const f of owner.cls.fields)
+        if (f.name === name && f.type) sources.push({ kind: 'annotation', text: f.type });
       for (const t of owner.cls.instanceAttributeTypes) if (t.name === name) sources.push(t.source);
       for (const source of sources) {
         const t = this.resolveType(owner.file, source, owner, scope);
@@ -263,7 +277,9 @@ export class Model {
     for (const group of byName.values()) {
       if (group.length < 2) continue;
       for (const d of group) {
-        const referred = new Set<Definition>(bases[d.id]!.resolved.filter((b) => b.cls.name === d.cls.name || group.includes(b)));
+        const referred = new Set<Definition>(
+          bases[d.id]!.resolved.filter((b) => b.cls.name === d.cls.name || group.includes(b)),
+        );
         for (const text of d.cls.references) {
           const sym = this.symbols.resolveDotted(d.file, text);
           if (sym?.kind === 'class' && sym.def !== d && group.includes(sym.def)) referred.add(sym.def);

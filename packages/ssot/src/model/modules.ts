@@ -144,7 +144,13 @@ export class ModuleIndex {
       for (const imp of file.imports) {
         const target = this.resolveModule(file, imp.module);
         link(target);
-        if (family === 'python' && target && imp.name !== null && imp.name !== '*' && this.pyModules.has(`${target}.${imp.name}`)) {
+        if (
+          family === 'python' &&
+          target &&
+          imp.name !== null &&
+          imp.name !== '*' &&
+          this.pyModules.has(`${target}.${imp.name}`)
+        ) {
           link(`${target}.${imp.name}`);
         }
       }

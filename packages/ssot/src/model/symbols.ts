@@ -91,11 +91,15 @@ export class Symbols {
         let sym: PySymbol | null = null;
         if (imp.name === null) {
           // `import a.b as c` binds a.b; `import a.b` binds a
-          const bound = imp.local === imp.module || !imp.module.startsWith(`${imp.local}.`) ? target : this.modules.resolveModule(file, imp.local);
+          const bound =
+            imp.local === imp.module || !imp.module.startsWith(`${imp.local}.`)
+              ? target
+              : this.modules.resolveModule(file, imp.local);
           sym = bound ? { kind: 'module', module: bound } : null;
         } else if (target) {
           sym = this.resolveExport(target, imp.name, language, depth + 1);
-          if (!sym && language === 'python' && this.modules.hasPythonModule(`${target}.${imp.name}`)) sym = { kind: 'module', module: `${target}.${imp.name}` };
+          if (!sym && language === 'python' && this.modules.hasPythonModule(`${target}.${imp.name}`))
+            sym = { kind: 'module', module: `${target}.${imp.name}` };
         } else if (language === 'python' && imp.module.replace(/^\.+/, '') === '' && imp.name) {
           const pkg = this.modules.resolveModule(file, `${imp.module}${imp.name}`);
           sym = pkg ? { kind: 'module', module: pkg } : null;
@@ -143,7 +147,8 @@ export class Symbols {
       const part = parts[i]!;
       if (sym.kind === 'module') {
         const next: PySymbol | null = this.resolveExport(sym.module, part, language);
-        if (!next && language === 'python' && this.modules.hasPythonModule(`${sym.module}.${part}`)) sym = { kind: 'module', module: `${sym.module}.${part}` };
+        if (!next && language === 'python' && this.modules.hasPythonModule(`${sym.module}.${part}`))
+          sym = { kind: 'module', module: `${sym.module}.${part}` };
         else sym = next;
       } else if (sym.kind === 'class') {
         const qual = `${sym.def.cls.qualname}.${part}`;
@@ -155,7 +160,13 @@ export class Symbols {
   }
 
   /** The class an annotation or a call's result is an instance of, or null (calls of instances: see the model). */
-  resolveType(file: FileSummary, source: TypeSource, selfDef: Definition | null, scope: number, depth = 0): Definition | null {
+  resolveType(
+    file: FileSummary,
+    source: TypeSource,
+    selfDef: Definition | null,
+    scope: number,
+    depth = 0,
+  ): Definition | null {
     if (depth > 6 || source.kind === 'called') return null;
     if (source.kind === 'annotation') {
       const name = annotationName(source.text);
@@ -167,14 +178,22 @@ export class Symbols {
     }
     const sym = this.resolveDotted(file, source.callee, scope);
     if (sym?.kind === 'class') return sym.def.cls.kind === 'typeddict' ? null : sym.def;
-    if (sym?.kind === 'function' && sym.fn.returns) return this.resolveType(sym.file, { kind: 'annotation', text: sym.fn.returns }, null, 0, depth + 1);
+    if (sym?.kind === 'function' && sym.fn.returns)
+      return this.resolveType(sym.file, { kind: 'annotation', text: sym.fn.returns }, null, 0, depth + 1);
     // `Cls.create()` with a return annotation
     const dot = source.callee.lastIndexOf('.');
     if (dot > 0) {
       const owner = this.resolveDotted(file, source.callee.slice(0, dot), scope);
       if (owner?.kind === 'class') {
         const method = owner.def.cls.methods.find((m) => m.name === source.callee.slice(dot + 1));
-        if (method?.returns) return this.resolveType(owner.def.file, { kind: 'annotation', text: method.returns }, owner.def, Math.max(owner.def.cls.scope, 0), depth + 1);
+        if (method?.returns)
+          return this.resolveType(
+            owner.def.file,
+            { kind: 'annotation', text: method.returns },
+            owner.def,
+            Math.max(owner.def.cls.scope, 0),
+            depth + 1,
+          );
       }
     }
     return null;

@@ -39,8 +39,19 @@ export function extractSource(relative: string, source: string): FileSummary {
 
 function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
   return {
-    path: relative, language, lines: countLines(source), parseError: error instanceof Error ? error.message : String(error),
-    classes: [], imports: [], functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: false,
+    path: relative,
+    language,
+    lines: countLines(source),
+    parseError: error instanceof Error ? error.message : String(error),
+    classes: [],
+    imports: [],
+    functions: [],
+    scopes: [],
+    reads: [],
+    writes: [],
+    assignedAttributes: [],
+    escapes: [],
+    generated: false,
     suppressions: [],
   };
 }

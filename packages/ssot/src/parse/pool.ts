@@ -38,7 +38,9 @@ export function workerPath(): string {
   if (existsSync(fileURLToPath(here))) return fileURLToPath(here);
   const dist = fileURLToPath(new URL('../../dist/parse/worker.js', import.meta.url));
   if (existsSync(dist)) return dist;
-  throw new Error('ssot: the compiled worker (packages/ssot/dist/parse/worker.js) is missing; run `npx tsc -b packages/ssot` first');
+  throw new Error(
+    'ssot: the compiled worker (packages/ssot/dist/parse/worker.js) is missing; run `npx tsc -b packages/ssot` first',
+  );
 }
 
 export function threadsFor(files: number, threads: number | undefined): number {
@@ -52,20 +54,32 @@ export async function parseFiles(files: readonly SourceFile[], options: ParseOpt
 /** Reads, hashes and extracts every file. */
 export async function extractFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<Extracted[]> {
   const results: Extracted[] = new Array<Extracted>(files.length);
-  await runBatches(files, 'extract', options, (start, response) => {
-    response.summaries.forEach((json, i) => {
-      results[start + i] = { summary: JSON.parse(json) as FileSummary, json, hash: response.hashes[i] ?? null };
-    });
-  }, (i) => {
-    const { summary, hash } = readAndExtract(files[i]!.absolute, files[i]!.relative);
-    results[i] = { summary, json: null, hash };
-  });
+  await runBatches(
+    files,
+    'extract',
+    options,
+    (start, response) => {
+      response.summaries.forEach((json, i) => {
+        results[start + i] = { summary: JSON.parse(json) as FileSummary, json, hash: response.hashes[i] ?? null };
+      });
+    },
+    (i) => {
+      const { summary, hash } = readAndExtract(files[i]!.absolute, files[i]!.relative);
+      results[i] = { summary, json: null, hash };
+    },
+  );
   return results;
 }
 
 /** Reads and parses every file on the same threads as a scan would, extracting nothing (the bench's floor). */
 export async function parseFilesOnly(files: readonly SourceFile[], options: ParseOptions = {}): Promise<void> {
-  await runBatches(files, 'parse', options, () => {}, (i) => parseOnly(files[i]!.absolute, files[i]!.relative));
+  await runBatches(
+    files,
+    'parse',
+    options,
+    () => {},
+    (i) => parseOnly(files[i]!.absolute, files[i]!.relative),
+  );
 }
 
 async function runBatches(

@@ -51,7 +51,10 @@ export function splitTopLevel(text: string, sep: string): string[] {
 
 /** `a = b = value`, `x: T = value`, `x: T`: the targets, the annotation and the value. */
 export function assignmentParts(text: string): { targets: string[]; type: string | null; value: string | null } {
-  const eqs = topLevel(text, (i) => text[i] === '=' && text[i + 1] !== '=' && !'=<>!:+-*/%&|^@'.includes(text[i - 1] ?? ''));
+  const eqs = topLevel(
+    text,
+    (i) => text[i] === '=' && text[i + 1] !== '=' && !'=<>!:+-*/%&|^@'.includes(text[i - 1] ?? ''),
+  );
   const segments: string[] = [];
   let last = 0;
   for (const e of eqs) {
@@ -116,7 +119,7 @@ export function parameters(text: string): Parameter[] {
   const out: Parameter[] = [];
   for (const raw of splitTopLevel(inner, ',')) {
     const part = raw.trim().replace(/^\*{1,2}/, '');
-    if (part === '' || part === '/' ) continue;
+    if (part === '' || part === '/') continue;
     const eq = topLevel(part, (i) => part[i] === '=');
     const head = eq.length > 0 ? part.slice(0, eq[0]) : part;
     const colon = topLevel(head, (i) => head[i] === ':');
@@ -135,7 +138,11 @@ export interface ParsedImport {
 
 /** `import a.b as c, d` and `from .x import (Y as Z, W)`. */
 export function parseImport(text: string): ParsedImport[] {
-  const flat = text.replace(/#[^\n]*/g, '').replace(/\\\n/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/#[^\n]*/g, '')
+    .replace(/\\\n/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const out: ParsedImport[] = [];
   const from = /^from\s+(\S+)\s+import\s+(.*)$/.exec(flat);
   if (from) {
@@ -263,7 +270,11 @@ export function forTarget(text: string): string | null {
   if (!m) return null;
   const rest = text.slice(m[0].length);
   const isWord = (c: string | undefined): boolean => c !== undefined && /[\w\u0080-\uffff]/.test(c);
-  const cut = topLevel(rest, (i) => rest[i] === 'i' && rest[i + 1] === 'n' && !isWord(rest[i - 1]) && !isWord(rest[i + 2]), true);
+  const cut = topLevel(
+    rest,
+    (i) => rest[i] === 'i' && rest[i + 1] === 'n' && !isWord(rest[i - 1]) && !isWord(rest[i + 2]),
+    true,
+  );
   if (cut.length === 0) return null;
   return rest.slice(0, cut[0]).trim();
 }
@@ -287,7 +298,8 @@ export function bracketsBalance(source: string): boolean {
       for (;;) {
         if (j >= n) return false;
         const d = source.charCodeAt(j);
-        if (d === 92) j += 2; // backslash
+        if (d === 92)
+          j += 2; // backslash
         else if (d === c && (!triple || (source.charCodeAt(j + 1) === c && source.charCodeAt(j + 2) === c))) break;
         else if (d === 10 && !triple) return false;
         else j++;
@@ -309,14 +321,55 @@ export function bracketsBalance(source: string): boolean {
 /** Calls that only look at a class object they are given: it does not escape through them. */
 /** (`setattr` only with a literal name: a computed one is an escape of its own, below) */
 const INSPECTING_CALLEES = new Set([
-  'isinstance', 'issubclass', 'super', 'cast', 'typing.cast', 'type', 'repr', 'str', 'id', 'hash', 'vars', 'dir',
-  'callable', 'getattr', 'hasattr', 'setattr', 'print', 'len', 'NewType', 'typing.NewType', 'TypeVar', 'typing.TypeVar',
+  'isinstance',
+  'issubclass',
+  'super',
+  'cast',
+  'typing.cast',
+  'type',
+  'repr',
+  'str',
+  'id',
+  'hash',
+  'vars',
+  'dir',
+  'callable',
+  'getattr',
+  'hasattr',
+  'setattr',
+  'print',
+  'len',
+  'NewType',
+  'typing.NewType',
+  'TypeVar',
+  'typing.TypeVar',
 ]);
 /** Calls that build a class from a tuple of bases: every class in the tuple escapes into the new class. */
 const CLASS_BUILDERS = new Set(['type', 'types.new_class', 'new_class']);
 const KEYWORDS = new Set([
-  'and', 'or', 'not', 'in', 'is', 'if', 'elif', 'else', 'while', 'for', 'return', 'yield', 'await', 'assert', 'del',
-  'lambda', 'with', 'except', 'raise', 'from', 'import', 'print', 'exec',
+  'and',
+  'or',
+  'not',
+  'in',
+  'is',
+  'if',
+  'elif',
+  'else',
+  'while',
+  'for',
+  'return',
+  'yield',
+  'await',
+  'assert',
+  'del',
+  'lambda',
+  'with',
+  'except',
+  'raise',
+  'from',
+  'import',
+  'print',
+  'exec',
 ]);
 const SEARCH_BACK = 2000;
 
@@ -371,8 +424,10 @@ function receivingCall(source: string, index: number): { callee: string; nested:
   const opener = openerBefore(source, index);
   if (!opener) return null;
   // an element of a list, set or dict literal: stored where the scanner does not follow it
-  if (opener.char === '{' || (opener.char === '[' && opener.before === null)) return { callee: '<container>', nested: false };
-  if (opener.before !== null) return opener.char === '(' && opener.before !== '<definition>' ? { callee: opener.before, nested: false } : null;
+  if (opener.char === '{' || (opener.char === '[' && opener.before === null))
+    return { callee: '<container>', nested: false };
+  if (opener.before !== null)
+    return opener.char === '(' && opener.before !== '<definition>' ? { callee: opener.before, nested: false } : null;
   // a bare tuple or list: the call it is passed to, if any
   const outer = openerBefore(source, opener.index);
   if (!outer || outer.char !== '(' || outer.before === null || outer.before === '<definition>') return null;
@@ -392,7 +447,11 @@ export function escapingNames(source: string): { name: string; index: number }[]
   const out: { name: string; index: number }[] = [];
   for (const m of source.matchAll(/[([{,:]\s*((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*(?=[,)\]}])/g)) {
     // `'key': Type` in a dict; `name: Type` is taken for an annotation (cheaper than finding its bracket)
-    if (source[m.index] === ':' && (!/['"\])\d]\s*$/.test(source.slice(Math.max(0, m.index - 8), m.index)) || openerBefore(source, m.index)?.char !== '{')) {
+    if (
+      source[m.index] === ':' &&
+      (!/['"\])\d]\s*$/.test(source.slice(Math.max(0, m.index - 8), m.index)) ||
+        openerBefore(source, m.index)?.char !== '{')
+    ) {
       continue;
     }
     const call = receivingCall(source, m.index + 1);
@@ -404,13 +463,15 @@ export function escapingNames(source: string): { name: string; index: number }[]
     // `X.__bases__ = (Base, Mixin)`, `X.__bases__ += (Mixin,)`: X and every class in the new bases
     for (const m of source.matchAll(/([A-Za-z_][\w.]*)\.__bases__\s*\+?=(?!=)([^\n]*)/g)) {
       out.push({ name: m[1]!, index: m.index });
-      for (const b of m[2]!.matchAll(/(?<![\w.])((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?![\w.(])/g)) out.push({ name: b[1]!, index: m.index });
+      for (const b of m[2]!.matchAll(/(?<![\w.])((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(?![\w.(])/g))
+        out.push({ name: b[1]!, index: m.index });
     }
   }
   // `globals()` hands the module's namespace, every class in it, to code the scanner does not follow
   if (/\bglobals\(\)/.test(source)) out.push({ name: '*', index: 0 });
   if (source.includes('setattr')) {
-    for (const m of source.matchAll(/\bsetattr\(\s*([A-Za-z_][\w.]*)\s*,\s*(?!['"\s])/g)) out.push({ name: m[1]!, index: m.index });
+    for (const m of source.matchAll(/\bsetattr\(\s*([A-Za-z_][\w.]*)\s*,\s*(?!['"\s])/g))
+      out.push({ name: m[1]!, index: m.index });
   }
   return out;
 }

@@ -17,7 +17,20 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
-import { assignmentParts, bracketsBalance, definitionHeader, escapingNames, passedToCall, forTarget, parameters, parseImport, singleCall, splitTopLevel, targetNames, withoutComments } from './python-text.js';
+import {
+  assignmentParts,
+  bracketsBalance,
+  definitionHeader,
+  escapingNames,
+  passedToCall,
+  forTarget,
+  parameters,
+  parseImport,
+  singleCall,
+  splitTopLevel,
+  targetNames,
+  withoutComments,
+} from './python-text.js';
 import type { DefinitionHeader } from './python-text.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
@@ -49,21 +62,65 @@ function pythonParser(): Parser {
 const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
 /** Decorators that keep a class's attributes as written. Any other decorator may replace the class. */
 const PLAIN_CLASS_DECORATORS = new Set([
-  'dataclass', 'dataclasses.dataclass', 'dataclass_transform', 'total_ordering', 'functools.total_ordering', 'final',
-  'typing.final', 'runtime_checkable', 'typing.runtime_checkable', 'unique', 'enum.unique', 'attr.s', 'attr.attrs',
-  'attrs.define', 'attr.define', 'attrs.frozen', 'attr.frozen', 'define', 'frozen',
+  'dataclass',
+  'dataclasses.dataclass',
+  'dataclass_transform',
+  'total_ordering',
+  'functools.total_ordering',
+  'final',
+  'typing.final',
+  'runtime_checkable',
+  'typing.runtime_checkable',
+  'unique',
+  'enum.unique',
+  'attr.s',
+  'attr.attrs',
+  'attrs.define',
+  'attr.define',
+  'attrs.frozen',
+  'attr.frozen',
+  'define',
+  'frozen',
 ]);
-const PROPERTY_DECORATORS = /^(?:property|cached_property|functools\.cached_property|[A-Za-z_]\w*\.(?:setter|getter|deleter))$/;
+const PROPERTY_DECORATORS =
+  /^(?:property|cached_property|functools\.cached_property|[A-Za-z_]\w*\.(?:setter|getter|deleter))$/;
 /**
  * Decorators that leave a method a method, called with the instance first. Under any other decorator the function
  * may be replaced (`@jump_test(1, 3) def test(output)`), so its first parameter is not known to be `self`.
  */
 const METHOD_DECORATORS = new Set([
-  'staticmethod', 'classmethod', 'abstractmethod', 'abc.abstractmethod', 'overload', 'typing.overload', 'override',
-  'typing.override', 'typing_extensions.override', 'final', 'typing.final', 'functools.cache', 'cache', 'lru_cache',
-  'functools.lru_cache', 'functools.wraps', 'wraps', 'contextmanager', 'contextlib.contextmanager', 'asynccontextmanager',
-  'contextlib.asynccontextmanager', 'unittest.skip', 'unittest.skipIf', 'unittest.skipUnless', 'unittest.expectedFailure',
-  'skip', 'skipIf', 'skipUnless', 'expectedFailure', 'deprecated', 'typing_extensions.deprecated', 'warnings.deprecated',
+  'staticmethod',
+  'classmethod',
+  'abstractmethod',
+  'abc.abstractmethod',
+  'overload',
+  'typing.overload',
+  'override',
+  'typing.override',
+  'typing_extensions.override',
+  'final',
+  'typing.final',
+  'functools.cache',
+  'cache',
+  'lru_cache',
+  'functools.lru_cache',
+  'functools.wraps',
+  'wraps',
+  'contextmanager',
+  'contextlib.contextmanager',
+  'asynccontextmanager',
+  'contextlib.asynccontextmanager',
+  'unittest.skip',
+  'unittest.skipIf',
+  'unittest.skipUnless',
+  'unittest.expectedFailure',
+  'skip',
+  'skipIf',
+  'skipUnless',
+  'expectedFailure',
+  'deprecated',
+  'typing_extensions.deprecated',
+  'warnings.deprecated',
 ]);
 /** `super().__new__(cls)`, `object.__new__(cls)`, `cls.__new__(cls)`: a new instance of the class */
 const NEW_INSTANCE = /\.__new__\(\s*[A-Za-z_]\w*\s*[,)]/;
@@ -131,17 +188,28 @@ function classKind(bases: readonly string[], decorators: readonly string[]): Cla
   return 'class';
 }
 
-
-
 /**
  * Every node kind the extractor needs, found in one native walk. Nodes cost little to hand over in bulk, so the
  * extraction skips what it does not need (identifier targets in a class body bind nothing, and non-dotted attribute
  * text is no read) rather than asking the search to test relations.
  */
 const KINDS = [
-  'class_definition', 'function_definition', 'augmented_assignment', 'for_statement', 'for_in_clause',
-  'as_pattern_target', 'named_expression', 'global_statement', 'nonlocal_statement', 'lambda_parameters',
-  'import_statement', 'import_from_statement', 'delete_statement', 'decorator', 'assignment', 'attribute',
+  'class_definition',
+  'function_definition',
+  'augmented_assignment',
+  'for_statement',
+  'for_in_clause',
+  'as_pattern_target',
+  'named_expression',
+  'global_statement',
+  'nonlocal_statement',
+  'lambda_parameters',
+  'import_statement',
+  'import_from_statement',
+  'delete_statement',
+  'decorator',
+  'assignment',
+  'attribute',
 ];
 const GUARD = /\b(isinstance|hasattr|getattr)\(\s*([A-Za-z_]\w*)\b|except\s*\(?[\w.,\s]*\bAttributeError\b/g;
 
@@ -222,12 +290,25 @@ export function extractPython(path: string, source: string): FileSummary {
     const kind = error.type;
     const what = kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(kind) ? kind : `'${kind}'`})`;
     return {
-      path, language: 'python', lines,
-      parseError: `syntax error at ${error.startPosition.row + 1}:${error.startPosition.column + 1}${what}`, classes: [], imports: [],
-      functions: [], scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: isGenerated(source), suppressions,
+      path,
+      language: 'python',
+      lines,
+      parseError: `syntax error at ${error.startPosition.row + 1}:${error.startPosition.column + 1}${what}`,
+      classes: [],
+      imports: [],
+      functions: [],
+      scopes: [],
+      reads: [],
+      writes: [],
+      assignedAttributes: [],
+      escapes: [],
+      generated: isGenerated(source),
+      suppressions,
     };
   }
-  const raw: RawNode[] = root.descendantsOfType(KINDS).map((node) => ({ kind: typeOf(node), start: node.startIndex, end: node.endIndex, node }));
+  const raw: RawNode[] = root
+    .descendantsOfType(KINDS)
+    .map((node) => ({ kind: typeOf(node), start: node.startIndex, end: node.endIndex, node }));
   const position = lineIndex(source);
   const slice = (start: number, end: number): string => source.slice(start, end);
   const textOf = (n: RawNode): string => source.slice(n.start, n.end);
@@ -276,7 +357,9 @@ export function extractPython(path: string, source: string): FileSummary {
     return n ? definitionAt(n) : definitionOfNode(node);
   };
   const classRanges = classRaw.map((n, index) => ({ start: n.start, end: n.end, index }));
-  const classDrafts = classRaw.map((n) => extractClass(n.node, position(n.start), definitionAt(n), definitionStarting, slice));
+  const classDrafts = classRaw.map((n) =>
+    extractClass(n.node, position(n.start), definitionAt(n), definitionStarting, slice),
+  );
   /** innermost class or function around a byte index: ['class' | 'function', index] */
   const containers = [
     ...classRaw.map((n, i) => ({ start: n.start, end: n.end, kind: 'class' as const, index: i })),
@@ -290,7 +373,10 @@ export function extractPython(path: string, source: string): FileSummary {
     enclosing.push(open.length > 0 ? open[open.length - 1]! : -1);
     open.push(k);
   }
-  const containerOf = (index: number, exclude: { kind: string; index: number } | null = null): { kind: 'class' | 'function'; index: number } | null => {
+  const containerOf = (
+    index: number,
+    exclude: { kind: string; index: number } | null = null,
+  ): { kind: 'class' | 'function'; index: number } | null => {
     // the last container starting at or before `index`, then outwards until one contains it
     let lo = 0;
     let hi = containers.length;
@@ -314,8 +400,28 @@ export function extractPython(path: string, source: string): FileSummary {
   }
 
   // ---- functions and scopes --------------------------------------------------------------------------
-  const newScope = (name: string, start: number, end: number, selfClass: number, selfName: string | null): ScopeDraft => ({
-    name, start, end, selfClass, selfName, parent: -1, typed: new Map(), untyped: new Map(), guarded: new Set(), catchesAttributeError: false, localClasses: new Set(), ownerClass: -1, clsName: null, selfUnsure: false, newInstances: new Set(),
+  const newScope = (
+    name: string,
+    start: number,
+    end: number,
+    selfClass: number,
+    selfName: string | null,
+  ): ScopeDraft => ({
+    name,
+    start,
+    end,
+    selfClass,
+    selfName,
+    parent: -1,
+    typed: new Map(),
+    untyped: new Map(),
+    guarded: new Set(),
+    catchesAttributeError: false,
+    localClasses: new Set(),
+    ownerClass: -1,
+    clsName: null,
+    selfUnsure: false,
+    newInstances: new Set(),
   });
   const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
@@ -335,7 +441,8 @@ export function extractPython(path: string, source: string): FileSummary {
     if (c.kind === 'function') return scopeOfFunction[c.index] ?? 0;
     // in a class body: the scope around the class
     let outer = containerOf(classRanges[c.index]!.start, { kind: 'class', index: c.index });
-    while (outer?.kind === 'class') outer = containerOf(classRanges[outer.index]!.start, { kind: 'class', index: outer.index });
+    while (outer?.kind === 'class')
+      outer = containerOf(classRanges[outer.index]!.start, { kind: 'class', index: outer.index });
     return outer ? (scopeOfFunction[outer.index] ?? 0) : 0;
   };
   /** the scope of the function around a definition starting at `start` (class bodies skipped), or the module's */
@@ -356,8 +463,11 @@ export function extractPython(path: string, source: string): FileSummary {
     const isClassMethod = decos.includes('classmethod');
     const selfName = selfClass >= 0 && !isStatic && params.length > 0 ? params[0]!.name : null;
     const scope = newScope(
-      selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name, f.start, f.end,
-      isClassMethod ? -1 : selfClass, isClassMethod ? null : selfName,
+      selfClass >= 0 ? `${classDrafts[selfClass]!.info.name}.${name}` : name,
+      f.start,
+      f.end,
+      isClassMethod ? -1 : selfClass,
+      isClassMethod ? null : selfName,
     );
     // under a decorator it does not know, the first parameter may not be the instance: its stores may still be
     // instance attributes, its reads are not checked
@@ -385,7 +495,10 @@ export function extractPython(path: string, source: string): FileSummary {
   for (let i = 0; i < functionRaw.length; i++) {
     const owner = containerOf(functionRaw[i]!.start, { kind: 'function', index: i });
     if (owner?.kind === 'class') continue;
-    bindUntyped(scopes[owner ? (scopeOfFunction[owner.index] ?? 0) : 0]!, scopes[scopeOfFunction[i]!]!.name.split('.').pop()!);
+    bindUntyped(
+      scopes[owner ? (scopeOfFunction[owner.index] ?? 0) : 0]!,
+      scopes[scopeOfFunction[i]!]!.name.split('.').pop()!,
+    );
   }
   for (let i = 0; i < classRaw.length; i++) {
     if (classDrafts[i]!.parentClass < 0) {
@@ -462,7 +575,8 @@ export function extractPython(path: string, source: string): FileSummary {
                   : undefined;
             if (owner) {
               const single = target === m[0] && n.kind === 'assignment';
-              if (!owner.instanceAttributes.has(attr) || (single && type)) owner.instanceAttributes.set(attr, single ? type : null);
+              if (!owner.instanceAttributes.has(attr) || (single && type))
+                owner.instanceAttributes.set(attr, single ? type : null);
               if (single) {
                 const callee = value !== null ? singleCall(value) : null;
                 if (type) owner.instanceAttributeTypes.push({ name: attr, source: { kind: 'annotation', text: type } });
@@ -565,7 +679,13 @@ export function extractPython(path: string, source: string): FileSummary {
     let names = own.get(index);
     if (!names) {
       const d = classDrafts[index]!;
-      names = new Set([...d.info.fields.map((f) => f.name), ...d.instanceAttributes.keys(), ...d.methods.map((m) => m.name), ...d.info.properties, ...d.info.nested]);
+      names = new Set([
+        ...d.info.fields.map((f) => f.name),
+        ...d.instanceAttributes.keys(),
+        ...d.methods.map((m) => m.name),
+        ...d.info.properties,
+        ...d.info.nested,
+      ]);
       own.set(index, names);
     }
     return names;
@@ -678,7 +798,10 @@ export function extractPython(path: string, source: string): FileSummary {
     selfClass: s.selfClass,
     selfName: s.selfName,
     parent: s.parent,
-    receivers: [...(receiverSources.get(i) ?? new Map<string, TypeSource>()).entries()].map(([name, source]) => ({ name, source })),
+    receivers: [...(receiverSources.get(i) ?? new Map<string, TypeSource>()).entries()].map(([name, source]) => ({
+      name,
+      source,
+    })),
   }));
 
   // ---- class results ---------------------------------------------------------------------------------
@@ -689,7 +812,9 @@ export function extractPython(path: string, source: string): FileSummary {
   const classes: ClassInfo[] = classDrafts.map((d, i) => {
     const topLevel = d.parentClass < 0 && !d.insideFunction;
     const name = d.info.name;
-    const aliases = topLevel ? imports.filter((imp) => imp.name === name && imp.local !== name).map((imp) => imp.local) : [];
+    const aliases = topLevel
+      ? imports.filter((imp) => imp.name === name && imp.local !== name).map((imp) => imp.local)
+      : [];
     return {
       scope: d.parentClass >= 0 ? -1 : scopeAt(classRanges[i]!.start),
       // only top-level classes are compared with their namesakes
@@ -705,14 +830,41 @@ export function extractPython(path: string, source: string): FileSummary {
   });
 
   return {
-    path, language: 'python', lines, parseError: null, classes, imports, functions, scopes: outScopes, reads, writes,
-    assignedAttributes: [...new Set(writeCandidates.filter((w) => looseStores.has(looseKey(w.scope, w.receiver, w.attribute))).map((w) => w.attribute))],
-    escapes, generated: isGenerated(source), suppressions,
+    path,
+    language: 'python',
+    lines,
+    parseError: null,
+    classes,
+    imports,
+    functions,
+    scopes: outScopes,
+    reads,
+    writes,
+    assignedAttributes: [
+      ...new Set(
+        writeCandidates
+          .filter((w) => looseStores.has(looseKey(w.scope, w.receiver, w.attribute)))
+          .map((w) => w.attribute),
+      ),
+    ],
+    escapes,
+    generated: isGenerated(source),
+    suppressions,
   };
 }
 
 interface ClassDraft {
-  info: Omit<ClassInfo, 'instanceAttributes' | 'instanceAttributeTypes' | 'methods' | 'qualname' | 'topLevel' | 'exported' | 'scope' | 'references'>;
+  info: Omit<
+    ClassInfo,
+    | 'instanceAttributes'
+    | 'instanceAttributeTypes'
+    | 'methods'
+    | 'qualname'
+    | 'topLevel'
+    | 'exported'
+    | 'scope'
+    | 'references'
+  >;
   methods: MethodInfo[];
   instanceAttributes: Map<string, string | null>;
   instanceAttributeTypes: { name: string; source: TypeSource }[];
@@ -791,7 +943,8 @@ function extractClass(
         nested.push(definitionStarting(stmt).header.name);
       } else if (kind === 'import_statement' || kind === 'import_from_statement') {
         // an import in a class body binds a class attribute (`from idlelib.percolator import Percolator`)
-        for (const imp of parseImport(slice(stmt.startIndex, stmt.endIndex))) if (imp.name !== '*') fields.push({ name: imp.local, type: null });
+        for (const imp of parseImport(slice(stmt.startIndex, stmt.endIndex)))
+          if (imp.name !== '*') fields.push({ name: imp.local, type: null });
       } else if (kind === 'expression_statement') {
         const text = slice(stmt.startIndex, stmt.endIndex);
         if (!text.includes('=') && !text.includes(':')) continue;
@@ -799,7 +952,8 @@ function extractClass(
         for (const target of targets) {
           for (const n of targetNames(target)) {
             if (n === '__slots__') {
-              for (const m of (value ?? '').matchAll(/['"]([A-Za-z_]\w*)['"]/g)) fields.push({ name: m[1]!, type: null });
+              for (const m of (value ?? '').matchAll(/['"]([A-Za-z_]\w*)['"]/g))
+                fields.push({ name: m[1]!, type: null });
             } else fields.push({ name: n, type: targets.length === 1 ? type : null });
           }
         }
@@ -819,7 +973,18 @@ function extractClass(
   if (/\bsetattr\(|__dict__|__getattr__|__getattribute__/.test(text)) dynamic = true;
   const selfEscapes = passedToCall(text, 'self');
   return {
-    info: { name, kind: classKind(bases, decorators), line, column, bases, fields, properties, nested, dynamic, selfEscapes },
+    info: {
+      name,
+      kind: classKind(bases, decorators),
+      line,
+      column,
+      bases,
+      fields,
+      properties,
+      nested,
+      dynamic,
+      selfEscapes,
+    },
     methods,
     instanceAttributes: new Map(),
     instanceAttributeTypes: [],

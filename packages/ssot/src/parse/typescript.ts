@@ -4,7 +4,17 @@
  * compiler checks.
  */
 import { parseSync } from 'oxc-parser';
-import type { AttributeRead, ClassInfo, ClassKind, FieldInfo, FileSummary, ImportInfo, Language, MethodInfo, ScopeInfo } from './summary.js';
+import type {
+  AttributeRead,
+  ClassInfo,
+  ClassKind,
+  FieldInfo,
+  FileSummary,
+  ImportInfo,
+  Language,
+  MethodInfo,
+  ScopeInfo,
+} from './summary.js';
 import { countLines, findSuppressions } from './suppressions.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
@@ -30,7 +40,8 @@ function children(node: Node, key: string): Node[] {
 }
 function nameOf(node: Node | null): string | null {
   if (!node) return null;
-  if (node.type === 'Identifier' || node.type === 'PrivateIdentifier') return typeof node.name === 'string' ? node.name : null;
+  if (node.type === 'Identifier' || node.type === 'PrivateIdentifier')
+    return typeof node.name === 'string' ? node.name : null;
   if (node.type === 'Literal' && typeof node.value === 'string') return node.value;
   return null;
 }
@@ -87,7 +98,8 @@ function typeMembers(source: string, members: Node[]): Members {
   for (const m of members) {
     const key = nameOf(child(m, 'key'));
     if (m.type === 'TSIndexSignature') out.dynamic = true;
-    else if (m.type === 'TSPropertySignature' && key) out.fields.push({ name: key, type: typeText(source, child(m, 'typeAnnotation')) });
+    else if (m.type === 'TSPropertySignature' && key)
+      out.fields.push({ name: key, type: typeText(source, child(m, 'typeAnnotation')) });
     else if (m.type === 'TSMethodSignature' && key) {
       if (m.kind === 'get' || m.kind === 'set') out.properties.push(key);
       else out.methods.push({ name: key, async: false, returns: typeText(source, child(m, 'returnType')) });
@@ -123,11 +135,17 @@ function classMembers(source: string, body: Node, thisAssigned: Map<string, stri
             const param = child(p, 'parameter');
             const target = param?.type === 'AssignmentPattern' ? child(param, 'left') : param;
             const pname = nameOf(target);
-            if (pname && target) out.fields.push({ name: pname, type: typeText(source, child(target, 'typeAnnotation')) });
+            if (pname && target)
+              out.fields.push({ name: pname, type: typeText(source, child(target, 'typeAnnotation')) });
           }
         }
       } else if (key && (m.kind === 'get' || m.kind === 'set')) out.properties.push(key);
-      else if (key) out.methods.push({ name: key, async: fn?.async === true, returns: fn ? typeText(source, child(fn, 'returnType')) : null });
+      else if (key)
+        out.methods.push({
+          name: key,
+          async: fn?.async === true,
+          returns: fn ? typeText(source, child(fn, 'returnType')) : null,
+        });
       if (m.computed === true) out.dynamic = true;
     } else if (m.type === 'PropertyDefinition' && m.computed === true) out.dynamic = true;
   }
@@ -157,8 +175,20 @@ export function extractScript(path: string, source: string, language: Exclude<La
     const label = fatal.labels[0];
     const at = label ? new LineIndex(source).at(label.start) : { line: 1, column: 1 };
     return {
-      path, language, lines, parseError: `${fatal.message} at ${at.line}:${at.column}`, classes: [], imports: [], functions: [],
-      scopes: [], reads: [], writes: [], assignedAttributes: [], escapes: [], generated: isGenerated(source), suppressions,
+      path,
+      language,
+      lines,
+      parseError: `${fatal.message} at ${at.line}:${at.column}`,
+      classes: [],
+      imports: [],
+      functions: [],
+      scopes: [],
+      reads: [],
+      writes: [],
+      assignedAttributes: [],
+      escapes: [],
+      generated: isGenerated(source),
+      suppressions,
     };
   }
   const index = new LineIndex(source);
@@ -168,10 +198,26 @@ export function extractScript(path: string, source: string, language: Exclude<La
   for (const imp of result.module.staticImports) {
     const at = index.at(imp.start);
     // `import './x.js'` binds nothing, but the modules meet
-    if (imp.entries.length === 0) imports.push({ module: imp.moduleRequest.value, name: null, local: '', line: at.line, column: at.column, typeOnly: false });
+    if (imp.entries.length === 0)
+      imports.push({
+        module: imp.moduleRequest.value,
+        name: null,
+        local: '',
+        line: at.line,
+        column: at.column,
+        typeOnly: false,
+      });
     for (const e of imp.entries) {
-      const name = e.importName.kind === 'Name' ? e.importName.name : e.importName.kind === 'Default' ? 'default' : null;
-      imports.push({ module: imp.moduleRequest.value, name, local: e.localName.value, line: at.line, column: at.column, typeOnly: e.isType });
+      const name =
+        e.importName.kind === 'Name' ? e.importName.name : e.importName.kind === 'Default' ? 'default' : null;
+      imports.push({
+        module: imp.moduleRequest.value,
+        name,
+        local: e.localName.value,
+        line: at.line,
+        column: at.column,
+        typeOnly: e.isType,
+      });
     }
   }
   // re-exports `export { X } from './y'` bind no local name but forward the definition
@@ -180,23 +226,41 @@ export function extractScript(path: string, source: string, language: Exclude<La
       if (e.moduleRequest && e.importName.kind === 'Name' && e.importName.name) {
         const at = index.at(exp.start);
         const exported = e.exportName.name ?? e.importName.name;
-        imports.push({ module: e.moduleRequest.value, name: e.importName.name, local: exported, line: at.line, column: at.column, typeOnly: false });
+        imports.push({
+          module: e.moduleRequest.value,
+          name: e.importName.name,
+          local: exported,
+          line: at.line,
+          column: at.column,
+          typeOnly: false,
+        });
       } else if (e.moduleRequest && e.importName.kind !== 'Name') {
         // `export * from './y'` forwards every name; `export * as ns from './y'` binds a namespace
         const at = index.at(exp.start);
         const star = e.exportName.name === null || e.exportName.name === undefined;
-        imports.push({ module: e.moduleRequest.value, name: star ? '*' : null, local: e.exportName.name ?? '', line: at.line, column: at.column, typeOnly: false });
+        imports.push({
+          module: e.moduleRequest.value,
+          name: star ? '*' : null,
+          local: e.exportName.name ?? '',
+          line: at.line,
+          column: at.column,
+          typeOnly: false,
+        });
       }
     }
   }
-  const aliasesOf = (name: string): string[] => imports.filter((i) => i.name === name && i.local !== name).map((i) => i.local);
+  const aliasesOf = (name: string): string[] =>
+    imports.filter((i) => i.name === name && i.local !== name).map((i) => i.local);
   const exportedLocals = new Set<string>();
   for (const exp of result.module.staticExports) {
     for (const e of exp.entries) if (!e.moduleRequest && e.localName.name) exportedLocals.add(e.localName.name);
   }
 
   // one definition per name and module: interface declaration merging makes one shape
-  const byName = new Map<string, ClassInfo & { fields: FieldInfo[]; methods: MethodInfo[]; properties: string[]; bases: string[] }>();
+  const byName = new Map<
+    string,
+    ClassInfo & { fields: FieldInfo[]; methods: MethodInfo[]; properties: string[]; bases: string[] }
+  >();
   const classBodies = new Map<string, Node>();
   for (const statement of children(program, 'body')) {
     let decl: Node | null = statement;
@@ -217,7 +281,9 @@ export function extractScript(path: string, source: string, language: Exclude<La
     if (decl.type === 'ClassDeclaration') {
       kind = 'class';
       const body = child(decl, 'body');
-      members = body ? classMembers(source, body, thisAssigned) : { fields: [], methods: [], properties: [], dynamic: false };
+      members = body
+        ? classMembers(source, body, thisAssigned)
+        : { fields: [], methods: [], properties: [], dynamic: false };
       const sup = child(decl, 'superClass');
       if (sup) bases = [dotted(sup) ?? '?'];
       if (children(decl, 'decorators').length > 0) members.dynamic = true;
@@ -234,7 +300,12 @@ export function extractScript(path: string, source: string, language: Exclude<La
     } else if (decl.type === 'TSEnumDeclaration') {
       kind = 'ts-enum';
       const body = child(decl, 'body');
-      members = { fields: children(body ?? decl, 'members').map((m) => ({ name: nameOf(child(m, 'id')) ?? '?', type: null })), methods: [], properties: [], dynamic: false };
+      members = {
+        fields: children(body ?? decl, 'members').map((m) => ({ name: nameOf(child(m, 'id')) ?? '?', type: null })),
+        methods: [],
+        properties: [],
+        dynamic: false,
+      };
     } else continue;
     const existing = byName.get(name);
     if (existing && (existing.kind === 'interface' || kind === 'interface' || existing.kind === 'ts-enum')) {
@@ -245,9 +316,23 @@ export function extractScript(path: string, source: string, language: Exclude<La
       continue;
     }
     byName.set(name, {
-      name, qualname: name, kind, line: at.line, column: at.column, bases, fields: members.fields, methods: members.methods,
-      properties: members.properties, nested: [], instanceAttributes: [...thisAssigned.keys()].map((n) => ({ name: n, type: null })),
-      instanceAttributeTypes: [], dynamic: members.dynamic, exported, topLevel: true, scope: 0, selfEscapes: false,
+      name,
+      qualname: name,
+      kind,
+      line: at.line,
+      column: at.column,
+      bases,
+      fields: members.fields,
+      methods: members.methods,
+      properties: members.properties,
+      nested: [],
+      instanceAttributes: [...thisAssigned.keys()].map((n) => ({ name: n, type: null })),
+      instanceAttributeTypes: [],
+      dynamic: members.dynamic,
+      exported,
+      topLevel: true,
+      scope: 0,
+      selfEscapes: false,
       references: namesakeReferences(source.slice(decl.start, decl.end), name, aliasesOf(name)),
     });
   }
@@ -258,8 +343,20 @@ export function extractScript(path: string, source: string, language: Exclude<La
   if (language === 'javascript') collectConstructedReads(program, index, scopes, reads, assignedAttributes);
 
   return {
-    path, language, lines, parseError: null, classes: [...byName.values()], imports, functions: [], scopes, reads, writes: [],
-    assignedAttributes: [...assignedAttributes], escapes: [], generated: isGenerated(source), suppressions,
+    path,
+    language,
+    lines,
+    parseError: null,
+    classes: [...byName.values()],
+    imports,
+    functions: [],
+    scopes,
+    reads,
+    writes: [],
+    assignedAttributes: [...assignedAttributes],
+    escapes: [],
+    generated: isGenerated(source),
+    suppressions,
   };
 }
 
@@ -268,7 +365,13 @@ export function extractScript(path: string, source: string, language: Exclude<La
  * Reads that probe (`if (x.y)`, `x.y ?? d`, `typeof x.y`, `x?.y`) are left alone: in JavaScript that is how one
  * asks whether a property exists.
  */
-function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeInfo[], reads: AttributeRead[], assigned: Set<string>): void {
+function collectConstructedReads(
+  program: Node,
+  index: LineIndex,
+  scopes: ScopeInfo[],
+  reads: AttributeRead[],
+  assigned: Set<string>,
+): void {
   const bindings = new Map<string, number>();
   const constructed = new Map<string, string>();
   const memberReads: { object: string; property: string; start: number }[] = [];
@@ -285,7 +388,15 @@ function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeI
       bind(nameOf(n));
     });
   };
-  const probing = new Set(['UnaryExpression', 'LogicalExpression', 'IfStatement', 'ConditionalExpression', 'ChainExpression', 'WhileStatement', 'UpdateExpression']);
+  const probing = new Set([
+    'UnaryExpression',
+    'LogicalExpression',
+    'IfStatement',
+    'ConditionalExpression',
+    'ChainExpression',
+    'WhileStatement',
+    'UpdateExpression',
+  ]);
   walk(program, (n, parent) => {
     switch (n.type) {
       case 'VariableDeclarator': {
@@ -330,9 +441,21 @@ function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeI
         if (n.computed === true || n.optional === true || object?.type !== 'Identifier' || !prop) break;
         if (parent && probing.has(parent.type)) break;
         if (parent?.type === 'AssignmentExpression' && child(parent, 'left') === n) break;
-        if (parent?.type === 'BinaryExpression' && (parent.operator === 'in' || parent.operator === '===' || parent.operator === '!==' || parent.operator === '==' || parent.operator === '!=')) break;
+        if (
+          parent?.type === 'BinaryExpression' &&
+          (parent.operator === 'in' ||
+            parent.operator === '===' ||
+            parent.operator === '!==' ||
+            parent.operator === '==' ||
+            parent.operator === '!=')
+        )
+          break;
         // reported at the property's name
-        memberReads.push({ object: nameOf(object) ?? '', property: prop, start: child(n, 'property')?.start ?? n.start });
+        memberReads.push({
+          object: nameOf(object) ?? '',
+          property: prop,
+          start: child(n, 'property')?.start ?? n.start,
+        });
         break;
       }
     }
@@ -340,7 +463,13 @@ function collectConstructedReads(program: Node, index: LineIndex, scopes: ScopeI
   const receivers = new Map<string, string>();
   for (const [name, callee] of constructed) if (bindings.get(name) === 1) receivers.set(name, callee);
   if (receivers.size === 0) return;
-  scopes[0] = { name: '<module>', selfClass: -1, selfName: null, parent: -1, receivers: [...receivers].map(([name, callee]) => ({ name, source: { kind: 'call', callee } })) };
+  scopes[0] = {
+    name: '<module>',
+    selfClass: -1,
+    selfName: null,
+    parent: -1,
+    receivers: [...receivers].map(([name, callee]) => ({ name, source: { kind: 'call', callee } })),
+  };
   for (const r of memberReads) {
     if (!receivers.has(r.object)) continue;
     const at = index.at(r.start);

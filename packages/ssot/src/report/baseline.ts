@@ -9,7 +9,12 @@ import type { Finding } from '../rules/types.js';
 export interface BaselineFile {
   readonly version: 1;
   readonly tool: 'ssot';
-  readonly findings: readonly { readonly fingerprint: string; readonly rule: string; readonly symbol: string; readonly file: string }[];
+  readonly findings: readonly {
+    readonly fingerprint: string;
+    readonly rule: string;
+    readonly symbol: string;
+    readonly file: string;
+  }[];
 }
 
 export function writeBaseline(path: string, findings: readonly Finding[]): void {
@@ -39,7 +44,10 @@ export function readBaseline(path: string): Map<string, number> {
 }
 
 /** Splits findings into new ones and those the baseline accepts. */
-export function applyBaseline(findings: readonly Finding[], baseline: ReadonlyMap<string, number>): { fresh: Finding[]; accepted: number } {
+export function applyBaseline(
+  findings: readonly Finding[],
+  baseline: ReadonlyMap<string, number>,
+): { fresh: Finding[]; accepted: number } {
   const left = new Map(baseline);
   const fresh: Finding[] = [];
   let accepted = 0;

@@ -7,7 +7,11 @@ import type { Report } from '../scan.js';
 import { VERSION } from '../version.js';
 
 const LEVEL: Record<Severity, Result.level> = { error: 'error', warning: 'warning', note: 'note' };
-const DEFAULT_LEVEL: Record<string, Result.level> = { 'duplicate-definition': 'warning', 'unknown-attribute': 'error', 'inconsistent-import': 'warning' };
+const DEFAULT_LEVEL: Record<string, Result.level> = {
+  'duplicate-definition': 'warning',
+  'unknown-attribute': 'error',
+  'inconsistent-import': 'warning',
+};
 
 const encodePath = (path: string): string => path.split('/').map(encodeURIComponent).join('/');
 
@@ -25,15 +29,26 @@ export function toSarif(report: Report, maxResults = MAX_SARIF_RESULTS): Log {
     id: r.id,
     name: r.id.replace(/(^|-)(\w)/g, (_, __: string, c: string) => c.toUpperCase()),
     shortDescription: { text: r.summary },
-    fullDescription: { text: r.doc.split('\n## ')[1]?.replace(/^What it does\n/, '').trim() ?? r.summary },
+    fullDescription: {
+      text:
+        r.doc
+          .split('\n## ')[1]
+          ?.replace(/^What it does\n/, '')
+          .trim() ?? r.summary,
+    },
     help: { text: r.doc, markdown: r.doc },
     helpUri: `https://www.npmjs.com/package/ssot#${r.id}`,
     defaultConfiguration: { level: DEFAULT_LEVEL[r.id] ?? 'warning' },
   }));
-  const kept = report.findings.length <= maxResults
-    ? report.findings
-    : report.findings.map((f, i) => [f, i] as const).sort(([a, i], [b, j]) => RANK[a.severity] - RANK[b.severity] || i - j)
-      .slice(0, maxResults).sort(([, i], [, j]) => i - j).map(([f]) => f);
+  const kept =
+    report.findings.length <= maxResults
+      ? report.findings
+      : report.findings
+          .map((f, i) => [f, i] as const)
+          .sort(([a, i], [b, j]) => RANK[a.severity] - RANK[b.severity] || i - j)
+          .slice(0, maxResults)
+          .sort(([, i], [, j]) => i - j)
+          .map(([f]) => f);
   const omitted = report.findings.length - kept.length;
   const results: Result[] = kept.map((f) => ({
     ruleId: f.rule,
@@ -53,19 +68,28 @@ export function toSarif(report: Report, maxResults = MAX_SARIF_RESULTS): Log {
           relatedLocations: f.related.slice(0, MAX_RELATED_LOCATIONS).map((r, i) => ({
             id: i,
             message: { text: r.message },
-            physicalLocation: { artifactLocation: { uri: encodePath(r.file), uriBaseId: '%SRCROOT%' }, region: { startLine: r.line } },
+            physicalLocation: {
+              artifactLocation: { uri: encodePath(r.file), uriBaseId: '%SRCROOT%' },
+              region: { startLine: r.line },
+            },
           })),
         }
       : {}),
     partialFingerprints: { 'ssot/v1': f.fingerprint },
-    properties: { symbol: f.symbol, ...(f.attribute ? { attribute: f.attribute } : {}), ...(f.suggestion ? { suggestion: f.suggestion } : {}) },
+    properties: {
+      symbol: f.symbol,
+      ...(f.attribute ? { attribute: f.attribute } : {}),
+      ...(f.suggestion ? { suggestion: f.suggestion } : {}),
+    },
   }));
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'ssot', version: VERSION, informationUri: 'https://www.npmjs.com/package/ssot', rules } },
+        tool: {
+          driver: { name: 'ssot', version: VERSION, informationUri: 'https://www.npmjs.com/package/ssot', rules },
+        },
         originalUriBaseIds: { '%SRCROOT%': { uri: `${pathToFileURL(report.root).href}/` } },
         results,
         invocations: [
@@ -73,15 +97,21 @@ export function toSarif(report: Report, maxResults = MAX_SARIF_RESULTS): Log {
             executionSuccessful: true,
             toolExecutionNotifications: [
               ...(omitted > 0
-                ? [{
-                    level: 'warning' as const,
-                    message: { text: `${omitted} of ${report.findings.length} findings left out: code scanning accepts at most ${maxResults} results per run (the most severe are kept; --format json lists all)` },
-                  }]
+                ? [
+                    {
+                      level: 'warning' as const,
+                      message: {
+                        text: `${omitted} of ${report.findings.length} findings left out: code scanning accepts at most ${maxResults} results per run (the most severe are kept; --format json lists all)`,
+                      },
+                    },
+                  ]
                 : []),
               ...report.errors.map((e) => ({
                 level: 'warning' as const,
                 message: { text: `could not parse: ${e.message}` },
-                locations: [{ physicalLocation: { artifactLocation: { uri: encodePath(e.file), uriBaseId: '%SRCROOT%' } } }],
+                locations: [
+                  { physicalLocation: { artifactLocation: { uri: encodePath(e.file), uriBaseId: '%SRCROOT%' } } },
+                ],
               })),
             ],
           },

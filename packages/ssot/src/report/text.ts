@@ -28,7 +28,10 @@ function codeFrame(lines: readonly string[], line: number, column: number, paint
     const text = (lines[n - 1] ?? '').replace(/\t/g, '    ');
     const gutter = `${n === line ? '>' : ' '} ${String(n).padStart(width)} | `;
     out.push(n === line ? `${paint.bold(gutter)}${text}` : paint.dim(`${gutter}${text}`));
-    if (n === line) out.push(`${' '.repeat(gutter.length - 2)}${paint.dim('|')} ${' '.repeat(Math.max(0, column - 1))}${paint.severity('error', '^')}`);
+    if (n === line)
+      out.push(
+        `${' '.repeat(gutter.length - 2)}${paint.dim('|')} ${' '.repeat(Math.max(0, column - 1))}${paint.severity('error', '^')}`,
+      );
   }
   return out.join('\n');
 }

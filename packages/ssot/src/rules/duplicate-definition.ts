@@ -49,8 +49,19 @@ import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
 import { globToRegExp } from './types.js';
 import type { RawFinding, Related, Rule, RuleContext, Severity } from './types.js';
 
-export const DEFAULT_ALLOWED_DUPLICATES = ['Migration', 'Command', 'Meta', 'Config', 'Arguments', 'Query', 'Mutation', 'Props', 'State'];
-const TEST_PATH = /(^|\/)(tests?|__tests__|testing|test_utils|spec)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$|\.(test|spec)\.[cm]?[jt]sx?$/;
+export const DEFAULT_ALLOWED_DUPLICATES = [
+  'Migration',
+  'Command',
+  'Meta',
+  'Config',
+  'Arguments',
+  'Query',
+  'Mutation',
+  'Props',
+  'State',
+];
+const TEST_PATH =
+  /(^|\/)(tests?|__tests__|testing|test_utils|spec)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$|\.(test|spec)\.[cm]?[jt]sx?$/;
 
 function isCandidate(def: Definition): boolean {
   const { cls, file } = def;
@@ -69,9 +80,13 @@ interface Shape {
 function shapeOf(def: Definition): Shape {
   const members = new Map<string, string | null>();
   for (const f of def.cls.fields) members.set(f.name, f.type?.replace(/\s+/g, '') ?? null);
-  for (const f of def.cls.instanceAttributes) if (!members.has(f.name)) members.set(f.name, f.type?.replace(/\s+/g, '') ?? null);
+  for (const f of def.cls.instanceAttributes)
+    if (!members.has(f.name)) members.set(f.name, f.type?.replace(/\s+/g, '') ?? null);
   for (const p of def.cls.properties) if (!members.has(p)) members.set(p, null);
-  return { members, methods: new Set(def.cls.methods.map((m) => m.name).filter((m) => !(m.startsWith('__') && m.endsWith('__')))) };
+  return {
+    members,
+    methods: new Set(def.cls.methods.map((m) => m.name).filter((m) => !(m.startsWith('__') && m.endsWith('__')))),
+  };
 }
 
 function list(names: readonly string[], max = 6): string {
@@ -102,7 +117,10 @@ export const duplicateDefinition: Rule = {
   doc,
   run(context: RuleContext): RawFinding[] {
     const { model, options } = context;
-    const allowed = new Set([...DEFAULT_ALLOWED_DUPLICATES, ...options.allowDuplicateNames.filter((n) => !n.includes('*'))]);
+    const allowed = new Set([
+      ...DEFAULT_ALLOWED_DUPLICATES,
+      ...options.allowDuplicateNames.filter((n) => !n.includes('*')),
+    ]);
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
     const critical = options.criticalNames.map(globToRegExp);
     const groups = new Map<string, Definition[]>();
@@ -127,7 +145,9 @@ export const duplicateDefinition: Rule = {
       const modules = new Set(group.map((d) => d.module));
       if (modules.size < 2) continue;
       // one definition per module: the first in the file
-      const defs = [...new Map(group.map((d) => [d.module, d] as const)).values()].sort((a, b) => (a.file.path < b.file.path ? -1 : 1));
+      const defs = [...new Map(group.map((d) => [d.module, d] as const)).values()].sort((a, b) =>
+        a.file.path < b.file.path ? -1 : 1,
+      );
       const first = defs[0]!;
       const shapes = defs.map(shapeOf);
       const related: Related[] = [];

@@ -73,7 +73,12 @@ export const inconsistentImport: Rule = {
     for (const sites of byName.values()) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
       // the definitions imported must be able to meet in one program
-      const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], (d) => d.file, options.compareUnconnected);
+      const parts = byMeetingPart(
+        model,
+        [...new Set(sites.map((s) => s.def))],
+        (d) => d.file,
+        options.compareUnconnected,
+      );
       for (const part of parts) comparable.push(sites.filter((s) => part.includes(s.def)));
     }
     for (const sites of comparable) {
@@ -95,7 +100,10 @@ export const inconsistentImport: Rule = {
         for (const site of group) {
           const { def, imp, file } = site;
           const otherText = others
-            .map(([, l]) => `${l.length} import${l.length === 1 ? '' : 's'} of ${l[0]!.def.module}.${l[0]!.def.cls.qualname}`)
+            .map(
+              ([, l]) =>
+                `${l.length} import${l.length === 1 ? '' : 's'} of ${l[0]!.def.module}.${l[0]!.def.cls.qualname}`,
+            )
             .join(', ');
           findings.push({
             rule: 'inconsistent-import',

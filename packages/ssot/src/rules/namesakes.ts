@@ -29,7 +29,12 @@ export function projectionRepresentatives(model: Model, defs: readonly Definitio
 }
 
 /** `items` split into groups whose files can meet in one program (all together when comparing across them). */
-export function byMeetingPart<T>(model: Model, items: readonly T[], fileOf: (item: T) => Definition['file'], acrossParts: boolean): T[][] {
+export function byMeetingPart<T>(
+  model: Model,
+  items: readonly T[],
+  fileOf: (item: T) => Definition['file'],
+  acrossParts: boolean,
+): T[][] {
   if (acrossParts) return [[...items]];
   const parent = items.map((_, i) => i);
   const find = (i: number): number => {

@@ -93,16 +93,37 @@ export const unknownAttribute: Rule = {
         if (!attrs || attrs.names.has(read.attribute) || model.mayBeSetFromOutside(def, read.attribute)) continue;
         const scope = file.scopes[read.scope]!;
         const viaSelf = scope.selfName !== null && read.receiver === scope.selfName;
-        if (viaSelf && (ABSTRACT_NAME.test(def.cls.name) || def.cls.kind === 'protocol' || def.cls.bases.some((b) => /(^|\.)ABC$/.test(b)))) continue;
+        if (
+          viaSelf &&
+          (ABSTRACT_NAME.test(def.cls.name) ||
+            def.cls.kind === 'protocol' ||
+            def.cls.bases.some((b) => /(^|\.)ABC$/.test(b)))
+        )
+          continue;
         if (definedBySubclass(model, def, read.attribute)) continue;
         const suggestion = suggest(read.attribute, attrs.names);
-        const twin = (byName.get(def.cls.name) ?? []).find((d) => d.id !== def.id && model.attributesOf(d)?.names.has(read.attribute));
+        const twin = (byName.get(def.cls.name) ?? []).find(
+          (d) => d.id !== def.id && model.attributesOf(d)?.names.has(read.attribute),
+        );
         let message = `${def.cls.name} has no attribute '${read.attribute}'`;
         if (suggestion) message += `; did you mean '${suggestion}'?`;
-        if (twin) message += ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; this one is ${def.module}.${def.cls.qualname}`;
-        const related = [{ file: def.file.path, line: def.cls.line, message: `${def.cls.name} consulted here (${def.module}.${def.cls.qualname})` }];
-        for (const base of attrs.consulted.slice(1)) related.push({ file: base.file.path, line: base.cls.line, message: `base ${base.cls.name} consulted here` });
-        if (twin) related.push({ file: twin.file.path, line: twin.cls.line, message: `the other ${def.cls.name}, which defines '${read.attribute}'` });
+        if (twin)
+          message += ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; this one is ${def.module}.${def.cls.qualname}`;
+        const related = [
+          {
+            file: def.file.path,
+            line: def.cls.line,
+            message: `${def.cls.name} consulted here (${def.module}.${def.cls.qualname})`,
+          },
+        ];
+        for (const base of attrs.consulted.slice(1))
+          related.push({ file: base.file.path, line: base.cls.line, message: `base ${base.cls.name} consulted here` });
+        if (twin)
+          related.push({
+            file: twin.file.path,
+            line: twin.cls.line,
+            message: `the other ${def.cls.name}, which defines '${read.attribute}'`,
+          });
         findings.push({
           rule: 'unknown-attribute',
           severity: file.language === 'python' ? 'error' : 'warning',

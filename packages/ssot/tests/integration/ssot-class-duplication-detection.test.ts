@@ -22,7 +22,8 @@ function hasPython(): boolean {
 }
 
 function requireDist(): void {
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npx tsc -b packages/ssot\` (npm test does) before these tests`);
+  if (!existsSync(cli))
+    throw new Error(`${cli} is missing: run \`npx tsc -b packages/ssot\` (npm test does) before these tests`);
 }
 
 const byRule = (findings: readonly Finding[], rule: string): Finding[] => findings.filter((f) => f.rule === rule);
@@ -36,14 +37,23 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     expect(d?.symbol).toBe('SessionMetrics');
     expect(d?.file).toBe(FACTORY);
     expect(d?.related.map((r) => r.file)).toEqual([SHARED]);
-    expect(d?.message).toContain('fields only there: total_sessions, active_sessions, last_activity, operations_count, errors');
-    expect(d?.message).toMatch(/fields only here: session_id, request_id, user_id, state, created_at, last_activity_at/);
+    expect(d?.message).toContain(
+      'fields only there: total_sessions, active_sessions, last_activity, operations_count, errors',
+    );
+    expect(d?.message).toMatch(
+      /fields only here: session_id, request_id, user_id, state, created_at, last_activity_at/,
+    );
     expect(d?.severity).toBe('warning');
   });
 
   it('session metrics specific ssot violation: each wrong read is reported with its suggestion', async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
-    const reads = byRule(report.findings, 'unknown-attribute').map((f) => ({ file: f.file, line: f.line, attribute: f.attribute, suggestion: f.suggestion }));
+    const reads = byRule(report.findings, 'unknown-attribute').map((f) => ({
+      file: f.file,
+      line: f.line,
+      attribute: f.attribute,
+      suggestion: f.suggestion,
+    }));
     expect(reads).toEqual([
       { file: FACTORY, line: 61, attribute: 'last_activity', suggestion: 'last_activity_at' },
       { file: FACTORY, line: 62, attribute: 'operations_count', suggestion: undefined },
@@ -55,17 +65,33 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     expect(operations?.related.map((r) => r.file)).toContain(SHARED);
   });
 
-  it.skipIf(!hasPython())('session metrics specific ssot violation: Python raises exactly the AttributeErrors ssot predicted', async () => {
-    const report = await scan({ paths: [fixture], threads: 0 });
-    const predicted = byRule(report.findings, 'unknown-attribute').map((f) => ({ file: f.file, line: f.line, attribute: f.attribute }));
-    const output = execFileSync('python3', ['run_fixture.py'], { cwd: fixture, encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-    const raised = JSON.parse(output) as { file: string; line: number; attribute: string }[];
-    const key = (r: { file: string; line: number; attribute?: string | undefined }): string => `${r.file}:${r.line}:${r.attribute ?? ''}`;
-    expect(raised.map(key).sort()).toEqual(predicted.map(key).sort());
-  });
+  it.skipIf(!hasPython())(
+    'session metrics specific ssot violation: Python raises exactly the AttributeErrors ssot predicted',
+    async () => {
+      const report = await scan({ paths: [fixture], threads: 0 });
+      const predicted = byRule(report.findings, 'unknown-attribute').map((f) => ({
+        file: f.file,
+        line: f.line,
+        attribute: f.attribute,
+      }));
+      const output = execFileSync('python3', ['run_fixture.py'], {
+        cwd: fixture,
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      });
+      const raised = JSON.parse(output) as { file: string; line: number; attribute: string }[];
+      const key = (r: { file: string; line: number; attribute?: string | undefined }): string =>
+        `${r.file}:${r.line}:${r.attribute ?? ''}`;
+      expect(raised.map(key).sort()).toEqual(predicted.map(key).sort());
+    },
+  );
 
   it('critical class pattern violations: a critical name duplicated is an error', async () => {
-    const plain = await scan({ paths: [fixture], threads: 0, config: { include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: {} } });
+    const plain = await scan({
+      paths: [fixture],
+      threads: 0,
+      config: { include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: {} },
+    });
     const critical = await scan({
       paths: [fixture],
       threads: 0,
@@ -82,21 +108,39 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     const imports = byRule(report.findings, 'inconsistent-import');
     expect(imports.map((f) => `${f.file}:${f.line}`)).toEqual([`${MONITOR}:3`]);
     expect(imports[0]?.message).toContain('shared.session_management.user_session_manager.SessionMetrics');
-    expect(imports[0]?.message).toContain('2 imports of netra_backend.app.database.request_scoped_session_factory.SessionMetrics');
+    expect(imports[0]?.message).toContain(
+      '2 imports of netra_backend.app.database.request_scoped_session_factory.SessionMetrics',
+    );
   });
 
   it('the CLI prints the JSON contract and exits 1 when findings reach --fail-on', () => {
     requireDist();
     const run = spawnSync(process.execPath, [cli, 'scan', fixture, '--format', 'json'], { encoding: 'utf8' });
     expect(run.status).toBe(1);
-    const report = JSON.parse(run.stdout) as { version: number; root: string; findings: Record<string, unknown>[]; stats: Record<string, number> };
+    const report = JSON.parse(run.stdout) as {
+      version: number;
+      root: string;
+      findings: Record<string, unknown>[];
+      stats: Record<string, number>;
+    };
     expect(report.version).toBe(1);
     // the contract's four counts, extended by the cache's (SPEC: extend, do not change)
     expect(Object.keys(report.stats).sort()).toEqual(['cachedFiles', 'durationMs', 'files', 'lines', 'parseErrors']);
     const read = report.findings.find((f) => f.attribute === 'last_activity');
-    expect(read).toMatchObject({ rule: 'unknown-attribute', severity: 'error', file: FACTORY, line: 61, symbol: 'SessionMetrics', suggestion: 'last_activity_at' });
+    expect(read).toMatchObject({
+      rule: 'unknown-attribute',
+      severity: 'error',
+      file: FACTORY,
+      line: 61,
+      symbol: 'SessionMetrics',
+      suggestion: 'last_activity_at',
+    });
     expect(typeof read?.fingerprint).toBe('string');
-    expect(spawnSync(process.execPath, [cli, 'scan', fixture, '--fail-on', 'error', '--format', 'json'], { encoding: 'utf8' }).status).toBe(1);
+    expect(
+      spawnSync(process.execPath, [cli, 'scan', fixture, '--fail-on', 'error', '--format', 'json'], {
+        encoding: 'utf8',
+      }).status,
+    ).toBe(1);
   });
 
   it('the CLI exits 2 with a message on usage and configuration errors', () => {
@@ -104,7 +148,9 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     const badFormat = spawnSync(process.execPath, [cli, 'scan', fixture, '--format', 'xml'], { encoding: 'utf8' });
     expect(badFormat.status).toBe(2);
     expect(badFormat.stderr).toContain('xml');
-    const missingConfig = spawnSync(process.execPath, [cli, 'scan', fixture, '--config', '/nonexistent/ssot.json'], { encoding: 'utf8' });
+    const missingConfig = spawnSync(process.execPath, [cli, 'scan', fixture, '--config', '/nonexistent/ssot.json'], {
+      encoding: 'utf8',
+    });
     expect(missingConfig.status).toBe(2);
     expect(missingConfig.stderr).toContain('cannot read config file');
     const unknownRule = spawnSync(process.execPath, [cli, 'explain', 'no-such-rule'], { encoding: 'utf8' });
@@ -116,7 +162,7 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
 });
 
 describe('SSOT detection on this repository', () => {
-  it('ssot on this repository\'s own source: zero findings', async () => {
+  it("ssot on this repository's own source: zero findings", async () => {
     requireDist();
     const report = await scan({ root: repositoryRoot, paths: [repositoryRoot] });
     const summary = report.findings.map((f) => `${f.file}:${f.line} [${f.rule}] ${f.message}`);

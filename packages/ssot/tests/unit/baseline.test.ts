@@ -29,9 +29,16 @@ describe('baseline round trip', { timeout: 30_000 }, () => {
     writeBaseline(baseline, before.findings);
 
     // move everything down: new imports and a helper at the top of each module
-    for (const file of [FACTORY, 'netra_backend/app/monitoring/session_monitor.py', 'shared/session_management/user_session_manager.py']) {
+    for (const file of [
+      FACTORY,
+      'netra_backend/app/monitoring/session_monitor.py',
+      'shared/session_management/user_session_manager.py',
+    ]) {
       const path = join(dir, file);
-      writeFileSync(path, `import os\nimport sys\n\n\ndef helper() -> None:\n    pass\n\n\n${readFileSync(path, 'utf8')}`);
+      writeFileSync(
+        path,
+        `import os\nimport sys\n\n\ndef helper() -> None:\n    pass\n\n\n${readFileSync(path, 'utf8')}`,
+      );
     }
     const moved = await scan({ paths: [dir], threads: 0, baseline });
     expect(moved.findings).toEqual([]);
@@ -41,7 +48,13 @@ describe('baseline round trip', { timeout: 30_000 }, () => {
 
     // a new wrong read is reported despite the baseline
     const factory = join(dir, FACTORY);
-    writeFileSync(factory, readFileSync(factory, 'utf8').replace('"errors": session_metrics.errors,', '"errors": session_metrics.errors,\n            "closed": session_metrics.closed_at,'));
+    writeFileSync(
+      factory,
+      readFileSync(factory, 'utf8').replace(
+        '"errors": session_metrics.errors,',
+        '"errors": session_metrics.errors,\n            "closed": session_metrics.closed_at,',
+      ),
+    );
     const grown = await scan({ paths: [dir], threads: 0, baseline });
     expect(grown.findings.map((f) => f.attribute)).toEqual(['closed_at']);
   });

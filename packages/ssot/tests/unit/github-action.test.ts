@@ -1,4 +1,5 @@
-/** The GitHub Action's entry point run as the runner runs it: inputs as INPUT_* variables, GITHUB_OUTPUT, a workspace. */
+/** The GitHub Action's entry point run as the runner runs it: inputs as INPUT_* variables, GITHUB_OUTPUT, a workspace.
+ * */
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -24,7 +25,12 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function runAction(inputs: Record<string, string>): { status: number | null; stdout: string; outputs: Record<string, string>; workspace: string } {
+function runAction(inputs: Record<string, string>): {
+  status: number | null;
+  stdout: string;
+  outputs: Record<string, string>;
+  workspace: string;
+} {
   const workspace = mkdtempSync(join(tmpdir(), 'ssot-action-'));
   dirs.push(workspace);
   cpSync(fixture, join(workspace, 'src'), { recursive: true });
@@ -33,9 +39,20 @@ function runAction(inputs: Record<string, string>): { status: number | null; std
   dirs.push(outputFile);
   const env: NodeJS.ProcessEnv = { ...process.env, GITHUB_WORKSPACE: workspace, GITHUB_OUTPUT: outputFile };
   // the runner passes every declared input, with its default when the workflow gives none
-  for (const [name, spec] of Object.entries(manifest.inputs)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-  const run = spawnSync(process.execPath, [join(repositoryRoot, manifest.runs.main)], { cwd: workspace, env, encoding: 'utf8' });
-  const outputs = Object.fromEntries(readFileSync(outputFile, 'utf8').trim().split('\n').filter(Boolean).map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  for (const [name, spec] of Object.entries(manifest.inputs))
+    env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
+  const run = spawnSync(process.execPath, [join(repositoryRoot, manifest.runs.main)], {
+    cwd: workspace,
+    env,
+    encoding: 'utf8',
+  });
+  const outputs = Object.fromEntries(
+    readFileSync(outputFile, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]),
+  );
   return { status: run.status, stdout: run.stdout + run.stderr, outputs, workspace };
 }
 

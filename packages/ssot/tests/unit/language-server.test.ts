@@ -10,9 +10,20 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  CodeActionRequest, DidChangeTextDocumentNotification, DidChangeWatchedFilesNotification, DidOpenTextDocumentNotification,
-  DidSaveTextDocumentNotification, ExitNotification, FileChangeType, InitializedNotification, InitializeRequest,
-  PublishDiagnosticsNotification, RegistrationRequest, ShutdownRequest, StreamMessageReader, StreamMessageWriter,
+  CodeActionRequest,
+  DidChangeTextDocumentNotification,
+  DidChangeWatchedFilesNotification,
+  DidOpenTextDocumentNotification,
+  DidSaveTextDocumentNotification,
+  ExitNotification,
+  FileChangeType,
+  InitializedNotification,
+  InitializeRequest,
+  PublishDiagnosticsNotification,
+  RegistrationRequest,
+  ShutdownRequest,
+  StreamMessageReader,
+  StreamMessageWriter,
   createProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import type { Diagnostic, ProtocolConnection } from 'vscode-languageserver-protocol/node';
@@ -31,7 +42,10 @@ class Client {
   private readonly latest = new Map<string, Published>();
   private waiters: { uri: string; test: (d: Diagnostic[]) => boolean; resolve: (p: Published) => void }[] = [];
   registrations: string[] = [];
-  constructor(readonly connection: ProtocolConnection, readonly process: ChildProcessWithoutNullStreams) {
+  constructor(
+    readonly connection: ProtocolConnection,
+    readonly process: ChildProcessWithoutNullStreams,
+  ) {
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
       const published = { diagnostics: params.diagnostics, at: performance.now() };
       this.latest.set(params.uri, published);
@@ -52,8 +66,21 @@ class Client {
     const current = this.latest.get(uri);
     if (current && test(current.diagnostics)) return Promise.resolve(current);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching diagnostics for ${uri}; last: ${JSON.stringify(this.latest.get(uri)?.diagnostics)}`)), timeoutMs);
-      this.waiters.push({ uri, test, resolve: (p) => { clearTimeout(timer); resolve(p); } });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`no matching diagnostics for ${uri}; last: ${JSON.stringify(this.latest.get(uri)?.diagnostics)}`),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        uri,
+        test,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+      });
     });
   }
 }
@@ -67,11 +94,16 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   let version = 1;
   const change = (name: string, text: string): number => {
     const sent = performance.now();
-    void client.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri: uri(name), version: ++version }, contentChanges: [{ text }] });
+    void client.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri: uri(name), version: ++version },
+      contentChanges: [{ text }],
+    });
     return sent;
   };
   const open = (name: string, text: string): void => {
-    void client.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: uri(name), languageId: 'python', version: ++version, text } });
+    void client.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: uri(name), languageId: 'python', version: ++version, text },
+    });
   };
 
   beforeAll(async () => {
@@ -79,14 +111,20 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     writeFileSync(join(dir, 'models.py'), MODELS);
     writeFileSync(join(dir, 'use.py'), USE);
     const server = spawn(process.execPath, [cli, 'lsp', '--stdio'], { cwd: dir, stdio: 'pipe' });
-    client = new Client(createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin)), server);
+    client = new Client(
+      createProtocolConnection(new StreamMessageReader(server.stdout), new StreamMessageWriter(server.stdin)),
+      server,
+    );
     const result = await client.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri: pathToFileURL(dir).href,
       workspaceFolders: [{ uri: pathToFileURL(dir).href, name: 'w' }],
       capabilities: {
         workspace: { didChangeWatchedFiles: { dynamicRegistration: true } },
-        textDocument: { publishDiagnostics: { relatedInformation: true }, codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } } },
+        textDocument: {
+          publishDiagnostics: { relatedInformation: true },
+          codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } },
+        },
       },
     });
     expect(result.serverInfo?.name).toBe('ssot');
@@ -105,12 +143,17 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('scans the workspace on start (filling the cache) and publishes an open file\'s findings with rule, severity and related locations', async () => {
+  it("scans the workspace on start (filling the cache) and publishes an open file's findings with rule, severity and related locations", async () => {
     open('use.py', USE);
     const { diagnostics } = await client.diagnostics(uri('use.py'), (d) => d.length > 0);
     expect(diagnostics).toHaveLength(1);
     const [d] = diagnostics;
-    expect(d).toMatchObject({ code: 'unknown-attribute', severity: 1, source: 'ssot', range: { start: { line: 4, character: 13 }, end: { line: 4, character: 19 } } });
+    expect(d).toMatchObject({
+      code: 'unknown-attribute',
+      severity: 1,
+      source: 'ssot',
+      range: { start: { line: 4, character: 13 }, end: { line: 4, character: 19 } },
+    });
     expect(d?.message).toContain('did you mean');
     expect(d?.message).toContain('counter');
     expect(d?.relatedInformation?.[0]?.location.uri).toBe(uri('models.py'));
@@ -121,12 +164,17 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   it('offers the "did you mean" as a quick fix', async () => {
     const { diagnostics } = await client.diagnostics(uri('use.py'), (d) => d.length === 1);
     const actions = await client.connection.sendRequest(CodeActionRequest.type, {
-      textDocument: { uri: uri('use.py') }, range: diagnostics[0]!.range, context: { diagnostics },
+      textDocument: { uri: uri('use.py') },
+      range: diagnostics[0]!.range,
+      context: { diagnostics },
     });
-    expect(actions).toEqual([expect.objectContaining({
-      title: 'Replace with "counter"', kind: 'quickfix',
-      edit: { changes: { [uri('use.py')]: [{ range: diagnostics[0]!.range, newText: 'counter' }] } },
-    })]);
+    expect(actions).toEqual([
+      expect.objectContaining({
+        title: 'Replace with "counter"',
+        kind: 'quickfix',
+        edit: { changes: { [uri('use.py')]: [{ range: diagnostics[0]!.range, newText: 'counter' }] } },
+      }),
+    ]);
   });
 
   it('clears a read fixed in the editor within 500 ms', async () => {
@@ -135,7 +183,7 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     expect(published.at - sent).toBeLessThan(500);
   });
 
-  it('shows a syntax error mid-edit and keeps the file\'s last good summary for the rules', async () => {
+  it("shows a syntax error mid-edit and keeps the file's last good summary for the rules", async () => {
     change('use.py', 'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    return m.(\n');
     const broken = await client.diagnostics(uri('use.py'), (d) => d.some((x) => x.code === 'syntax-error'));
     expect(codes(broken.diagnostics)).toEqual(['syntax-error']);
@@ -154,7 +202,9 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     expect(use.diagnostics[0]?.message).toContain('counter');
     writeFileSync(join(dir, 'models.py'), MODELS);
     change('models.py', MODELS);
-    void client.connection.sendNotification(DidSaveTextDocumentNotification.type, { textDocument: { uri: uri('models.py') } });
+    void client.connection.sendNotification(DidSaveTextDocumentNotification.type, {
+      textDocument: { uri: uri('models.py') },
+    });
     await client.diagnostics(uri('use.py'), (d) => d.length === 0);
   });
 
@@ -162,11 +212,19 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     // a second Metrics with another shape, in a module that can meet models.py (it imports it): a
     // duplicate-definition on the open models.py
     writeFileSync(join(dir, 'other.py'), 'import models\n\n\nclass Metrics:\n    total = 0\n');
-    void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: uri('other.py'), type: FileChangeType.Created }] });
-    const duplicate = await client.diagnostics(uri('models.py'), (d) => d.some((x) => x.code === 'duplicate-definition'));
-    expect(duplicate.diagnostics.find((x) => x.code === 'duplicate-definition')?.relatedInformation?.[0]?.location.uri).toBe(uri('other.py'));
+    void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
+      changes: [{ uri: uri('other.py'), type: FileChangeType.Created }],
+    });
+    const duplicate = await client.diagnostics(uri('models.py'), (d) =>
+      d.some((x) => x.code === 'duplicate-definition'),
+    );
+    expect(
+      duplicate.diagnostics.find((x) => x.code === 'duplicate-definition')?.relatedInformation?.[0]?.location.uri,
+    ).toBe(uri('other.py'));
     unlinkSync(join(dir, 'other.py'));
-    void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, { changes: [{ uri: uri('other.py'), type: FileChangeType.Deleted }] });
+    void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
+      changes: [{ uri: uri('other.py'), type: FileChangeType.Deleted }],
+    });
     await client.diagnostics(uri('models.py'), (d) => d.length === 0);
   });
 

@@ -7,7 +7,10 @@ import type { ModelOptions } from '../../src/model/model.js';
 import { extractPython } from '../../src/parse/python.js';
 
 function model(files: Record<string, string>, options: ModelOptions = {}): Model {
-  return new Model(Object.entries(files).map(([path, source]) => extractPython(path, source)), options);
+  return new Model(
+    Object.entries(files).map(([path, source]) => extractPython(path, source)),
+    options,
+  );
 }
 
 function file(m: Model, path: string) {
@@ -18,7 +21,10 @@ function file(m: Model, path: string) {
 
 describe('model: modules', () => {
   it('a package as scan root names its modules from the package', () => {
-    const m = model({ '__init__.py': '', 'sub/__init__.py': '', 'sub/models.py': 'class Item:\n    pass\n', 'use.py': '' }, { rootPackage: 'pkg' });
+    const m = model(
+      { '__init__.py': '', 'sub/__init__.py': '', 'sub/models.py': 'class Item:\n    pass\n', 'use.py': '' },
+      { rootPackage: 'pkg' },
+    );
     expect(m.moduleOf(file(m, 'sub/models.py'))).toBe('pkg.sub.models');
     expect(m.moduleOf(file(m, '__init__.py'))).toBe('pkg');
     expect(m.resolveModule(file(m, 'use.py'), 'pkg.sub.models')).toBe('pkg.sub.models');
@@ -35,9 +41,12 @@ describe('model: modules', () => {
 describe('model: which files can meet', () => {
   const m = model({
     'app.py': 'import left.x\n',
-    'left/__init__.py': '', 'left/x.py': 'from shared import base\n',
-    'right/__init__.py': '', 'right/y.py': 'from shared import base\n',
-    'shared/__init__.py': '', 'shared/base.py': '',
+    'left/__init__.py': '',
+    'left/x.py': 'from shared import base\n',
+    'right/__init__.py': '',
+    'right/y.py': 'from shared import base\n',
+    'shared/__init__.py': '',
+    'shared/base.py': '',
   });
   it('a module importing both (directly or through others) makes them meet; a shared dependency does not', () => {
     expect(m.canMeet(file(m, 'left/x.py'), file(m, 'shared/base.py'))).toBe(true);
@@ -58,7 +67,8 @@ describe('model: classes', () => {
 
   it('a class passed to a call is open, and so is the class mixed with it', () => {
     const m = model({
-      'a.py': 'class M:\n    pass\n\nclass P:\n    pass\n\nclass C(M, P):\n    pass\n\nclass Q:\n    pass\n\nregister(M)\n',
+      'a.py':
+        'class M:\n    pass\n\nclass P:\n    pass\n\nclass C(M, P):\n    pass\n\nclass Q:\n    pass\n\nregister(M)\n',
     });
     const open = m.definitions.filter((d) => m.isOpen(d)).map((d) => d.cls.name);
     expect(open).toEqual(['M', 'P']);
@@ -72,7 +82,9 @@ describe('model: classes', () => {
       'api.py': 'import models\n\nclass User:\n    class Meta:\n        model = models.User\n',
       'other.py': 'class User:\n    pass\n',
     });
-    const [modelUser, apiUser, otherUser] = ['models.py', 'api.py', 'other.py'].map((p) => m.definitionsIn(file(m, p))[0]!);
+    const [modelUser, apiUser, otherUser] = ['models.py', 'api.py', 'other.py'].map(
+      (p) => m.definitionsIn(file(m, p))[0]!,
+    );
     expect(m.refersTo(apiUser!, modelUser!)).toBe(true);
     expect(m.refersTo(modelUser!, apiUser!)).toBe(false);
     expect(m.refersTo(otherUser!, modelUser!)).toBe(false);
@@ -88,7 +100,8 @@ describe('model: classes', () => {
 
   it('a name stored on an untyped receiver is silenced only on classes that hand self to calls', () => {
     const m = model({
-      'a.py': 'class Plain:\n    pass\n\nclass Shared:\n    def start(self):\n        run(self)\n\ndef setup(c):\n    c.qos = 1\n',
+      'a.py':
+        'class Plain:\n    pass\n\nclass Shared:\n    def start(self):\n        run(self)\n\ndef setup(c):\n    c.qos = 1\n',
     });
     const [plain, shared] = m.definitions;
     expect(m.mayBeSetFromOutside(plain!, 'qos')).toBe(false);
@@ -100,10 +113,16 @@ describe('model: classes', () => {
 describe('model: built once, read-only for the rules', () => {
   it('turning a rule off does not change the others’ findings (assignments from outside apply to every rule)', () => {
     const summaries = [
-      extractPython('m.py', 'class M:\n    a = 1\n\ndef set_b(m: M):\n    m.b = 2\n\ndef read(m: M):\n    return m.b, m.c\n'),
+      extractPython(
+        'm.py',
+        'class M:\n    a = 1\n\ndef set_b(m: M):\n    m.b = 2\n\ndef read(m: M):\n    return m.b, m.c\n',
+      ),
     ];
     const all = analyze(summaries, DEFAULT_CONFIG).filter((f) => f.rule === 'unknown-attribute');
-    const only = analyze(summaries, { ...DEFAULT_CONFIG, rules: { 'duplicate-definition': 'off', 'inconsistent-import': 'off' } });
+    const only = analyze(summaries, {
+      ...DEFAULT_CONFIG,
+      rules: { 'duplicate-definition': 'off', 'inconsistent-import': 'off' },
+    });
     expect(all.map((f) => f.attribute)).toEqual(['c']);
     expect(only.map((f) => f.attribute)).toEqual(['c']);
   });

@@ -19,7 +19,12 @@ describe('escapingNames: class objects handed to code the scanner does not follo
   });
 
   it('elements of list, set and dict literals escape; annotations do not', () => {
-    expect(names("HEADERS = {'subject': SubjectHeader, 'to': Address}\nITEMS = [A, B]\n")).toEqual(['SubjectHeader', 'Address', 'A', 'B']);
+    expect(names("HEADERS = {'subject': SubjectHeader, 'to': Address}\nITEMS = [A, B]\n")).toEqual([
+      'SubjectHeader',
+      'Address',
+      'A',
+      'B',
+    ]);
     expect(names('def f(a: Foo, b: Bar):\n    pass\n')).toEqual([]);
   });
 
@@ -46,7 +51,8 @@ describe('passedToCall: a method hands its instance to other code', () => {
 
 describe('namesakeReferences: where a class names a namesake', () => {
   it('dotted names ending with the name or an alias, whole identifiers only', () => {
-    const text = 'class User(Base):\n    class Meta:\n        model = models.User\n    other: UserModel\n    x = Username\n';
+    const text =
+      'class User(Base):\n    class Meta:\n        model = models.User\n    other: UserModel\n    x = Username\n';
     expect(namesakeReferences(text, 'User', ['UserModel'])).toEqual(['User', 'models.User', 'UserModel']);
   });
 });
@@ -64,15 +70,22 @@ describe('isGenerated: a header that says so', () => {
 describe('statement parsers', () => {
   it('parameters with annotations and defaults', () => {
     expect(parameters('(self, m: "Foo", *a, n: int = 2, **k)')).toEqual([
-      { name: 'self', type: null }, { name: 'm', type: '"Foo"' }, { name: 'a', type: null }, { name: 'n', type: 'int' },
+      { name: 'self', type: null },
+      { name: 'm', type: '"Foo"' },
+      { name: 'a', type: null },
+      { name: 'n', type: 'int' },
       { name: 'k', type: null },
     ]);
   });
 
   it('imports: aliases, parenthesised lists, relative modules', () => {
     expect(parseImport('from .x import (Y as Z, W)')).toEqual([
-      { module: '.x', name: 'Y', local: 'Z' }, { module: '.x', name: 'W', local: 'W' },
+      { module: '.x', name: 'Y', local: 'Z' },
+      { module: '.x', name: 'W', local: 'W' },
     ]);
-    expect(parseImport('import a.b as c, d')).toEqual([{ module: 'a.b', name: null, local: 'c' }, { module: 'd', name: null, local: 'd' }]);
+    expect(parseImport('import a.b as c, d')).toEqual([
+      { module: 'a.b', name: null, local: 'c' },
+      { module: 'd', name: null, local: 'd' },
+    ]);
   });
 });

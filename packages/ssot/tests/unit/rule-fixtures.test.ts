@@ -25,7 +25,9 @@ const cases = readdirSync(rulesDir, { withFileTypes: true })
 
 describe('rule fixtures: each case reports exactly its checked-in expected.json', () => {
   it('has fixtures for every rule', () => {
-    expect(new Set(cases.map((c) => c.rule))).toEqual(new Set(['duplicate-definition', 'unknown-attribute', 'inconsistent-import']));
+    expect(new Set(cases.map((c) => c.rule))).toEqual(
+      new Set(['duplicate-definition', 'unknown-attribute', 'inconsistent-import']),
+    );
   });
 
   for (const c of cases) {
@@ -33,10 +35,25 @@ describe('rule fixtures: each case reports exactly its checked-in expected.json'
       const expected = JSON.parse(readFileSync(join(c.dir, 'expected.json'), 'utf8')) as Expected[];
       const report = await scan({ paths: [c.dir], threads: 0 });
       expect(report.errors).toEqual([]);
-      const actual = report.findings.map((f) => ({ rule: f.rule, file: f.file, line: f.line, attribute: f.attribute, suggestion: f.suggestion }));
-      const wanted = expected.map((e) => ({ rule: e.rule, file: e.file, line: e.line, attribute: e.attribute, suggestion: e.suggestion }));
-      const key = (f: { file: string; line: number; rule: string; attribute?: string | undefined }): string => `${f.file}:${f.line}:${f.rule}:${f.attribute ?? ''}`;
-      expect(actual.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(wanted.sort((a, b) => key(a).localeCompare(key(b))));
+      const actual = report.findings.map((f) => ({
+        rule: f.rule,
+        file: f.file,
+        line: f.line,
+        attribute: f.attribute,
+        suggestion: f.suggestion,
+      }));
+      const wanted = expected.map((e) => ({
+        rule: e.rule,
+        file: e.file,
+        line: e.line,
+        attribute: e.attribute,
+        suggestion: e.suggestion,
+      }));
+      const key = (f: { file: string; line: number; rule: string; attribute?: string | undefined }): string =>
+        `${f.file}:${f.line}:${f.rule}:${f.attribute ?? ''}`;
+      expect(actual.sort((a, b) => key(a).localeCompare(key(b)))).toEqual(
+        wanted.sort((a, b) => key(a).localeCompare(key(b))),
+      );
       for (const e of expected) {
         const f = report.findings.find((x) => x.file === e.file && x.line === e.line && x.rule === e.rule);
         if (e.severity) expect(f?.severity).toBe(e.severity);

@@ -14,7 +14,9 @@ const addFormats = require('ajv-formats') as typeof AjvFormats.default;
 
 const fixture = fileURLToPath(new URL('../fixtures/session-metrics-bug/', import.meta.url));
 // the official SARIF 2.1.0 schema (sarif-2.1.0-rtm.5), as published with the OASIS standard
-const schema = JSON.parse(readFileSync(new URL('../schemas/sarif-2.1.0-rtm.5.json', import.meta.url), 'utf8')) as object;
+const schema = JSON.parse(
+  readFileSync(new URL('../schemas/sarif-2.1.0-rtm.5.json', import.meta.url), 'utf8'),
+) as object;
 
 // a scan and a schema compile each: seconds on a loaded machine
 describe('SARIF output', { timeout: 30_000 }, () => {
@@ -32,21 +34,35 @@ describe('SARIF output', { timeout: 30_000 }, () => {
   it('carries rule metadata, help text and partialFingerprints', async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
     const log = JSON.parse(formatSarif(report)) as {
-      runs: { tool: { driver: { rules: { id: string; help: { text: string } }[] } }; results: { ruleId: string; partialFingerprints: Record<string, string> }[] }[];
+      runs: {
+        tool: { driver: { rules: { id: string; help: { text: string } }[] } };
+        results: { ruleId: string; partialFingerprints: Record<string, string> }[];
+      }[];
     };
     const run = log.runs[0]!;
-    expect(run.tool.driver.rules.map((r) => r.id)).toEqual(['duplicate-definition', 'unknown-attribute', 'inconsistent-import']);
+    expect(run.tool.driver.rules.map((r) => r.id)).toEqual([
+      'duplicate-definition',
+      'unknown-attribute',
+      'inconsistent-import',
+    ]);
     expect(run.tool.driver.rules[1]!.help.text).toContain('## Why is this bad?');
     expect(run.results).toHaveLength(report.findings.length);
-    for (const [i, r] of run.results.entries()) expect(r.partialFingerprints['ssot/v1']).toBe(report.findings[i]!.fingerprint);
+    for (const [i, r] of run.results.entries())
+      expect(r.partialFingerprints['ssot/v1']).toBe(report.findings[i]!.fingerprint);
   });
 
-  it('stays within code scanning\'s 25,000 results per run, keeping the most severe and saying how many it left out', async () => {
+  it("stays within code scanning's 25,000 results per run, keeping the most severe and saying how many it left out", async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
     const severities = report.findings.map((f) => f.severity);
     expect(severities).toContain('error');
     expect(severities).toContain('warning');
-    const many = { ...report, findings: Array.from({ length: 26_000 }, (_, i) => ({ ...report.findings[i % report.findings.length]!, line: i + 1 })) };
+    const many = {
+      ...report,
+      findings: Array.from({ length: 26_000 }, (_, i) => ({
+        ...report.findings[i % report.findings.length]!,
+        line: i + 1,
+      })),
+    };
     const log = toSarif(many);
     const run = log.runs[0]!;
     expect(run.results).toHaveLength(MAX_SARIF_RESULTS);

@@ -32,7 +32,9 @@ describe('scanning', { timeout: 30_000 }, () => {
 
   it('points an unknown-attribute finding at the attribute name', async () => {
     const dir = project({
-      'a.py': BUG + '\n\nclass B:\n    def __init__(self) -> None:\n        self.a = A()\n\n    def g(self) -> int:\n        return self.a.zz\n',
+      'a.py':
+        BUG +
+        '\n\nclass B:\n    def __init__(self) -> None:\n        self.a = A()\n\n    def g(self) -> int:\n        return self.a.zz\n',
       'm.js': 'class M {\n  constructor() {\n    this.count = 0;\n  }\n}\nconst m = new M();\nconsole.log(m.cuont);\n',
     });
     const report = await scan({ paths: [dir], threads: 0 });
@@ -53,7 +55,7 @@ describe('scanning', { timeout: 30_000 }, () => {
     expect(report.findings.map((f) => f.attribute)).toEqual(['y']);
   });
 
-  it('skips .gitignored files, dependencies, virtualenvs and the config\'s excludes', async () => {
+  it("skips .gitignored files, dependencies, virtualenvs and the config's excludes", async () => {
     const dir = project({
       '.gitignore': 'generated/\n',
       'generated/a.py': BUG,
@@ -78,9 +80,29 @@ describe('scanning', { timeout: 30_000 }, () => {
 
   it('applies rule severities and switches rules off from the config', async () => {
     const dir = project({ 'a.py': BUG });
-    const note = await scan({ paths: [dir], threads: 0, config: { include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: { 'unknown-attribute': 'note' } } });
+    const note = await scan({
+      paths: [dir],
+      threads: 0,
+      config: {
+        include: [],
+        exclude: [],
+        criticalNames: [],
+        allowDuplicateNames: [],
+        rules: { 'unknown-attribute': 'note' },
+      },
+    });
     expect(note.findings.map((f) => f.severity)).toEqual(['note']);
-    const off = await scan({ paths: [dir], threads: 0, config: { include: [], exclude: [], criticalNames: [], allowDuplicateNames: [], rules: { 'unknown-attribute': 'off' } } });
+    const off = await scan({
+      paths: [dir],
+      threads: 0,
+      config: {
+        include: [],
+        exclude: [],
+        criticalNames: [],
+        allowDuplicateNames: [],
+        rules: { 'unknown-attribute': 'off' },
+      },
+    });
     expect(off.findings).toEqual([]);
   });
 

@@ -14,7 +14,9 @@ afterEach(() => {
 });
 
 const git = (dir: string, ...args: string[]): string =>
-  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { encoding: 'utf8' });
+  execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], {
+    encoding: 'utf8',
+  });
 
 function write(dir: string, files: Record<string, string>): void {
   for (const [path, text] of Object.entries(files)) {
@@ -37,7 +39,8 @@ function repository(): string {
   return dir;
 }
 
-const reads = (findings: readonly { file: string; attribute?: string }[]): string[] => findings.map((f) => `${f.file}:${f.attribute}`).sort();
+const reads = (findings: readonly { file: string; attribute?: string }[]): string[] =>
+  findings.map((f) => `${f.file}:${f.attribute}`).sort();
 
 // the CLI runs start Node processes: seconds each on a loaded machine
 describe('--since REF', { timeout: 60_000 }, () => {
@@ -67,7 +70,7 @@ describe('--since REF', { timeout: 60_000 }, () => {
     expect(reads((await scan({ paths: [dir], threads: 0 })).findings)).toEqual(['old.py:cuont', 'reader.py:errors']);
   });
 
-  it('takes the branch point for a ref that moved on: --since main on a branch is the branch\'s own changes', async () => {
+  it("takes the branch point for a ref that moved on: --since main on a branch is the branch's own changes", async () => {
     const dir = repository();
     git(dir, 'checkout', '-q', '-b', 'feature');
     write(dir, { 'feature.py': 'from models import Metrics\n\n\ndef g(m: Metrics) -> int:\n    return m.feat\n' });
@@ -85,18 +88,24 @@ describe('--since REF', { timeout: 60_000 }, () => {
     const dir = repository();
     await expect(scan({ paths: [dir], threads: 0, since: 'no-such-ref' })).rejects.toThrow(SinceError);
     await expect(scan({ paths: [dir], threads: 0, since: '--output=x' })).rejects.toThrow(SinceError);
-    const run = spawnSync(process.execPath, [cli, 'scan', dir, '--since', 'no-such-ref', '--no-cache'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, 'scan', dir, '--since', 'no-such-ref', '--no-cache'], {
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/^ssot: --since: git diff .* failed: /);
     const plain = mkdtempSync(join(tmpdir(), 'ssot-since-plain-'));
     dirs.push(plain);
     write(plain, { 'a.py': 'x = 1\n' });
-    expect(spawnSync(process.execPath, [cli, 'scan', plain, '--since', 'HEAD', '--no-cache'], { encoding: 'utf8' }).status).toBe(2);
+    expect(
+      spawnSync(process.execPath, [cli, 'scan', plain, '--since', 'HEAD', '--no-cache'], { encoding: 'utf8' }).status,
+    ).toBe(2);
   });
 
   it('keeps the exit status: 1 when a changed file has a finding, 0 when only old files do', () => {
     const dir = repository();
     expect(spawnSync(process.execPath, [cli, 'scan', dir, '--no-cache'], { encoding: 'utf8' }).status).toBe(1);
-    expect(spawnSync(process.execPath, [cli, 'scan', dir, '--since', 'HEAD', '--no-cache'], { encoding: 'utf8' }).status).toBe(0);
+    expect(
+      spawnSync(process.execPath, [cli, 'scan', dir, '--since', 'HEAD', '--no-cache'], { encoding: 'utf8' }).status,
+    ).toBe(0);
   });
 });

@@ -23,12 +23,19 @@ afterEach(() => {
 function corpus(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ssot-cache-'));
   dirs.push(dir);
-  fixtures.forEach((f, i) => cpSync(f, join(dir, `part${i}`), { recursive: true, filter: (src) => !src.includes('.ssot_cache') }));
+  fixtures.forEach((f, i) =>
+    cpSync(f, join(dir, `part${i}`), { recursive: true, filter: (src) => !src.includes('.ssot_cache') }),
+  );
   return dir;
 }
 
 /** What must not differ between a cached and a cold scan. */
-const outcome = (r: Report): unknown => ({ findings: r.findings, errors: r.errors, files: r.stats.files, lines: r.stats.lines });
+const outcome = (r: Report): unknown => ({
+  findings: r.findings,
+  errors: r.errors,
+  files: r.stats.files,
+  lines: r.stats.lines,
+});
 
 // each test scans the fixtures a few times: slow under load, well within 30 s
 describe('the summary cache', { timeout: 30_000 }, () => {
@@ -47,14 +54,21 @@ describe('the summary cache', { timeout: 30_000 }, () => {
 
     // fix one read, add a new bad one elsewhere, delete a file: one file re-extracted each, findings as cold
     const use = join(dir, 'part0/netra_backend/app/database/request_scoped_session_factory.py');
-    writeFileSync(use, readFileSync(use, 'utf8').replace('session_metrics.operations_count', 'session_metrics.query_count'));
-    writeFileSync(join(dir, 'part0/new_module.py'), 'class Fresh:\n    a = 1\n\n\ndef f(x: Fresh) -> int:\n    return x.b\n');
+    writeFileSync(
+      use,
+      readFileSync(use, 'utf8').replace('session_metrics.operations_count', 'session_metrics.query_count'),
+    );
+    writeFileSync(
+      join(dir, 'part0/new_module.py'),
+      'class Fresh:\n    a = 1\n\n\ndef f(x: Fresh) -> int:\n    return x.b\n',
+    );
     rmSync(join(dir, 'part1/javascript/use.js'));
     const changed = await scan({ paths: [dir], threads: 0, cache: true });
     expect(changed.stats.cachedFiles).toBe(changed.stats.files - 2);
     expect(outcome(changed)).toEqual(outcome(await scan({ paths: [dir], threads: 0 })));
     expect(changed.findings.map((f) => f.attribute)).toContain('b');
-    const factoryReads = (r: Report): (string | undefined)[] => r.findings.filter((f) => f.file.endsWith('session_factory.py')).map((f) => f.attribute);
+    const factoryReads = (r: Report): (string | undefined)[] =>
+      r.findings.filter((f) => f.file.endsWith('session_factory.py')).map((f) => f.attribute);
     expect(factoryReads(first)).toContain('operations_count');
     expect(factoryReads(changed)).not.toContain('operations_count');
     // the deleted file's entry is gone from the cache

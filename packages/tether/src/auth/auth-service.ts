@@ -51,12 +51,18 @@ export class AuthService {
   async register(email: string, password: string, details: RequestDetails = {}): Promise<RegisteredUser> {
     const hash = await hashPassword(password, this.options.passwordHashCost);
     try {
-      const { rows } = await this.options.factory.withSession({ userId: 'service:auth', ...requestIdOf(details) }, (s) =>
-        s.query<RegisteredUser>('INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, email', [email, hash]),
+      const { rows } = await this.options.factory.withSession(
+        { userId: 'service:auth', ...requestIdOf(details) },
+        (s) =>
+          s.query<RegisteredUser>('INSERT INTO users (email, password_hash) VALUES ($1, $2) RETURNING id, email', [
+            email,
+            hash,
+          ]),
       );
       return rows[0] as RegisteredUser;
     } catch (error) {
-      if ((error as { code?: string }).code === '23505') throw new EmailTakenError('an account with this email already exists');
+      if ((error as { code?: string }).code === '23505')
+        throw new EmailTakenError('an account with this email already exists');
       throw error;
     }
   }
@@ -64,11 +70,17 @@ export class AuthService {
   async login(email: string, password: string, details: RequestDetails = {}): Promise<TokenPair> {
     this.countAttempt(email);
     const { rows } = await this.options.factory.withSession({ userId: 'service:auth', ...requestIdOf(details) }, (s) =>
-      s.query<{ id: string; password_hash: string }>('SELECT id, password_hash FROM users WHERE lower(email) = lower($1)', [email]),
+      s.query<{ id: string; password_hash: string }>(
+        'SELECT id, password_hash FROM users WHERE lower(email) = lower($1)',
+        [email],
+      ),
     );
     const user = rows[0];
     // the same work whether or not the user exists: timing does not reveal registered addresses
-    const ok = await verifyPassword(password, user?.password_hash ?? (await (this.decoy ??= decoyHash(this.options.passwordHashCost))));
+    const ok = await verifyPassword(
+      password,
+      user?.password_hash ?? (await (this.decoy ??= decoyHash(this.options.passwordHashCost))),
+    );
     if (!user || !ok) throw new AuthenticationError('invalid_credentials', 'wrong email or password');
     this.attempts.delete(email.toLowerCase());
     const issued = await this.options.logins.create(user.id, details);
@@ -113,7 +125,10 @@ export class AuthService {
     }
     entry.count++;
     if (entry.count > this.options.loginAttemptsPerMinute) {
-      throw new RateLimitedError('too many login attempts for this address; try again later', Math.ceil((entry.windowStart + 60_000 - now) / 1000));
+      throw new RateLimitedError(
+        'too many login attempts for this address; try again later',
+        Math.ceil((entry.windowStart + 60_000 - now) / 1000),
+      );
     }
   }
 }

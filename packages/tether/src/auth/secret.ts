@@ -24,6 +24,8 @@ export function loadSigningSecret(configured: string | undefined, dataDir: strin
     if (secret.length < 32) throw new Error(`${file} holds fewer than 32 characters`);
     return new TextEncoder().encode(secret);
   } catch (cause) {
-    throw new ConfigurationError(`cannot read or create the signing secret ${file}: ${(cause as Error).message}`, { cause });
+    throw new ConfigurationError(`cannot read or create the signing secret ${file}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }

@@ -57,14 +57,20 @@ export class AccessTokens {
 
   private async verifySignature(token: string): Promise<AccessTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.secret, { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE, requiredClaims: ['sub', 'exp', 'sid'] });
+      const { payload } = await jwtVerify(token, this.secret, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ['sub', 'exp', 'sid'],
+      });
       if (typeof payload.sub !== 'string' || typeof payload.sid !== 'string' || typeof payload.exp !== 'number') {
         throw new AuthenticationError('token_invalid', 'the access token lacks sub, sid or exp');
       }
       return { userId: payload.sub, sessionId: payload.sid, expiresAt: payload.exp * 1000 };
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
-      if (error instanceof errors.JWTExpired) throw new AuthenticationError('token_expired', 'the access token has expired', { cause: error });
+      if (error instanceof errors.JWTExpired)
+        throw new AuthenticationError('token_expired', 'the access token has expired', { cause: error });
       throw new AuthenticationError('token_invalid', 'the access token is not valid', { cause: error });
     }
   }

@@ -23,11 +23,21 @@ export interface BroadcasterSettings {
 }
 
 /** The adapter `settings.url` names; `databaseUrl` carries LISTEN/NOTIFY when no broker is named. */
-export function createBroadcaster(settings: BroadcasterSettings, database: { url: string; applicationName: string }, logger: SessionLogger): Broadcaster {
+export function createBroadcaster(
+  settings: BroadcasterSettings,
+  database: { url: string; applicationName: string },
+  logger: SessionLogger,
+): Broadcaster {
   const url = settings.url;
   if (url?.startsWith('redis://') || url?.startsWith('rediss://')) {
     return new RedisBroadcaster({ url, stream: settings.channel, maxLength: settings.retainEvents, logger });
   }
-  if (url?.startsWith('nats://')) return new NatsBroadcaster({ url, stream: settings.channel, maxLength: settings.retainEvents, logger });
-  return new PostgresBroadcaster({ connectionString: database.url, channel: settings.channel, applicationName: database.applicationName, logger });
+  if (url?.startsWith('nats://'))
+    return new NatsBroadcaster({ url, stream: settings.channel, maxLength: settings.retainEvents, logger });
+  return new PostgresBroadcaster({
+    connectionString: database.url,
+    channel: settings.channel,
+    applicationName: database.applicationName,
+    logger,
+  });
 }

@@ -28,14 +28,27 @@ export class NatsBroadcaster implements Broadcaster {
   }
 
   async start(handlers: BroadcastHandlers): Promise<void> {
-    const nc = await connect({ servers: this.options.url, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true, name: 'tether' });
+    const nc = await connect({
+      servers: this.options.url,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+      waitOnFirstConnect: true,
+      name: 'tether',
+    });
     this.connection = nc;
     const jsm = await jetstreamManager(nc);
-    const config = { subjects: [this.subject], storage: StorageType.File, max_msgs: this.options.maxLength, duplicate_window: DUPLICATE_WINDOW_NS };
+    const config = {
+      subjects: [this.subject],
+      storage: StorageType.File,
+      max_msgs: this.options.maxLength,
+      duplicate_window: DUPLICATE_WINDOW_NS,
+    };
     try {
       await jsm.streams.info(this.options.stream);
     } catch {
-      await jsm.streams.add({ name: this.options.stream, ...config }).catch(async () => jsm.streams.info(this.options.stream)); // another instance made it meanwhile
+      await jsm.streams
+        .add({ name: this.options.stream, ...config })
+        .catch(async () => jsm.streams.info(this.options.stream)); // another instance made it meanwhile
     }
     this.js = jetstream(nc);
     const consumer = await this.js.consumers.get(this.options.stream, { deliver_policy: DeliverPolicy.New });
@@ -70,7 +83,9 @@ export class NatsBroadcaster implements Broadcaster {
   async publish(events: readonly BroadcastEvent[]): Promise<void> {
     const js = this.js;
     if (!js || this.connection?.isClosed()) throw new Error('NATS is not connected');
-    await Promise.all(events.map((e) => js.publish(this.subject, wireForm(e, PAYLOAD_LIMIT), { msgID: e.id, timeout: 2_000 })));
+    await Promise.all(
+      events.map((e) => js.publish(this.subject, wireForm(e, PAYLOAD_LIMIT), { msgID: e.id, timeout: 2_000 })),
+    );
   }
 
   async close(): Promise<void> {

@@ -35,7 +35,14 @@ export class OutboxRelay {
   published = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, application_name: options.applicationName, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 5_000, keepAlive: true });
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      application_name: options.applicationName,
+      max: 1,
+      idleTimeoutMillis: 0,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
     this.pool.on('error', () => {}); // a lost idle connection: the next drain connects again
   }
 
@@ -68,7 +75,11 @@ export class OutboxRelay {
       if (this.failing) this.options.logger.info({}, 'outbox relay publishing again');
       this.failing = false;
     } catch (error) {
-      if (!this.failing) this.options.logger.warn({ error: (error as Error).message, broadcaster: this.options.broadcaster.kind }, 'outbox relay cannot publish; events stay in the outbox');
+      if (!this.failing)
+        this.options.logger.warn(
+          { error: (error as Error).message, broadcaster: this.options.broadcaster.kind },
+          'outbox relay cannot publish; events stay in the outbox',
+        );
       this.failing = true;
     }
   }
@@ -97,7 +108,13 @@ export class OutboxRelay {
       return rows.length;
     } catch (error) {
       // a broker that refused the batch leaves the connection fine; one that cannot roll back is dropped
-      if (!(await client.query('ROLLBACK').then(() => true, () => false))) broken = error as Error;
+      if (
+        !(await client.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        ))
+      )
+        broken = error as Error;
       throw error;
     } finally {
       client.release(broken);

@@ -36,7 +36,12 @@ export class NotificationListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.options.applicationName, connectionTimeoutMillis: 5_000, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: this.options.applicationName,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
     this.client = client;
     let lost = false;
     const onLost = (error?: Error): void => {
@@ -47,7 +52,10 @@ export class NotificationListener {
       client.removeAllListeners('notification');
       client.end().catch(() => {});
       if (this.closed) return;
-      this.options.logger.warn({ error: error?.message ?? 'connection ended' }, 'notification listener lost its database connection; reconnecting');
+      this.options.logger.warn(
+        { error: error?.message ?? 'connection ended' },
+        'notification listener lost its database connection; reconnecting',
+      );
       this.schedule();
     };
     client.on('error', onLost);

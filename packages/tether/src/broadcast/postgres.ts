@@ -45,7 +45,10 @@ export class PostgresBroadcaster implements Broadcaster {
   }
 
   async publish(events: readonly BroadcastEvent[], within: RelayTransaction): Promise<void> {
-    await within.query('SELECT pg_notify($1, e) FROM unnest($2::text[]) AS e', [this.options.channel, events.map((e) => wireForm(e, NOTIFY_LIMIT))]);
+    await within.query('SELECT pg_notify($1, e) FROM unnest($2::text[]) AS e', [
+      this.options.channel,
+      events.map((e) => wireForm(e, NOTIFY_LIMIT)),
+    ]);
   }
 
   async close(): Promise<void> {

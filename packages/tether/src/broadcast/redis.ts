@@ -30,7 +30,12 @@ export class RedisBroadcaster implements Broadcaster {
   constructor(private readonly options: BrokerOptions) {
     // commands fail at once while disconnected (no offline queue): the relay keeps events in the outbox, the
     // reader retries; both notice the outage instead of waiting in a queue
-    const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (n: number) => Math.min(2_000, 50 * 2 ** n) };
+    const common = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (n: number) => Math.min(2_000, 50 * 2 ** n),
+    };
     this.publisher = new Redis(options.url, { ...common, connectionName: 'tether-publisher' });
     this.reader = new Redis(options.url, { ...common, connectionName: 'tether-reader' });
     for (const client of [this.publisher, this.reader]) client.on('error', () => {}); // reported by the commands that fail
@@ -38,11 +43,16 @@ export class RedisBroadcaster implements Broadcaster {
 
   async start(handlers: BroadcastHandlers): Promise<void> {
     await Promise.all([this.publisher.connect(), this.reader.connect()]).catch((error: unknown) => {
-      this.options.logger.warn({ error: (error as Error).message }, 'Redis is not reachable; retrying in the background');
+      this.options.logger.warn(
+        { error: (error as Error).message },
+        'Redis is not reachable; retrying in the background',
+      );
     });
     // start from the stream's end: earlier events are history the database already holds
     try {
-      const last = (await this.reader.xrevrange(this.options.stream, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      const last = (await this.reader.xrevrange(this.options.stream, '+', '-', 'COUNT', 1)) as Array<
+        [string, string[]]
+      >;
       this.lastId = last[0]?.[0] ?? '0-0';
       this.connected = true;
     } catch {
@@ -55,7 +65,15 @@ export class RedisBroadcaster implements Broadcaster {
     while (!this.closed) {
       let reply: StreamReply;
       try {
-        reply = (await this.reader.xread('COUNT', BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', this.options.stream, this.lastId)) as StreamReply;
+        reply = (await this.reader.xread(
+          'COUNT',
+          BATCH,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          this.options.stream,
+          this.lastId,
+        )) as StreamReply;
       } catch (error) {
         if (this.closed) return;
         if (this.lostAt === null) {
@@ -85,7 +103,8 @@ export class RedisBroadcaster implements Broadcaster {
 
   async publish(events: readonly BroadcastEvent[]): Promise<void> {
     const pipeline = this.publisher.pipeline();
-    for (const event of events) pipeline.xadd(this.options.stream, 'MAXLEN', '~', this.options.maxLength, '*', 'e', wireForm(event, ENTRY_LIMIT));
+    for (const event of events)
+      pipeline.xadd(this.options.stream, 'MAXLEN', '~', this.options.maxLength, '*', 'e', wireForm(event, ENTRY_LIMIT));
     const results = await pipeline.exec();
     const failed = results?.find(([error]) => error);
     if (!results || failed) throw failed?.[0] ?? new Error('Redis did not answer');

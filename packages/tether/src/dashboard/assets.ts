@@ -18,7 +18,10 @@ const ASSETS: Readonly<Record<string, DashboardAsset>> = {
   'dashboard.js': { file: path.join(ASSETS_DIR, 'dashboard.js'), contentType: 'text/javascript; charset=utf-8' },
   'locale.js': { file: path.join(ASSETS_DIR, 'locale.js'), contentType: 'text/javascript; charset=utf-8' },
   'dashboard.css': { file: path.join(ASSETS_DIR, 'dashboard.css'), contentType: 'text/css; charset=utf-8' },
-  'uPlot.iife.min.js': { file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'), contentType: 'text/javascript; charset=utf-8' },
+  'uPlot.iife.min.js': {
+    file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'),
+    contentType: 'text/javascript; charset=utf-8',
+  },
   'uPlot.min.css': { file: path.join(UPLOT_DIR, 'uPlot.min.css'), contentType: 'text/css; charset=utf-8' },
 };
 

@@ -42,7 +42,8 @@ export class DatabaseStatusTracker {
   observe(evidence: DatabaseEvidence): DatabaseStatus {
     const { breakerState, opened, unreachable, probe } = evidence;
     let next: { status: 'up' | 'down'; reason: string | null } | null = null;
-    if (breakerState !== 'closed') next = { status: 'down', reason: `circuit breaker ${breakerState.replace('_', '-')}` };
+    if (breakerState !== 'closed')
+      next = { status: 'down', reason: `circuit breaker ${breakerState.replace('_', '-')}` };
     else if (unreachable > 0 && opened === 0) next = { status: 'down', reason: 'database_unavailable' };
     else if (probe && !probe.ok) next = { status: 'down', reason: probe.code ?? 'database_unavailable' };
     else if (opened > 0 || probe?.ok) next = { status: 'up', reason: null };

@@ -1,4 +1,10 @@
-import { quantile, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
+import {
+  quantile,
+  type PoolMetrics,
+  type SessionEvent,
+  type SessionEventListener,
+  type SessionMetrics,
+} from '@tether/sessions';
 import { DatabaseStatusTracker, unreachableCount, type DatabaseStatus } from './database-status.js';
 import { NO_TRAFFIC, STATUS_CLASSES, type StatusClass, type TrafficTotals } from './traffic.js';
 import type { UserEmails } from './user-emails.js';
@@ -51,7 +57,24 @@ export interface DashboardSample {
 
 export interface DashboardFrame extends DashboardSample {
   readonly type: 'snapshot';
-  readonly pool: Pick<PoolMetrics, 'max' | 'active' | 'idle' | 'pending' | 'activeSessions' | 'breakerState' | 'breakerTrips' | 'peakConcurrent' | 'totalCreated' | 'acquireTimeouts' | 'leaksDetected' | 'sessionsTerminated' | 'dirtyEvicted' | 'sessionsOpened' | 'sessionsFailed'>;
+  readonly pool: Pick<
+    PoolMetrics,
+    | 'max'
+    | 'active'
+    | 'idle'
+    | 'pending'
+    | 'activeSessions'
+    | 'breakerState'
+    | 'breakerTrips'
+    | 'peakConcurrent'
+    | 'totalCreated'
+    | 'acquireTimeouts'
+    | 'leaksDetected'
+    | 'sessionsTerminated'
+    | 'dirtyEvicted'
+    | 'sessionsOpened'
+    | 'sessionsFailed'
+  >;
   readonly sessions: { readonly total: number; readonly rows: readonly DashboardSessionRow[] };
   /** Events since the previous frame; a new subscriber's first frame carries the recent ones. */
   readonly events: readonly DashboardEvent[];
@@ -181,7 +204,8 @@ export class DashboardFeed {
     this.previous = { at, opened: pool.sessionsOpened, unreachable, errors: pool.errorsByCode, traffic };
 
     const seconds = previous ? Math.max(0.001, (at - previous.at) / 1_000) : 0;
-    const perSec = (now: number, before: number | undefined): number => (previous ? Math.max(0, now - (before ?? 0)) / seconds : 0);
+    const perSec = (now: number, before: number | undefined): number =>
+      previous ? Math.max(0, now - (before ?? 0)) / seconds : 0;
     const errorsPerSec: Record<string, number> = {};
     const errorLevels: Record<string, ErrorLevel> = {};
     if (previous) {
@@ -191,11 +215,14 @@ export class DashboardFeed {
         errorLevels[code] = this.levels[code] ?? 'error';
       }
     }
-    const httpPerSec = Object.fromEntries(STATUS_CLASSES.map((c) => [c, perSec(traffic.http[c], previous?.traffic.http[c])])) as Record<StatusClass, number>;
+    const httpPerSec = Object.fromEntries(
+      STATUS_CLASSES.map((c) => [c, perSec(traffic.http[c], previous?.traffic.http[c])]),
+    ) as Record<StatusClass, number>;
 
     // percentiles over the window: the difference between now and the oldest kept snapshot of the buckets
     this.acquireHistory.push({ at, buckets: pool.acquireTime.buckets });
-    while (this.acquireHistory.length > 1 && at - (this.acquireHistory[0] as { at: number }).at > this.windowMs) this.acquireHistory.shift();
+    while (this.acquireHistory.length > 1 && at - (this.acquireHistory[0] as { at: number }).at > this.windowMs)
+      this.acquireHistory.shift();
     const oldest = (this.acquireHistory[0] as { buckets: readonly number[] }).buckets;
     const window = pool.acquireTime.buckets.map((n, i) => n - (this.acquireHistory.length > 1 ? (oldest[i] ?? 0) : 0));
 
@@ -217,7 +244,11 @@ export class DashboardFeed {
         httpPerSec,
         wsFramesPerSec: perSec(traffic.websocket.framesReceived, previous?.traffic.websocket.framesReceived),
       },
-      acquire: { p50Ms: quantile(window, 0.5, pool.acquireTime.maxMs), p99Ms: quantile(window, 0.99, pool.acquireTime.maxMs), windowMs: this.windowMs },
+      acquire: {
+        p50Ms: quantile(window, 0.5, pool.acquireTime.maxMs),
+        p99Ms: quantile(window, 0.99, pool.acquireTime.maxMs),
+        windowMs: this.windowMs,
+      },
       websocket: { connections: traffic.websocket.connections, subscriptions: traffic.websocket.subscriptions },
       database,
     };
@@ -229,10 +260,21 @@ export class DashboardFeed {
       type: 'snapshot',
       ...sample,
       pool: {
-        max: pool.max, active: pool.active, idle: pool.idle, pending: pool.pending, activeSessions: pool.activeSessions,
-        breakerState: pool.breakerState, breakerTrips: pool.breakerTrips, peakConcurrent: pool.peakConcurrent, totalCreated: pool.totalCreated,
-        acquireTimeouts: pool.acquireTimeouts, leaksDetected: pool.leaksDetected, sessionsTerminated: pool.sessionsTerminated,
-        dirtyEvicted: pool.dirtyEvicted, sessionsOpened: pool.sessionsOpened, sessionsFailed: pool.sessionsFailed,
+        max: pool.max,
+        active: pool.active,
+        idle: pool.idle,
+        pending: pool.pending,
+        activeSessions: pool.activeSessions,
+        breakerState: pool.breakerState,
+        breakerTrips: pool.breakerTrips,
+        peakConcurrent: pool.peakConcurrent,
+        totalCreated: pool.totalCreated,
+        acquireTimeouts: pool.acquireTimeouts,
+        leaksDetected: pool.leaksDetected,
+        sessionsTerminated: pool.sessionsTerminated,
+        dirtyEvicted: pool.dirtyEvicted,
+        sessionsOpened: pool.sessionsOpened,
+        sessionsFailed: pool.sessionsFailed,
       },
       sessions: watched ? this.sessionRows(at) : { total: pool.activeSessions, rows: [] },
       events: this.withEmails(this.readyEvents(at)),
@@ -285,7 +327,8 @@ export class DashboardFeed {
     const waiting: SessionEvent[] = [];
     for (const e of this.pendingEvents) {
       const userId = e.type === 'session_error' || e.type === 'leak' ? e.userId : null;
-      const waits = userId !== null && emails.emailOf(userId) === null && emails.pending(userId) && at - e.at < EMAIL_WAIT_MS;
+      const waits =
+        userId !== null && emails.emailOf(userId) === null && emails.pending(userId) && at - e.at < EMAIL_WAIT_MS;
       (waits ? waiting : ready).push(e);
     }
     this.pendingEvents = waiting;
@@ -295,7 +338,9 @@ export class DashboardFeed {
   private withEmails(events: readonly SessionEvent[]): DashboardEvent[] {
     const emails = this.options.emails;
     if (!emails) return [...events];
-    return events.map((e) => (e.type === 'session_error' || e.type === 'leak' ? { ...e, userEmail: emails.emailOf(e.userId) } : e));
+    return events.map((e) =>
+      e.type === 'session_error' || e.type === 'leak' ? { ...e, userEmail: emails.emailOf(e.userId) } : e,
+    );
   }
 
   /** An idle server learns whether its database is there from a probe, at most one at a time. */
@@ -307,10 +352,12 @@ export class DashboardFeed {
     this.openedAtLastProbe = opened;
     if (busy && status === 'up') return; // sessions got connections since the last probe: the database is there
     this.probing = true;
-    health().then(
-      (report) => (this.probeResult = { ok: report.status === 'ok', code: report.error?.code ?? null }),
-      () => (this.probeResult = { ok: false, code: 'database_unavailable' }),
-    ).finally(() => (this.probing = false));
+    health()
+      .then(
+        (report) => (this.probeResult = { ok: report.status === 'ok', code: report.error?.code ?? null }),
+        () => (this.probeResult = { ok: false, code: 'database_unavailable' }),
+      )
+      .finally(() => (this.probing = false));
   }
 
   private takeProbeResult(): { probe?: { ok: boolean; code: string | null } } {

@@ -20,7 +20,10 @@ async function platformPackage(): Promise<PlatformPackage> {
   try {
     return (await import(name)) as PlatformPackage;
   } catch (cause) {
-    throw new Error(`no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name} is not installed); set DATABASE_URL to use an external server`, { cause });
+    throw new Error(
+      `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name} is not installed); set DATABASE_URL to use an external server`,
+      { cause },
+    );
   }
 }
 
@@ -31,7 +34,8 @@ async function platformPackage(): Promise<PlatformPackage> {
 export async function locateBinaries(runAs: RunAs): Promise<PostgresBinaries> {
   const pkg = await platformPackage();
   const nativeDir = path.dirname(path.dirname(pkg.initdb));
-  const version = readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8').match(/"version":\s*"([^"]+)"/)?.[1] ?? 'unknown';
+  const version =
+    readFileSync(path.join(nativeDir, '..', 'package.json'), 'utf8').match(/"version":\s*"([^"]+)"/)?.[1] ?? 'unknown';
   if (isReachableBy(nativeDir, runAs)) return { initdb: pkg.initdb, postgres: pkg.postgres, version };
 
   const cacheDir = path.join(os.tmpdir(), `tether-postgres-${version}-${os.platform()}-${os.arch()}`);

@@ -1,6 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, accessSync, constants, mkdtempSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  accessSync,
+  constants,
+  mkdtempSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +43,9 @@ export class ClusterInUseError extends ConfigurationError {
     readonly ownerPid: number,
     readonly url: string,
   ) {
-    super(`data directory ${dataDir} is in use by a running tether (pid ${ownerPid}); stop it first or choose another --data-dir`);
+    super(
+      `data directory ${dataDir} is in use by a running tether (pid ${ownerPid}); stop it first or choose another --data-dir`,
+    );
   }
 }
 
@@ -105,7 +117,22 @@ export class EmbeddedPostgres {
       const password = randomBytes(18).toString('base64url');
       writeFileSync(passwordFile, password, { mode: 0o600 });
       if (runAs.switchUser) chownSync(passwordFile, runAs.uid, runAs.gid);
-      await run(binaries.initdb, ['-D', pgData, '-U', 'postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', ...(options.ephemeral ? ['--no-sync'] : [])], runAs);
+      await run(
+        binaries.initdb,
+        [
+          '-D',
+          pgData,
+          '-U',
+          'postgres',
+          `--pwfile=${passwordFile}`,
+          '--auth=scram-sha-256',
+          '-E',
+          'UTF8',
+          '--locale=C',
+          ...(options.ephemeral ? ['--no-sync'] : []),
+        ],
+        runAs,
+      );
     }
     const password = readFileSync(passwordFile, 'utf8').trim();
     const cluster = inspectCluster(pgData);
@@ -119,7 +146,8 @@ export class EmbeddedPostgres {
         return await launch(binaries.postgres, pgData, port, password, binaries.version, runAs, options);
       } catch (error) {
         const portTaken = error instanceof Error && /could not bind|Address already in use/i.test(error.message);
-        if (portTaken && fixedPort) throw new ConfigurationError(`port ${fixedPort} on 127.0.0.1 is already in use`, { cause: error });
+        if (portTaken && fixedPort)
+          throw new ConfigurationError(`port ${fixedPort} on 127.0.0.1 is already in use`, { cause: error });
         if (!portTaken || attempt >= 3) throw error;
       }
     }
@@ -165,7 +193,9 @@ function resolveDataDir(configured: string, runAs: RunAs, onLog?: (line: string)
     if (runAs.switchUser) chownSync(dir, runAs.uid, runAs.gid);
     accessSync(dir, constants.W_OK);
   } catch (cause) {
-    throw new ConfigurationError(`data directory ${dir} cannot be created or written: ${(cause as Error).message}`, { cause });
+    throw new ConfigurationError(`data directory ${dir} cannot be created or written: ${(cause as Error).message}`, {
+      cause,
+    });
   }
   return dir;
 }
@@ -193,7 +223,15 @@ async function stopOrphan(pid: number): Promise<void> {
   if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
 }
 
-async function launch(postgresBin: string, pgData: string, port: number, password: string, version: string, runAs: RunAs, options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+async function launch(
+  postgresBin: string,
+  pgData: string,
+  port: number,
+  password: string,
+  version: string,
+  runAs: RunAs,
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgres> {
   const settings = [
     'listen_addresses=127.0.0.1',
     'unix_socket_directories=',
@@ -240,7 +278,9 @@ async function launch(postgresBin: string, pgData: string, port: number, passwor
     await sleep(25);
   }
   await server.stop();
-  throw new Error(`postgres did not accept connections within ${options.startTimeoutMs ?? 30_000} ms: ${tail.join(' | ')}`);
+  throw new Error(
+    `postgres did not accept connections within ${options.startTimeoutMs ?? 30_000} ms: ${tail.join(' | ')}`,
+  );
 }
 
 async function accepts(url: string): Promise<boolean> {
@@ -259,12 +299,23 @@ async function accepts(url: string): Promise<boolean> {
 
 function run(bin: string, args: string[], runAs: RunAs): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(runAs.switchUser ? { uid: runAs.uid, gid: runAs.gid } : {}) });
+    const child = spawn(bin, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(runAs.switchUser ? { uid: runAs.uid, gid: runAs.gid } : {}),
+    });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${path.basename(bin)} failed (exit ${code}): ${output.trim().split('\n').slice(-3).join(' | ')}`))));
+    child.once('exit', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `${path.basename(bin)} failed (exit ${code}): ${output.trim().split('\n').slice(-3).join(' | ')}`,
+            ),
+          ),
+    );
   });
 }
 
@@ -275,7 +326,9 @@ export function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -22,7 +22,10 @@ export interface MigrationResult {
 /** A migration that failed; the database is left as it was before that file. */
 export class MigrationError extends Error {
   readonly code = 'migration_failed';
-  constructor(readonly file: string, cause: unknown) {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
     super(`migration ${file} failed: ${(cause as Error).message}`, { cause });
   }
 }
@@ -39,7 +42,8 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
     })
     .sort((a, b) => a.version - b.version);
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1) throw new Error(`migrations must be numbered 1, 2, 3…: found ${m.name} at position ${i + 1}`);
+    if (m.version !== i + 1)
+      throw new Error(`migrations must be numbered 1, 2, 3…: found ${m.name} at position ${i + 1}`);
   });
   return migrations;
 }
@@ -57,19 +61,26 @@ export async function migrate(client: pg.ClientBase, dir: string = MIGRATIONS_DI
     await client.query(`CREATE TABLE IF NOT EXISTS tether_schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
-    const { rows } = await client.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM tether_schema_migrations');
+    const { rows } = await client.query<{ version: number; name: string; checksum: string }>(
+      'SELECT version, name, checksum FROM tether_schema_migrations',
+    );
     const done = new Map(rows.map((r) => [r.version, r]));
     const applied: string[] = [];
     for (const m of migrations) {
       const previous = done.get(m.version);
       if (previous) {
-        if (previous.checksum !== m.checksum) throw new MigrationError(m.name, new Error(`already applied as ${previous.name} with different contents`));
+        if (previous.checksum !== m.checksum)
+          throw new MigrationError(m.name, new Error(`already applied as ${previous.name} with different contents`));
         continue;
       }
       try {
         await client.query('BEGIN');
         await client.query(m.sql);
-        await client.query('INSERT INTO tether_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [m.version, m.name, m.checksum]);
+        await client.query('INSERT INTO tether_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+          m.version,
+          m.name,
+          m.checksum,
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

@@ -37,7 +37,9 @@ export function parseDatabaseUrl(value: string): URL {
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigurationError(`DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)`);
+    throw new ConfigurationError(
+      `DATABASE_URL is not a valid URL (expected postgres://user:password@host:port/database)`,
+    );
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw new ConfigurationError(`DATABASE_URL must start with postgres:// or postgresql://, not ${url.protocol}//`);

@@ -18,7 +18,8 @@ export interface LoginManagerOptions {
   readonly limitPolicy: 'evict-oldest' | 'refuse';
   /** How often the background sweep deletes expired and revoked rows. */
   readonly sweepIntervalMs: number;
-  /** How long a validation is trusted from memory; revocations on this instance or announced by NOTIFY clear it at once. */
+  /** How long a validation is trusted from memory; revocations on this instance or announced by NOTIFY clear it at
+   * once. */
   readonly checkIntervalMs: number;
   /** The server instance this manager runs in: its own WebSockets are never taken for a gone instance's. */
   readonly instanceId?: string;
@@ -71,8 +72,14 @@ export class LoginManager {
   private missingInstances = new Set<string>();
   private readonly checkIntervalMs: number;
   private readonly counters = {
-    createdTotal: 0, refreshedTotal: 0, revokedTotal: 0, reuseDetectedTotal: 0, limitEnforcedTotal: 0, sweptTotal: 0,
-    validationCacheHits: 0, validationQueries: 0,
+    createdTotal: 0,
+    refreshedTotal: 0,
+    revokedTotal: 0,
+    reuseDetectedTotal: 0,
+    limitEnforcedTotal: 0,
+    sweptTotal: 0,
+    validationCacheHits: 0,
+    validationQueries: 0,
   };
 
   constructor(readonly options: LoginManagerOptions) {
@@ -86,7 +93,12 @@ export class LoginManager {
   start(): void {
     if (this.sweeper) return;
     this.sweeper = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.logger.warn({ error: (error as Error).message, code: (error as { code?: string }).code }, 'login session sweep failed; will retry'));
+      this.sweep().catch((error: unknown) =>
+        this.logger.warn(
+          { error: (error as Error).message, code: (error as { code?: string }).code },
+          'login session sweep failed; will retry',
+        ),
+      );
     }, this.options.sweepIntervalMs);
     this.sweeper.unref();
   }
@@ -109,30 +121,38 @@ export class LoginManager {
   async create(userId: string, details: { userAgent?: string | null; requestId?: string } = {}): Promise<IssuedLogin> {
     const sessionId = crypto.randomUUID();
     const { token, hash } = newRefreshToken(sessionId);
-    const { row, evicted } = await this.factory.withSession({ userId, ...(details.requestId ? { requestId: details.requestId } : {}) }, async (s) => {
-      await s.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
-      const live = await s.query<{ id: string }>(
-        `SELECT id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+    const { row, evicted } = await this.factory.withSession(
+      { userId, ...(details.requestId ? { requestId: details.requestId } : {}) },
+      async (s) => {
+        await s.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
+        const live = await s.query<{ id: string }>(
+          `SELECT id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
            AND last_seen_at > now() - make_interval(secs => $2) ORDER BY created_at, id`,
-        [userId, this.options.idleTtlSeconds],
-      );
-      const over = live.rows.length - this.options.maxLoginsPerUser + 1;
-      let evicted: string[] = [];
-      if (over > 0) {
-        this.counters.limitEnforcedTotal++;
-        if (this.options.limitPolicy === 'refuse') {
-          throw new LoginLimitError(`this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxLoginsPerUser})`);
+          [userId, this.options.idleTtlSeconds],
+        );
+        const over = live.rows.length - this.options.maxLoginsPerUser + 1;
+        let evicted: string[] = [];
+        if (over > 0) {
+          this.counters.limitEnforcedTotal++;
+          if (this.options.limitPolicy === 'refuse') {
+            throw new LoginLimitError(
+              `this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxLoginsPerUser})`,
+            );
+          }
+          evicted = live.rows.slice(0, over).map((r) => r.id);
+          await s.query(
+            "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL",
+            [evicted],
+          );
         }
-        evicted = live.rows.slice(0, over).map((r) => r.id);
-        await s.query("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL", [evicted]);
-      }
-      const inserted = await s.query<Row>(
-        `INSERT INTO auth_sessions (id, user_id, refresh_token_hash, expires_at, user_agent)
+        const inserted = await s.query<Row>(
+          `INSERT INTO auth_sessions (id, user_id, refresh_token_hash, expires_at, user_agent)
          VALUES ($1, $2, $3, now() + make_interval(secs => $4), $5) RETURNING ${COLUMNS}`,
-        [sessionId, userId, hash, this.options.absoluteTtlSeconds, details.userAgent?.slice(0, 512) ?? null],
-      );
-      return { row: inserted.rows[0] as Row, evicted };
-    });
+          [sessionId, userId, hash, this.options.absoluteTtlSeconds, details.userAgent?.slice(0, 512) ?? null],
+        );
+        return { row: inserted.rows[0] as Row, evicted };
+      },
+    );
     this.counters.createdTotal++;
     for (const sid of evicted) this.noteRevoked(sid, userId, 'session_limit');
     const session = toLogin(row);
@@ -145,12 +165,21 @@ export class LoginManager {
    * absent). Answered from memory for `checkIntervalMs`; otherwise read and its idle clock touched.
    */
   async validate(userId: string, sessionId: string): Promise<Login> {
-    if (!isUuid(sessionId) || !isUuid(userId)) throw new AuthenticationError('token_invalid', 'the token names no valid session');
+    if (!isUuid(sessionId) || !isUuid(userId))
+      throw new AuthenticationError('token_invalid', 'the token names no valid session');
     const ended = this.revoked.get(sessionId);
-    if (ended) throw ended.reason === 'expired' ? new AuthenticationError('session_expired', 'this session has expired; log in again') : new AuthenticationError('session_revoked', 'this session has been revoked');
+    if (ended)
+      throw ended.reason === 'expired'
+        ? new AuthenticationError('session_expired', 'this session has expired; log in again')
+        : new AuthenticationError('session_revoked', 'this session has been revoked');
     const now = Date.now();
     const cached = this.cache.get(sessionId);
-    if (cached && cached.login.userId === userId && now - cached.checkedAt < this.checkIntervalMs && now < cached.login.expiresAt) {
+    if (
+      cached &&
+      cached.login.userId === userId &&
+      now - cached.checkedAt < this.checkIntervalMs &&
+      now < cached.login.expiresAt
+    ) {
       this.counters.validationCacheHits++;
       return cached.login;
     }
@@ -175,7 +204,12 @@ export class LoginManager {
       );
       if (rows[0]) return { live: rows[0] };
       // why not: revoked, expired or absent (RLS hides other users' rows: absent)
-      const why = await s.query<{ revoked_at: Date | null; revoked_reason: string | null; expires_at: Date; idle_expired: boolean }>(
+      const why = await s.query<{
+        revoked_at: Date | null;
+        revoked_reason: string | null;
+        expires_at: Date;
+        idle_expired: boolean;
+      }>(
         'SELECT revoked_at, revoked_reason, expires_at, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1',
         [sessionId, this.options.idleTtlSeconds],
       );
@@ -203,38 +237,50 @@ export class LoginManager {
     const parsed = typeof refreshToken === 'string' ? parseRefreshToken(refreshToken) : null;
     if (!parsed) throw new AuthenticationError('refresh_token_invalid', 'the refresh token is not valid');
     const { token, hash } = newRefreshToken(parsed.sessionId);
-    const outcome = await this.factory.withSession({ userId: 'service:auth', ...(details.requestId ? { requestId: details.requestId } : {}) }, async (s) => {
-      const { rows } = await s.query<Row & { idle_expired: boolean }>(
-        `SELECT ${COLUMNS}, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1 FOR UPDATE`,
-        [parsed.sessionId, this.options.idleTtlSeconds],
-      );
-      const row = rows[0];
-      if (!row) return { kind: 'invalid' as const };
-      if (row.rotated_refresh_token_hashes.some((h) => sameHash(h, parsed.hash))) {
-        if (!row.revoked_at) {
-          await s.query("UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1", [row.id]);
+    const outcome = await this.factory.withSession(
+      { userId: 'service:auth', ...(details.requestId ? { requestId: details.requestId } : {}) },
+      async (s) => {
+        const { rows } = await s.query<Row & { idle_expired: boolean }>(
+          `SELECT ${COLUMNS}, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1 FOR UPDATE`,
+          [parsed.sessionId, this.options.idleTtlSeconds],
+        );
+        const row = rows[0];
+        if (!row) return { kind: 'invalid' as const };
+        if (row.rotated_refresh_token_hashes.some((h) => sameHash(h, parsed.hash))) {
+          if (!row.revoked_at) {
+            await s.query(
+              "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1",
+              [row.id],
+            );
+          }
+          return { kind: 'reused' as const, row };
         }
-        return { kind: 'reused' as const, row };
-      }
-      if (!sameHash(row.refresh_token_hash, parsed.hash)) return { kind: 'invalid' as const };
-      if (row.revoked_at) return { kind: 'revoked' as const, row };
-      if (row.expires_at.getTime() <= Date.now() || row.idle_expired) return { kind: 'expired' as const, row };
-      const rotated = [row.refresh_token_hash, ...row.rotated_refresh_token_hashes].slice(0, ROTATED_KEPT);
-      const updated = await s.query<Row>(
-        `UPDATE auth_sessions SET refresh_token_hash = $2, rotated_refresh_token_hashes = $3, last_seen_at = now(), refreshed_at = now()
+        if (!sameHash(row.refresh_token_hash, parsed.hash)) return { kind: 'invalid' as const };
+        if (row.revoked_at) return { kind: 'revoked' as const, row };
+        if (row.expires_at.getTime() <= Date.now() || row.idle_expired) return { kind: 'expired' as const, row };
+        const rotated = [row.refresh_token_hash, ...row.rotated_refresh_token_hashes].slice(0, ROTATED_KEPT);
+        const updated = await s.query<Row>(
+          `UPDATE auth_sessions SET refresh_token_hash = $2, rotated_refresh_token_hashes = $3, last_seen_at = now(), refreshed_at = now()
           WHERE id = $1 RETURNING ${COLUMNS}`,
-        [row.id, hash, rotated],
-      );
-      return { kind: 'rotated' as const, row: updated.rows[0] as Row };
-    });
+          [row.id, hash, rotated],
+        );
+        return { kind: 'rotated' as const, row: updated.rows[0] as Row };
+      },
+    );
     switch (outcome.kind) {
       case 'invalid':
         throw new AuthenticationError('refresh_token_invalid', 'the refresh token is not valid');
       case 'reused':
         this.counters.reuseDetectedTotal++;
-        this.logger.warn({ sessionId: outcome.row.id, userId: outcome.row.user_id }, 'rotated refresh token presented again; session revoked');
+        this.logger.warn(
+          { sessionId: outcome.row.id, userId: outcome.row.user_id },
+          'rotated refresh token presented again; session revoked',
+        );
         if (!outcome.row.revoked_at) this.noteRevoked(outcome.row.id, outcome.row.user_id, 'refresh_token_reuse');
-        throw new AuthenticationError('refresh_token_reused', 'this refresh token was already used; the session has been revoked');
+        throw new AuthenticationError(
+          'refresh_token_reused',
+          'this refresh token was already used; the session has been revoked',
+        );
       case 'revoked':
         throw new AuthenticationError('session_revoked', 'this session has been revoked');
       case 'expired':
@@ -251,7 +297,10 @@ export class LoginManager {
   /** Ends one session of the user (logout). Returns whether it was live. */
   async revoke(userId: string, sessionId: string, reason = 'logout'): Promise<boolean> {
     const { rowCount } = await this.factory.withSession({ userId }, (s) =>
-      s.query('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, reason]),
+      s.query('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL', [
+        sessionId,
+        reason,
+      ]),
     );
     if (rowCount) this.noteRevoked(sessionId, userId, reason);
     return Boolean(rowCount);
@@ -260,7 +309,10 @@ export class LoginManager {
   /** Ends every session of the user (logout everywhere). Returns the ids revoked. */
   async revokeAll(userId: string, reason = 'logout_all'): Promise<string[]> {
     const { rows } = await this.factory.withSession({ userId }, (s) =>
-      s.query<{ id: string }>('UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $1 WHERE user_id = tether_current_user_id() AND revoked_at IS NULL RETURNING id', [reason]),
+      s.query<{ id: string }>(
+        'UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $1 WHERE user_id = tether_current_user_id() AND revoked_at IS NULL RETURNING id',
+        [reason],
+      ),
     );
     for (const { id } of rows) this.noteRevoked(id, userId, reason);
     return rows.map((r) => r.id);
@@ -273,7 +325,10 @@ export class LoginManager {
   noteRevoked(sessionId: string, userId: string, reason: string): void {
     const first = !this.revoked.has(sessionId);
     const cached = this.cache.get(sessionId);
-    this.revoked.set(sessionId, { until: cached?.login.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000, reason });
+    this.revoked.set(sessionId, {
+      until: cached?.login.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000,
+      reason,
+    });
     this.cache.delete(sessionId);
     if (!first) return;
     this.counters.revokedTotal++;
@@ -307,7 +362,12 @@ export class LoginManager {
   }
 
   async unlinkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
-    await this.factory.withSession({ userId }, (s) => s.query('UPDATE auth_sessions SET websocket_ids = array_remove(websocket_ids, $2) WHERE id = $1', [sessionId, websocketId]));
+    await this.factory.withSession({ userId }, (s) =>
+      s.query('UPDATE auth_sessions SET websocket_ids = array_remove(websocket_ids, $2) WHERE id = $1', [
+        sessionId,
+        websocketId,
+      ]),
+    );
   }
 
   /**
@@ -321,7 +381,9 @@ export class LoginManager {
 
   /** The user's sessions, newest first (revoked and expired ones included until swept). */
   async list(userId: string): Promise<Login[]> {
-    const { rows } = await this.factory.withSession({ userId }, (s) => s.query<Row>(`SELECT ${COLUMNS} FROM auth_sessions ORDER BY created_at DESC`));
+    const { rows } = await this.factory.withSession({ userId }, (s) =>
+      s.query<Row>(`SELECT ${COLUMNS} FROM auth_sessions ORDER BY created_at DESC`),
+    );
     return rows.map(toLogin);
   }
 
@@ -356,10 +418,17 @@ export class LoginManager {
     // in a session of its own: if it fails (a server that hides pg_stat_activity), the deletion above still stands
     await this.factory
       .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkGoneInstances(s))
-      .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not check for WebSockets of server instances that are gone'));
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { error: (error as Error).message },
+          'could not check for WebSockets of server instances that are gone',
+        ),
+      );
     await this.factory
       .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkClosedLocal(s))
-      .catch((error: unknown) => this.logger.warn({ error: (error as Error).message }, 'could not unlink closed WebSockets of this instance'));
+      .catch((error: unknown) =>
+        this.logger.warn({ error: (error as Error).message }, 'could not unlink closed WebSockets of this instance'),
+      );
     const now = Date.now();
     for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
     for (const [sid, entry] of this.cache) if (entry.login.expiresAt < now) this.cache.delete(sid);
@@ -388,7 +457,10 @@ export class LoginManager {
         WHERE EXISTS (SELECT 1 FROM unnest(websocket_ids) AS ws WHERE split_part(ws, ':', 1) = ANY ($1::text[]))`,
       [confirmed],
     );
-    this.logger.info({ instances: confirmed, loginSessions: rowCount }, 'unlinked the WebSockets of server instances that are gone');
+    this.logger.info(
+      { instances: confirmed, loginSessions: rowCount },
+      'unlinked the WebSockets of server instances that are gone',
+    );
   }
 
   /** Removes this instance's ids of sockets that are closed (see `trackWebSockets`). */
@@ -426,6 +498,13 @@ export class LoginManager {
       ),
     );
     const r = rows[0] ?? { active: 0, revoked: 0, expired: 0, users: 0, websockets: 0 };
-    return { active: r.active, revoked: r.revoked, expired: r.expired, users: r.users, linkedWebSockets: r.websockets, ...this.counters };
+    return {
+      active: r.active,
+      revoked: r.revoked,
+      expired: r.expired,
+      users: r.users,
+      linkedWebSockets: r.websockets,
+      ...this.counters,
+    };
   }
 }

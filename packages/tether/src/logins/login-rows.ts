@@ -16,7 +16,8 @@ export interface Row {
 }
 
 /** The columns of `Row`, in every SELECT and RETURNING of the manager. */
-export const COLUMNS = 'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, refresh_token_hash, rotated_refresh_token_hashes';
+export const COLUMNS =
+  'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, refresh_token_hash, rotated_refresh_token_hashes';
 
 export function toLogin(row: Row): Login {
   return {

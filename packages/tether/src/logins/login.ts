@@ -1,4 +1,5 @@
-/** One login of a user (what HTTP and the README call a login session): a row of `auth_sessions`. Times are epoch milliseconds. */
+/** One login of a user (what HTTP and the README call a login session): a row of `auth_sessions`. Times are epoch
+ * milliseconds. */
 export interface Login {
   readonly id: string;
   readonly userId: string;

@@ -61,7 +61,10 @@ export class DashboardEndpoint {
     })().then(
       (principal) => {
         if (ws.readyState !== WebSocket.OPEN) return;
-        const expiry = setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, principal.tokenExpiresAt - Date.now()));
+        const expiry = setTimeout(
+          () => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'),
+          Math.max(0, principal.tokenExpiresAt - Date.now()),
+        );
         expiry.unref();
         ws.once('close', () => clearTimeout(expiry));
         streamDashboard(ws, this.feed);

@@ -78,14 +78,31 @@ export function errorReply(error: unknown, breakerCooldownMs = 5_000): ErrorRepl
   if (error instanceof TetherError) {
     const status = STATUS[error.code] ?? (error.retryable ? 503 : 500);
     const retryAfterSeconds =
-      error instanceof RateLimitedError ? error.retryAfterSeconds : error.retryable ? (error.code === 'circuit_open' ? Math.max(1, Math.ceil(breakerCooldownMs / 1000)) : 1) : null;
-    return { status, code: error.code, message: status >= 500 && !error.retryable ? 'internal error' : error.message, retryAfterSeconds };
+      error instanceof RateLimitedError
+        ? error.retryAfterSeconds
+        : error.retryable
+          ? error.code === 'circuit_open'
+            ? Math.max(1, Math.ceil(breakerCooldownMs / 1000))
+            : 1
+          : null;
+    return {
+      status,
+      code: error.code,
+      message: status >= 500 && !error.retryable ? 'internal error' : error.message,
+      retryAfterSeconds,
+    };
   }
   const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   // fastify's own client errors: malformed JSON, wrong content type, body too large
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    const code = e.statusCode === 413 ? 'payload_too_large' : e.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request';
-    return { status: e.statusCode, code, message: typeof e.message === 'string' ? e.message : 'bad request', retryAfterSeconds: null };
+    const code =
+      e.statusCode === 413 ? 'payload_too_large' : e.statusCode === 415 ? 'unsupported_media_type' : 'invalid_request';
+    return {
+      status: e.statusCode,
+      code,
+      message: typeof e.message === 'string' ? e.message : 'bad request',
+      retryAfterSeconds: null,
+    };
   }
   return { status: 500, code: 'internal_error', message: 'internal error', retryAfterSeconds: null };
 }

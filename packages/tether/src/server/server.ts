@@ -73,7 +73,10 @@ export class TetherServer {
       instanceId: this.instanceId,
       logger: logger.child({ component: 'user-sessions' }),
     });
-    const tokens = new AccessTokens(loadSigningSecret(config.secret, config.dataDir), config.auth.accessTokenTtlSeconds);
+    const tokens = new AccessTokens(
+      loadSigningSecret(config.secret, config.dataDir),
+      config.auth.accessTokenTtlSeconds,
+    );
     this.auth = new AuthService({
       factory: this.factory,
       logins: this.logins,
@@ -84,7 +87,11 @@ export class TetherServer {
     this.limits = new ServerLimits(config.limits);
     this.trustProxy = trustFunctionOf(config.server.trustProxy);
     let hub: WebSocketHub | undefined;
-    this.metrics = new ServerMetrics(this.factory, this.logins, () => hub?.figures() ?? { connections: 0, subscriptions: 0 });
+    this.metrics = new ServerMetrics(
+      this.factory,
+      this.logins,
+      () => hub?.figures() ?? { connections: 0, subscriptions: 0 },
+    );
     this.hub = hub = new WebSocketHub({
       auth: this.auth,
       factory: this.factory,
@@ -112,7 +119,11 @@ export class TetherServer {
     const presence = listenerApplicationName(this.instanceId);
     // LISTEN and the relay hold server sessions of their own: never through a transaction-mode pooler
     const direct = config.directDatabaseUrl ?? options.databaseUrl;
-    this.broadcaster = createBroadcaster(config.broadcast, { url: direct, applicationName: presence }, logger.child({ component: 'broadcast' }));
+    this.broadcaster = createBroadcaster(
+      config.broadcast,
+      { url: direct, applicationName: presence },
+      logger.child({ component: 'broadcast' }),
+    );
     this.relay = new OutboxRelay({
       connectionString: direct,
       applicationName: presence,
@@ -182,25 +193,42 @@ export class TetherServer {
       },
       inSession: (request, work) => {
         const { userId } = principalOf(request);
-        return this.limits.sessions.run(userId, () => this.factory.withSession({ userId, requestId: request.id }, work));
+        return this.limits.sessions.run(userId, () =>
+          this.factory.withSession({ userId, requestId: request.id }, work),
+        );
       },
       statements: (request) => {
         const context = { userId: principalOf(request).userId, requestId: request.id };
-        return { query: (text, values) => this.limits.sessions.run(context.userId, () => this.factory.query(context, text, values)) };
+        return {
+          query: (text, values) =>
+            this.limits.sessions.run(context.userId, () => this.factory.query(context, text, values)),
+        };
       },
     };
 
     app.setErrorHandler((error, request, reply) => {
       const r = errorReply(error, config.pool.breakerCooldownMs);
       this.metrics.requestErrors.inc({ code: r.code, transport: 'http' });
-      if (r.status >= 500 && !(error instanceof TetherError && error.retryable)) request.log.error({ err: error, requestId: request.id }, 'request failed');
-      else if (r.status >= 500) request.log.warn({ code: r.code, requestId: request.id, message: r.message }, 'request failed: database trouble');
+      if (r.status >= 500 && !(error instanceof TetherError && error.retryable))
+        request.log.error({ err: error, requestId: request.id }, 'request failed');
+      else if (r.status >= 500)
+        request.log.warn(
+          { code: r.code, requestId: request.id, message: r.message },
+          'request failed: database trouble',
+        );
       if (r.retryAfterSeconds !== null) void reply.header('Retry-After', String(r.retryAfterSeconds));
       return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
     });
-    app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+    app.setNotFoundHandler((request, reply) =>
+      reply
+        .code(404)
+        .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    );
     // before the body is read: a flood from one address is refused for the price of a map lookup
-    app.addHook('onRequest', beforeBody((request) => this.limits.checkIp(request.ip)));
+    app.addHook(
+      'onRequest',
+      beforeBody((request) => this.limits.checkIp(request.ip)),
+    );
     app.addHook('onResponse', async (request, reply) => {
       // a write may have left events in the outbox (a message, a membership change, a revoked login): publish now
       if (request.method !== 'GET' && request.method !== 'HEAD') this.relay.kick();
@@ -209,7 +237,10 @@ export class TetherServer {
       this.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
 
-    void app.register(registerApiDocs, { version: this.options.version, maxMessageLength: config.server.maxMessageLength });
+    void app.register(registerApiDocs, {
+      version: this.options.version,
+      maxMessageLength: config.server.maxMessageLength,
+    });
     void app.register(authRoutes, ctx);
     void app.register(authenticatedRoutes, ctx);
     void app.register(observabilityRoutes, ctx);
@@ -292,12 +323,16 @@ export class TetherServer {
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
-    : error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request_header_fields_too_large', 'the request headers are too large']
-    : [400, 'invalid_request', 'malformed HTTP request'];
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'the request took too long to arrive']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'request_header_fields_too_large', 'the request headers are too large']
+        : [400, 'invalid_request', 'malformed HTTP request'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

@@ -9,7 +9,6 @@ import {
 } from './errors.js';
 import type { StatementRunner } from './store.js';
 
-
 /** `POST /threads/:id/members` answers this. */
 export interface AddedMember {
   readonly threadId: string;

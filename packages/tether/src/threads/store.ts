@@ -24,7 +24,6 @@ export interface StatementRunner {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-
 interface ThreadRow {
   id: string;
   title: string;
@@ -38,14 +37,22 @@ interface MessageRow {
 }
 
 const thread = (r: ThreadRow): Thread => ({ id: r.id, title: r.title, createdAt: r.created_at.toISOString() });
-const message = (r: MessageRow): Message => ({ id: r.id, threadId: r.thread_id, content: r.content, createdAt: r.created_at.toISOString() });
+const message = (r: MessageRow): Message => ({
+  id: r.id,
+  threadId: r.thread_id,
+  content: r.content,
+  createdAt: r.created_at.toISOString(),
+});
 
 /**
  * Threads and messages, read and written in the caller's request-scoped session: Row-Level Security decides
  * what exists, so these queries name no user and cannot reach another user's rows.
  */
 export async function createThread(db: StatementRunner, title: string): Promise<Thread> {
-  const { rows } = await db.query<ThreadRow>('INSERT INTO threads (title) VALUES ($1) RETURNING id, title, created_at', [title]);
+  const { rows } = await db.query<ThreadRow>(
+    'INSERT INTO threads (title) VALUES ($1) RETURNING id, title, created_at',
+    [title],
+  );
   return thread(rows[0] as ThreadRow);
 }
 
@@ -65,12 +72,20 @@ export async function getThread(db: StatementRunner, id: string): Promise<Thread
  * Adds a message. With a client id, a retry of the same write returns the first row instead of a duplicate
  * (unique per user and client id).
  */
-export async function postMessage(db: StatementRunner, threadId: string, content: string, clientMessageId?: string | null): Promise<Message> {
+export async function postMessage(
+  db: StatementRunner,
+  threadId: string,
+  content: string,
+  clientMessageId?: string | null,
+): Promise<Message> {
   if (!isUuid(threadId)) throw new ThreadNotFoundError('no such thread');
   try {
     if (!clientMessageId) {
       // one statement: the RLS check on insert (WITH CHECK … EXISTS thread) refuses a thread the user cannot see
-      const { rows } = await db.query<MessageRow>('INSERT INTO messages (thread_id, content) VALUES ($1, $2) RETURNING id, thread_id, content, created_at', [threadId, content]);
+      const { rows } = await db.query<MessageRow>(
+        'INSERT INTO messages (thread_id, content) VALUES ($1, $2) RETURNING id, thread_id, content, created_at',
+        [threadId, content],
+      );
       return message(rows[0] as MessageRow);
     }
     // one statement: the new row, or the row an earlier attempt with this client id stored
@@ -95,12 +110,17 @@ export async function postMessage(db: StatementRunner, threadId: string, content
     throw new ThreadNotFoundError('no such thread');
   } catch (error) {
     // refused by Row-Level Security, or no such thread at all (foreign key): the same 404 either way
-    if (error instanceof IsolationViolationError || (error as { code?: string }).code === '23503') throw new ThreadNotFoundError('no such thread', { cause: error });
+    if (error instanceof IsolationViolationError || (error as { code?: string }).code === '23503')
+      throw new ThreadNotFoundError('no such thread', { cause: error });
     throw error;
   }
 }
 
-export async function listMessages(db: StatementRunner, threadId: string, options: { limit: number; after?: string | undefined }): Promise<Message[]> {
+export async function listMessages(
+  db: StatementRunner,
+  threadId: string,
+  options: { limit: number; after?: string | undefined },
+): Promise<Message[]> {
   await getThread(db, threadId);
   const { rows } = options.after
     ? await db.query<MessageRow>(
@@ -109,11 +129,16 @@ export async function listMessages(db: StatementRunner, threadId: string, option
           ORDER BY created_at, id LIMIT $3`,
         [threadId, options.after, options.limit],
       )
-    : await db.query<MessageRow>('SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT $2', [threadId, options.limit]);
+    : await db.query<MessageRow>(
+        'SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT $2',
+        [threadId, options.limit],
+      );
   return rows.map(message);
 }
 
 export async function getMessage(db: StatementRunner, id: string): Promise<Message | null> {
-  const { rows } = await db.query<MessageRow>('SELECT id, thread_id, content, created_at FROM messages WHERE id = $1', [id]);
+  const { rows } = await db.query<MessageRow>('SELECT id, thread_id, content, created_at FROM messages WHERE id = $1', [
+    id,
+  ]);
   return rows[0] ? message(rows[0]) : null;
 }

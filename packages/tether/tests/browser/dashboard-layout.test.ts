@@ -20,10 +20,15 @@ describe('dashboard layout', () => {
       await page.goto(`${file.server.url}/dashboard`);
       const rows = await page.evaluate(() => {
         (document.getElementById('board') as HTMLElement).hidden = false;
-        const tops = [...document.querySelectorAll('.cards .card')].map((card) => Math.round(card.getBoundingClientRect().top));
+        const tops = [...document.querySelectorAll('.cards .card')].map((card) =>
+          Math.round(card.getBoundingClientRect().top),
+        );
         return [...new Set(tops)].map((top) => tops.filter((t) => t === top).length);
       });
-      expect(rows.reduce((a, b) => a + b, 0), `width ${width}`).toBe(9);
+      expect(
+        rows.reduce((a, b) => a + b, 0),
+        `width ${width}`,
+      ).toBe(9);
       expect(Math.min(...rows), `width ${width}: cards per row ${rows.join(', ')}`).toBeGreaterThan(1);
       await page.close();
     }

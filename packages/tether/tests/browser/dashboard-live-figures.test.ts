@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, grantAdmin, launchChromium, openSocket, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
+import {
+  api,
+  grantAdmin,
+  launchChromium,
+  openSocket,
+  registerAndLogin,
+  startPrivatePostgres,
+  startTestServer,
+  type LoggedInUser,
+  type TestServer,
+} from '@tether/testing';
 
 // What the dashboard shows beyond the pool, in real Chromium against the real server on a private embedded
 // PostgreSQL: traffic by status class, WebSockets, the minute before sign-in, emails instead of ids, a caller's
@@ -22,9 +32,15 @@ beforeAll(async () => {
     databaseUrl: database.url,
     config: { pool: { max: 6, breakerThreshold: 3, breakerCooldownMs: 1_000, acquireTimeoutMs: 1_000 } },
   });
-  [admin, writer, stranger] = await Promise.all([registerAndLogin(server.url), registerAndLogin(server.url), registerAndLogin(server.url)]);
+  [admin, writer, stranger] = await Promise.all([
+    registerAndLogin(server.url),
+    registerAndLogin(server.url),
+    registerAndLogin(server.url),
+  ]);
   await grantAdmin(database.url, admin.id);
-  threadId = (await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'figures' } })).body.id;
+  threadId = (
+    await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'figures' } })
+  ).body.id;
   browser = await launchChromium();
 }, 60_000);
 
@@ -42,21 +58,26 @@ async function signIn(page: Page): Promise<void> {
   await expect.poll(() => page.locator('#connection').textContent(), { timeout: 10_000 }).toBe('Live');
 }
 
-const number = async (page: Page, selector: string): Promise<number> => Number((await page.locator(selector).textContent())?.replace(/[^\d.]/g, '') || 'NaN');
+const number = async (page: Page, selector: string): Promise<number> =>
+  Number((await page.locator(selector).textContent())?.replace(/[^\d.]/g, '') || 'NaN');
 
 describe('dashboard figures in Chromium', () => {
   it('draws the minute before sign-in at once, and shows requests by status class and open WebSockets', async () => {
     // traffic before anyone watches: 2xx writes and 4xx misses for a few seconds
     const until = Date.now() + 3_000;
     while (Date.now() < until) {
-      await api(server.url, `/threads/${threadId}/messages`, { token: writer.accessToken, body: { content: 'before' } });
+      await api(server.url, `/threads/${threadId}/messages`, {
+        token: writer.accessToken,
+        body: { content: 'before' },
+      });
       await api(server.url, `/threads/${randomUUID()}`, { token: writer.accessToken });
     }
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signIn(page);
     const live = Date.now();
     // the server's samples since it started (one per 250 ms): far more than the page could have gathered itself
-    const points = async (): Promise<number> => Number((await page.locator('#chart-sessions').getAttribute('data-points')) ?? 0);
+    const points = async (): Promise<number> =>
+      Number((await page.locator('#chart-sessions').getAttribute('data-points')) ?? 0);
     await expect.poll(points, { timeout: 10_000 }).toBeGreaterThan(0);
     const gatheredByPage = Math.ceil((Date.now() - live) / 250) + 1;
     expect(await points()).toBeGreaterThanOrEqual(gatheredByPage + 12); // at least the 3 s of traffic above
@@ -65,7 +86,10 @@ describe('dashboard figures in Chromium', () => {
     let running = true;
     const load = (async () => {
       while (running) {
-        await api(server.url, `/threads/${threadId}/messages`, { token: writer.accessToken, body: { content: 'load' } });
+        await api(server.url, `/threads/${threadId}/messages`, {
+          token: writer.accessToken,
+          body: { content: 'load' },
+        });
         await api(server.url, `/threads/${randomUUID()}`, { token: writer.accessToken });
         await socket.request({ type: 'ping', id: randomUUID() });
       }
@@ -88,7 +112,10 @@ describe('dashboard figures in Chromium', () => {
   it("shows a caller's own 404 (a write refused by Row-Level Security) as information with their email, not a red alarm", async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signIn(page);
-    const refused = await api(server.url, `/threads/${threadId}/messages`, { token: stranger.accessToken, body: { content: 'not mine' } });
+    const refused = await api(server.url, `/threads/${threadId}/messages`, {
+      token: stranger.accessToken,
+      body: { content: 'not mine' },
+    });
     expect(refused.status).toBe(404);
     const entry = page.locator('#errors li', { hasText: 'isolation_violation' }).first();
     await expect.poll(() => entry.count(), { timeout: 10_000 }).toBe(1);

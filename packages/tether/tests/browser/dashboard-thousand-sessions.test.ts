@@ -13,7 +13,14 @@ import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionMetrics } from '@teth
 // 1,000 sessions (a real pool cannot hold that many connections on the embedded server), in real Chromium.
 
 const SESSIONS = 1_000;
-const empty = { buckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0), count: 0, sumMs: 0, maxMs: 0, p50Ms: 0, p99Ms: 0 };
+const empty = {
+  buckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+  count: 0,
+  sumMs: 0,
+  maxMs: 0,
+  p50Ms: 0,
+  p99Ms: 0,
+};
 
 let app: FastifyInstance;
 let browser: Browser;
@@ -24,14 +31,42 @@ beforeAll(async () => {
   const started = Date.now();
   const source = {
     poolMetrics: (): PoolMetrics => ({
-      max: 1_000, active: SESSIONS, idle: 0, pending: 12, activeSessions: SESSIONS, peakConcurrent: SESSIONS, totalCreated: SESSIONS, totalClosed: 0,
-      sessionsOpened: (opened += 400), sessionsFailed: 0, acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0,
-      sessionsTerminated: 0, dirtyEvicted: 0, errorsByCode: {}, acquireTime: empty, sessionLifetime: empty, queryTime: empty,
+      max: 1_000,
+      active: SESSIONS,
+      idle: 0,
+      pending: 12,
+      activeSessions: SESSIONS,
+      peakConcurrent: SESSIONS,
+      totalCreated: SESSIONS,
+      totalClosed: 0,
+      sessionsOpened: (opened += 400),
+      sessionsFailed: 0,
+      acquireTimeouts: 0,
+      breakerState: 'closed',
+      breakerTrips: 0,
+      leaksDetected: 0,
+      sessionsTerminated: 0,
+      dirtyEvicted: 0,
+      errorsByCode: {},
+      acquireTime: empty,
+      sessionLifetime: empty,
+      queryTime: empty,
     }),
     activeSessions: (): SessionMetrics[] =>
       Array.from({ length: SESSIONS }, (_, i) => ({
-        sessionId: `s-${i}`, requestId: `req-${i}`, userId: `user-${i % 50}`, threadId: null, state: 'active', createdAt: started - i * 10,
-        lastActivityAt: Date.now(), closedAt: null, queryCount: i % 7, transactionCount: 1, errorCount: 0, lastError: null, totalTimeMs: 0,
+        sessionId: `s-${i}`,
+        requestId: `req-${i}`,
+        userId: `user-${i % 50}`,
+        threadId: null,
+        state: 'active',
+        createdAt: started - i * 10,
+        lastActivityAt: Date.now(),
+        closedAt: null,
+        queryCount: i % 7,
+        transactionCount: 1,
+        errorCount: 0,
+        lastError: null,
+        totalTimeMs: 0,
       })),
     subscribe: () => () => {},
   };
@@ -39,7 +74,9 @@ beforeAll(async () => {
   app = Fastify();
   await app.register(dashboardRoutes);
   const wss = new WebSocketServer({ noServer: true, handleProtocols: () => 'bearer' });
-  (app.server as http.Server).on('upgrade', (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => streamDashboard(ws, feed)));
+  (app.server as http.Server).on('upgrade', (request, socket, head) =>
+    wss.handleUpgrade(request, socket, head, (ws) => streamDashboard(ws, feed)),
+  );
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   browser = await launchChromium();
@@ -57,10 +94,15 @@ describe('dashboard with a thousand active sessions', () => {
       sessionStorage.setItem('tether.dashboard.token', 'any');
       const long: number[] = [];
       (window as unknown as { longTasks: number[] }).longTasks = long;
-      new PerformanceObserver((list) => list.getEntries().forEach((e) => long.push(e.duration))).observe({ type: 'longtask', buffered: true });
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => long.push(e.duration))).observe({
+        type: 'longtask',
+        buffered: true,
+      });
     });
     await page.goto(`${url}/dashboard`);
-    await expect.poll(() => page.locator('#sessions-count').textContent(), { timeout: 10_000 }).toBe('(500 oldest of 1,000)');
+    await expect
+      .poll(() => page.locator('#sessions-count').textContent(), { timeout: 10_000 })
+      .toBe('(500 oldest of 1,000)');
     // a virtualised table: the rows in view and a few around them, not 500 at once
     await expect.poll(() => page.locator('#sessions tbody tr:not(.spacer)').count()).toBeGreaterThan(5);
     expect(await page.locator('#sessions tbody tr:not(.spacer)').count()).toBeLessThan(40);

@@ -3,7 +3,16 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, grantAdmin, launchChromium, registerAndLogin, startPrivatePostgres, startTestServer, type LoggedInUser, type TestServer } from '@tether/testing';
+import {
+  api,
+  grantAdmin,
+  launchChromium,
+  registerAndLogin,
+  startPrivatePostgres,
+  startTestServer,
+  type LoggedInUser,
+  type TestServer,
+} from '@tether/testing';
 
 // The live dashboard in real Chromium (Debian's, driven by playwright-core) against the real server on a
 // private embedded PostgreSQL that the test stops and starts again.
@@ -27,7 +36,8 @@ beforeAll(async () => {
   admin = await registerAndLogin(server.url);
   writer = await registerAndLogin(server.url);
   await grantAdmin(database.url, admin.id);
-  threadId = ((await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'load' } })).body).id;
+  threadId = (await api<{ id: string }>(server.url, '/threads', { token: writer.accessToken, body: { title: 'load' } }))
+    .body.id;
   browser = await launchChromium();
 }, 60_000);
 
@@ -43,7 +53,10 @@ function generateLoad(workers = 6): { stop(): Promise<Map<number, number>> } {
   const statuses = new Map<number, number>();
   const loops = Array.from({ length: workers }, async () => {
     while (running) {
-      const r = await api(server.url, `/threads/${threadId}/messages`, { token: writer.accessToken, body: { content: 'load' } }).catch(() => ({ status: 0 }));
+      const r = await api(server.url, `/threads/${threadId}/messages`, {
+        token: writer.accessToken,
+        body: { content: 'load' },
+      }).catch(() => ({ status: 0 }));
       statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
       if (r.status !== 201) await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -64,13 +77,16 @@ async function signIn(page: Page, user: LoggedInUser): Promise<void> {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-const number = async (page: Page, selector: string): Promise<number> => Number((await page.locator(selector).textContent())?.replace(/[^\d.]/g, '') || 'NaN');
+const number = async (page: Page, selector: string): Promise<number> =>
+  Number((await page.locator(selector).textContent())?.replace(/[^\d.]/g, '') || 'NaN');
 
 describe('live dashboard in Chromium', () => {
   it('refuses an account that is not an administrator', async () => {
     const page = await browser.newPage();
     await signIn(page, writer);
-    await expect.poll(() => page.locator('#login-error').textContent(), { timeout: 10_000 }).toContain('not an administrator');
+    await expect
+      .poll(() => page.locator('#login-error').textContent(), { timeout: 10_000 })
+      .toContain('not an administrator');
     expect(await page.locator('#board').isHidden()).toBe(true);
     await page.close();
   });
@@ -97,7 +113,9 @@ describe('live dashboard in Chromium', () => {
     const { dataDir, port } = database;
     await database.stop();
     await expect.poll(() => page.locator('#breaker').textContent(), { timeout: 15_000 }).toBe('open');
-    await expect.poll(() => page.locator('#errors').textContent(), { timeout: 5_000 }).toMatch(/database_unavailable|circuit_open/);
+    await expect
+      .poll(() => page.locator('#errors').textContent(), { timeout: 5_000 })
+      .toMatch(/database_unavailable|circuit_open/);
     expect(await page.locator('#connection').textContent()).toBe('Live'); // the dashboard itself needs no database
     await page.screenshot({ path: `${artifacts}dashboard-outage.png`, fullPage: true });
 
@@ -122,7 +140,9 @@ describe('live dashboard in Chromium', () => {
     await page.keyboard.type(admin.password);
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('#connection').textContent(), { timeout: 10_000 }).toBe('Live');
-    const unlabeled = await page.evaluate(() => [...document.querySelectorAll('input')].filter((i) => !i.labels?.length).map((i) => i.id));
+    const unlabeled = await page.evaluate(() =>
+      [...document.querySelectorAll('input')].filter((i) => !i.labels?.length).map((i) => i.id),
+    );
     expect(unlabeled).toEqual([]);
     await page.close();
   });

@@ -14,7 +14,13 @@ interface JsonSchema {
 }
 interface OpenApi {
   openapi: string;
-  paths: Record<string, Record<string, { responses: Record<string, { content?: { 'application/json': { schema: JsonSchema } }; headers?: object }> }>>;
+  paths: Record<
+    string,
+    Record<
+      string,
+      { responses: Record<string, { content?: { 'application/json': { schema: JsonSchema } }; headers?: object }> }
+    >
+  >;
 }
 
 const getJson = async <T>(path: string): Promise<T> => (await api<T>(file.server.url, path)).body;
@@ -35,13 +41,28 @@ describe('OpenAPI at /openapi.json', () => {
   it('documents every route, with an interactive page at /docs', async () => {
     const doc = await getJson<OpenApi>('/openapi.json');
     expect(doc.openapi).toBe('3.1.0');
-    const routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
+    const routes = Object.entries(doc.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
     expect(routes).toEqual(
       expect.arrayContaining([
-        'POST /auth/register', 'POST /auth/login', 'POST /auth/refresh', 'POST /auth/logout', 'GET /auth/sessions',
-        'POST /threads', 'GET /threads', 'GET /threads/{id}', 'POST /threads/{id}/messages', 'GET /threads/{id}/messages',
-        'POST /threads/{id}/members', 'GET /threads/{id}/members', 'DELETE /threads/{id}/members/{userId}',
-        'GET /health', 'GET /ready', 'GET /metrics', 'GET /admin/sessions',
+        'POST /auth/register',
+        'POST /auth/login',
+        'POST /auth/refresh',
+        'POST /auth/logout',
+        'GET /auth/sessions',
+        'POST /threads',
+        'GET /threads',
+        'GET /threads/{id}',
+        'POST /threads/{id}/messages',
+        'GET /threads/{id}/messages',
+        'POST /threads/{id}/members',
+        'GET /threads/{id}/members',
+        'DELETE /threads/{id}/members/{userId}',
+        'GET /health',
+        'GET /ready',
+        'GET /metrics',
+        'GET /admin/sessions',
       ]),
     );
     const page = await fetch(`${file.server.url}/docs`, { redirect: 'follow' });
@@ -54,13 +75,33 @@ describe('OpenAPI at /openapi.json', () => {
     const user = await registerAndLogin(file.server.url);
     const url = file.server.url;
     const cases: [string, string, number, Promise<{ status: number; body: Record<string, unknown> }>][] = [
-      ['/auth/register', 'post', 409, api(url, '/auth/register', { body: { email: user.email, password: 'password-123' } })],
-      ['/auth/register', 'post', 400, api(url, '/auth/register', { body: { email: 'not-an-email', password: 'password-123' } })],
-      ['/auth/login', 'post', 401, api(url, '/auth/login', { body: { email: user.email, password: 'wrong-password' } })],
+      [
+        '/auth/register',
+        'post',
+        409,
+        api(url, '/auth/register', { body: { email: user.email, password: 'password-123' } }),
+      ],
+      [
+        '/auth/register',
+        'post',
+        400,
+        api(url, '/auth/register', { body: { email: 'not-an-email', password: 'password-123' } }),
+      ],
+      [
+        '/auth/login',
+        'post',
+        401,
+        api(url, '/auth/login', { body: { email: user.email, password: 'wrong-password' } }),
+      ],
       ['/auth/refresh', 'post', 401, api(url, '/auth/refresh', { body: { refreshToken: 'not-a-token' } })],
       ['/threads', 'get', 401, api(url, '/threads')],
       ['/threads', 'post', 400, api(url, '/threads', { token: user.accessToken, body: { title: '' } })],
-      ['/threads/{id}', 'get', 404, api(url, '/threads/00000000-0000-4000-8000-000000000000', { token: user.accessToken })],
+      [
+        '/threads/{id}',
+        'get',
+        404,
+        api(url, '/threads/00000000-0000-4000-8000-000000000000', { token: user.accessToken }),
+      ],
       ['/admin/sessions', 'get', 403, api(url, '/admin/sessions', { token: user.accessToken })],
       ['/dashboard/assets/{name}', 'get', 404, api(url, '/dashboard/assets/missing.js')],
     ];
@@ -74,7 +115,12 @@ describe('OpenAPI at /openapi.json', () => {
     for (const [path, methods] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(methods)) {
         if (['/health', '/ready', '/metrics'].includes(path) || path.startsWith('/dashboard')) continue; // no database
-        expect(documentedCodes(doc, path, method, 503), `${method} ${path}`).toEqual(['database_unavailable', 'circuit_open', 'pool_exhausted', 'session_timeout']);
+        expect(documentedCodes(doc, path, method, 503), `${method} ${path}`).toEqual([
+          'database_unavailable',
+          'circuit_open',
+          'pool_exhausted',
+          'session_timeout',
+        ]);
         expect(operation.responses['503']?.headers, `${method} ${path}`).toHaveProperty('Retry-After');
       }
     }
@@ -87,7 +133,10 @@ describe('OpenAPI at /openapi.json', () => {
     const schema = (path: string, method: string, status: number): JsonSchema =>
       doc.paths[path]?.[method]?.responses[String(status)]?.content?.['application/json'].schema ?? {};
     expect(fitsShape(thread.body, schema('/threads', 'post', 201))).toBe(true);
-    const message = await api(file.server.url, `/threads/${thread.body.id as string}/messages`, { token: user.accessToken, body: { content: 'hi' } });
+    const message = await api(file.server.url, `/threads/${thread.body.id as string}/messages`, {
+      token: user.accessToken,
+      body: { content: 'hi' },
+    });
     expect(fitsShape(message.body, schema('/threads/{id}/messages', 'post', 201))).toBe(true);
     const login = await api(file.server.url, '/auth/login', { body: { email: user.email, password: user.password } });
     expect(fitsShape(login.body, schema('/auth/login', 'post', 200))).toBe(true);
@@ -105,11 +154,26 @@ describe('AsyncAPI at /asyncapi.json', () => {
     const doc = await getJson<AsyncApi>('/asyncapi.json');
     expect(doc.asyncapi).toBe('3.0.0');
     const messages = doc.components.messages;
-    expect(Object.keys(messages).sort()).toEqual(['ack', 'error', 'message', 'message.send', 'ping', 'pong', 'thread.subscribe', 'thread.unsubscribe']);
-    expect(doc.operations['receive message.send']?.reply?.messages.map((m) => m.$ref.split('/').pop())).toEqual(['ack', 'error']);
+    expect(Object.keys(messages).sort()).toEqual([
+      'ack',
+      'error',
+      'message',
+      'message.send',
+      'ping',
+      'pong',
+      'thread.subscribe',
+      'thread.unsubscribe',
+    ]);
+    expect(doc.operations['receive message.send']?.reply?.messages.map((m) => m.$ref.split('/').pop())).toEqual([
+      'ack',
+      'error',
+    ]);
 
     const user = await registerAndLogin(file.server.url);
-    const thread = await api<{ id: string }>(file.server.url, '/threads', { token: user.accessToken, body: { title: 'frames' } });
+    const thread = await api<{ id: string }>(file.server.url, '/threads', {
+      token: user.accessToken,
+      body: { title: 'frames' },
+    });
     const socket = await openSocket(`${file.server.url.replace('http', 'ws')}/ws`, user.accessToken);
     const fits = (frame: Frame): boolean => fitsShape(frame, messages[frame.type]?.payload ?? {});
     const pong = await socket.request({ type: 'ping', id: 'p1' });

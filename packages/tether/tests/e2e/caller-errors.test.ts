@@ -39,9 +39,13 @@ describe('caller errors', () => {
     expect(refused.body).toMatchObject({ error: { code: 'invalid_request', message: expect.stringContaining('254') } });
     const fits = emailOf(254);
     expect(fits.length).toBe(254);
-    expect((await api(file.server.url, '/auth/register', { body: { email: fits, password: 'password123' } })).status).toBe(201);
+    expect(
+      (await api(file.server.url, '/auth/register', { body: { email: fits, password: 'password123' } })).status,
+    ).toBe(201);
     const reported = `${'x'.repeat(64)}@${'y'.repeat(63)}.${'z'.repeat(63)}.${'w'.repeat(63)}.${'v'.repeat(42)}.com`;
     expect(reported.length).toBe(303);
-    expect((await api(file.server.url, '/auth/register', { body: { email: reported, password: 'password123' } })).status).toBe(400);
+    expect(
+      (await api(file.server.url, '/auth/register', { body: { email: reported, password: 'password123' } })).status,
+    ).toBe(400);
   });
 });

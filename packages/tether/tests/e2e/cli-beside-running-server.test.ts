@@ -45,7 +45,9 @@ describe('CLI commands beside a running server', () => {
 
     const second = await runCli(['serve', '--port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(2);
-    expect(second.stderr.trim()).toBe(`tether: data directory ${dataDir} is in use by a running tether (pid ${child.pid}); stop it first or choose another --data-dir`);
+    expect(second.stderr.trim()).toBe(
+      `tether: data directory ${dataDir} is in use by a running tether (pid ${child.pid}); stop it first or choose another --data-dir`,
+    );
 
     // the same postmaster still serves, and the server is ready
     expect(postmasterPid(dataDir)).toBe(pid);
@@ -61,9 +63,14 @@ describe('CLI commands beside a running server', () => {
     const { child, url, output } = await serveIn(dataDir);
     expect((await api(url, '/health')).status).toBe(200);
     process.kill(postmasterPid(dataDir), 'SIGKILL');
-    const exit = await Promise.race([exitOf(child), new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000))]);
+    const exit = await Promise.race([
+      exitOf(child),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000)),
+    ]);
     expect(exit).toEqual({ code: 1, signal: null });
     expect(output()).toMatch(/embedded PostgreSQL exited unexpectedly/);
-    expect(await eventually(async () => (await api(url, '/health').catch(() => ({ status: 0 }))).status === 0, 5_000)).toBe(true);
+    expect(
+      await eventually(async () => (await api(url, '/health').catch(() => ({ status: 0 }))).status === 0, 5_000),
+    ).toBe(true);
   });
 });

@@ -27,7 +27,11 @@ describe('a crashed server instance', () => {
     await admin.connect();
     try {
       const linked = async (): Promise<string[]> =>
-        (await admin.query<{ websocket_ids: string[] }>('SELECT websocket_ids FROM auth_sessions WHERE id = $1', [user.sessionId])).rows[0]?.websocket_ids ?? [];
+        (
+          await admin.query<{ websocket_ids: string[] }>('SELECT websocket_ids FROM auth_sessions WHERE id = $1', [
+            user.sessionId,
+          ])
+        ).rows[0]?.websocket_ids ?? [];
       expect(await eventually(async () => (await linked()).length === 2, 5_000)).toBe(true);
       const ours = (await linked()).filter((id) => id.startsWith(`${server.server.instanceId}:`));
       const theirs = (await linked()).filter((id) => !id.startsWith(`${server.server.instanceId}:`));
@@ -40,7 +44,17 @@ describe('a crashed server instance', () => {
 
       child?.kill('SIGKILL');
       const instance = (theirs[0] as string).split(':')[0] as string;
-      expect(await eventually(async () => (await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [`tether-listener:${instance}`])).rowCount === 0, 5_000)).toBe(true);
+      expect(
+        await eventually(
+          async () =>
+            (
+              await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [
+                `tether-listener:${instance}`,
+              ])
+            ).rowCount === 0,
+          5_000,
+        ),
+      ).toBe(true);
       await server.server.logins.sweep(); // missing once: could be a reconnect under way
       expect((await linked()).sort()).toEqual([...ours, ...theirs].sort());
       await server.server.logins.sweep(); // missing twice: gone

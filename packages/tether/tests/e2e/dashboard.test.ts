@@ -39,7 +39,11 @@ describe('the dashboard', () => {
     const socket = await watch(user.accessToken);
     await api(file.server.url, '/threads', { token: user.accessToken });
     const frame = await socket.next((f) => f.type === 'snapshot');
-    expect(frame).toMatchObject({ type: 'snapshot', pool: { max: expect.any(Number), breakerState: 'closed' }, sessions: { total: expect.any(Number) } });
+    expect(frame).toMatchObject({
+      type: 'snapshot',
+      pool: { max: expect.any(Number), breakerState: 'closed' },
+      sessions: { total: expect.any(Number) },
+    });
     await socket.close();
   });
 });

@@ -1,11 +1,22 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { api, createScratchDatabase, login, openSocket, registerAndLogin, startTestServer, type TestServer } from '@tether/testing';
+import {
+  api,
+  createScratchDatabase,
+  login,
+  openSocket,
+  registerAndLogin,
+  startTestServer,
+  type TestServer,
+} from '@tether/testing';
 
 // The per-user limit of concurrent login sessions, under both policies, and the login rate limit.
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()?.().catch(() => {});
+  while (cleanup.length)
+    await cleanup
+      .pop()?.()
+      .catch(() => {});
 });
 
 async function serverWith(auth: Record<string, unknown>): Promise<TestServer> {
@@ -29,7 +40,11 @@ describe('per-user login session limit', () => {
     expect(evicted.body.error.code).toBe('session_revoked');
     expect((await api(server.url, '/threads', { token: second.accessToken })).status).toBe(200);
     expect((await api(server.url, '/threads', { token: third.accessToken })).status).toBe(200);
-    const sessions = await api<{ items: Array<{ id: string; revokedReason: string | null }> }>(server.url, '/auth/sessions', { token: third.accessToken });
+    const sessions = await api<{ items: Array<{ id: string; revokedReason: string | null }> }>(
+      server.url,
+      '/auth/sessions',
+      { token: third.accessToken },
+    );
     expect(sessions.body.items.find((s) => s.id === first.sessionId)?.revokedReason).toBe('session_limit');
   });
 
@@ -37,12 +52,16 @@ describe('per-user login session limit', () => {
     const server = await serverWith({ maxSessionsPerUser: 2, sessionLimitPolicy: 'refuse' });
     const first = await registerAndLogin(server.url);
     await login(server.url, first.email, first.password);
-    const refused = await api<{ error: { code: string } }>(server.url, '/auth/login', { body: { email: first.email, password: first.password } });
+    const refused = await api<{ error: { code: string } }>(server.url, '/auth/login', {
+      body: { email: first.email, password: first.password },
+    });
     expect(refused.status).toBe(429);
     expect(refused.body.error.code).toBe('session_limit_reached');
     expect((await api(server.url, '/threads', { token: first.accessToken })).status).toBe(200);
     expect((await api(server.url, '/auth/logout', { token: first.accessToken, method: 'POST' })).status).toBe(204);
-    expect((await api(server.url, '/auth/login', { body: { email: first.email, password: first.password } })).status).toBe(200);
+    expect(
+      (await api(server.url, '/auth/login', { body: { email: first.email, password: first.password } })).status,
+    ).toBe(200);
   });
 
   it('limits login attempts per address with 429 and Retry-After', async () => {
@@ -51,7 +70,9 @@ describe('per-user login session limit', () => {
     const answers: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 5; i++) {
-      const response = await api(server.url, '/auth/login', { body: { email: user.email, password: 'wrong password' } });
+      const response = await api(server.url, '/auth/login', {
+        body: { email: user.email, password: 'wrong password' },
+      });
       answers.push(response.status);
       retryAfter ??= response.headers.get('retry-after');
     }

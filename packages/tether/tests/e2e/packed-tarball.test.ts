@@ -31,7 +31,9 @@ afterAll(async () => {
 });
 
 async function pack(dir: string): Promise<{ tarball: string; files: string[] }> {
-  expect(existsSync(path.join(dir, 'dist/index.js')), 'build first (npm run build): the tarball packs dist/').toBe(true);
+  expect(existsSync(path.join(dir, 'dist/index.js')), 'build first (npm run build): the tarball packs dist/').toBe(
+    true,
+  );
   const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', appDir], { cwd: dir });
   const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
   return { tarball: path.join(appDir, packed.filename), files: packed.files.map((f) => f.path) };
@@ -42,12 +44,23 @@ describe('tether from its packed tarball', () => {
     const sessions = await pack(path.join(packages, 'sessions'));
     const tether = await pack(path.join(packages, 'tether'));
     expect(tether.files.filter((f) => f.startsWith('src/'))).toEqual([]);
-    for (const file of ['dist/database/migrations/0001_init.sql', 'dist/dashboard/assets/index.html', 'dist/dashboard/assets/dashboard.js', 'dist/dashboard/assets/locale.js']) {
+    for (const file of [
+      'dist/database/migrations/0001_init.sql',
+      'dist/dashboard/assets/index.html',
+      'dist/dashboard/assets/dashboard.js',
+      'dist/dashboard/assets/locale.js',
+    ]) {
       expect(tether.files).toContain(file);
     }
 
-    writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'tether-app', private: true, type: 'module' }));
-    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', sessions.tarball, tether.tarball], { cwd: appDir, maxBuffer: 16 * 1024 * 1024 });
+    writeFileSync(
+      path.join(appDir, 'package.json'),
+      JSON.stringify({ name: 'tether-app', private: true, type: 'module' }),
+    );
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', sessions.tarball, tether.tarball], {
+      cwd: appDir,
+      maxBuffer: 16 * 1024 * 1024,
+    });
 
     server = spawn('npx', ['tether', 'serve', '--port', '0', '--data-dir', dataDir], {
       cwd: appDir,
@@ -58,7 +71,9 @@ describe('tether from its packed tarball', () => {
     let output = '';
     server.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    expect(await eventually(() => /listening on http/.test(output) || server?.exitCode !== null, 60_000), output).toBe(true);
+    expect(await eventually(() => /listening on http/.test(output) || server?.exitCode !== null, 60_000), output).toBe(
+      true,
+    );
     const url = /listening on (http:\/\/[\d.:]+)/.exec(output)?.[1];
     expect(url, output).toBeDefined();
 

@@ -3,7 +3,17 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, npmStart, serveCli, TETHER_CLI, type ServedCli } from '@tether/testing';
+import {
+  api,
+  createScratchDatabase,
+  eventually,
+  openSocket,
+  registerAndLogin,
+  npmStart,
+  serveCli,
+  TETHER_CLI,
+  type ServedCli,
+} from '@tether/testing';
 
 // `tether serve` as a user runs it: the compiled CLI in its own process, on embedded PostgreSQL by default.
 
@@ -22,7 +32,9 @@ async function serve(args: string[], env: Record<string, string> = {}): Promise<
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
 describe('tether serve', () => {
@@ -64,7 +76,9 @@ describe('tether serve', () => {
     npm.kill('SIGTERM'); // npm alone, not its process group
     await exited(npm);
     // the server got it: a clean shutdown, and the embedded PostgreSQL is stopped (its pid file removed)
-    expect(await eventually(() => /received SIGTERM, shutting down/.test(output()) && !existsSync(pidFile), 20_000)).toBe(true);
+    expect(
+      await eventually(() => /received SIGTERM, shutting down/.test(output()) && !existsSync(pidFile), 20_000),
+    ).toBe(true);
   });
 
   it('tether admin grant EMAIL gives a registered user the admin role for /admin/sessions', async () => {
@@ -74,10 +88,15 @@ describe('tether serve', () => {
       const { child, url } = await serve([], env);
       const user = await registerAndLogin(url);
       expect((await api(url, '/admin/sessions', { token: user.accessToken })).status).toBe(403);
-      const grant = spawnSync(process.execPath, [TETHER_CLI, 'admin', 'grant', user.email], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
+      const grant = spawnSync(process.execPath, [TETHER_CLI, 'admin', 'grant', user.email], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', ...env },
+      });
       expect(grant.stdout).toContain(`${user.email} is now an admin`);
       expect(grant.status).toBe(0);
-      expect(await eventually(async () => (await api(url, '/admin/sessions', { token: user.accessToken })).status === 200)).toBe(true);
+      expect(
+        await eventually(async () => (await api(url, '/admin/sessions', { token: user.accessToken })).status === 200),
+      ).toBe(true);
       child.kill('SIGTERM');
       expect(await exited(child)).toBe(0);
     } finally {

@@ -23,10 +23,15 @@ import {
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
-  while (cleanup.length) await cleanup.pop()?.().catch(() => {});
+  while (cleanup.length)
+    await cleanup
+      .pop()?.()
+      .catch(() => {});
 });
 
-async function scratchServer(config: Parameters<typeof startTestServer>[0]['config'] = {}): Promise<{ db: ScratchDatabase; server: TestServer }> {
+async function scratchServer(
+  config: Parameters<typeof startTestServer>[0]['config'] = {},
+): Promise<{ db: ScratchDatabase; server: TestServer }> {
   const db = await createScratchDatabase(inject('adminDatabaseUrl'));
   cleanup.push(() => db.drop());
   const server = await startTestServer({ databaseUrl: db.url, config });
@@ -63,10 +68,21 @@ describe('session metrics with real authentication', () => {
     expect(socket.ws.protocol).toBe('bearer');
     expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
 
-    const thread = await api<{ id: string }>(server.url, '/threads', { token: user.accessToken, body: { title: 'metrics' } });
+    const thread = await api<{ id: string }>(server.url, '/threads', {
+      token: user.accessToken,
+      body: { title: 'metrics' },
+    });
     expect(await socket.request({ type: 'thread.subscribe', threadId: thread.body.id })).toMatchObject({ type: 'ack' });
     const ack = await socket.request({ type: 'message.send', threadId: thread.body.id, content: 'hello over ws' });
-    expect(ack).toMatchObject({ type: 'ack', message: { threadId: thread.body.id, content: 'hello over ws', id: expect.any(String), createdAt: expect.any(String) } });
+    expect(ack).toMatchObject({
+      type: 'ack',
+      message: {
+        threadId: thread.body.id,
+        content: 'hello over ws',
+        id: expect.any(String),
+        createdAt: expect.any(String),
+      },
+    });
     const broadcast = await socket.next((f) => f.type === 'message');
     expect(broadcast.message).toEqual(ack.message);
 
@@ -77,10 +93,16 @@ describe('session metrics with real authentication', () => {
     expect(after.errorsByCode).toEqual(before.errorsByCode);
 
     // the WebSocket is linked to the login session in the database
-    expect(await eventually(async () => {
-      const sessions = await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(server.url, '/auth/sessions', { token: user.accessToken });
-      return sessions.body.items.find((s) => s.id === user.sessionId)?.websocketIds.length === 1;
-    })).toBe(true);
+    expect(
+      await eventually(async () => {
+        const sessions = await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(
+          server.url,
+          '/auth/sessions',
+          { token: user.accessToken },
+        );
+        return sessions.body.items.find((s) => s.id === user.sessionId)?.websocketIds.length === 1;
+      }),
+    ).toBe(true);
 
     const text = await scrape(server);
     expect(metric(text, 'tether_websocket_connections')).toBe(1);
@@ -96,9 +118,15 @@ describe('session metrics with real authentication', () => {
     await superuser.connect();
     await superuser.query("UPDATE users SET role = 'admin' WHERE id = $1", [user.id]);
     await superuser.end();
-    const admin = await api<{ items: SessionMetrics[]; pool: Record<string, unknown> }>(server.url, '/admin/sessions', { token: user.accessToken });
+    const admin = await api<{ items: SessionMetrics[]; pool: Record<string, unknown> }>(server.url, '/admin/sessions', {
+      token: user.accessToken,
+    });
     expect(admin.status).toBe(200);
-    expect(admin.body.pool).toMatchObject({ max: expect.any(Number), sessionsOpened: expect.any(Number), breakerState: 'closed' });
+    expect(admin.body.pool).toMatchObject({
+      max: expect.any(Number),
+      sessionsOpened: expect.any(Number),
+      breakerState: 'closed',
+    });
     expect(Array.isArray(admin.body.items)).toBe(true);
     expectNoMaskedErrors(server);
   });
@@ -110,7 +138,10 @@ describe('session metrics with real authentication', () => {
     const users = await Promise.all(Array.from({ length: USERS }, () => registerAndLogin(server.url)));
     const setups = await Promise.all(
       users.map(async (user) => {
-        const thread = await api<{ id: string }>(server.url, '/threads', { token: user.accessToken, body: { title: `thread of ${user.email}` } });
+        const thread = await api<{ id: string }>(server.url, '/threads', {
+          token: user.accessToken,
+          body: { title: `thread of ${user.email}` },
+        });
         const socket = await openSocket(server.wsUrl, user.accessToken);
         cleanup.push(() => socket.close());
         await socket.request({ type: 'thread.subscribe', threadId: thread.body.id });
@@ -128,7 +159,10 @@ describe('session metrics with real authentication', () => {
             const ack = await socket.request({ type: 'message.send', threadId, content }, 15_000);
             expect(ack).toMatchObject({ type: 'ack', message: { content } });
           } else {
-            const posted = await api(server.url, `/threads/${threadId}/messages`, { token: user.accessToken, body: { content } });
+            const posted = await api(server.url, `/threads/${threadId}/messages`, {
+              token: user.accessToken,
+              body: { content },
+            });
             expect(posted.status).toBe(201);
           }
         }),
@@ -138,15 +172,27 @@ describe('session metrics with real authentication', () => {
     for (const { user, threadId, socket } of setups) {
       const threads = await api<{ items: Array<{ id: string }> }>(server.url, '/threads', { token: user.accessToken });
       expect(threads.body.items.map((t) => t.id)).toEqual([threadId]);
-      const messages = await api<{ items: Array<{ content: string; threadId: string }> }>(server.url, `/threads/${threadId}/messages`, { token: user.accessToken });
+      const messages = await api<{ items: Array<{ content: string; threadId: string }> }>(
+        server.url,
+        `/threads/${threadId}/messages`,
+        { token: user.accessToken },
+      );
       expect(messages.body.items).toHaveLength(MESSAGES);
-      expect(messages.body.items.every((m) => m.content.startsWith(`${user.email} #`) && m.threadId === threadId)).toBe(true);
+      expect(messages.body.items.every((m) => m.content.startsWith(`${user.email} #`) && m.threadId === threadId)).toBe(
+        true,
+      );
       // each subscriber got exactly its own thread's messages
       expect(await eventually(() => socket.frames.filter((f) => f.type === 'message').length === MESSAGES)).toBe(true);
-      expect(socket.frames.filter((f) => f.type === 'message').every((f) => (f.message as { threadId: string }).threadId === threadId)).toBe(true);
+      expect(
+        socket.frames
+          .filter((f) => f.type === 'message')
+          .every((f) => (f.message as { threadId: string }).threadId === threadId),
+      ).toBe(true);
     }
     // someone else's thread does not exist for you
-    expect((await api(server.url, `/threads/${setups[1]!.threadId}`, { token: users[0]!.accessToken })).status).toBe(404);
+    expect((await api(server.url, `/threads/${setups[1]!.threadId}`, { token: users[0]!.accessToken })).status).toBe(
+      404,
+    );
 
     const after = server.server.factory.poolMetrics();
     expect(after.sessionsOpened - before.sessionsOpened).toBeGreaterThanOrEqual(USERS * MESSAGES);
@@ -162,9 +208,13 @@ describe('session metrics with real authentication', () => {
     expect(metric(text, 'tether_websocket_subscriptions')).toBe(USERS);
     expect(metric(text, 'tether_websocket_broadcast_frames_total')).toBe(USERS * MESSAGES);
     expect(metric(text, 'tether_websocket_frames_total{type="message.send"}')).toBe((USERS * MESSAGES) / 2);
-    expect(metric(text, 'tether_http_requests_total{method="POST",route="/threads/:id/messages",status="201"}')).toBe((USERS * MESSAGES) / 2);
+    expect(metric(text, 'tether_http_requests_total{method="POST",route="/threads/:id/messages",status="201"}')).toBe(
+      (USERS * MESSAGES) / 2,
+    );
     expect(metric(text, 'tether_sessions_opened_total')).toBeGreaterThanOrEqual(after.sessionsOpened);
-    expect(metric(text, 'tether_sessions_opened_total')).toBeLessThanOrEqual(server.server.factory.poolMetrics().sessionsOpened);
+    expect(metric(text, 'tether_sessions_opened_total')).toBeLessThanOrEqual(
+      server.server.factory.poolMetrics().sessionsOpened,
+    );
     expect(text).not.toMatch(/^tether_session_errors_total/m);
     expectNoMaskedErrors(server);
   });
@@ -175,7 +225,10 @@ describe('session metrics with real authentication', () => {
     cleanup.push(() => current.stop());
     const server = await startTestServer({
       databaseUrl: postgres.url,
-      config: { pool: { acquireTimeoutMs: 1_000, breakerThreshold: 3, breakerCooldownMs: 300 }, auth: { sessionCheckIntervalMs: 100 } },
+      config: {
+        pool: { acquireTimeoutMs: 1_000, breakerThreshold: 3, breakerCooldownMs: 300 },
+        auth: { sessionCheckIntervalMs: 100 },
+      },
     });
     cleanup.push(() => server.close());
     const user: LoggedInUser = await registerAndLogin(server.url);
@@ -187,13 +240,19 @@ describe('session metrics with real authentication', () => {
 
     const expectOutage = async (): Promise<void> => {
       // HTTP: 503 with Retry-After and a retryable code
-      const failed = await api<{ error: { code: string } }>(server.url, `/threads/${thread.body.id}/messages`, { token, body: { content: 'during outage' } });
+      const failed = await api<{ error: { code: string } }>(server.url, `/threads/${thread.body.id}/messages`, {
+        token,
+        body: { content: 'during outage' },
+      });
       expect(failed.status).toBe(503);
       expect(Number(failed.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
       expect(RETRYABLE).toContain(failed.body.error.code);
       expect((await api(server.url, '/ready')).status).toBe(503);
       // WebSocket: a typed error frame answering the frame's id; the socket stays open
-      const error = await socket.request({ type: 'message.send', threadId: thread.body.id, content: 'during outage' }, 10_000);
+      const error = await socket.request(
+        { type: 'message.send', threadId: thread.body.id, content: 'during outage' },
+        10_000,
+      );
       expect(error).toMatchObject({ type: 'error', code: expect.any(String) });
       expect(RETRYABLE).toContain(error.code);
       expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
@@ -203,12 +262,20 @@ describe('session metrics with real authentication', () => {
     };
     const expectRecovery = async (): Promise<void> => {
       expect(await eventually(async () => (await api(server.url, '/ready')).status === 200, 20_000, 100)).toBe(true);
-      const posted = await api<{ id: string }>(server.url, `/threads/${thread.body.id}/messages`, { token, body: { content: 'after recovery' } });
+      const posted = await api<{ id: string }>(server.url, `/threads/${thread.body.id}/messages`, {
+        token,
+        body: { content: 'after recovery' },
+      });
       expect(posted.status).toBe(201);
       // the LISTEN connection came back too: the subscriber hears about the new message
-      const heard = await socket.next((f) => f.type === 'message' && (f.message as { id: string }).id === posted.body.id, 10_000);
+      const heard = await socket.next(
+        (f) => f.type === 'message' && (f.message as { id: string }).id === posted.body.id,
+        10_000,
+      );
       expect(heard.message).toMatchObject({ id: posted.body.id, threadId: thread.body.id, content: 'after recovery' });
-      expect(await socket.request({ type: 'message.send', threadId: thread.body.id, content: 'ws after recovery' })).toMatchObject({ type: 'ack' });
+      expect(
+        await socket.request({ type: 'message.send', threadId: thread.body.id, content: 'ws after recovery' }),
+      ).toMatchObject({ type: 'ack' });
     };
 
     // 1. the database goes away, then comes back on the same port
@@ -236,14 +303,18 @@ describe('session metrics with real authentication', () => {
     expect(metrics.activeSessions).toBe(0);
     const text = await scrape(server);
     expect(text).toMatch(/^tether_session_errors_total\{code="database_unavailable"\} [1-9]\d*$/m);
-    expect(text).toMatch(/^tether_request_errors_total\{code="(database_unavailable|circuit_open)",transport="http"\} [1-9]\d*$/m);
+    expect(text).toMatch(
+      /^tether_request_errors_total\{code="(database_unavailable|circuit_open)",transport="http"\} [1-9]\d*$/m,
+    );
     expectNoMaskedErrors(server);
   });
 });
 
 // session cleanup auth scenarios: one behaviour per test, each on a server of its own with short login lifetimes
 describe('session cleanup auth scenarios', () => {
-  const SHORT_LIVED = { auth: { sessionAbsoluteTtlSeconds: 4, sessionIdleTtlSeconds: 2, sessionCheckIntervalMs: 100, sweepIntervalMs: 250 } };
+  const SHORT_LIVED = {
+    auth: { sessionAbsoluteTtlSeconds: 4, sessionIdleTtlSeconds: 2, sessionCheckIntervalMs: 100, sweepIntervalMs: 250 },
+  };
 
   async function rowsOf(db: ScratchDatabase, ids: string[]): Promise<number> {
     const client = new pg.Client({ connectionString: db.url });
@@ -260,7 +331,11 @@ describe('session cleanup auth scenarios', () => {
     const user = await registerAndLogin(server.url);
     const socket = await openSocket(server.wsUrl, user.accessToken);
     const linked = async (): Promise<string[]> =>
-      (await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(server.url, '/auth/sessions', { token: user.accessToken })).body.items.find((s) => s.id === user.sessionId)?.websocketIds ?? [];
+      (
+        await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(server.url, '/auth/sessions', {
+          token: user.accessToken,
+        })
+      ).body.items.find((s) => s.id === user.sessionId)?.websocketIds ?? [];
     expect(await eventually(async () => (await linked()).length === 1)).toBe(true);
     await socket.close();
     expect(await eventually(async () => (await linked()).length === 0)).toBe(true);
@@ -274,7 +349,9 @@ describe('session cleanup auth scenarios', () => {
     const live = await openSocket(server.wsUrl, user.accessToken);
     expect((await api(server.url, '/auth/logout', { token: user.accessToken, method: 'POST' })).status).toBe(204);
     expect((await live.closed).code).toBe(4401);
-    expect((await api<{ error: { code: string } }>(server.url, '/threads', { token: user.accessToken })).body.error.code).toBe('session_revoked');
+    expect(
+      (await api<{ error: { code: string } }>(server.url, '/threads', { token: user.accessToken })).body.error.code,
+    ).toBe('session_revoked');
     expect((await api(server.url, '/auth/refresh', { body: { refreshToken: user.refreshToken } })).status).toBe(401);
     expect((await api(server.url, '/threads', { token: second.accessToken })).status).toBe(200);
     expectNoMaskedErrors(server);

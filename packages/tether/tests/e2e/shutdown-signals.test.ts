@@ -32,7 +32,9 @@ async function requestInFlight(url: string): Promise<{ finish(): void }> {
   socket.on('error', () => {});
   await new Promise((resolve) => socket.once('connect', resolve));
   const body = JSON.stringify({ email: 'nobody@example.com', password: 'not-the-password' });
-  socket.write(`POST /auth/login HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+  socket.write(
+    `POST /auth/login HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
+  );
   return { finish: () => void socket.end(body.slice(5)) };
 }
 

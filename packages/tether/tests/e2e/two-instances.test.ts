@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, createScratchDatabase, openSocket, registerAndLogin, startTestServer, type ScratchDatabase, type TestServer } from '@tether/testing';
+import {
+  api,
+  createScratchDatabase,
+  openSocket,
+  registerAndLogin,
+  startTestServer,
+  type ScratchDatabase,
+  type TestServer,
+} from '@tether/testing';
 
 // Two server instances on one database: login sessions, messages and revocations cross between them through
 // PostgreSQL (rows and LISTEN/NOTIFY), with no other channel.
@@ -25,7 +33,10 @@ describe('two server instances on one database', () => {
     const onB = await openSocket(b.wsUrl, user.accessToken);
     expect(await onB.request({ type: 'thread.subscribe', threadId: thread.body.id })).toMatchObject({ type: 'ack' });
 
-    const posted = await api<{ id: string }>(a.url, `/threads/${thread.body.id}/messages`, { token: user.accessToken, body: { content: 'from A over HTTP' } });
+    const posted = await api<{ id: string }>(a.url, `/threads/${thread.body.id}/messages`, {
+      token: user.accessToken,
+      body: { content: 'from A over HTTP' },
+    });
     expect(await onB.next((f) => f.type === 'message')).toEqual({ type: 'message', message: posted.body });
 
     const onA = await openSocket(a.wsUrl, user.accessToken);

@@ -10,7 +10,10 @@ const file = serverForFile({ pool: { max: 20 } });
 describe('WebSocket backpressure', () => {
   it(`answers a burst of 300 frames from one socket in full, with at most ${MAX_FRAMES_IN_FLIGHT} of them holding sessions at once`, async () => {
     const user = await registerAndLogin(file.server.url);
-    const thread = await api<{ id: string }>(file.server.url, '/threads', { token: user.accessToken, body: { title: 'burst' } });
+    const thread = await api<{ id: string }>(file.server.url, '/threads', {
+      token: user.accessToken,
+      body: { title: 'burst' },
+    });
     const socket = await openSocket(file.server.wsUrl, user.accessToken);
     expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     const factory = file.server.server.factory;

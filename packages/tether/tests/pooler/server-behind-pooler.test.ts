@@ -20,13 +20,21 @@ describe('a test server in the pooler category', () => {
   it('runs its sessions through PgBouncer and keeps its LISTEN connection on PostgreSQL itself', async () => {
     expect(file.server.server.factory.options.pooler).toBe('transaction');
     const user = await registerAndLogin(file.server.url);
-    const thread = await api<{ id: string }>(file.server.url, '/threads', { token: user.accessToken, body: { title: 'behind the pooler' } });
+    const thread = await api<{ id: string }>(file.server.url, '/threads', {
+      token: user.accessToken,
+      body: { title: 'behind the pooler' },
+    });
     expect(thread.status).toBe(201);
 
     // PgBouncer's console: the server's pool connected through it, to this test's database
     const pooler = inject('poolerDatabaseUrl') ?? 'postgres://unset';
-    const clients = await rowsOf<{ database: string; application_name: string }>(withDatabase(pooler, 'pgbouncer'), 'SHOW CLIENTS');
-    expect(clients.filter((c) => c.database === file.db.name && c.application_name === 'tether').length).toBeGreaterThan(0);
+    const clients = await rowsOf<{ database: string; application_name: string }>(
+      withDatabase(pooler, 'pgbouncer'),
+      'SHOW CLIENTS',
+    );
+    expect(
+      clients.filter((c) => c.database === file.db.name && c.application_name === 'tether').length,
+    ).toBeGreaterThan(0);
     expect(clients.some((c) => c.application_name.startsWith('tether-listener:'))).toBe(false);
 
     // PostgreSQL's view: the listener is a client of its own (LISTEN needs a session of its own)

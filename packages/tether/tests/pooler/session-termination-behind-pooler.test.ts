@@ -15,7 +15,13 @@ beforeAll(async () => {
   [userId] = (await insertUsers(db.url, 'terminated@pooler.test')) as [string];
   const pooled = throughPooler(db.url);
   if (pooled === undefined) throw new Error('this file runs in the pooler category only');
-  factory = new SessionFactory({ connectionString: pooled, pooler: 'transaction', max: 2, maxSessionLifetimeMs: 300, leakDetectionThresholdMs: 0 });
+  factory = new SessionFactory({
+    connectionString: pooled,
+    pooler: 'transaction',
+    max: 2,
+    maxSessionLifetimeMs: 300,
+    leakDetectionThresholdMs: 0,
+  });
 });
 afterAll(async () => {
   await factory?.close();
@@ -36,16 +42,20 @@ async function sleepersOnServer(): Promise<number> {
 }
 
 describe('a session past maxSessionLifetimeMs behind PgBouncer', () => {
-  it('is terminated, its statement stops running on the server, and its slot serves the next session', { timeout: 30_000 }, async () => {
-    const started = Date.now();
-    const sleeping = factory.withSession({ userId }, async (s) => {
-      await s.query('SELECT pg_sleep(30)');
-    });
-    await expect(sleeping).rejects.toBeInstanceOf(SessionTimeoutError);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(await eventually(async () => (await sleepersOnServer()) === 0, 10_000)).toBe(true);
-    expect(factory.poolMetrics().sessionsTerminated).toBe(1);
-    const { rows } = await factory.query<{ uid: string }>({ userId }, "SELECT current_setting('app.user_id') AS uid");
-    expect(rows[0]?.uid).toBe(userId);
-  });
+  it(
+    'is terminated, its statement stops running on the server, and its slot serves the next session',
+    { timeout: 30_000 },
+    async () => {
+      const started = Date.now();
+      const sleeping = factory.withSession({ userId }, async (s) => {
+        await s.query('SELECT pg_sleep(30)');
+      });
+      await expect(sleeping).rejects.toBeInstanceOf(SessionTimeoutError);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await eventually(async () => (await sleepersOnServer()) === 0, 10_000)).toBe(true);
+      expect(factory.poolMetrics().sessionsTerminated).toBe(1);
+      const { rows } = await factory.query<{ uid: string }>({ userId }, "SELECT current_setting('app.user_id') AS uid");
+      expect(rows[0]?.uid).toBe(userId);
+    },
+  );
 });

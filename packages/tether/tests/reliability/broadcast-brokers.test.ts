@@ -39,12 +39,21 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
     const channel = `tether_test_${randomBytes(6).toString('hex')}`;
     const config = { broadcast: { url: broker.url, channel, relayIntervalMs: 200 } };
     instances = await Promise.all([0, 1, 2].map(() => startTestServer({ databaseUrl: db.url, config })));
-    [alice, bob, carol] = (await Promise.all(instances.map((i) => registerAndLogin(i.url)))) as [LoggedInUser, LoggedInUser, LoggedInUser];
-    threadId = (await api<{ id: string }>(url(0), '/threads', { token: alice.accessToken, body: { title: kind } })).body.id;
-    for (const user of [bob, carol]) await api(url(0), `/threads/${threadId}/members`, { token: alice.accessToken, body: { email: user.email } });
+    [alice, bob, carol] = (await Promise.all(instances.map((i) => registerAndLogin(i.url)))) as [
+      LoggedInUser,
+      LoggedInUser,
+      LoggedInUser,
+    ];
+    threadId = (await api<{ id: string }>(url(0), '/threads', { token: alice.accessToken, body: { title: kind } })).body
+      .id;
+    for (const user of [bob, carol])
+      await api(url(0), `/threads/${threadId}/members`, { token: alice.accessToken, body: { email: user.email } });
     // one member's socket on each instance
-    sockets = await Promise.all([alice, bob, carol].map((user, i) => openSocket(instances[i]?.wsUrl ?? '', user.accessToken)));
-    for (const socket of sockets) expect(await socket.request({ type: 'thread.subscribe', threadId })).toMatchObject({ type: 'ack' });
+    sockets = await Promise.all(
+      [alice, bob, carol].map((user, i) => openSocket(instances[i]?.wsUrl ?? '', user.accessToken)),
+    );
+    for (const socket of sockets)
+      expect(await socket.request({ type: 'thread.subscribe', threadId })).toMatchObject({ type: 'ack' });
   }, 90_000);
   afterAll(async () => {
     await Promise.all(sockets.map((s) => s.close()));
@@ -58,14 +67,21 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
   /** Waits until every socket has each message, then checks that none came twice. */
   async function expectEachOnce(to: readonly TestSocket[], ids: readonly string[], timeoutMs = 20_000): Promise<void> {
     for (const socket of to) {
-      for (const id of ids) await socket.next((f) => f.type === 'message' && (f.message as { id: string }).id === id, timeoutMs);
+      for (const id of ids)
+        await socket.next((f) => f.type === 'message' && (f.message as { id: string }).id === id, timeoutMs);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
-    for (const socket of to) expect(socket.frames.filter((f) => f.type === 'message' && ids.includes((f.message as { id: string }).id))).toEqual([]);
+    for (const socket of to)
+      expect(
+        socket.frames.filter((f) => f.type === 'message' && ids.includes((f.message as { id: string }).id)),
+      ).toEqual([]);
   }
 
   async function post(instance: number, user: LoggedInUser, content: string): Promise<string> {
-    const posted = await api<{ id: string }>(url(instance), `/threads/${threadId}/messages`, { token: user.accessToken, body: { content } });
+    const posted = await api<{ id: string }>(url(instance), `/threads/${threadId}/messages`, {
+      token: user.accessToken,
+      body: { content },
+    });
     expect(posted.status).toBe(201);
     return posted.body.id;
   }
@@ -81,7 +97,11 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
   }
 
   it('reports the broadcaster in /ready', async () => {
-    expect((await api(url(1), '/ready')).body).toMatchObject({ status: 'ok', notifications: 'listening', broadcaster: kind });
+    expect((await api(url(1), '/ready')).body).toMatchObject({
+      status: 'ok',
+      notifications: 'listening',
+      broadcaster: kind,
+    });
   });
 
   it("delivers messages posted on every instance to every member's socket on every instance, once each", async () => {
@@ -92,14 +112,28 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
 
   it('loses nothing while the broker is down: the outbox holds the events until it is back', async () => {
     await broker.stop();
-    expect(await eventually(async () => (await api<{ notifications: string }>(url(2), '/ready')).body.notifications === 'reconnecting', 10_000)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await api<{ notifications: string }>(url(2), '/ready')).body.notifications === 'reconnecting',
+        10_000,
+      ),
+    ).toBe(true);
     // writes still commit: their events wait in the outbox
-    const ids = [await post(0, alice, 'during the outage 1'), await post(1, bob, 'during the outage 2'), await post(2, carol, 'during the outage 3')];
+    const ids = [
+      await post(0, alice, 'during the outage 1'),
+      await post(1, bob, 'during the outage 2'),
+      await post(2, carol, 'during the outage 3'),
+    ];
     expect(await outboxSize()).toBeGreaterThanOrEqual(3);
     await broker.start();
     await expectEachOnce(sockets, ids, 30_000);
     expect(await eventually(async () => (await outboxSize()) === 0, 10_000)).toBe(true); // the relays published them
-    expect(await eventually(async () => (await api<{ notifications: string }>(url(0), '/ready')).body.notifications === 'listening', 15_000)).toBe(true);
+    expect(
+      await eventually(
+        async () => (await api<{ notifications: string }>(url(0), '/ready')).body.notifications === 'listening',
+        15_000,
+      ),
+    ).toBe(true);
   }, 90_000);
 
   it('publishes, from another instance, what a writer committed but never published (a crash between the two)', async () => {
@@ -108,7 +142,10 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
     await writer.connect();
     let id: string;
     try {
-      const { rows } = await writer.query<{ id: string }>("INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'committed, never published') RETURNING id", [threadId, alice.id]);
+      const { rows } = await writer.query<{ id: string }>(
+        "INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'committed, never published') RETURNING id",
+        [threadId, alice.id],
+      );
       id = rows[0]?.id as string;
     } finally {
       await writer.end();
@@ -116,9 +153,12 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
     await expectEachOnce(sockets, [id]);
   });
 
-  it('ends a removed member\'s subscription, and closes a revoked login\'s sockets with 4401, on other instances', async () => {
+  it("ends a removed member's subscription, and closes a revoked login's sockets with 4401, on other instances", async () => {
     const started = Date.now();
-    expect((await api(url(0), `/threads/${threadId}/members/${carol.id}`, { token: alice.accessToken, method: 'DELETE' })).status).toBe(204);
+    expect(
+      (await api(url(0), `/threads/${threadId}/members/${carol.id}`, { token: alice.accessToken, method: 'DELETE' }))
+        .status,
+    ).toBe(204);
     expect(await sockets[2]?.next((f) => f.type === 'error')).toMatchObject({ code: 'membership_revoked', threadId });
 
     expect((await api(url(0), '/auth/logout', { token: bob.accessToken, method: 'POST' })).status).toBe(204);

@@ -4,7 +4,13 @@ import { runOutageScenario } from '@tether/testing';
 // The database goes away for five seconds while HTTP and WebSocket clients keep writing (issue: reliability).
 describe('database outage under load', () => {
   it('answers every write with an acknowledgement or a typed error, loses and duplicates nothing, and recovers by itself', async () => {
-    const report = await runOutageScenario({ httpWriters: 4, wsWriters: 3, warmupMs: 1_000, outageMs: 5_000, afterMs: 1_000 });
+    const report = await runOutageScenario({
+      httpWriters: 4,
+      wsWriters: 3,
+      warmupMs: 1_000,
+      outageMs: 5_000,
+      afterMs: 1_000,
+    });
     console.log(JSON.stringify(report));
     expect(report.crashes).toBe(0);
     expect(report.acked).toBeGreaterThan(50);

@@ -1,6 +1,14 @@
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { api, createScratchDatabase, openSocket, registerAndLogin, serverForFile, startTestServer, type TestServer } from '@tether/testing';
+import {
+  api,
+  createScratchDatabase,
+  openSocket,
+  registerAndLogin,
+  serverForFile,
+  startTestServer,
+  type TestServer,
+} from '@tether/testing';
 
 // Limits per user and per address, so that no one client can take the service from the others: a per-user socket
 // limit (close 4429), per-user and per-IP rate limits (429 with Retry-After; an error frame with retryAfter), and a
@@ -9,13 +17,19 @@ import { api, createScratchDatabase, openSocket, registerAndLogin, serverForFile
 
 const file = serverForFile({
   server: { trustProxy: true },
-  limits: { websocketsPerUser: 3, userRequestsPerSecond: 2, userRequestBurst: 10, credentialAttemptsPerIpPerMinute: 20, credentialAttemptBurst: 20 },
+  limits: {
+    websocketsPerUser: 3,
+    userRequestsPerSecond: 2,
+    userRequestBurst: 10,
+    credentialAttemptsPerIpPerMinute: 20,
+    credentialAttemptBurst: 20,
+  },
 });
 const from = (address: string): Record<string, string> => ({ 'x-forwarded-for': address });
 const codeOf = (body: unknown): string | undefined => (body as { error?: { code?: string } }).error?.code;
 
 describe('fair limits', () => {
-  it('refuses a user\'s socket beyond limits.websocketsPerUser with close code 4429 websocket_limit_reached', async () => {
+  it("refuses a user's socket beyond limits.websocketsPerUser with close code 4429 websocket_limit_reached", async () => {
     const user = await registerAndLogin(file.server.url);
     const sockets = await Promise.all([1, 2, 3].map(() => openSocket(file.server.wsUrl, user.accessToken)));
     const refused = await openSocket(file.server.wsUrl, user.accessToken);
@@ -31,7 +45,9 @@ describe('fair limits', () => {
 
   it('answers a user past the per-user rate 429 rate_limited with Retry-After, over HTTP and WebSocket alike', async () => {
     const [greedy, other] = await Promise.all([registerAndLogin(file.server.url), registerAndLogin(file.server.url)]);
-    const answers = await Promise.all(Array.from({ length: 30 }, () => api(file.server.url, '/threads', { token: greedy.accessToken })));
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => api(file.server.url, '/threads', { token: greedy.accessToken })),
+    );
     const limited = answers.filter((a) => a.status === 429);
     expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(12);
     expect(limited.length).toBeGreaterThanOrEqual(18);
@@ -39,26 +55,48 @@ describe('fair limits', () => {
       expect(codeOf(a.body)).toBe('rate_limited');
       expect(Number(a.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     }
-    expect((await api(file.server.url, '/threads', { token: other.accessToken })).status, 'another user keeps its own budget').toBe(200);
+    expect(
+      (await api(file.server.url, '/threads', { token: other.accessToken })).status,
+      'another user keeps its own budget',
+    ).toBe(200);
     const socket = await openSocket(file.server.wsUrl, greedy.accessToken);
-    const frames = await Promise.all(Array.from({ length: 15 }, (_, i) => socket.request({ type: 'ping', id: `p${i}` })));
+    const frames = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => socket.request({ type: 'ping', id: `p${i}` })),
+    );
     const refused = frames.filter((f) => f.type === 'error');
     expect(refused.length, 'the bucket holds at most 10 (and refills 2 a second)').toBeGreaterThanOrEqual(3);
-    for (const f of refused) expect(f).toMatchObject({ code: 'rate_limited', retryAfter: expect.any(Number), id: expect.stringMatching(/^p\d+$/) });
+    for (const f of refused)
+      expect(f).toMatchObject({
+        code: 'rate_limited',
+        retryAfter: expect.any(Number),
+        id: expect.stringMatching(/^p\d+$/),
+      });
     await socket.close();
   });
 
   it('limits registrations and logins per address (a spray over distinct emails), not per email only', async () => {
-    const sprayed = await Promise.all(Array.from({ length: 25 }, (_, i) =>
-      api(file.server.url, '/auth/login', { body: { email: `nobody-${i}@example.com`, password: 'wrong-password' }, headers: from('203.0.113.9') })));
+    const sprayed = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        api(file.server.url, '/auth/login', {
+          body: { email: `nobody-${i}@example.com`, password: 'wrong-password' },
+          headers: from('203.0.113.9'),
+        }),
+      ),
+    );
     expect(sprayed.filter((a) => a.status === 401)).toHaveLength(20);
     const limited = sprayed.filter((a) => a.status === 429);
     expect(limited).toHaveLength(5);
     expect(new Set(limited.map((a) => codeOf(a.body)))).toEqual(new Set(['rate_limited']));
     expect(Number(limited[0]?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    const register = await api(file.server.url, '/auth/register', { body: { email: 'late@example.com', password: 'password123' }, headers: from('203.0.113.9') });
+    const register = await api(file.server.url, '/auth/register', {
+      body: { email: 'late@example.com', password: 'password123' },
+      headers: from('203.0.113.9'),
+    });
     expect(register.status, 'registration shares the budget').toBe(429);
-    const elsewhere = await api(file.server.url, '/auth/login', { body: { email: 'nobody@example.com', password: 'wrong-password' }, headers: from('198.51.100.4') });
+    const elsewhere = await api(file.server.url, '/auth/login', {
+      body: { email: 'nobody@example.com', password: 'wrong-password' },
+      headers: from('198.51.100.4'),
+    });
     expect(elsewhere.status, 'another address is not held up').toBe(401);
   });
 });
@@ -74,7 +112,10 @@ describe('the per-IP request limit', () => {
   it('answers an address past limits.ipRequestBurst 429 before reading the body, WebSocket upgrades included', async () => {
     const db = await createScratchDatabase(inject('adminDatabaseUrl'));
     drop = () => db.drop();
-    server = await startTestServer({ databaseUrl: db.url, config: { limits: { ipRequestsPerSecond: 1, ipRequestBurst: 5 } } });
+    server = await startTestServer({
+      databaseUrl: db.url,
+      config: { limits: { ipRequestsPerSecond: 1, ipRequestBurst: 5 } },
+    });
     const answers = await Promise.all(Array.from({ length: 8 }, () => api(server!.url, '/health')));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
     const limited = answers.find((a) => a.status === 429);

@@ -1,6 +1,18 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, startTestServer, type Frame, type LoggedInUser, type ScratchDatabase, type TestServer, type TestSocket } from '@tether/testing';
+import {
+  api,
+  createScratchDatabase,
+  eventually,
+  openSocket,
+  registerAndLogin,
+  startTestServer,
+  type Frame,
+  type LoggedInUser,
+  type ScratchDatabase,
+  type TestServer,
+  type TestSocket,
+} from '@tether/testing';
 
 // Hostile WebSocket frames, property-based (fast-check), against the real server: every client frame that carries
 // an id is answered by exactly one frame with that id, a frame without a readable id by exactly one frame without
@@ -9,7 +21,14 @@ import { api, createScratchDatabase, eventually, openSocket, registerAndLogin, s
 
 const MAX_PAYLOAD = 1_048_576; // server.bodyLimitBytes, which is also the WebSocket maxPayload
 const RUNS = Number(process.env.TETHER_FUZZ_RUNS ?? 200);
-const CLIENT_ERROR_CODES = new Set(['invalid_frame', 'invalid_request', 'not_found', 'pool_exhausted', 'session_timeout', 'nesting_too_deep']);
+const CLIENT_ERROR_CODES = new Set([
+  'invalid_frame',
+  'invalid_request',
+  'not_found',
+  'pool_exhausted',
+  'session_timeout',
+  'nesting_too_deep',
+]);
 
 let db: ScratchDatabase;
 let server: TestServer;
@@ -21,7 +40,9 @@ beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
   server = await startTestServer({ databaseUrl: db.url });
   alice = await registerAndLogin(server.url);
-  aliceThread = (await api<{ id: string }>(server.url, '/threads', { token: alice.accessToken, body: { title: 'ws fuzz' } })).body.id;
+  aliceThread = (
+    await api<{ id: string }>(server.url, '/threads', { token: alice.accessToken, body: { title: 'ws fuzz' } })
+  ).body.id;
 });
 afterAll(async () => {
   await server?.close();
@@ -42,13 +63,17 @@ function readableId(text: string): string {
 }
 
 const keyOf = (frame: Frame): string => ('id' in frame ? JSON.stringify(frame.id) : 'none');
-const count = (keys: string[]): Map<string, number> => keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
+const count = (keys: string[]): Map<string, number> =>
+  keys.reduce((m, k) => m.set(k, (m.get(k) ?? 0) + 1), new Map<string, number>());
 
 /**
  * Sends `frames` (text, or binary when asked) on `socket` and checks the contract: one answer per frame, each with
  * the id the frame carried (or none), every error typed. Broadcast `message` frames are not answers.
  */
-async function exchange(socket: TestSocket, frames: ReadonlyArray<{ text: string; binary: boolean }>): Promise<Frame[]> {
+async function exchange(
+  socket: TestSocket,
+  frames: ReadonlyArray<{ text: string; binary: boolean }>,
+): Promise<Frame[]> {
   socket.frames.length = 0;
   for (const f of frames) {
     socket.ws.send(f.binary ? Buffer.from(f.text) : f.text, { binary: f.binary });
@@ -59,7 +84,9 @@ async function exchange(socket: TestSocket, frames: ReadonlyArray<{ text: string
   await new Promise((r) => setTimeout(r, complete ? 30 : 0)); // room for a (wrong) second answer to show up
   const got = answers();
   const what = `sent ${JSON.stringify(frames.map((f) => f.text.slice(0, 120)))}\ngot ${JSON.stringify(got).slice(0, 2_000)}`;
-  expect(Object.fromEntries(count(got.map(keyOf))), what).toEqual(Object.fromEntries(count(frames.map((f) => readableId(f.text)))));
+  expect(Object.fromEntries(count(got.map(keyOf))), what).toEqual(
+    Object.fromEntries(count(frames.map((f) => readableId(f.text)))),
+  );
   for (const answer of got) {
     expect(['pong', 'ack', 'error'], what).toContain(answer.type);
     if (answer.type === 'error') {
@@ -73,15 +100,36 @@ async function exchange(socket: TestSocket, frames: ReadonlyArray<{ text: string
 
 // ---- arbitraries -------------------------------------------------------------------------------------------
 
-const ODD_TEXT = ['\u0000', 'a\u0000b', '\ud800', '\udfff', '\ufeff', '\u202e', '👩‍👩‍👧‍👦', "'); DROP TABLE messages;--", "' OR '1'='1", '__proto__', ' ', ''];
+const ODD_TEXT = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\udfff',
+  '\ufeff',
+  '\u202e',
+  '👩‍👩‍👧‍👦',
+  "'); DROP TABLE messages;--",
+  "' OR '1'='1",
+  '__proto__',
+  ' ',
+  '',
+];
 const hostileString = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 30 }),
   fc.constantFrom(...ODD_TEXT),
   fc.constantFrom(199, 200, 201, 9_999, 10_000, 10_001).map((n) => 'x'.repeat(n)),
 );
-const hostileValue = fc.oneof(hostileString, fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(null, true, 0, -1, 1e308, [], {}));
+const hostileValue = fc.oneof(
+  hostileString,
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(null, true, 0, -1, 1e308, [], {}),
+);
 const TYPES = ['ping', 'thread.subscribe', 'thread.unsubscribe', 'message.send'];
-const frameType = fc.oneof(fc.constantFrom(...TYPES), fc.constantFrom(...TYPES).map((t) => t.toUpperCase()), hostileValue);
+const frameType = fc.oneof(
+  fc.constantFrom(...TYPES),
+  fc.constantFrom(...TYPES).map((t) => t.toUpperCase()),
+  hostileValue,
+);
 /** Ids: unique valid ones (strings and numbers, so that answers can be matched), and every kind of bad one. */
 const frameId = (n: number): fc.Arbitrary<unknown> =>
   fc.oneof(
@@ -104,12 +152,33 @@ function frameText(n: number): fc.Arbitrary<string> {
     .map((f) => JSON.stringify(f).replaceAll('"<thread>"', JSON.stringify(aliceThread)));
   const valid = fc
     .tuple(fc.constantFrom(...TYPES), fc.constantFrom(`id-${n}`, 2_000_000 + n, undefined), hostileString)
-    .map(([type, id, content]) => JSON.stringify({ type, id, threadId: aliceThread, content: content === '' ? 'x' : content }));
+    .map(([type, id, content]) =>
+      JSON.stringify({ type, id, threadId: aliceThread, content: content === '' ? 'x' : content }),
+    );
   const notJson = fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 60 }).filter((t) => { try { JSON.parse(t); return false; } catch { return true; } }),
-    fc.constantFrom('{', '{"type":"ping","id":', "{'type':'ping'}", 'ping', '{"type":"ping","id":1}{"type":"ping"}', '{"type":"ping","id":1e999}'),
+    fc.string({ unit: 'binary', maxLength: 60 }).filter((t) => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    }),
+    fc.constantFrom(
+      '{',
+      '{"type":"ping","id":',
+      "{'type':'ping'}",
+      'ping',
+      '{"type":"ping","id":1}{"type":"ping"}',
+      '{"type":"ping","id":1e999}',
+    ),
   );
-  return fc.oneof({ weight: 3, arbitrary: structured }, { weight: 2, arbitrary: valid }, { weight: 1, arbitrary: notJson }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) });
+  return fc.oneof(
+    { weight: 3, arbitrary: structured },
+    { weight: 2, arbitrary: valid },
+    { weight: 1, arbitrary: notJson },
+    { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
+  );
 }
 
 const batchOf = (size: number): fc.Arbitrary<Array<{ text: string; binary: boolean }>> =>
@@ -128,28 +197,56 @@ function serverErrors(): unknown[] {
 describe('hostile WebSocket frames', () => {
   it('arbitrary frames (random JSON, wrong types per field, unknown types, bad ids, binary) each get exactly one answer with their id, and the socket stays open', async () => {
     const socket = await openSocket(server.wsUrl, alice.accessToken);
-    await fc.assert(fc.asyncProperty(batchOf(12), async (frames) => void (await exchange(socket, frames))), { numRuns: Math.max(1, Math.ceil((RUNS * 4) / 12)), endOnFailure: true });
+    await fc.assert(
+      fc.asyncProperty(batchOf(12), async (frames) => void (await exchange(socket, frames))),
+      { numRuns: Math.max(1, Math.ceil((RUNS * 4) / 12)), endOnFailure: true },
+    );
     expect(await socket.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     await socket.close();
   });
 
   it('non-JSON text gets an invalid_frame error without an id; a known type with broken fields gets invalid_request with its id', async () => {
     const socket = await openSocket(server.wsUrl, alice.accessToken);
-    const notJson = fc.string({ unit: 'binary', maxLength: 200 }).filter((t) => { try { JSON.parse(t); return false; } catch { return true; } });
+    const notJson = fc.string({ unit: 'binary', maxLength: 200 }).filter((t) => {
+      try {
+        JSON.parse(t);
+        return false;
+      } catch {
+        return true;
+      }
+    });
     await fc.assert(
       fc.asyncProperty(fc.array(notJson, { minLength: 10, maxLength: 10 }), async (texts) => {
-        const answers = await exchange(socket, texts.map((text) => ({ text, binary: false })));
-        for (const a of answers) expect(a).toEqual({ type: 'error', code: 'invalid_frame', message: 'frame is not JSON' });
+        const answers = await exchange(
+          socket,
+          texts.map((text) => ({ text, binary: false })),
+        );
+        for (const a of answers)
+          expect(a).toEqual({ type: 'error', code: 'invalid_frame', message: 'frame is not JSON' });
       }),
       { numRuns: Math.max(1, Math.ceil(RUNS / 10)), endOnFailure: true },
     );
     const bad = await exchange(socket, [
       { text: JSON.stringify({ type: 'message.send', id: 'no-thread', content: 'x' }), binary: false },
-      { text: JSON.stringify({ type: 'message.send', id: 'nul', threadId: aliceThread, content: 'a\u0000b' }), binary: false },
-      { text: JSON.stringify({ type: 'message.send', id: 'surrogate', threadId: aliceThread, content: '\ud800' }), binary: false },
+      {
+        text: JSON.stringify({ type: 'message.send', id: 'nul', threadId: aliceThread, content: 'a\u0000b' }),
+        binary: false,
+      },
+      {
+        text: JSON.stringify({ type: 'message.send', id: 'surrogate', threadId: aliceThread, content: '\ud800' }),
+        binary: false,
+      },
       { text: JSON.stringify({ type: 'thread.subscribe', id: 'sql', threadId: "' OR 1=1 --" }), binary: false },
       { text: JSON.stringify({ type: 'ping', id: 'x'.repeat(300) }), binary: false },
-      { text: JSON.stringify({ type: 'message.send', id: 'too-long', threadId: aliceThread, content: 'y'.repeat(10_001) }), binary: true },
+      {
+        text: JSON.stringify({
+          type: 'message.send',
+          id: 'too-long',
+          threadId: aliceThread,
+          content: 'y'.repeat(10_001),
+        }),
+        binary: true,
+      },
     ]);
     for (const a of bad) expect(a, JSON.stringify(a)).toMatchObject({ type: 'error', code: 'invalid_request' });
     await socket.close();
@@ -158,7 +255,13 @@ describe('hostile WebSocket frames', () => {
   it('a flood of pings (and frames sent before authentication finished) are all answered, each id exactly once', async () => {
     const socket = await openSocket(server.wsUrl, alice.accessToken); // frames sent at once wait for authentication
     const started = Date.now();
-    const pongs = await exchange(socket, Array.from({ length: 3_000 }, (_, i) => ({ text: JSON.stringify({ type: 'ping', id: i % 2 ? `p${i}` : i }), binary: false })));
+    const pongs = await exchange(
+      socket,
+      Array.from({ length: 3_000 }, (_, i) => ({
+        text: JSON.stringify({ type: 'ping', id: i % 2 ? `p${i}` : i }),
+        binary: false,
+      })),
+    );
     expect(pongs.every((p) => p.type === 'pong')).toBe(true);
     expect(Date.now() - started).toBeLessThan(10_000);
     await socket.close();
@@ -166,11 +269,16 @@ describe('hostile WebSocket frames', () => {
 
   it('a flood of concurrent message.send frames: each acknowledged or refused exactly once, and every ack stored once', async () => {
     const socket = await openSocket(server.wsUrl, alice.accessToken);
-    const sends = Array.from({ length: 200 }, (_, i) => ({ text: JSON.stringify({ type: 'message.send', id: `send-${i}`, threadId: aliceThread, content: `flood ${i}` }), binary: false }));
+    const sends = Array.from({ length: 200 }, (_, i) => ({
+      text: JSON.stringify({ type: 'message.send', id: `send-${i}`, threadId: aliceThread, content: `flood ${i}` }),
+      binary: false,
+    }));
     const answers = await exchange(socket, sends);
     const acked = answers.filter((a) => a.type === 'ack').map((a) => (a.message as { content: string }).content);
     expect(acked.length).toBeGreaterThan(0);
-    const stored = await api<{ items: Array<{ content: string }> }>(server.url, `/threads/${aliceThread}/messages`, { token: alice.accessToken });
+    const stored = await api<{ items: Array<{ content: string }> }>(server.url, `/threads/${aliceThread}/messages`, {
+      token: alice.accessToken,
+    });
     const floods = stored.body.items.map((m) => m.content).filter((c) => c.startsWith('flood '));
     expect(floods.sort()).toEqual([...new Set(floods)].sort());
     for (const c of acked) expect(floods).toContain(c);
@@ -183,7 +291,17 @@ describe('hostile WebSocket frames', () => {
     expect((await big.closed).code).toBe(1009);
 
     const under = await openSocket(server.wsUrl, alice.accessToken);
-    const [answer] = await exchange(under, [{ text: JSON.stringify({ type: 'message.send', id: 'under', threadId: aliceThread, content: 'x'.repeat(MAX_PAYLOAD - 200) }), binary: false }]);
+    const [answer] = await exchange(under, [
+      {
+        text: JSON.stringify({
+          type: 'message.send',
+          id: 'under',
+          threadId: aliceThread,
+          content: 'x'.repeat(MAX_PAYLOAD - 200),
+        }),
+        binary: false,
+      },
+    ]);
     expect(answer).toMatchObject({ type: 'error', id: 'under', code: 'invalid_request' });
     expect(await under.request({ type: 'ping' })).toMatchObject({ type: 'pong' });
     await under.close();

@@ -13,7 +13,8 @@ const LIMIT = 5;
 const file = serverForFile({ auth: { loginAttemptsPerMinute: LIMIT } });
 
 type ErrorBody = { error: { code: string; message: string } };
-const attempt = (email: string, password: string): Promise<ApiResponse<ErrorBody>> => api<ErrorBody>(file.server.url, '/auth/login', { body: { email, password } });
+const attempt = (email: string, password: string): Promise<ApiResponse<ErrorBody>> =>
+  api<ErrorBody>(file.server.url, '/auth/login', { body: { email, password } });
 
 function expectLimited(response: ApiResponse<ErrorBody>): void {
   expect(response.status).toBe(429);
@@ -26,7 +27,10 @@ function expectLimited(response: ApiResponse<ErrorBody>): void {
 
 describe('login rate limiting', () => {
   it(`after ${LIMIT} failed logins for one account, every attempt is a 429 with Retry-After — the right password too — and other accounts are unaffected`, async () => {
-    const [victim, bystander] = await Promise.all([registerAndLogin(file.server.url), registerAndLogin(file.server.url)]);
+    const [victim, bystander] = await Promise.all([
+      registerAndLogin(file.server.url),
+      registerAndLogin(file.server.url),
+    ]);
     // registerAndLogin logged in once successfully, which resets the count
     for (let i = 0; i < LIMIT; i++) {
       const wrong = await attempt(victim.email, `guess-${i}-wrong`);
@@ -65,7 +69,9 @@ describe('login rate limiting', () => {
 
   it('concurrent guesses cannot slip past the count', async () => {
     const target = await registerAndLogin(file.server.url);
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => attempt(target.email, i === 29 ? target.password : `parallel-${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => attempt(target.email, i === 29 ? target.password : `parallel-${i}`)),
+    );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(LIMIT);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(30 - LIMIT - 1);
@@ -75,7 +81,8 @@ describe('login rate limiting', () => {
 
   it('bad input to login is a 400, not a counted failure that could lock an account out by itself', async () => {
     const user = await registerAndLogin(file.server.url);
-    for (let i = 0; i < LIMIT * 2; i++) expect((await api(file.server.url, '/auth/login', { body: { email: user.email } })).status).toBe(400);
+    for (let i = 0; i < LIMIT * 2; i++)
+      expect((await api(file.server.url, '/auth/login', { body: { email: user.email } })).status).toBe(400);
     expect((await attempt(user.email, user.password)).status).toBe(200);
   });
 });
@@ -83,9 +90,21 @@ describe('login rate limiting', () => {
 describe('login rate limiting under an address flood', () => {
   it('logins for 100k made-up addresses do not reset the count of the account under attack', async () => {
     // the limiter's bookkeeping in isolation: a database that is never reached past the limit check
-    const factory = { withSession: () => Promise.reject(new AuthenticationError('invalid_credentials', 'no database here')) } as unknown as SessionFactory;
-    const auth = new AuthService({ factory, logins: {} as LoginManager, tokens: {} as AccessTokens, passwordHashCost: 10, loginAttemptsPerMinute: LIMIT });
-    const outcome = (email: string): Promise<string> => auth.login(email, 'guess').then(() => 'ok', (e: { code?: string }) => e.code ?? 'error');
+    const factory = {
+      withSession: () => Promise.reject(new AuthenticationError('invalid_credentials', 'no database here')),
+    } as unknown as SessionFactory;
+    const auth = new AuthService({
+      factory,
+      logins: {} as LoginManager,
+      tokens: {} as AccessTokens,
+      passwordHashCost: 10,
+      loginAttemptsPerMinute: LIMIT,
+    });
+    const outcome = (email: string): Promise<string> =>
+      auth.login(email, 'guess').then(
+        () => 'ok',
+        (e: { code?: string }) => e.code ?? 'error',
+      );
     for (let i = 0; i < LIMIT; i++) expect(await outcome('victim@example.com')).toBe('invalid_credentials');
     expect(await outcome('victim@example.com')).toBe('rate_limited');
     const started = Date.now();

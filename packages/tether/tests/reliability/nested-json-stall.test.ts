@@ -34,12 +34,14 @@ async function abuse(send: () => Promise<void>): Promise<Measured> {
   delay.enable();
   const until = Date.now() + ABUSE_MS;
   let sent = 0;
-  await Promise.all(Array.from({ length: 4 }, async () => {
-    while (Date.now() < until) {
-      await send();
-      sent++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < until) {
+        await send();
+        sent++;
+      }
+    }),
+  );
   delay.disable();
   return { stallP99Ms: delay.percentile(99) / 1e6, sent };
 }
@@ -48,7 +50,11 @@ describe('deeply nested JSON', () => {
   it('an anonymous HTTP body nested 524,000 levels deep is a 400 nesting_too_deep that does not stall the event loop', async () => {
     const codes = new Set<string>();
     const register = (body: string) => async (): Promise<void> => {
-      const response = await fetch(`${file.server.url}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const response = await fetch(`${file.server.url}/auth/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(response.status).toBe(400);
       codes.add(((await response.json()) as { error: { code: string } }).error.code);
     };

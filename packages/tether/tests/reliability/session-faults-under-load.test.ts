@@ -16,8 +16,14 @@ beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
   admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
-  userId = (await admin.query<{ id: string }>("INSERT INTO users (email, password_hash) VALUES ('load@example.com', 'x') RETURNING id")).rows[0]!.id;
-  threadId = (await admin.query<{ id: string }>("INSERT INTO threads (user_id, title) VALUES ($1, 'load') RETURNING id", [userId])).rows[0]!.id;
+  userId = (
+    await admin.query<{ id: string }>(
+      "INSERT INTO users (email, password_hash) VALUES ('load@example.com', 'x') RETURNING id",
+    )
+  ).rows[0]!.id;
+  threadId = (
+    await admin.query<{ id: string }>("INSERT INTO threads (user_id, title) VALUES ($1, 'load') RETURNING id", [userId])
+  ).rows[0]!.id;
 });
 afterAll(async () => {
   await admin.end();
@@ -26,14 +32,21 @@ afterAll(async () => {
 
 async function forMs(ms: number, workers: number, work: (worker: number, i: number) => Promise<void>): Promise<void> {
   const until = Date.now() + ms;
-  await Promise.all(Array.from({ length: workers }, async (_, w) => {
-    for (let i = 0; Date.now() < until; i++) await work(w, i);
-  }));
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; Date.now() < until; i++) await work(w, i);
+    }),
+  );
 }
 
 describe('session faults under load', () => {
   it('backends terminated mid-transaction: typed errors, no acknowledged write lost, no failed write kept, no dirty reuse', async () => {
-    const factory = new SessionFactory({ connectionString: db.url, max: 8, acquireTimeoutMs: 2_000, breakerThreshold: 1_000 });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      max: 8,
+      acquireTimeoutMs: 2_000,
+      breakerThreshold: 1_000,
+    });
     const acked = new Set<string>();
     const failed = new Set<string>();
     const untyped: unknown[] = [];
@@ -54,7 +67,10 @@ describe('session faults under load', () => {
         const key = `w${w}-${i}`;
         try {
           await factory.withSession({ userId, requestId: key }, async (s) => {
-            await s.query('INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2)', [threadId, key]);
+            await s.query('INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2)', [
+              threadId,
+              key,
+            ]);
             await s.query('SELECT pg_sleep(0.005)');
           });
           acked.add(key);
@@ -70,19 +86,37 @@ describe('session faults under load', () => {
     expect(kills).toBeGreaterThan(0);
     expect(failed.size).toBeGreaterThan(0);
     expect(untyped).toEqual([]);
-    const { rows } = await admin.query<{ client_message_id: string }>('SELECT client_message_id FROM messages WHERE thread_id = $1', [threadId]);
+    const { rows } = await admin.query<{ client_message_id: string }>(
+      'SELECT client_message_id FROM messages WHERE thread_id = $1',
+      [threadId],
+    );
     const stored = new Set(rows.map((r) => r.client_message_id));
     expect([...acked].filter((k) => !stored.has(k))).toEqual([]); // nothing acknowledged was lost
     expect(rows.length).toBe(stored.size); // nothing duplicated
     // a failure is either a rollback or (a kill between COMMIT and its reply) an ambiguous commit: a client
     // retry with the same key settles both, and every write then exists exactly once
-    await Promise.all([...failed].map((key) => factory.withSession({ userId }, (s) =>
-      s.query('INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2) ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING', [threadId, key]))));
-    const after = await admin.query<{ n: string; distinct: string }>('SELECT count(*) AS n, count(DISTINCT client_message_id) AS distinct FROM messages WHERE thread_id = $1', [threadId]);
+    await Promise.all(
+      [...failed].map((key) =>
+        factory.withSession({ userId }, (s) =>
+          s.query(
+            'INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2) ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING',
+            [threadId, key],
+          ),
+        ),
+      ),
+    );
+    const after = await admin.query<{ n: string; distinct: string }>(
+      'SELECT count(*) AS n, count(DISTINCT client_message_id) AS distinct FROM messages WHERE thread_id = $1',
+      [threadId],
+    );
     expect(Number(after.rows[0]?.n)).toBe(acked.size + failed.size);
     expect(Number(after.rows[0]?.distinct)).toBe(acked.size + failed.size);
     // every connection left in the pool is clean and usable
-    const checks = await Promise.all(Array.from({ length: 8 }, () => factory.withSession({ userId }, (s) => s.query<{ n: string }>('SELECT count(*) AS n FROM threads'))));
+    const checks = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        factory.withSession({ userId }, (s) => s.query<{ n: string }>('SELECT count(*) AS n FROM threads')),
+      ),
+    );
     expect(checks.every((c) => c.rows[0]?.n === '1')).toBe(true);
     expect(factory.poolMetrics().activeSessions).toBe(0);
     await factory.close();
@@ -92,15 +126,17 @@ describe('session faults under load', () => {
     const max = 4;
     const acquireTimeoutMs = 300;
     const factory = new SessionFactory({ connectionString: db.url, max, acquireTimeoutMs });
-    const outcomes = await Promise.all(Array.from({ length: max * 10 }, async () => {
-      const started = Date.now();
-      try {
-        await factory.withSession({ userId }, (s) => s.query('SELECT pg_sleep(0.4)'));
-        return { ok: true, ms: Date.now() - started, error: null };
-      } catch (error) {
-        return { ok: false, ms: Date.now() - started, error };
-      }
-    }));
+    const outcomes = await Promise.all(
+      Array.from({ length: max * 10 }, async () => {
+        const started = Date.now();
+        try {
+          await factory.withSession({ userId }, (s) => s.query('SELECT pg_sleep(0.4)'));
+          return { ok: true, ms: Date.now() - started, error: null };
+        } catch (error) {
+          return { ok: false, ms: Date.now() - started, error };
+        }
+      }),
+    );
     const failures = outcomes.filter((o) => !o.ok);
     expect(outcomes.filter((o) => o.ok).length).toBeGreaterThanOrEqual(max);
     expect(failures.length).toBeGreaterThan(0);
@@ -117,7 +153,12 @@ describe('session faults under load', () => {
   });
 
   it('a slow database keeps its timeouts typed and local: fast sessions beside the slow ones all succeed', async () => {
-    const factory = new SessionFactory({ connectionString: db.url, max: 10, statementTimeoutMs: 150, acquireTimeoutMs: 2_000 });
+    const factory = new SessionFactory({
+      connectionString: db.url,
+      max: 10,
+      statementTimeoutMs: 150,
+      acquireTimeoutMs: 2_000,
+    });
     const slowErrors: unknown[] = [];
     let slowOk = 0;
     let fastOk = 0;
@@ -125,7 +166,9 @@ describe('session faults under load', () => {
     await Promise.all([
       forMs(1_500, 5, async () => {
         try {
-          await factory.withSession({ userId }, (s) => s.query(`SELECT pg_sleep(${(0.1 + Math.random() * 0.1).toFixed(3)})`));
+          await factory.withSession({ userId }, (s) =>
+            s.query(`SELECT pg_sleep(${(0.1 + Math.random() * 0.1).toFixed(3)})`),
+          );
           slowOk++;
         } catch (error) {
           slowErrors.push(error);

@@ -18,10 +18,15 @@ afterAll(async () => {
 });
 
 const linked = async (sessionId: string): Promise<string[]> =>
-  (await admin.query<{ websocket_ids: string[] }>('SELECT websocket_ids FROM auth_sessions WHERE id = $1', [sessionId])).rows[0]?.websocket_ids ?? [];
+  (await admin.query<{ websocket_ids: string[] }>('SELECT websocket_ids FROM auth_sessions WHERE id = $1', [sessionId]))
+    .rows[0]?.websocket_ids ?? [];
 
 async function listedIds(user: LoggedInUser): Promise<string[]> {
-  const { body } = await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(file.server.url, '/auth/sessions', { token: user.accessToken });
+  const { body } = await api<{ items: Array<{ id: string; websocketIds: string[] }> }>(
+    file.server.url,
+    '/auth/sessions',
+    { token: user.accessToken },
+  );
   return body.items.find((s) => s.id === user.sessionId)?.websocketIds ?? ['(session not listed)'];
 }
 
@@ -44,8 +49,13 @@ function openAndCloseAtOnce(token: string): Promise<void> {
 describe('WebSocket links of a login session', () => {
   it('opening and closing sockets at once, 300 times, leaves no id linked (GET /auth/sessions and the metric return to 0)', async () => {
     const user = await registerAndLogin(file.server.url);
-    for (let round = 0; round < 50; round++) await Promise.all(Array.from({ length: 6 }, () => openAndCloseAtOnce(user.accessToken)));
-    const settled = await eventually(async () => (await metric('tether_websocket_connections')) === 0 && (await linked(user.sessionId)).length === 0, 15_000, 100);
+    for (let round = 0; round < 50; round++)
+      await Promise.all(Array.from({ length: 6 }, () => openAndCloseAtOnce(user.accessToken)));
+    const settled = await eventually(
+      async () => (await metric('tether_websocket_connections')) === 0 && (await linked(user.sessionId)).length === 0,
+      15_000,
+      100,
+    );
     expect(settled, `still linked: ${(await linked(user.sessionId)).length} ids`).toBe(true);
     expect(await listedIds(user)).toEqual([]);
     expect(await metric('tether_user_sessions_websockets_linked')).toBe(0);
@@ -69,7 +79,10 @@ describe('WebSocket links of a login session', () => {
     expect(instance).toBe(file.server.server.instanceId);
     // an unlink lost (say, to a database outage) leaves a closed socket's id behind: the one opened just before
     const lost = `${instance}:${Number(n) - 1}`;
-    await admin.query('UPDATE auth_sessions SET websocket_ids = websocket_ids || $2::text[] WHERE id = $1', [user.sessionId, [lost, 'other-instance:7']]);
+    await admin.query('UPDATE auth_sessions SET websocket_ids = websocket_ids || $2::text[] WHERE id = $1', [
+      user.sessionId,
+      [lost, 'other-instance:7'],
+    ]);
     expect(await listedIds(user)).toContain(lost);
     await file.server.server.logins.sweep();
     expect((await linked(user.sessionId)).sort()).toEqual([openId, 'other-instance:7'].sort());

@@ -7,8 +7,13 @@ import { describe, expect, it } from 'vitest';
 
 describe('fastify inject() with the overridden cookie package', () => {
   it('resolves cookie 1.1.1 and sends the cookies given to inject()', async () => {
-    const fromLightMyRequest = createRequire(createRequire(import.meta.url).resolve('fastify')).resolve('light-my-request');
-    const cookieManifest = createRequire(fromLightMyRequest)('cookie/package.json') as { version: string; engines: { node: string } };
+    const fromLightMyRequest = createRequire(createRequire(import.meta.url).resolve('fastify')).resolve(
+      'light-my-request',
+    );
+    const cookieManifest = createRequire(fromLightMyRequest)('cookie/package.json') as {
+      version: string;
+      engines: { node: string };
+    };
     expect(cookieManifest.version).toBe('1.1.1');
     expect(cookieManifest.engines.node).toBe('>=18');
 

@@ -7,7 +7,8 @@
   const TOKEN_KEY = 'tether.dashboard.token';
   const HISTORY_MS = 5 * 60_000;
   const CHART_EVERY_MS = 500;
-  const ROW_HEIGHT = 30; // px: every row of the sessions table is this tall (dashboard.css), so only those in view are drawn
+  // px: every row of the sessions table is this tall (dashboard.css), so only those in view are drawn
+  const ROW_HEIGHT = 30;
   const OVERSCAN = 8;
   const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'];
   const $ = (id) => document.getElementById(id);
@@ -36,10 +37,18 @@
     leakEvents: [],
   };
 
-  const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-  const formats = [0, 1, 2].map((digits) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+  const escapeHtml = (s) =>
+    String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const formats = [0, 1, 2].map(
+    (digits) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }),
+  );
   const fmt = (n, digits = 0) => (Number.isFinite(n) ? formats[digits].format(n) : '–'); // one formatter each: made once
-  const age = (ms) => (ms < 1_000 ? `${ms} ms` : ms < 60_000 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.floor((ms % 60_000) / 1_000)} s`);
+  const age = (ms) =>
+    ms < 1_000
+      ? `${ms} ms`
+      : ms < 60_000
+        ? `${(ms / 1_000).toFixed(1)} s`
+        : `${Math.floor(ms / 60_000)} min ${Math.floor((ms % 60_000) / 1_000)} s`;
   const clock = (at) => new Date(at).toLocaleTimeString('en-GB');
 
   function setStatus(text, kind) {
@@ -117,7 +126,9 @@
       if (event.code === 4401 || event.code === 4403) {
         sessionStorage.removeItem(TOKEN_KEY);
         setStatus('Not connected', 'down');
-        return showLogin(event.code === 4403 ? 'This account is not an administrator.' : 'Your session has ended; sign in again.');
+        return showLogin(
+          event.code === 4403 ? 'This account is not an administrator.' : 'Your session has ended; sign in again.',
+        );
       }
       if (event.code === 1000) return;
       setStatus('Connection lost, reconnecting…', 'down');
@@ -160,21 +171,36 @@
     state.wsConnections.push(sample.websocket ? sample.websocket.connections : 0);
     for (const [code, level] of Object.entries(sample.rates.errorLevels || {})) state.errorLevels.set(code, level);
     for (const code of Object.keys(sample.rates.errorsPerSec)) {
-      if (!state.errors.has(code)) state.errors.set(code, state.times.slice(0, -1).map(() => 0));
+      if (!state.errors.has(code))
+        state.errors.set(
+          code,
+          state.times.slice(0, -1).map(() => 0),
+        );
     }
     for (const [code, values] of state.errors) values.push(sample.rates.errorsPerSec[code] || 0);
     const cutoff = t - HISTORY_MS / 1_000;
     let drop = 0;
     while (drop < state.times.length && state.times[drop] < cutoff) drop++;
     if (drop) {
-      const lists = [state.times, state.sessions, state.p50, state.p99, state.wsConnections, ...state.http.values(), ...state.errors.values()];
+      const lists = [
+        state.times,
+        state.sessions,
+        state.p50,
+        state.p99,
+        state.wsConnections,
+        ...state.http.values(),
+        ...state.errors.values(),
+      ];
       for (const list of lists) list.splice(0, drop);
     }
   }
 
   const CHART_SERIES = {
     sessions: () => [{ label: 'sessions/s', stroke: '#1f4fd1', width: 2, fill: 'rgba(31,79,209,0.08)' }],
-    acquire: () => [{ label: 'p50', stroke: '#0b6b2f', width: 2 }, { label: 'p99', stroke: '#b00020', width: 2 }],
+    acquire: () => [
+      { label: 'p50', stroke: '#0b6b2f', width: 2 },
+      { label: 'p99', stroke: '#b00020', width: 2 },
+    ],
     http: () => [
       { label: '2xx', stroke: '#0b6b2f', width: 2 },
       { label: '3xx', stroke: '#1f4fd1', width: 2 },
@@ -183,11 +209,14 @@
     ],
     websockets: () => [{ label: 'open', stroke: '#6a1b9a', width: 2 }],
     // a caller's own error (an RLS refusal answered 404, a constraint) is drawn grey and dashed: not an alarm
-    errors: () => (state.errorCodes.length
-      ? state.errorCodes.map((code, i) => (state.errorLevels.get(code) === 'info'
-        ? { label: `${code} (caller's own)`, stroke: '#8a94a3', width: 1, dash: [4, 4] }
-        : { label: code, stroke: PALETTE[i % PALETTE.length], width: 2 }))
-      : [{ label: 'errors', stroke: '#b00020', width: 2 }]),
+    errors: () =>
+      state.errorCodes.length
+        ? state.errorCodes.map((code, i) =>
+            state.errorLevels.get(code) === 'info'
+              ? { label: `${code} (caller's own)`, stroke: '#8a94a3', width: 1, dash: [4, 4] }
+              : { label: code, stroke: PALETTE[i % PALETTE.length], width: 2 },
+          )
+        : [{ label: 'errors', stroke: '#b00020', width: 2 }],
   };
   const CHART_UNITS = { sessions: 'per s', acquire: 'ms', http: 'per s', websockets: 'connections', errors: 'per s' };
   const CHART_DATA = {
@@ -195,7 +224,10 @@
     acquire: () => [state.times, state.p50, state.p99],
     http: () => [state.times, ...state.http.values()],
     websockets: () => [state.times, state.wsConnections],
-    errors: () => [state.times, ...(state.errorCodes.length ? state.errorCodes.map((c) => state.errors.get(c)) : [state.times.map(() => 0)])],
+    errors: () => [
+      state.times,
+      ...(state.errorCodes.length ? state.errorCodes.map((c) => state.errors.get(c)) : [state.times.map(() => 0)]),
+    ],
   };
 
   function drawChart(id) {
@@ -232,9 +264,10 @@
     setTimeout(next, 0);
   }
 
-  const userCell = (s) => (s.userEmail
-    ? `<td title="${escapeHtml(s.userId)}">${escapeHtml(s.userEmail)}</td>`
-    : `<td>${escapeHtml(s.userId || 'anonymous')}</td>`);
+  const userCell = (s) =>
+    s.userEmail
+      ? `<td title="${escapeHtml(s.userId)}">${escapeHtml(s.userEmail)}</td>`
+      : `<td>${escapeHtml(s.userId || 'anonymous')}</td>`;
 
   /** Draws only the rows in view (and a few around them): a thousand sessions cost the same as twenty. */
   function renderTable() {
@@ -243,11 +276,20 @@
     const wrap = $('sessions-wrap');
     const first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - OVERSCAN);
     const shown = rows.slice(first, first + Math.ceil((wrap.clientHeight || 360) / ROW_HEIGHT) + 2 * OVERSCAN);
-    const spacer = (n) => (n > 0 ? `<tr class="spacer" aria-hidden="true"><td colspan="6" style="height:${n * ROW_HEIGHT}px"></td></tr>` : '');
-    $('sessions').tBodies[0].innerHTML = spacer(first) + shown
-      .map((s) => `<tr>${userCell(s)}<td>${escapeHtml(s.requestId)}</td><td class="num">${age(s.ageMs)}</td>` +
-        `<td>${escapeHtml(s.state)}</td><td class="num">${s.queryCount}</td><td class="num${s.errorCount ? ' err' : ''}">${s.errorCount}${s.lastErrorCode ? ` (${escapeHtml(s.lastErrorCode)})` : ''}</td></tr>`)
-      .join('') + spacer(rows.length - first - shown.length);
+    const spacer = (n) =>
+      n > 0
+        ? `<tr class="spacer" aria-hidden="true"><td colspan="6" style="height:${n * ROW_HEIGHT}px"></td></tr>`
+        : '';
+    $('sessions').tBodies[0].innerHTML =
+      spacer(first) +
+      shown
+        .map(
+          (s) =>
+            `<tr>${userCell(s)}<td>${escapeHtml(s.requestId)}</td><td class="num">${age(s.ageMs)}</td>` +
+            `<td>${escapeHtml(s.state)}</td><td class="num">${s.queryCount}</td><td class="num${s.errorCount ? ' err' : ''}">${s.errorCount}${s.lastErrorCode ? ` (${escapeHtml(s.lastErrorCode)})` : ''}</td></tr>`,
+        )
+        .join('') +
+      spacer(rows.length - first - shown.length);
   }
 
   function queueTable() {
@@ -259,7 +301,8 @@
   function showTable(frame) {
     state.rows = frame.sessions.rows;
     const { total } = frame.sessions;
-    $('sessions-count').textContent = total > state.rows.length ? `(${fmt(state.rows.length)} oldest of ${fmt(total)})` : `(${fmt(total)})`;
+    $('sessions-count').textContent =
+      total > state.rows.length ? `(${fmt(state.rows.length)} oldest of ${fmt(total)})` : `(${fmt(total)})`;
     queueTable();
   }
 
@@ -270,7 +313,8 @@
     banner.hidden = !down;
     if (!down) return;
     banner.dataset.since = String(database.since);
-    banner.textContent = `The database is unreachable since ${clock(database.since)} (${database.reason || 'no answer'}): ` +
+    banner.textContent =
+      `The database is unreachable since ${clock(database.since)} (${database.reason || 'no answer'}): ` +
       'requests are answered 503 with Retry-After until it is back. The figures here stay live.';
   }
 
@@ -280,9 +324,23 @@
         state.leakEvents.unshift(event);
         continue;
       }
-      const entry = event.type === 'breaker'
-        ? { at: event.at, code: `breaker ${event.state.replace('_', '-')}`, message: 'database circuit breaker changed state', count: 1 }
-        : { at: event.at, code: event.code, message: event.message, requestId: event.requestId, level: event.level || 'error', user: event.userEmail || event.userId, count: 1 };
+      const entry =
+        event.type === 'breaker'
+          ? {
+              at: event.at,
+              code: `breaker ${event.state.replace('_', '-')}`,
+              message: 'database circuit breaker changed state',
+              count: 1,
+            }
+          : {
+              at: event.at,
+              code: event.code,
+              message: event.message,
+              requestId: event.requestId,
+              level: event.level || 'error',
+              user: event.userEmail || event.userId,
+              count: 1,
+            };
       // a burst of the same error (an outage) is one line with a count, not a wall of copies
       const head = state.errorEvents[0];
       if (head && head.code === entry.code && head.message === entry.message) {
@@ -298,15 +356,24 @@
     state.leakEvents.length = Math.min(state.leakEvents.length, 30);
     if (!frame.events.length && $('errors').childElementCount) return;
     $('errors').innerHTML = state.errorEvents.length
-      ? state.errorEvents.map((e) => `<li data-level="${e.level || 'error'}"><time>${clock(e.at)}</time>` +
-        `<code${e.code === 'breaker closed' ? ' class="ok"' : ''}>${escapeHtml(e.code)}</code>${e.count > 1 ? ` <strong>×${e.count}</strong>` : ''}` +
-        `${e.level === 'info' ? ' <span class="sub">(the caller\'s own request, answered 4xx: not an alarm)</span>' : ''} ${escapeHtml(e.message)}` +
-        `${e.requestId ? ` <span class="sub">last request ${escapeHtml(e.requestId)}${e.user ? ` by ${escapeHtml(e.user)}` : ''}</span>` : ''}</li>`).join('')
+      ? state.errorEvents
+          .map(
+            (e) =>
+              `<li data-level="${e.level || 'error'}"><time>${clock(e.at)}</time>` +
+              `<code${e.code === 'breaker closed' ? ' class="ok"' : ''}>${escapeHtml(e.code)}</code>${e.count > 1 ? ` <strong>×${e.count}</strong>` : ''}` +
+              `${e.level === 'info' ? ' <span class="sub">(the caller\'s own request, answered 4xx: not an alarm)</span>' : ''} ${escapeHtml(e.message)}` +
+              `${e.requestId ? ` <span class="sub">last request ${escapeHtml(e.requestId)}${e.user ? ` by ${escapeHtml(e.user)}` : ''}</span>` : ''}</li>`,
+          )
+          .join('')
       : '<li class="empty">No errors.</li>';
     $('leaks').innerHTML = state.leakEvents.length
-      ? state.leakEvents.map((e) => e.type === 'leak'
-        ? `<li><time>${clock(e.at)}</time><code>possible leak</code> request ${escapeHtml(e.requestId)}${e.userEmail ? ` of ${escapeHtml(e.userEmail)}` : ''} held ${age(e.heldMs)}${e.statement ? ` <span class="sub">running ${escapeHtml(e.statement.slice(0, 120))}</span>` : ''}${e.openedAt ? `<details><summary>Opened at</summary><pre>${escapeHtml(e.openedAt)}</pre></details>` : ''}</li>`
-        : `<li><time>${clock(e.at)}</time>returned (unleaked): request ${escapeHtml(e.requestId)} after ${age(e.heldMs)}</li>`).join('')
+      ? state.leakEvents
+          .map((e) =>
+            e.type === 'leak'
+              ? `<li><time>${clock(e.at)}</time><code>possible leak</code> request ${escapeHtml(e.requestId)}${e.userEmail ? ` of ${escapeHtml(e.userEmail)}` : ''} held ${age(e.heldMs)}${e.statement ? ` <span class="sub">running ${escapeHtml(e.statement.slice(0, 120))}</span>` : ''}${e.openedAt ? `<details><summary>Opened at</summary><pre>${escapeHtml(e.openedAt)}</pre></details>` : ''}</li>`
+              : `<li><time>${clock(e.at)}</time>returned (unleaked): request ${escapeHtml(e.requestId)} after ${age(e.heldMs)}</li>`,
+          )
+          .join('')
       : '<li class="empty">No leaks.</li>';
   }
 
@@ -321,7 +388,8 @@
     meter.max = p.max;
     meter.value = p.active;
     meter.textContent = `${p.active} of ${p.max}`;
-    $('pool-meter-figures').textContent = `${fmt(p.active)} of ${fmt(p.max)} (${fmt(p.max ? (100 * p.active) / p.max : 0)} %)`;
+    $('pool-meter-figures').textContent =
+      `${fmt(p.active)} of ${fmt(p.max)} (${fmt(p.max ? (100 * p.active) / p.max : 0)} %)`;
     $('now-sessions').textContent = `now ${fmt(frame.rates.sessionsPerSec, 1)}/s`;
     const levels = frame.rates.errorLevels || {};
     let alarms = 0;
@@ -358,7 +426,8 @@
   $('sessions-wrap').addEventListener('scroll', queueTable, { passive: true });
   window.addEventListener('resize', () => {
     state.chartWidth = 0;
-    for (const [id, chart] of Object.entries(state.charts)) chart.setSize({ width: Math.max(300, $(`chart-${id}`).clientWidth), height: 180 });
+    for (const [id, chart] of Object.entries(state.charts))
+      chart.setSize({ width: Math.max(300, $(`chart-${id}`).clientWidth), height: 180 });
   });
   connect();
 })();

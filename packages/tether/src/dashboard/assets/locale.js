@@ -16,6 +16,9 @@
   if (valid(language) === undefined) {
     const languages = (navigator.languages || [language]).map(usable);
     Object.defineProperty(navigator, 'language', { value: usable(language), configurable: true });
-    Object.defineProperty(navigator, 'languages', { value: Object.freeze([...new Set(languages)]), configurable: true });
+    Object.defineProperty(navigator, 'languages', {
+      value: Object.freeze([...new Set(languages)]),
+      configurable: true,
+    });
   }
 })();

@@ -34,9 +34,23 @@ const ref = (path: string): { $ref: string } => ({ $ref: path });
 export function asyncApiDocument(version: string, maxMessageLength: number, host: string): Record<string, unknown> {
   const client = clientFrameSchemas(maxMessageLength);
   const messages: Record<string, unknown> = {};
-  for (const [type, schema] of Object.entries(client)) messages[type] = { name: type, title: `${type} (client → server)`, summary: schema.description, payload: jsonSchema(schema) };
-  for (const [type, schema] of Object.entries(serverFrameSchemas)) messages[type] = { name: type, title: `${type} (server → client)`, summary: schema.description, payload: jsonSchema(schema, 'output') };
-  const channelMessages = Object.fromEntries(Object.keys(messages).map((name) => [name, ref(`#/components/messages/${name}`)]));
+  for (const [type, schema] of Object.entries(client))
+    messages[type] = {
+      name: type,
+      title: `${type} (client → server)`,
+      summary: schema.description,
+      payload: jsonSchema(schema),
+    };
+  for (const [type, schema] of Object.entries(serverFrameSchemas))
+    messages[type] = {
+      name: type,
+      title: `${type} (server → client)`,
+      summary: schema.description,
+      payload: jsonSchema(schema, 'output'),
+    };
+  const channelMessages = Object.fromEntries(
+    Object.keys(messages).map((name) => [name, ref(`#/components/messages/${name}`)]),
+  );
   const inChannel = (name: string): { $ref: string } => ref(`#/channels/ws/messages/${name}`);
   const answers: Record<keyof typeof client, string[]> = {
     ping: ['pong', 'error'],
@@ -54,27 +68,57 @@ export function asyncApiDocument(version: string, maxMessageLength: number, host
       reply: { channel: ref('#/channels/ws'), messages: replies.map(inChannel) },
     };
   }
-  operations['send message'] = { action: 'send', channel: ref('#/channels/ws'), summary: serverFrameSchemas.message.description, messages: [inChannel('message')] };
+  operations['send message'] = {
+    action: 'send',
+    channel: ref('#/channels/ws'),
+    summary: serverFrameSchemas.message.description,
+    messages: [inChannel('message')],
+  };
   return {
     asyncapi: '3.0.0',
     info: { title: 'Tether WebSocket API', version, description: DESCRIPTION },
     defaultContentType: 'application/json',
     servers: {
-      tether: { host, protocol: 'ws', pathname: '/ws', security: [ref('#/components/securitySchemes/accessTokenQuery'), ref('#/components/securitySchemes/bearerSubprotocol')] },
+      tether: {
+        host,
+        protocol: 'ws',
+        pathname: '/ws',
+        security: [
+          ref('#/components/securitySchemes/accessTokenQuery'),
+          ref('#/components/securitySchemes/bearerSubprotocol'),
+        ],
+      },
     },
     channels: {
       ws: {
         address: '/ws',
         messages: channelMessages,
-        bindings: { ws: { query: { type: 'object', properties: { access_token: { type: 'string', description: 'the access token' } } } } },
+        bindings: {
+          ws: {
+            query: {
+              type: 'object',
+              properties: { access_token: { type: 'string', description: 'the access token' } },
+            },
+          },
+        },
       },
     },
     operations,
     components: {
       messages,
       securitySchemes: {
-        accessTokenQuery: { type: 'httpApiKey', name: 'access_token', in: 'query', description: 'The access token from POST /auth/login.' },
-        bearerSubprotocol: { type: 'httpApiKey', name: 'Sec-WebSocket-Protocol', in: 'header', description: 'The pair `bearer, <accessToken>`; the server agrees to `bearer`.' },
+        accessTokenQuery: {
+          type: 'httpApiKey',
+          name: 'access_token',
+          in: 'query',
+          description: 'The access token from POST /auth/login.',
+        },
+        bearerSubprotocol: {
+          type: 'httpApiKey',
+          name: 'Sec-WebSocket-Protocol',
+          in: 'header',
+          description: 'The pair `bearer, <accessToken>`; the server agrees to `bearer`.',
+        },
       },
     },
   };

@@ -16,13 +16,28 @@ async function apiDocs(app: FastifyInstance, options: { version: string; maxMess
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Tether HTTP API', version: options.version, description: `${ERROR_SHAPE} The WebSocket API is described in /asyncapi.json.` },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from POST /auth/login.' } } },
+      info: {
+        title: 'Tether HTTP API',
+        version: options.version,
+        description: `${ERROR_SHAPE} The WebSocket API is described in /asyncapi.json.`,
+      },
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'The accessToken from POST /auth/login.',
+          },
+        },
+      },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  app.get('/asyncapi.json', { schema: { hide: true } }, (request) => asyncApiDocument(options.version, options.maxMessageLength, request.headers.host ?? 'localhost'));
+  app.get('/asyncapi.json', { schema: { hide: true } }, (request) =>
+    asyncApiDocument(options.version, options.maxMessageLength, request.headers.host ?? 'localhost'),
+  );
 }
 
 /** Not encapsulated (fastify's `skip-override`): the OpenAPI generator must see the routes registered beside it. */

@@ -4,12 +4,21 @@ import { statusOf } from '../errors.js';
 
 /** A zod schema as the JSON Schema of what a client sends (`input`) or receives (`output`). */
 export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }
 
 /** Error codes every authenticated route can answer (a missing, bad or ended access token). */
-export const AUTH_ERRORS = ['token_missing', 'token_invalid', 'token_expired', 'session_revoked', 'session_expired'] as const;
+export const AUTH_ERRORS = [
+  'token_missing',
+  'token_invalid',
+  'token_expired',
+  'session_revoked',
+  'session_expired',
+] as const;
 /** Every route: the per-IP limit (and per-user, per-identity ones for a signed-in caller), 429 with Retry-After. */
 export const LIMIT_ERRORS = ['rate_limited'] as const;
 /** Error codes of every route that reaches the database: 503 with Retry-After. */

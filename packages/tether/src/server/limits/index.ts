@@ -22,7 +22,10 @@ export class ServerLimits {
   constructor(limits: TetherConfig['limits']) {
     this.perIp = new RateLimiter(limits.ipRequestsPerSecond, limits.ipRequestBurst);
     this.perUser = new RateLimiter(limits.userRequestsPerSecond, limits.userRequestBurst);
-    this.credentialsPerIp = new RateLimiter(limits.credentialAttemptsPerIpPerMinute / 60, limits.credentialAttemptBurst);
+    this.credentialsPerIp = new RateLimiter(
+      limits.credentialAttemptsPerIpPerMinute / 60,
+      limits.credentialAttemptBurst,
+    );
     this.sessions = new IdentityGate(limits.sessionsPerUser, limits.queuedSessionsPerUser);
     this.websocketsPerUser = limits.websocketsPerUser;
   }
@@ -51,13 +54,16 @@ export class ServerLimits {
  * with `Connection: close`, so the rest of its body is dropped with the connection instead of being read and
  * thrown away (a flood of 1 MiB bodies then costs the server the refusal, not the bytes).
  */
-export function beforeBody(check: (request: FastifyRequest) => void): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function beforeBody(
+  check: (request: FastifyRequest) => void,
+): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
     try {
       check(request);
     } catch (error) {
       const length = request.headers['content-length'];
-      if ((length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined) void reply.header('connection', 'close');
+      if ((length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined)
+        void reply.header('connection', 'close');
       throw error;
     }
   };

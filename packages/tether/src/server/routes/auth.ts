@@ -7,12 +7,19 @@ import { routeSchema } from '../docs/index.js';
 
 const credentials = z.object({
   // RFC 5321: a path holds at most 256 octets with its angle brackets, so an address at most 254
-  email: storable(z.string().trim().max(254, 'must be at most 254 characters')).pipe(z.email('must be an email address')),
+  email: storable(z.string().trim().max(254, 'must be at most 254 characters')).pipe(
+    z.email('must be an email address'),
+  ),
   password: storable(z.string().min(8, 'must be at least 8 characters').max(1024, 'must be at most 1024 characters')),
 });
-const loginBody = z.object({ email: storable(z.string().trim().min(1, 'is required').max(320)), password: z.string().min(1, 'is required').max(1024) });
+const loginBody = z.object({
+  email: storable(z.string().trim().min(1, 'is required').max(320)),
+  password: z.string().min(1, 'is required').max(1024),
+});
 const refreshBody = z.object({ refreshToken: z.string({ error: 'is required' }).min(1, 'is required').max(512) });
-const logoutBody = z.object({ all: z.boolean().optional().describe('true: end every login of the caller, not only this one') });
+const logoutBody = z.object({
+  all: z.boolean().optional().describe('true: end every login of the caller, not only this one'),
+});
 
 const tokens = z.object({
   accessToken: z.string().describe('JWT for `Authorization: Bearer …` and the WebSocket'),
@@ -42,7 +49,9 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     summary: 'Register a user',
     tags,
     body: credentials,
-    responses: { 201: { description: 'Registered', body: z.object({ user: z.object({ id: z.uuid(), email: z.string() }) }) } },
+    responses: {
+      201: { description: 'Registered', body: z.object({ user: z.object({ id: z.uuid(), email: z.string() }) }) },
+    },
     errors: ['invalid_request', 'email_taken'],
   });
   app.post('/auth/register', { schema: registerSchema, onRequest: credentialsPerIp }, async (request, reply) => {
@@ -74,10 +83,10 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
     const { refreshToken } = parseWith(refreshBody, request.body);
     return ctx.auth.refresh(refreshToken, { requestId: request.id });
   });
-
 }
 
-/** `/auth/*` for an authenticated caller (see `authenticatedRoutes`): logout of one login or all, the caller's logins. */
+/** `/auth/*` for an authenticated caller (see `authenticatedRoutes`): logout of one login or all, the caller's logins.
+ * */
 export async function loginRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const logoutSchema = routeSchema({
     summary: "Log out this login session, or all of the caller's",

@@ -33,5 +33,7 @@ export async function dashboardRoutes(app: FastifyInstance): Promise<void> {
       .send(createReadStream(asset.file));
   };
   app.get('/dashboard', { schema: pageSchema }, (_request, reply) => send(reply, 'index.html'));
-  app.get<{ Params: { name: string } }>('/dashboard/assets/:name', { schema: assetSchema }, (request, reply) => send(reply, request.params.name));
+  app.get<{ Params: { name: string } }>('/dashboard/assets/:name', { schema: assetSchema }, (request, reply) =>
+    send(reply, request.params.name),
+  );
 }

@@ -9,7 +9,17 @@ const healthSchema = routeSchema({
   summary: 'Liveness: the process serves HTTP',
   tags,
   database: false,
-  responses: { 200: { description: 'Alive', body: z.object({ status: z.literal('ok'), version: z.string(), instanceId: z.string(), uptimeSeconds: z.number().int() }) } },
+  responses: {
+    200: {
+      description: 'Alive',
+      body: z.object({
+        status: z.literal('ok'),
+        version: z.string(),
+        instanceId: z.string(),
+        uptimeSeconds: z.number().int(),
+      }),
+    },
+  },
 });
 const readiness = z.object({
   status: z.enum(['ok', 'unavailable']),
@@ -33,10 +43,15 @@ const metricsSchema = routeSchema({
   responses: { 200: { description: 'Prometheus text exposition format', body: z.string() } },
 });
 const adminSessionsSchema = routeSchema({
-  summary: "Active request-scoped database sessions (SessionMetrics) and pool figures; admin role only",
+  summary: 'Active request-scoped database sessions (SessionMetrics) and pool figures; admin role only',
   tags: ['admin'],
   authenticated: true,
-  responses: { 200: { description: 'Sessions and pool', body: z.object({ items: z.array(z.record(z.string(), z.unknown())), pool: z.record(z.string(), z.unknown()) }) } },
+  responses: {
+    200: {
+      description: 'Sessions and pool',
+      body: z.object({ items: z.array(z.record(z.string(), z.unknown())), pool: z.record(z.string(), z.unknown()) }),
+    },
+  },
   errors: ['forbidden'],
 });
 
@@ -68,7 +83,6 @@ export async function observabilityRoutes(app: FastifyInstance, ctx: ServerConte
     const { contentType, body } = await ctx.metrics.render();
     return reply.type(contentType).send(body);
   });
-
 }
 
 /** `/admin/sessions` for an authenticated administrator (see `authenticatedRoutes`): the open database sessions. */

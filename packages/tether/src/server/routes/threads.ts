@@ -7,7 +7,11 @@ import { messageSchema } from '../ws/frames.js';
 import { createThread, getThread, listMessages, listThreads, postMessage } from '../../threads/index.js';
 import { isUuid, UUID_PATTERN } from '@tether/sessions';
 
-const threadBody = z.object({ title: storable(z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters')) });
+const threadBody = z.object({
+  title: storable(
+    z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
+  ),
+});
 const params = z.object({ id: z.string().describe('thread id (UUID)') });
 const thread = z.object({ id: z.uuid(), title: z.string(), createdAt: z.iso.datetime() });
 const tags = ['threads'];
@@ -19,11 +23,19 @@ const listQuery = z.object({
 /** Threads and messages: every handler runs in a request-scoped session for the caller; RLS hides the rest. */
 export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   const messageBody = z.object({
-    content: storable(z.string({ error: 'is required' }).trim().min(1, 'must not be empty').max(ctx.maxMessageLength, `must be at most ${ctx.maxMessageLength} characters`)),
+    content: storable(
+      z
+        .string({ error: 'is required' })
+        .trim()
+        .min(1, 'must not be empty')
+        .max(ctx.maxMessageLength, `must be at most ${ctx.maxMessageLength} characters`),
+    ),
   });
   const idempotencyKey = z.string().min(1).max(200).optional();
   const idempotencyHeaders = z.object({
-    'idempotency-key': idempotencyKey.describe('A retried POST with the same key returns the stored message instead of a second one'),
+    'idempotency-key': idempotencyKey.describe(
+      'A retried POST with the same key returns the stored message instead of a second one',
+    ),
   });
 
   const createSchema = routeSchema({
@@ -46,7 +58,9 @@ export async function threadRoutes(app: FastifyInstance, ctx: ServerContext): Pr
     authenticated: true,
     responses: { 200: { description: 'Threads', body: z.object({ items: z.array(thread) }) } },
   });
-  app.get('/threads', { schema: listSchema }, async (request) => ({ items: await listThreads(ctx.statements(request)) }));
+  app.get('/threads', { schema: listSchema }, async (request) => ({
+    items: await listThreads(ctx.statements(request)),
+  }));
 
   const getSchema = routeSchema({
     summary: 'One thread',

@@ -53,7 +53,9 @@ export class FanOut {
 
   /** Every (thread, user) with a subscription here: what a membership re-check asks about. */
   subscribedMembers(): Array<{ threadId: string; userId: string }> {
-    return [...this.byThread].flatMap(([threadId, set]) => [...new Set([...set].map((c) => c.principal.userId))].map((userId) => ({ threadId, userId })));
+    return [...this.byThread].flatMap(([threadId, set]) =>
+      [...new Set([...set].map((c) => c.principal.userId))].map((userId) => ({ threadId, userId })),
+    );
   }
 
   /** A message event: deliver the message to this instance's subscribers of its thread (once per socket). */
@@ -62,10 +64,17 @@ export class FanOut {
     if (!this.byThread.get(note.threadId)?.size) return;
     let message: Message | null;
     if (typeof note.content === 'string') {
-      message = { id: note.id, threadId: note.threadId, content: note.content, createdAt: new Date(note.createdAt).toISOString() };
+      message = {
+        id: note.id,
+        threadId: note.threadId,
+        content: note.content,
+        createdAt: new Date(note.createdAt).toISOString(),
+      };
     } else {
       // too large for a notification: read it as its author (RLS)
-      message = await this.options.factory.withSession({ userId: note.userId, threadId: note.threadId }, (s) => getMessage(s, note.id)).catch(() => null);
+      message = await this.options.factory
+        .withSession({ userId: note.userId, threadId: note.threadId }, (s) => getMessage(s, note.id))
+        .catch(() => null);
       if (!message) return;
     }
     this.broadcast(message);
@@ -82,18 +91,31 @@ export class FanOut {
     let rows: Array<{ id: string; thread_id: string; content: string; created_at: Date }>;
     try {
       // the hub delivers to subscribers it authorised at subscribe time; reading across their threads is its job
-      ({ rows } = await this.options.factory.query<{ id: string; thread_id: string; content: string; created_at: Date }>(
+      ({ rows } = await this.options.factory.query<{
+        id: string;
+        thread_id: string;
+        content: string;
+        created_at: Date;
+      }>(
         { userId: 'service:websocket-hub' },
         'SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = ANY($1::uuid[]) AND created_at >= $2 ORDER BY created_at, id LIMIT 10000',
         [threadIds, since],
       ));
     } catch (error) {
-      this.options.logger.warn({ error: (error as Error).message }, 'could not deliver the messages missed while events were not received');
+      this.options.logger.warn(
+        { error: (error as Error).message },
+        'could not deliver the messages missed while events were not received',
+      );
       return;
     }
     for (const row of rows) {
       if (!this.firstDelivery(row.id)) continue;
-      this.broadcast({ id: row.id, threadId: row.thread_id, content: row.content, createdAt: row.created_at.toISOString() });
+      this.broadcast({
+        id: row.id,
+        threadId: row.thread_id,
+        content: row.content,
+        createdAt: row.created_at.toISOString(),
+      });
     }
   }
 

@@ -21,14 +21,24 @@ export function clientFrameSchemas(maxMessageLength: number) {
     ping: z.object({ type: z.literal('ping'), id: frameId }).describe('Answered by `pong`.'),
     'thread.subscribe': z
       .object({ type: z.literal('thread.subscribe'), id: frameId, threadId: uuid })
-      .describe('Answered by `ack` once subscribed (a thread the caller is not a member of: `error` not_found); `message` frames follow.'),
-    'thread.unsubscribe': z.object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid }).describe('Answered by `ack`.'),
+      .describe(
+        'Answered by `ack` once subscribed (a thread the caller is not a member of: `error` not_found); `message` frames follow.',
+      ),
+    'thread.unsubscribe': z
+      .object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid })
+      .describe('Answered by `ack`.'),
     'message.send': z
       .object({
         type: z.literal('message.send'),
         id: frameId,
         threadId: uuid,
-        content: storable(z.string().trim().min(1, 'must not be empty').max(maxMessageLength, `must be at most ${maxMessageLength} characters`)),
+        content: storable(
+          z
+            .string()
+            .trim()
+            .min(1, 'must not be empty')
+            .max(maxMessageLength, `must be at most ${maxMessageLength} characters`),
+        ),
         clientMessageId: storable(z.string().min(1).max(200))
           .optional()
           .describe('Makes a retried send idempotent: the same id returns the stored message instead of a second one.'),
@@ -71,27 +81,43 @@ export function readEnvelope(data: RawData, maxJsonDepth: number): Envelope {
     const candidate = (raw as { id: unknown }).id;
     if (typeof candidate === 'string' || (typeof candidate === 'number' && Number.isFinite(candidate))) id = candidate;
   }
-  const type = raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string' ? (raw as { type: string }).type : null;
+  const type =
+    raw && typeof raw === 'object' && typeof (raw as { type?: unknown }).type === 'string'
+      ? (raw as { type: string }).type
+      : null;
   if (type === null || !KNOWN_TYPES.has(type)) return { kind: 'unknown_type', type, id };
   return { kind: 'frame', type: type as ClientFrame['type'], id, raw };
 }
 
-export const messageSchema = z.object({ id: z.uuid(), threadId: z.uuid(), content: z.string(), createdAt: z.iso.datetime() });
+export const messageSchema = z.object({
+  id: z.uuid(),
+  threadId: z.uuid(),
+  content: z.string(),
+  createdAt: z.iso.datetime(),
+});
 
 /** What the server sends. */
 export const serverFrameSchemas = {
   pong: z.object({ type: z.literal('pong'), id: frameId }).describe('The answer to `ping`.'),
   ack: z
-    .object({ type: z.literal('ack'), id: frameId, message: messageSchema.optional().describe('Only for `message.send`: the message as stored.') })
+    .object({
+      type: z.literal('ack'),
+      id: frameId,
+      message: messageSchema.optional().describe('Only for `message.send`: the message as stored.'),
+    })
     .describe('The answer to `thread.subscribe`, `thread.unsubscribe` and `message.send`.'),
   message: z
     .object({ type: z.literal('message'), message: messageSchema })
-    .describe('A message in a subscribed thread, written through any instance (the sender gets it too). Carries no `id`.'),
+    .describe(
+      'A message in a subscribed thread, written through any instance (the sender gets it too). Carries no `id`.',
+    ),
   error: z
     .object({
       type: z.literal('error'),
-      id: frameId.describe('The failed frame\'s id; absent when none could be read (a frame that is not JSON).'),
-      code: z.string().describe('Stable error code, e.g. invalid_frame, invalid_request, not_found, database_unavailable.'),
+      id: frameId.describe("The failed frame's id; absent when none could be read (a frame that is not JSON)."),
+      code: z
+        .string()
+        .describe('Stable error code, e.g. invalid_frame, invalid_request, not_found, database_unavailable.'),
       message: z.string(),
       retryAfter: z.number().int().optional().describe('Seconds to wait before retrying (database trouble only).'),
       threadId: z.uuid().optional().describe('Only with code membership_revoked: the thread whose subscription ended.'),

@@ -14,7 +14,14 @@ import { addTo, removeFrom, sendFrame, type Connection } from './connections.js'
 import { FanOut } from './fan-out.js';
 import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
 import { heartbeat, recheckLogins } from './liveness.js';
-import { CLOSE_GOING_AWAY, CLOSE_TOO_MANY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED, refuseUpgrade, websocketToken } from './upgrade.js';
+import {
+  CLOSE_GOING_AWAY,
+  CLOSE_TOO_MANY,
+  CLOSE_TRY_AGAIN,
+  CLOSE_UNAUTHORIZED,
+  refuseUpgrade,
+  websocketToken,
+} from './upgrade.js';
 
 export interface WebSocketHubOptions {
   readonly auth: AuthService;
@@ -77,10 +84,15 @@ export class WebSocketHub {
     this.frameSchema = clientFrameSchema(options.maxMessageLength);
     this.fanOut = new FanOut(options);
     options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
-    options.logins.onRevoked((sessionId, _userId, reason) => this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'));
+    options.logins.onRevoked((sessionId, _userId, reason) =>
+      this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'),
+    );
     if (options.heartbeatMs > 0) this.every(options.heartbeatMs, () => heartbeat(this.connections));
     const closeExpired = (loginId: string): void => this.closeLogin(loginId, CLOSE_UNAUTHORIZED, 'session_expired');
-    this.every(options.sessionCheckIntervalMs, () => void recheckLogins([...this.byLogin.keys()], options.logins, closeExpired));
+    this.every(
+      options.sessionCheckIntervalMs,
+      () => void recheckLogins([...this.byLogin.keys()], options.logins, closeExpired),
+    );
   }
 
   /** Takes over an `upgrade` request for `/ws`. */
@@ -137,7 +149,12 @@ export class WebSocketHub {
   endMembership(threadId: string, userId: string): void {
     for (const connection of this.fanOut.subscribersOf(threadId, userId)) {
       this.fanOut.unsubscribe(connection, threadId);
-      sendFrame(connection.ws, { type: 'error', code: 'membership_revoked', message: 'you are no longer a member of this thread', threadId });
+      sendFrame(connection.ws, {
+        type: 'error',
+        code: 'membership_revoked',
+        message: 'you are no longer a member of this thread',
+        threadId,
+      });
     }
   }
 
@@ -152,11 +169,14 @@ export class WebSocketHub {
   async close(graceMs = 2_000): Promise<void> {
     this.closing = true;
     for (const t of this.timers) clearInterval(t);
-    const closed = [...this.connections].map((c) => new Promise<void>((resolve) => {
-      if (c.ws.readyState === WebSocket.CLOSED) return resolve();
-      c.ws.once('close', () => resolve());
-      c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
-    }));
+    const closed = [...this.connections].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === WebSocket.CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          c.ws.close(CLOSE_GOING_AWAY, 'server shutting down');
+        }),
+    );
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(closed), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
@@ -199,7 +219,12 @@ export class WebSocketHub {
         if (reply.status === 401) {
           ws.close(CLOSE_UNAUTHORIZED, reply.code);
         } else {
-          sendFrame(ws, { type: 'error', code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+          sendFrame(ws, {
+            type: 'error',
+            code: reply.code,
+            message: reply.message,
+            ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}),
+          });
           ws.close(CLOSE_TRY_AGAIN, reply.code);
         }
       },
@@ -208,9 +233,21 @@ export class WebSocketHub {
 
   private register(ws: WebSocket, principal: Principal): Connection {
     const id = `${this.options.instanceId}:${++this.nextId}`;
-    const expiry = setTimeout(() => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'), Math.max(0, principal.tokenExpiresAt - Date.now()));
+    const expiry = setTimeout(
+      () => ws.close(CLOSE_UNAUTHORIZED, 'token_expired'),
+      Math.max(0, principal.tokenExpiresAt - Date.now()),
+    );
     expiry.unref();
-    const connection: Connection = { id, ws, principal, subscriptions: new Set(), expiry, alive: true, inFlight: 0, waiting: [] };
+    const connection: Connection = {
+      id,
+      ws,
+      principal,
+      subscriptions: new Set(),
+      expiry,
+      alive: true,
+      inFlight: 0,
+      waiting: [],
+    };
     this.connections.add(connection);
     addTo(this.byLogin, principal.sessionId, connection);
     addTo(this.byUser, principal.userId, connection);
@@ -221,7 +258,10 @@ export class WebSocketHub {
     const linked = sessions
       .run(principal.userId, () => logins.linkWebSocket(principal.userId, principal.sessionId, id, keep))
       .catch((error: unknown) =>
-        logger.warn({ error: (error as Error).message, websocketId: id }, 'could not link the WebSocket to its login session'),
+        logger.warn(
+          { error: (error as Error).message, websocketId: id },
+          'could not link the WebSocket to its login session',
+        ),
       );
     ws.on('pong', () => (connection.alive = true));
     ws.on('message', (data) => this.onFrame(connection, data));
@@ -235,9 +275,14 @@ export class WebSocketHub {
       this.options.metrics.wsCloses.inc({ code: String(code) });
       // after the link has settled: an unlink that overtook it would leave the id linked for good
       void linked
-        .then(() => sessions.run(principal.userId, () => logins.unlinkWebSocket(principal.userId, principal.sessionId, id)))
+        .then(() =>
+          sessions.run(principal.userId, () => logins.unlinkWebSocket(principal.userId, principal.sessionId, id)),
+        )
         .catch((error: unknown) =>
-          logger.warn({ error: (error as Error).message, websocketId: id }, 'could not unlink the WebSocket (the sweep will)'),
+          logger.warn(
+            { error: (error as Error).message, websocketId: id },
+            'could not unlink the WebSocket (the sweep will)',
+          ),
         );
     });
     return connection;
@@ -258,7 +303,13 @@ export class WebSocketHub {
     if (envelope.kind === 'unknown_type') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
       const type = envelope.type;
-      this.fail(connection.ws, new InvalidFrameError(type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`), envelope.id);
+      this.fail(
+        connection.ws,
+        new InvalidFrameError(
+          type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`,
+        ),
+        envelope.id,
+      );
       return;
     }
     this.options.metrics.wsFrames.inc({ type: envelope.type });
@@ -309,8 +360,14 @@ export class WebSocketHub {
         return;
       case 'message.send': {
         // a retried send carries the same client id and gets the stored message back, not a duplicate
-        const clientMessageId = frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
-        const message = await postMessage(this.statements(userId, frame.threadId), frame.threadId, frame.content, clientMessageId);
+        const clientMessageId =
+          frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
+        const message = await postMessage(
+          this.statements(userId, frame.threadId),
+          frame.threadId,
+          frame.content,
+          clientMessageId,
+        );
         this.options.onCommitted();
         sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
         return;
@@ -321,13 +378,25 @@ export class WebSocketHub {
   /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
   private statements(userId: string, threadId: string): StatementRunner {
     const { factory, limits } = this.options;
-    return { query: (text, values) => limits.sessions.run(userId, () => factory.query({ userId, threadId }, text, values)) };
+    return {
+      query: (text, values) => limits.sessions.run(userId, () => factory.query({ userId, threadId }, text, values)),
+    };
   }
 
   private fail(ws: WebSocket, error: unknown, id: FrameId): void {
     const reply = errorReply(error, this.options.breakerCooldownMs);
     this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
-    if (!(error instanceof TetherError)) this.options.logger.error({ error: (error as Error)?.message, stack: (error as Error)?.stack }, 'WebSocket frame failed');
-    sendFrame(ws, { type: 'error', ...(id !== undefined ? { id } : {}), code: reply.code, message: reply.message, ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}) });
+    if (!(error instanceof TetherError))
+      this.options.logger.error(
+        { error: (error as Error)?.message, stack: (error as Error)?.stack },
+        'WebSocket frame failed',
+      );
+    sendFrame(ws, {
+      type: 'error',
+      ...(id !== undefined ? { id } : {}),
+      code: reply.code,
+      message: reply.message,
+      ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}),
+    });
   }
 }

@@ -17,7 +17,11 @@ export function heartbeat(connections: Iterable<Connection>): void {
  * Re-checks the logins of open sockets, a thousand per query: `close` is called for each one expired or revoked
  * without a notification reaching this instance. While the database is away the sockets are kept.
  */
-export async function recheckLogins(loginIds: readonly string[], logins: LoginManager, close: (loginId: string) => void): Promise<void> {
+export async function recheckLogins(
+  loginIds: readonly string[],
+  logins: LoginManager,
+  close: (loginId: string) => void,
+): Promise<void> {
   for (let i = 0; i < loginIds.length; i += 1000) {
     const chunk = loginIds.slice(i, i + 1000);
     let live: Set<string>;

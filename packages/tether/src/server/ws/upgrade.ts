@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-/** Close codes: 4401 authentication failed or ended; 1001 server going away; 1013 try again later (database trouble). */
+/** Close codes: 4401 authentication failed or ended; 1001 server going away; 1013 try again later (database trouble).
+ * */
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_TRY_AGAIN = 1013;

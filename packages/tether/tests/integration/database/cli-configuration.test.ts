@@ -4,15 +4,32 @@ import { describe, expect, it } from 'vitest';
 
 const cli = fileURLToPath(new URL('../../../dist/cli.js', import.meta.url));
 
-function tether(args: string[], env: Record<string, string> = {}): { status: number | null; stderr: string; stdout: string } {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000 });
+function tether(
+  args: string[],
+  env: Record<string, string> = {},
+): { status: number | null; stderr: string; stdout: string } {
+  const result = spawnSync(process.execPath, [cli, ...args], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', ...env },
+    timeout: 30_000,
+  });
   return { status: result.status, stderr: result.stderr, stdout: result.stdout };
 }
 
 describe('tether with bad configuration', () => {
   it.each([
-    ['a malformed DATABASE_URL', ['migrate'], { DATABASE_URL: 'not a url' }, /^tether: invalid setting databaseUrl \(from DATABASE_URL\)/],
-    ['an unwritable data directory', ['migrate', '--data-dir', '/proc/tether'], {}, /^tether: data directory \/proc\/tether cannot be created/],
+    [
+      'a malformed DATABASE_URL',
+      ['migrate'],
+      { DATABASE_URL: 'not a url' },
+      /^tether: invalid setting databaseUrl \(from DATABASE_URL\)/,
+    ],
+    [
+      'an unwritable data directory',
+      ['migrate', '--data-dir', '/proc/tether'],
+      {},
+      /^tether: data directory \/proc\/tether cannot be created/,
+    ],
     ['a port out of range', ['serve', '--port', '99999'], {}, /^tether: invalid setting port: /],
     ['an unknown flag', ['serve', '--colour'], {}, /unknown option '--colour'/],
   ])('reports %s in one line and exits 2', (_what, args, env, message) => {

@@ -22,7 +22,8 @@ async function count(url: string, sql: string): Promise<number> {
   }
 }
 
-const alive = (pid: number | undefined): boolean => pid !== undefined && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+const alive = (pid: number | undefined): boolean =>
+  pid !== undefined && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 describe('embedded PostgreSQL', () => {
   it('starts from a directory other users cannot enter, answers a query as a non-root user, and stops leaving no process', async () => {
@@ -35,7 +36,9 @@ describe('embedded PostgreSQL', () => {
     try {
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
-      const { rows } = await client.query<{ one: number; addr: string }>("SELECT 1 AS one, inet_server_addr()::text AS addr");
+      const { rows } = await client.query<{ one: number; addr: string }>(
+        'SELECT 1 AS one, inet_server_addr()::text AS addr',
+      );
       await client.end();
       expect(rows[0]).toEqual({ one: 1, addr: '127.0.0.1/32' });
       const owner = statSync(path.join(server.dataDir, 'postgres')).uid;
@@ -100,6 +103,8 @@ describe('embedded PostgreSQL', () => {
   });
 
   it('refuses a data directory that cannot be created', async () => {
-    await expect(EmbeddedPostgres.start({ dataDir: '/dev/null/tether' })).rejects.toThrow(/data directory .* cannot be created/);
+    await expect(EmbeddedPostgres.start({ dataDir: '/dev/null/tether' })).rejects.toThrow(
+      /data directory .* cannot be created/,
+    );
   });
 });

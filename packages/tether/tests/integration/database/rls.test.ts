@@ -16,8 +16,14 @@ beforeAll(async () => {
   );
   [alice, bob] = users.rows.map((r) => r.id) as [string, string];
   for (const user of [alice, bob]) {
-    const thread = await client.query<{ id: string }>('INSERT INTO threads (user_id, title) VALUES ($1, $2) RETURNING id', [user, 'hello']);
-    await client.query("INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'one'), ($1, $2, 'two')", [thread.rows[0]?.id, user]);
+    const thread = await client.query<{ id: string }>(
+      'INSERT INTO threads (user_id, title) VALUES ($1, $2) RETURNING id',
+      [user, 'hello'],
+    );
+    await client.query("INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'one'), ($1, $2, 'two')", [
+      thread.rows[0]?.id,
+      user,
+    ]);
   }
 });
 afterAll(async () => {
@@ -29,7 +35,9 @@ afterAll(async () => {
 async function asUser(userId: string | null, sql: string): Promise<pg.QueryResult> {
   await client.query('BEGIN');
   try {
-    await client.query("SELECT set_config('role', 'tether_app', true), set_config('app.user_id', $1, true)", [userId ?? '']);
+    await client.query("SELECT set_config('role', 'tether_app', true), set_config('app.user_id', $1, true)", [
+      userId ?? '',
+    ]);
     return await client.query(sql);
   } finally {
     await client.query('ROLLBACK');
@@ -56,8 +64,12 @@ describe('row-level security with plain SQL', () => {
 
   it('does not let the application role disable RLS or write rows for another user', async () => {
     await expect(asUser(alice, 'ALTER TABLE messages DISABLE ROW LEVEL SECURITY')).rejects.toThrow(/must be owner/);
-    await expect(asUser(alice, 'SET LOCAL row_security = off; SELECT * FROM messages')).rejects.toThrow(/row-level security/);
-    await expect(asUser(alice, `INSERT INTO threads (user_id, title) VALUES ('${bob}', 'forged')`)).rejects.toThrow(/row-level security/);
+    await expect(asUser(alice, 'SET LOCAL row_security = off; SELECT * FROM messages')).rejects.toThrow(
+      /row-level security/,
+    );
+    await expect(asUser(alice, `INSERT INTO threads (user_id, title) VALUES ('${bob}', 'forged')`)).rejects.toThrow(
+      /row-level security/,
+    );
   });
 
   it('still applies to the table owner (FORCE ROW LEVEL SECURITY)', async () => {

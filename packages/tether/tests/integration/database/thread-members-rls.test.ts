@@ -15,7 +15,11 @@ const MESSAGES_PER_THREAD = 500;
 
 beforeAll(async () => {
   db = await createScratchDatabase(inject('adminDatabaseUrl'));
-  [alice, bob, carol] = (await insertUsers(db.url, 'alice@example.com', 'bob@example.com', 'carol@example.com')) as [string, string, string];
+  [alice, bob, carol] = (await insertUsers(db.url, 'alice@example.com', 'bob@example.com', 'carol@example.com')) as [
+    string,
+    string,
+    string,
+  ];
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
   const threads = await client.query<{ id: string }>(
@@ -63,24 +67,43 @@ function nodes(plan: PlanNode): PlanNode[] {
 
 describe('row-level security through thread membership', () => {
   it("shows a member every message of a shared thread and nothing of the others' threads", async () => {
-    const seen = await asUser<{ thread_id: string; n: number }>(bob, 'SELECT thread_id, count(*)::int AS n FROM messages GROUP BY thread_id');
+    const seen = await asUser<{ thread_id: string; n: number }>(
+      bob,
+      'SELECT thread_id, count(*)::int AS n FROM messages GROUP BY thread_id',
+    );
     expect(seen).toEqual([{ thread_id: shared, n: MESSAGES_PER_THREAD }]);
     expect(await asUser(carol, 'SELECT * FROM messages')).toEqual([]);
     expect(await asUser(carol, 'SELECT * FROM thread_members')).toEqual([]);
     expect(await asUser(carol, 'SELECT * FROM thread_member_list')).toEqual([]);
-    const members = await asUser<{ email: string }>(bob, 'SELECT email FROM thread_member_list WHERE thread_id = $1 ORDER BY added_at', [shared]);
+    const members = await asUser<{ email: string }>(
+      bob,
+      'SELECT email FROM thread_member_list WHERE thread_id = $1 ORDER BY added_at',
+      [shared],
+    );
     expect(members.map((m) => m.email)).toEqual(['alice@example.com', 'bob@example.com']);
   });
 
   it('refuses a non-member who adds themself or posts, and a member who posts as someone else', async () => {
-    await expect(asUser(carol, 'INSERT INTO thread_members (thread_id, user_id) VALUES ($1, $2)', [shared, carol])).rejects.toThrow(/row-level security/);
-    await expect(asUser(carol, "INSERT INTO messages (thread_id, content) VALUES ($1, 'hi')", [shared])).rejects.toThrow(/row-level security/);
-    await expect(asUser(bob, "INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'forged')", [shared, alice])).rejects.toThrow(/row-level security/);
-    expect(await asUser(bob, "INSERT INTO messages (thread_id, content) VALUES ($1, 'hi') RETURNING content", [shared])).toEqual([{ content: 'hi' }]);
+    await expect(
+      asUser(carol, 'INSERT INTO thread_members (thread_id, user_id) VALUES ($1, $2)', [shared, carol]),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      asUser(carol, "INSERT INTO messages (thread_id, content) VALUES ($1, 'hi')", [shared]),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      asUser(bob, "INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, 'forged')", [shared, alice]),
+    ).rejects.toThrow(/row-level security/);
+    expect(
+      await asUser(bob, "INSERT INTO messages (thread_id, content) VALUES ($1, 'hi') RETURNING content", [shared]),
+    ).toEqual([{ content: 'hi' }]);
   });
 
-  it('lists a thread\'s messages with an index scan, the membership looked up once per statement', async () => {
-    const [{ 'QUERY PLAN': [explained] }] = (await asUser<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+  it("lists a thread's messages with an index scan, the membership looked up once per statement", async () => {
+    const [
+      {
+        'QUERY PLAN': [explained],
+      },
+    ] = (await asUser<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
       alice,
       'EXPLAIN (ANALYZE, FORMAT JSON) SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT 1000',
       [shared],
@@ -89,7 +112,10 @@ describe('row-level security through thread membership', () => {
     // an index scan, or a bitmap heap scan over a bitmap index scan when the planner expects many rows
     expect(plan.filter((n) => n['Relation Name'] === 'messages').map((n) => n['Node Type'])).not.toContain('Seq Scan');
     const indexed = plan.filter((n) => n['Index Name'] === 'messages_thread_created').map((n) => n['Node Type']);
-    expect(indexed.length === 1 && ['Index Scan', 'Bitmap Index Scan'].includes(indexed[0] as string), JSON.stringify(explained.Plan)).toBe(true);
+    expect(
+      indexed.length === 1 && ['Index Scan', 'Bitmap Index Scan'].includes(indexed[0] as string),
+      JSON.stringify(explained.Plan),
+    ).toBe(true);
     // the membership (an index lookup on thread_members) is one hashed subplan run once, not once per message row
     const scan = plan.find((n) => n['Relation Name'] === 'messages');
     expect(scan?.Filter).toMatch(/hashed SubPlan/);

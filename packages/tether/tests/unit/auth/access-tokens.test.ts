@@ -25,7 +25,10 @@ describe('access tokens', () => {
     expect(claims.userId).toBe(USER);
     expect(claims.sessionId).toBe(SID);
     expect(claims.expiresAt).toBeGreaterThan(Date.now() + 55_000);
-    expect(JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString())).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString())).toEqual({
+      alg: 'HS256',
+      typ: 'JWT',
+    });
   });
 
   it('refuses alg none, another key, another algorithm, expiry, and no token at all with distinct codes', async () => {
@@ -34,13 +37,37 @@ describe('access tokens', () => {
     const exp = Math.floor(Date.now() / 1000) + 60;
     const claims = { sub: USER, sid: SID, iss: 'tether', aud: 'tether-api', exp };
     expect(await codeOf(tokens.verify(`${b64({ alg: 'none' })}.${b64(claims)}.`))).toBe('token_invalid');
-    const otherKey = await new SignJWT({ sid: SID }).setProtectedHeader({ alg: 'HS256' }).setSubject(USER).setIssuer('tether').setAudience('tether-api').setExpirationTime(exp).sign(new TextEncoder().encode('o'.repeat(40)));
+    const otherKey = await new SignJWT({ sid: SID })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(USER)
+      .setIssuer('tether')
+      .setAudience('tether-api')
+      .setExpirationTime(exp)
+      .sign(new TextEncoder().encode('o'.repeat(40)));
     expect(await codeOf(tokens.verify(otherKey))).toBe('token_invalid');
-    const hs512 = await new SignJWT({ sid: SID }).setProtectedHeader({ alg: 'HS512' }).setSubject(USER).setIssuer('tether').setAudience('tether-api').setExpirationTime(exp).sign(secret);
+    const hs512 = await new SignJWT({ sid: SID })
+      .setProtectedHeader({ alg: 'HS512' })
+      .setSubject(USER)
+      .setIssuer('tether')
+      .setAudience('tether-api')
+      .setExpirationTime(exp)
+      .sign(secret);
     expect(await codeOf(tokens.verify(hs512))).toBe('token_invalid');
-    const noSid = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(USER).setIssuer('tether').setAudience('tether-api').setExpirationTime(exp).sign(secret);
+    const noSid = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(USER)
+      .setIssuer('tether')
+      .setAudience('tether-api')
+      .setExpirationTime(exp)
+      .sign(secret);
     expect(await codeOf(tokens.verify(noSid))).toBe('token_invalid');
-    const expired = await new SignJWT({ sid: SID }).setProtectedHeader({ alg: 'HS256' }).setSubject(USER).setIssuer('tether').setAudience('tether-api').setExpirationTime(Math.floor(Date.now() / 1000) - 5).sign(secret);
+    const expired = await new SignJWT({ sid: SID })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(USER)
+      .setIssuer('tether')
+      .setAudience('tether-api')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 5)
+      .sign(secret);
     expect(await codeOf(tokens.verify(expired))).toBe('token_expired');
     expect(await codeOf(tokens.verify(undefined))).toBe('token_missing');
     expect(await codeOf(tokens.verify('garbage'))).toBe('token_invalid');
@@ -62,6 +89,8 @@ describe('the signing secret', () => {
   });
 
   it('is the configured one when given, and nothing is written', () => {
-    expect(new TextDecoder().decode(loadSigningSecret('c'.repeat(32), '/nonexistent/never-created'))).toBe('c'.repeat(32));
+    expect(new TextDecoder().decode(loadSigningSecret('c'.repeat(32), '/nonexistent/never-created'))).toBe(
+      'c'.repeat(32),
+    );
   });
 });

@@ -13,7 +13,10 @@ describe('loadConfig', () => {
   });
 
   it('reads the environment and lets flags win over it', () => {
-    const config = loadConfig({ PORT: '4000', TETHER_POOL_MAX: '7', DATABASE_URL: 'postgres://u@h/db' }, { port: 5000 });
+    const config = loadConfig(
+      { PORT: '4000', TETHER_POOL_MAX: '7', DATABASE_URL: 'postgres://u@h/db' },
+      { port: 5000 },
+    );
     expect(config.port).toBe(5000);
     expect(config.pool.max).toBe(7);
     expect(config.databaseUrl).toBe('postgres://u@h/db');
@@ -21,7 +24,9 @@ describe('loadConfig', () => {
 
   it('rejects a bad value with one line naming the setting and the variable it came from', () => {
     expect(() => loadConfig({ TETHER_POOL_MAX: 'lots' })).toThrow(ConfigurationError);
-    expect(() => loadConfig({ TETHER_POOL_MAX: 'lots' })).toThrow(/^invalid setting pool\.max \(from TETHER_POOL_MAX\)/);
+    expect(() => loadConfig({ TETHER_POOL_MAX: 'lots' })).toThrow(
+      /^invalid setting pool\.max \(from TETHER_POOL_MAX\)/,
+    );
     expect(() => loadConfig({}, { port: 70000 })).toThrow(/invalid setting port:/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://x' })).toThrow(/databaseUrl \(from DATABASE_URL\).*postgres:\/\//);
     expect(() => loadConfig({ TETHER_SECRET: 'short' })).toThrow(/secret.*at least 32/);
@@ -31,8 +36,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).broadcast.url).toBeUndefined();
     expect(loadConfig({}).broadcast.channel).toBe('tether_events');
     expect(loadConfig({ TETHER_BROADCAST_URL: 'redis://127.0.0.1:6379' }).broadcast.url).toBe('redis://127.0.0.1:6379');
-    expect(loadConfig({ TETHER_BROADCAST_URL: 'nats://127.0.0.1:4222', TETHER_BROADCAST_CHANNEL: 'chat_1' }).broadcast).toMatchObject({ url: 'nats://127.0.0.1:4222', channel: 'chat_1' });
-    expect(() => loadConfig({ TETHER_BROADCAST_URL: 'kafka://x:9092' })).toThrow(/broadcast\.url \(from TETHER_BROADCAST_URL\).*redis:\/\//);
+    expect(
+      loadConfig({ TETHER_BROADCAST_URL: 'nats://127.0.0.1:4222', TETHER_BROADCAST_CHANNEL: 'chat_1' }).broadcast,
+    ).toMatchObject({ url: 'nats://127.0.0.1:4222', channel: 'chat_1' });
+    expect(() => loadConfig({ TETHER_BROADCAST_URL: 'kafka://x:9092' })).toThrow(
+      /broadcast\.url \(from TETHER_BROADCAST_URL\).*redis:\/\//,
+    );
     expect(() => loadConfig({ TETHER_BROADCAST_CHANNEL: 'a.b' })).toThrow(/broadcast\.channel/);
   });
 });

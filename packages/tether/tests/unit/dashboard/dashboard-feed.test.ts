@@ -1,16 +1,46 @@
 import { describe, expect, it } from 'vitest';
 import { DashboardFeed, UserEmails, type DashboardFrame, type TrafficTotals } from '../../../src/dashboard/index.js';
-import { LATENCY_BUCKETS_MS, type PoolMetrics, type SessionEvent, type SessionEventListener, type SessionMetrics } from '@tether/sessions';
+import {
+  LATENCY_BUCKETS_MS,
+  type PoolMetrics,
+  type SessionEvent,
+  type SessionEventListener,
+  type SessionMetrics,
+} from '@tether/sessions';
 
-const histogram = (buckets: number[]) => ({ buckets, count: buckets.reduce((a, b) => a + b, 0), sumMs: 0, maxMs: 100, p50Ms: 0, p99Ms: 0 });
+const histogram = (buckets: number[]) => ({
+  buckets,
+  count: buckets.reduce((a, b) => a + b, 0),
+  sumMs: 0,
+  maxMs: 100,
+  p50Ms: 0,
+  p99Ms: 0,
+});
 const empty = () => new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
 
 /** A stand-in for the factory whose figures the test sets by hand. */
 class FakeSource {
   pool: PoolMetrics = {
-    max: 10, active: 0, idle: 0, pending: 0, activeSessions: 0, peakConcurrent: 0, totalCreated: 0, totalClosed: 0, sessionsOpened: 0, sessionsFailed: 0,
-    acquireTimeouts: 0, breakerState: 'closed', breakerTrips: 0, leaksDetected: 0, sessionsTerminated: 0, dirtyEvicted: 0,
-    errorsByCode: {}, acquireTime: histogram(empty()), sessionLifetime: histogram(empty()), queryTime: histogram(empty()),
+    max: 10,
+    active: 0,
+    idle: 0,
+    pending: 0,
+    activeSessions: 0,
+    peakConcurrent: 0,
+    totalCreated: 0,
+    totalClosed: 0,
+    sessionsOpened: 0,
+    sessionsFailed: 0,
+    acquireTimeouts: 0,
+    breakerState: 'closed',
+    breakerTrips: 0,
+    leaksDetected: 0,
+    sessionsTerminated: 0,
+    dirtyEvicted: 0,
+    errorsByCode: {},
+    acquireTime: histogram(empty()),
+    sessionLifetime: histogram(empty()),
+    queryTime: histogram(empty()),
   };
   sessions: SessionMetrics[] = [];
   listener: SessionEventListener | undefined;
@@ -23,8 +53,19 @@ class FakeSource {
 }
 
 const session = (id: string, createdAt: number): SessionMetrics => ({
-  sessionId: id, requestId: `req-${id}`, userId: 'u', threadId: null, state: 'active', createdAt, lastActivityAt: createdAt, closedAt: null,
-  queryCount: 1, transactionCount: 1, errorCount: 0, lastError: null, totalTimeMs: 0,
+  sessionId: id,
+  requestId: `req-${id}`,
+  userId: 'u',
+  threadId: null,
+  state: 'active',
+  createdAt,
+  lastActivityAt: createdAt,
+  closedAt: null,
+  queryCount: 1,
+  transactionCount: 1,
+  errorCount: 0,
+  lastError: null,
+  totalTimeMs: 0,
 });
 
 describe('DashboardFeed', () => {
@@ -52,7 +93,16 @@ describe('DashboardFeed', () => {
     const feed = new DashboardFeed(source, { intervalMs: 60_000 });
     const first: DashboardFrame[] = [];
     feed.subscribe((f) => first.push(f));
-    const leak: SessionEvent = { type: 'leak', at: 1, sessionId: 's', requestId: 'r', userId: null, heldMs: 20_000, openedAt: 'at handler (routes.ts:1)', statement: 'SELECT 1' };
+    const leak: SessionEvent = {
+      type: 'leak',
+      at: 1,
+      sessionId: 's',
+      requestId: 'r',
+      userId: null,
+      heldMs: 20_000,
+      openedAt: 'at handler (routes.ts:1)',
+      statement: 'SELECT 1',
+    };
     source.listener?.(leak);
     await feed.tick();
     const second: DashboardFrame[] = [];
@@ -93,10 +143,16 @@ describe('DashboardFeed', () => {
 describe('DashboardFeed: traffic, error levels and history', () => {
   it('turns HTTP counts into requests per second by status class, and passes the WebSocket gauges on', async () => {
     const source = new FakeSource();
-    let traffic: TrafficTotals = { http: { '2xx': 10, '3xx': 0, '4xx': 2, '5xx': 0 }, websocket: { connections: 3, subscriptions: 2, framesReceived: 5, framesDelivered: 0 } };
+    let traffic: TrafficTotals = {
+      http: { '2xx': 10, '3xx': 0, '4xx': 2, '5xx': 0 },
+      websocket: { connections: 3, subscriptions: 2, framesReceived: 5, framesDelivered: 0 },
+    };
     const feed = new DashboardFeed(source, { intervalMs: 60_000, traffic: () => traffic });
     await feed.tick();
-    traffic = { http: { '2xx': 110, '3xx': 0, '4xx': 12, '5xx': 1 }, websocket: { connections: 4, subscriptions: 2, framesReceived: 25, framesDelivered: 0 } };
+    traffic = {
+      http: { '2xx': 110, '3xx': 0, '4xx': 12, '5xx': 1 },
+      websocket: { connections: 4, subscriptions: 2, framesReceived: 25, framesDelivered: 0 },
+    };
     await new Promise((r) => setTimeout(r, 200));
     const frame = await feed.tick();
     expect(frame.rates.httpPerSec['2xx']).toBeGreaterThan(200);
@@ -108,17 +164,30 @@ describe('DashboardFeed: traffic, error levels and history', () => {
     feed.close();
   });
 
-  it('labels each error code with the level the session layer gave it: a caller\'s RLS refusal is info', async () => {
+  it("labels each error code with the level the session layer gave it: a caller's RLS refusal is info", async () => {
     const source = new FakeSource();
     const feed = new DashboardFeed(source, { intervalMs: 60_000 });
     feed.start();
     await feed.tick();
-    const event = (code: string, level: 'info' | 'warn' | 'error'): SessionEvent => ({ type: 'session_error', at: 1, code, message: code, sessionId: 's', requestId: 'r', userId: null, level });
+    const event = (code: string, level: 'info' | 'warn' | 'error'): SessionEvent => ({
+      type: 'session_error',
+      at: 1,
+      code,
+      message: code,
+      sessionId: 's',
+      requestId: 'r',
+      userId: null,
+      level,
+    });
     source.listener?.(event('isolation_violation', 'info'));
     source.listener?.(event('database_unavailable', 'warn'));
     source.pool = { ...source.pool, errorsByCode: { isolation_violation: 1, database_unavailable: 1, mystery: 1 } };
     const frame = await feed.tick();
-    expect(frame.rates.errorLevels).toEqual({ isolation_violation: 'info', database_unavailable: 'warn', mystery: 'error' });
+    expect(frame.rates.errorLevels).toEqual({
+      isolation_violation: 'info',
+      database_unavailable: 'warn',
+      mystery: 'error',
+    });
     feed.close();
   });
 
@@ -174,7 +243,9 @@ describe('DashboardFeed: traffic, error levels and history', () => {
       Object.assign(source, {
         health: async () => {
           probed.count++;
-          return reachable ? { status: 'ok' as const, error: null } : { status: 'unavailable' as const, error: { code: 'database_unavailable' } };
+          return reachable
+            ? { status: 'ok' as const, error: null }
+            : { status: 'unavailable' as const, error: { code: 'database_unavailable' } };
         },
       }),
       { intervalMs: 60_000, probeIntervalMs: 0 },

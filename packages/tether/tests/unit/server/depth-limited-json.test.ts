@@ -17,12 +17,15 @@ describe('depth-limited JSON parsing', () => {
     expect(parseJsonWithin(JSON.stringify({ s: '['.repeat(1000) }), 1)).toEqual({ s: '['.repeat(1000) });
   });
 
-  it('gives what JSON.parse gives for any value within the limit, and JSON.parse\'s error for text that is not JSON', () => {
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
-      const text = JSON.stringify(value);
-      expect(parseJsonWithin(text, 64)).toEqual(JSON.parse(text));
-    }));
-    for (const bad of ['', '{', '[1,]', '{"a":"unterminated', ']]]]', '"\\']) expect(() => parseJsonWithin(bad, 64)).toThrow(SyntaxError);
+  it("gives what JSON.parse gives for any value within the limit, and JSON.parse's error for text that is not JSON", () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(parseJsonWithin(text, 64)).toEqual(JSON.parse(text));
+      }),
+    );
+    for (const bad of ['', '{', '[1,]', '{"a":"unterminated', ']]]]', '"\\'])
+      expect(() => parseJsonWithin(bad, 64)).toThrow(SyntaxError);
   });
 
   it('refuses before JSON.parse sees the text: too deep is nesting_too_deep even when the rest is not JSON', () => {

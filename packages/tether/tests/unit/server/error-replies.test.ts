@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { AuthenticationError, EmailTakenError, RateLimitedError } from 'tether/auth';
 import { errorReply, ForbiddenError, InvalidFrameError, NotFoundError, ValidationError } from 'tether/server';
-import { CircuitOpenError, DatabaseUnavailableError, IsolationViolationError, PoolExhaustedError, SessionTimeoutError, TransactionAbortedError } from '@tether/sessions';
+import {
+  CircuitOpenError,
+  DatabaseUnavailableError,
+  IsolationViolationError,
+  PoolExhaustedError,
+  SessionTimeoutError,
+  TransactionAbortedError,
+} from '@tether/sessions';
 import { LoginLimitError } from 'tether/logins';
 
 describe('one mapping from errors to HTTP statuses and WebSocket error frames', () => {
@@ -29,17 +36,36 @@ describe('one mapping from errors to HTTP statuses and WebSocket error frames', 
   });
 
   it('tells a rate-limited client when to come back', () => {
-    expect(errorReply(new RateLimitedError('slow down', 42))).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 42 });
+    expect(errorReply(new RateLimitedError('slow down', 42))).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+      retryAfterSeconds: 42,
+    });
   });
 
   it('reveals nothing of unexpected errors', () => {
-    expect(errorReply(new TypeError("Cannot read properties of undefined (reading 'last_activity')"))).toEqual({ status: 500, code: 'internal_error', message: 'internal error', retryAfterSeconds: null });
-    expect(errorReply(new TransactionAbortedError('aborted'))).toMatchObject({ status: 500, code: 'transaction_aborted', message: 'internal error' });
+    expect(errorReply(new TypeError("Cannot read properties of undefined (reading 'last_activity')"))).toEqual({
+      status: 500,
+      code: 'internal_error',
+      message: 'internal error',
+      retryAfterSeconds: null,
+    });
+    expect(errorReply(new TransactionAbortedError('aborted'))).toMatchObject({
+      status: 500,
+      code: 'transaction_aborted',
+      message: 'internal error',
+    });
     expect(errorReply('a string')).toMatchObject({ status: 500, code: 'internal_error' });
   });
 
   it("keeps fastify's own client errors (bad JSON, too large) as 4xx", () => {
-    expect(errorReply(Object.assign(new Error('Body is too large'), { statusCode: 413 }))).toMatchObject({ status: 413, code: 'payload_too_large' });
-    expect(errorReply(Object.assign(new Error('bad json'), { statusCode: 400 }))).toMatchObject({ status: 400, code: 'invalid_request' });
+    expect(errorReply(Object.assign(new Error('Body is too large'), { statusCode: 413 }))).toMatchObject({
+      status: 413,
+      code: 'payload_too_large',
+    });
+    expect(errorReply(Object.assign(new Error('bad json'), { statusCode: 400 }))).toMatchObject({
+      status: 400,
+      code: 'invalid_request',
+    });
   });
 });

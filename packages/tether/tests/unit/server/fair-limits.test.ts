@@ -28,11 +28,13 @@ describe('per-identity session gate', () => {
     const gate = new IdentityGate(2, 2);
     const blockers = [later(), later(), later(), later()];
     const order: number[] = [];
-    const calls = blockers.map((b, i) => gate.run('alice', async () => {
-      order.push(i);
-      await b.promise;
-      return i;
-    }));
+    const calls = blockers.map((b, i) =>
+      gate.run('alice', async () => {
+        order.push(i);
+        await b.promise;
+        return i;
+      }),
+    );
     await Promise.resolve();
     expect(order).toEqual([0, 1]);
     expect(gate.running('alice')).toBe(2);
