@@ -87,6 +87,12 @@ export class OutboxRelay {
   private async publishBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // pg's pool listens for errors on idle clients only: a backend lost while this one is lent (between statements,
+    // or while the broker is slow) must not become an unhandled 'error' event that ends the process
+    const onLost = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onLost);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ seq: string; event: unknown }>(
@@ -117,6 +123,7 @@ export class OutboxRelay {
         broken = error as Error;
       throw error;
     } finally {
+      client.off('error', onLost);
       client.release(broken);
     }
   }
