@@ -2,13 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { Breaker } from './breaker.js';
-import {
-  classifyDatabaseError,
-  PoolExhaustedError,
-  SessionClosedError,
-  TetherError,
-  TransactionAbortedError,
-} from './errors.js';
+import { classifyDatabaseError, PoolExhaustedError, SessionClosedError, TetherError } from './errors.js';
 import { FactoryStatistics } from './factory-statistics.js';
 import { logFailure, silentLogger, type SessionLogger } from './failure-log.js';
 import {
@@ -19,9 +13,10 @@ import {
   type SessionRoles,
   type TransactionDefaults,
 } from './identity.js';
-import { callerStack, LEAK_PROBE, LeakTask, type LeakWatch } from './leak-task.js';
+import { callerStack, LEAK_PROBE, LeakTask } from './leak-task.js';
+import { OpenSessions } from './open-sessions.js';
 import type { BreakerState, PoolMetrics } from './pool-metrics.js';
-import { sessionPool, terminateBackend } from './pool.js';
+import { sessionPool } from './pool.js';
 import { PreparedStatementRegistry } from './prepared-statements.js';
 import { Session, type SessionHost } from './session.js';
 import {
@@ -32,11 +27,11 @@ import {
   type SessionFactoryOptions,
 } from './factory-options.js';
 import { SessionEventHub, type SessionEventListener } from './session-events.js';
-import { createSessionMetrics, snapshotSessionMetrics, type SessionMetrics } from './session-metrics.js';
+import { createSessionMetrics, type SessionMetrics } from './session-metrics.js';
+import { SessionRelease, SETTLED_NOW } from './session-release.js';
 import {
   batchingWire,
   BEGIN_STATEMENT,
-  cancelRunningStatement,
   publicWire,
   UNNAMED_BEGIN_STATEMENT,
   type PreludeStatement,
@@ -54,19 +49,13 @@ export function currentSession(): Session | undefined {
   return storage.getStore();
 }
 
-/** Per-session facts the factory keeps beside the public metrics. */
-interface SessionRecord extends LeakWatch {
-  readonly identity: Identity;
-  readonly transactional: boolean;
-  readonly statementTimeoutMs: number | undefined;
-}
-
 /**
  * Hands out request-scoped PostgreSQL sessions: each runs as the unprivileged application role with the
  * user's id set for Row-Level Security, is measured in its `SessionMetrics`, and gives its connection back
  * clean or not at all. Its parts: identity and context (identity.ts), prepared-statement names
- * (prepared-statements.ts), the leak task (leak-task.ts), statistics (factory-statistics.ts), the pool
- * (pool.ts) and the wire (wire.ts); the factory opens, runs, ends and closes sessions.
+ * (prepared-statements.ts), the leak task (leak-task.ts), statistics (factory-statistics.ts), the open sessions
+ * (open-sessions.ts), how a session gives its connection back (session-release.ts), the pool (pool.ts) and the
+ * wire (wire.ts); the factory opens and runs sessions, and closes itself.
  */
 export class SessionFactory implements SessionHost {
   readonly options: Required<Omit<SessionFactoryOptions, 'pool' | 'connectionString' | 'logger'>>;
@@ -77,23 +66,21 @@ export class SessionFactory implements SessionHost {
   /** Behind a transaction-mode pooler: the timeouts each transaction sets for itself; undefined otherwise. */
   private readonly transactionDefaults: TransactionDefaults | undefined;
   private readonly pool: ConnectionPool;
-  private readonly connectionString: string | undefined;
   private readonly logger: SessionLogger;
   private readonly roles: SessionRoles;
   private readonly breaker: Breaker;
-  private readonly active = new Map<Session, SessionRecord>();
   private readonly events = new SessionEventHub();
   private readonly statistics = new FactoryStatistics(this.events);
+  private readonly sessions = new OpenSessions(this.statistics);
   private readonly statements: PreparedStatementRegistry;
   private readonly leaks: LeakTask;
+  private readonly release: SessionRelease;
   private closing = false;
-  private drained: (() => void) | null = null;
 
   constructor(options: SessionFactoryOptions) {
     const o = { ...SESSION_FACTORY_DEFAULTS, ...definedOnly(options) };
     this.options = o;
     this.logger = options.logger ?? silentLogger;
-    this.connectionString = options.connectionString;
     this.wire = o.batchStatements ? batchingWire : publicWire;
     const pooled = o.pooler === 'transaction';
     this.beginStatement = pooled ? UNNAMED_BEGIN_STATEMENT : BEGIN_STATEMENT;
@@ -128,11 +115,20 @@ export class SessionFactory implements SessionHost {
     this.breaker = new Breaker(o, { events: this.events, statistics: this.statistics, logger: this.logger });
 
     this.leaks = new LeakTask(o, {
-      open: this.active,
+      open: this.sessions.records,
       logger: this.logger,
       events: this.events,
       statistics: this.statistics,
-      terminate: (session, reason) => this.terminate(session, reason),
+      terminate: (session, reason) => this.release.terminate(session, reason),
+    });
+    this.release = new SessionRelease({
+      wire: this.wire,
+      sessions: this.sessions,
+      statistics: this.statistics,
+      leaks: this.leaks,
+      logger: this.logger,
+      connectionString: options.connectionString,
+      pooled,
     });
   }
 
@@ -233,7 +229,7 @@ export class SessionFactory implements SessionHost {
     const adopt = (client: SessionClient): Session => {
       this.statistics.acquireTime.record(performance.now() - started);
       const session = new Session(metrics, client, this, openedAt);
-      this.active.set(session, {
+      this.sessions.add(session, {
         identity,
         // behind a transaction-mode pooler the role is no connection default: anonymous work needs its context too
         transactional:
@@ -242,8 +238,6 @@ export class SessionFactory implements SessionHost {
         leakReported: false,
         leakProbe: null,
       });
-      counters.sessionsOpened++;
-      if (this.active.size > counters.peakConcurrent) counters.peakConcurrent = this.active.size;
       if (identity.kind === 'privileged') {
         this.logger.debug?.(
           { sessionId, requestId: metrics.requestId, identity: identity.userId, role: this.roles.system },
@@ -276,7 +270,7 @@ export class SessionFactory implements SessionHost {
 
   /** @internal the statement that sets a session's context inside its transaction; prepared, with bind values. */
   contextStatement(session: Session): PreludeStatement | null {
-    const record = this.active.get(session);
+    const record = this.sessions.get(session);
     if (!record || !record.transactional) return null;
     return contextStatement(
       record.identity,
@@ -304,96 +298,9 @@ export class SessionFactory implements SessionHost {
     return typed;
   }
 
-  /**
-   * @internal ends a session: COMMIT or ROLLBACK, check the connection, release or evict it. (One promise,
-   * settled from pg's callback: this runs once per session.)
-   */
+  /** @internal see `SessionRelease.finish`. */
   finish(session: Session, outcome: 'commit' | 'rollback', reason: unknown): Promise<void> {
-    const phase = session.phase;
-    const record = this.active.get(session);
-    if (phase === 'closing' || phase === 'closed' || typeof phase === 'object' || !record) {
-      // ended already, or terminated: the connection is gone
-      const terminatedBy = session.terminatedBy;
-      return outcome === 'commit' && terminatedBy ? Promise.reject(terminatedBy) : Promise.resolve();
-    }
-    session.phase = 'closing';
-    session.metrics.state = 'closing';
-    const began = phase !== 'fresh';
-    if (session.inFlight > 0) {
-      // a statement still running (the callback did not await it): do not wait for it; end the backend
-      const m = session.metrics;
-      this.statistics.counters.dirtyEvicted++;
-      this.logger.warn(
-        { sessionId: m.sessionId, requestId: m.requestId, inFlight: session.inFlight },
-        'dirty connection evicted from the pool',
-      );
-      void this.endBackend(session.client);
-      const dirty = new Error(`connection left dirty (${session.inFlight} statements in flight)`);
-      return settled(this.settle(session, record, began, outcome, reason, null, dirty));
-    }
-    // nothing to end: nothing began, autocommit, or a one-statement transaction that ended with its statement
-    if (!began || !record.transactional || phase === 'sealed')
-      return settled(this.settle(session, record, began, outcome, reason, null, undefined));
-    return new Promise((resolve, reject) => {
-      this.wire.send(session.client, { text: outcome === 'commit' ? 'COMMIT' : 'ROLLBACK' }, (error, ended) => {
-        let failure: unknown = null;
-        if (error) failure = classifyDatabaseError(error);
-        // COMMIT of a transaction that an earlier (perhaps swallowed) error aborted answers ROLLBACK
-        else if (outcome === 'commit' && ended.command === 'ROLLBACK') {
-          failure = new TransactionAbortedError(
-            'the transaction was aborted by an earlier failed statement and has been rolled back',
-          );
-        }
-        const rejection = this.settle(session, record, began, outcome, reason, failure, error);
-        if (rejection === SETTLED) resolve();
-        else reject(rejection);
-      });
-    });
-  }
-
-  /** Gives the connection back (or evicts it) and closes the session's metrics; returns what `finish` rejects with, or
-   * `SETTLED`. */
-  private settle(
-    session: Session,
-    record: SessionRecord,
-    began: boolean,
-    outcome: 'commit' | 'rollback',
-    reason: unknown,
-    failure: unknown,
-    evict: Error | undefined,
-  ): unknown {
-    const m = session.metrics;
-    const client = session.client;
-    const terminatedBy = session.terminatedBy;
-    if (terminatedBy) {
-      // terminated (lifetime limit, shutdown) while COMMIT or ROLLBACK was under way: it owns the connection now
-      return outcome === 'commit' ? (terminatedBy ?? failure) : SETTLED;
-    }
-    const status = client.getTransactionStatus();
-    if (!evict && status !== 'I') {
-      evict = new Error(`connection left dirty (transaction status ${status})`);
-      this.statistics.counters.dirtyEvicted++;
-      this.logger.warn(
-        { sessionId: m.sessionId, requestId: m.requestId, transactionStatus: status },
-        'dirty connection evicted from the pool',
-      );
-    }
-    session.phase = 'closed';
-    client.release(evict);
-
-    if (failure !== null) this.statistics.recordError(m, failure);
-    const failed = failure !== null || (outcome === 'rollback' && reason !== null) || m.errorCount > 0;
-    m.state =
-      failure !== null
-        ? 'error'
-        : !began || !record.transactional
-          ? 'closed'
-          : outcome === 'commit'
-            ? 'committed'
-            : 'rolled_back';
-    this.closeMetrics(session, record, true);
-    if (failed) logFailure(this.logger, m, failure ?? reason ?? m.lastError, 'session failed');
-    return failure !== null && outcome === 'commit' ? failure : SETTLED;
+    return this.release.finish(session, outcome, reason);
   }
 
   /** Current pool and session figures. */
@@ -401,7 +308,7 @@ export class SessionFactory implements SessionHost {
     return this.statistics.snapshot({
       max: this.options.max,
       // checked out by sessions; connections still being opened are neither active nor idle
-      active: this.active.size,
+      active: this.sessions.size,
       idle: this.pool.idleCount,
       pending: this.pool.waitingCount,
       breakerState: this.breakerState(),
@@ -410,8 +317,7 @@ export class SessionFactory implements SessionHost {
 
   /** Copies of the metrics of every open session. */
   activeSessions(): SessionMetrics[] {
-    const now = Date.now();
-    return [...this.active.keys()].map((s) => snapshotSessionMetrics(s.metrics, now));
+    return this.sessions.snapshots();
   }
 
   breakerState(): BreakerState {
@@ -443,17 +349,10 @@ export class SessionFactory implements SessionHost {
    */
   async close(deadlineMs = 10_000): Promise<void> {
     this.closing = true;
-    if (this.active.size > 0) {
-      const drained = new Promise<void>((resolve) => (this.drained = resolve));
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)))]);
-      clearTimeout(timer);
-      await Promise.all(
-        [...this.active.keys()].map((s) =>
-          this.terminate(s, new SessionClosedError('the session factory shut down before the session finished')),
-        ),
-      );
-    }
+    await this.sessions.whenEmpty(deadlineMs);
+    const reason = 'the session factory shut down before the session finished';
+    const left = this.sessions.list();
+    await Promise.all(left.map((s) => this.release.terminate(s, new SessionClosedError(reason))));
     this.leaks.stop();
     await this.pool.end();
   }
@@ -462,50 +361,7 @@ export class SessionFactory implements SessionHost {
   subscribe(listener: SessionEventListener): () => void {
     return this.events.subscribe(listener);
   }
-
-  private closeMetrics(session: Session, record: SessionRecord, returned: boolean): void {
-    const m = session.metrics;
-    m.closedAt = Date.now();
-    m.totalTimeMs = m.closedAt - m.createdAt;
-    this.statistics.sessionLifetime.record(m.totalTimeMs);
-    this.active.delete(session);
-    if (returned) this.leaks.returned(session, record);
-    if (this.active.size === 0 && this.drained) this.drained();
-  }
-
-  /** Cancels the session's backend, destroys its connection and frees its pool slot. */
-  private async terminate(session: Session, reason: TetherError): Promise<void> {
-    const record = this.active.get(session);
-    const phase = session.phase;
-    if (!record || phase === 'closed' || typeof phase === 'object') return;
-    session.phase = { terminatedBy: reason };
-    this.statistics.counters.sessionsTerminated++;
-    const m = session.metrics;
-    this.statistics.recordError(m, reason);
-    m.state = 'error';
-    logFailure(this.logger, m, reason, 'session terminated');
-    await this.endBackend(session.client);
-    session.client.release(reason);
-    this.closeMetrics(session, record, false);
-  }
-
-  /**
-   * Stops what the connection is running before it is destroyed. Behind a transaction-mode pooler the process id
-   * is the pooler's, not a backend's: the statement is cancelled through the pooler, which closes the server
-   * connection of a client that leaves mid-transaction.
-   */
-  private endBackend(client: SessionClient): Promise<void> {
-    if (this.transactionDefaults !== undefined) return cancelRunningStatement(client);
-    return terminateBackend(this.connectionString, client.processID);
-  }
 }
-
-/** What `settle` returns when `finish` resolves. */
-const SETTLED = Symbol('settled');
-/** The promise `finish` returns when nothing was left to wait for: `run` need not await it. */
-const SETTLED_NOW = Promise.resolve();
-const settled = (rejection: unknown): Promise<void> =>
-  rejection === SETTLED ? SETTLED_NOW : Promise.reject(rejection);
 
 function definedOnly<T extends object>(options: T): Partial<T> {
   return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<T>;
