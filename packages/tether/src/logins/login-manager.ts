@@ -1,11 +1,15 @@
-import { isUuid, silentLogger, type Session, type SessionFactory, type SessionLogger } from '@tether/sessions';
+import { isUuid, silentLogger, type SessionFactory, type SessionLogger } from '@tether/sessions';
 import { AuthenticationError } from '../auth/errors.js';
 import { LoginLimitError } from './errors.js';
-import { LISTENER_APPLICATION_PREFIX } from './listener-names.js';
 import type { Login } from './login.js';
-import { COLUMNS, toLogin, type Row } from './login-rows.js';
-import type { LoginStats } from './login-stats.js';
-import { newRefreshToken, parseRefreshToken, sameHash } from './refresh-tokens.js';
+import { COLUMNS, SERVICE_IDENTITY, toLogin, type Row } from './login-rows.js';
+import { countLogins, type LoginStats } from './login-stats.js';
+import { newRefreshToken, parseRefreshToken } from './refresh-tokens.js';
+import { rotateRefreshToken } from './refresh-rotation.js';
+import { ValidationCache } from './validation-cache.js';
+import { WebSocketLinks, type LocalWebSockets } from './websocket-links.js';
+
+export type { LocalWebSockets } from './websocket-links.js';
 
 export interface LoginManagerOptions {
   readonly factory: SessionFactory;
@@ -26,12 +30,6 @@ export interface LoginManagerOptions {
   readonly logger?: SessionLogger;
 }
 
-/** This instance's open WebSocket ids, and the highest number it had issued (ids are `<instance>:<n>`). */
-export interface LocalWebSockets {
-  readonly open: readonly string[];
-  readonly issuedUpTo: number;
-}
-
 export type RevocationListener = (sessionId: string, userId: string, reason: string) => void;
 
 /** A new or rotated session with the refresh token that continues it (shown once, stored hashed). */
@@ -42,18 +40,12 @@ export interface IssuedLogin {
   readonly evicted: readonly string[];
 }
 
-interface CachedValidation {
-  readonly login: Login;
-  readonly checkedAt: number;
-}
-
-/** Refresh tokens kept for reuse detection, per session. */
-const ROTATED_KEPT = 32;
-
 /**
  * Login sessions, stored in PostgreSQL so that every server instance shares them (SPEC A4): creation under a
  * per-user limit, validation with absolute and idle expiry, refresh-token rotation with reuse detection,
- * revocation of one or all, linked WebSocket ids, a background sweep and `LoginStats`.
+ * revocation of one or all, linked WebSocket ids, a background sweep and `LoginStats`. Its parts: what it remembers
+ * between queries (validation-cache.ts), refresh-token rotation (refresh-rotation.ts), the linked WebSocket ids
+ * (websocket-links.ts) and the statistics' counts (login-stats.ts).
  *
  * Work on one user's sessions runs in that user's request-scoped session (Row-Level Security applies); only
  * what spans users (refresh by token, the sweep, statistics) runs as a named service identity.
@@ -61,16 +53,12 @@ const ROTATED_KEPT = 32;
 export class LoginManager {
   private readonly factory: SessionFactory;
   private readonly logger: SessionLogger;
-  private readonly cache = new Map<string, CachedValidation>();
+  private readonly cache: ValidationCache;
+  /** Validations under way, by login id: concurrent requests of one login share one query. */
   private readonly inFlight = new Map<string, Promise<Login>>();
-  /** Sessions known to be over (kept until their absolute expiry), with why: the answer without a query. */
-  private readonly revoked = new Map<string, { until: number; reason: string }>();
   private readonly listeners = new Set<RevocationListener>();
+  private readonly webSockets: WebSocketLinks;
   private sweeper: NodeJS.Timeout | undefined;
-  private localWebSockets: (() => LocalWebSockets) | null = null;
-  /** Instances whose listener was missing at the last sweep. */
-  private missingInstances = new Set<string>();
-  private readonly checkIntervalMs: number;
   private readonly counters = {
     createdTotal: 0,
     refreshedTotal: 0,
@@ -86,7 +74,10 @@ export class LoginManager {
     this.factory = options.factory;
     this.logger = options.logger ?? silentLogger;
     // a cached validation must be re-checked (and the idle clock touched) well before the idle expiry
-    this.checkIntervalMs = Math.max(10, Math.min(options.checkIntervalMs, (options.idleTtlSeconds * 1000) / 4));
+    this.cache = new ValidationCache(
+      Math.max(10, Math.min(options.checkIntervalMs, (options.idleTtlSeconds * 1000) / 4)),
+    );
+    this.webSockets = new WebSocketLinks(this.factory, this.logger, options.instanceId);
   }
 
   /** Starts the background sweep. */
@@ -126,8 +117,10 @@ export class LoginManager {
       async (s) => {
         await s.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId]);
         const live = await s.query<{ id: string }>(
-          `SELECT id FROM auth_sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
-           AND last_seen_at > now() - make_interval(secs => $2) ORDER BY created_at, id`,
+          `SELECT id FROM auth_sessions
+            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now()
+              AND last_seen_at > now() - make_interval(secs => $2)
+            ORDER BY created_at, id`,
           [userId, this.options.idleTtlSeconds],
         );
         const over = live.rows.length - this.options.maxLoginsPerUser + 1;
@@ -135,13 +128,15 @@ export class LoginManager {
         if (over > 0) {
           this.counters.limitEnforcedTotal++;
           if (this.options.limitPolicy === 'refuse') {
+            const limit = this.options.maxLoginsPerUser;
             throw new LoginLimitError(
-              `this user already has ${live.rows.length} active sessions (the limit is ${this.options.maxLoginsPerUser})`,
+              `this user already has ${live.rows.length} active sessions (the limit is ${limit})`,
             );
           }
           evicted = live.rows.slice(0, over).map((r) => r.id);
           await s.query(
-            "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit' WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL",
+            `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'session_limit'
+              WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL`,
             [evicted],
           );
         }
@@ -155,9 +150,9 @@ export class LoginManager {
     );
     this.counters.createdTotal++;
     for (const sid of evicted) this.noteRevoked(sid, userId, 'session_limit');
-    const session = toLogin(row);
-    this.cache.set(session.id, { login: session, checkedAt: Date.now() });
-    return { login: session, refreshToken: token, evicted };
+    const login = toLogin(row);
+    this.cache.remember(login);
+    return { login, refreshToken: token, evicted };
   }
 
   /**
@@ -167,21 +162,15 @@ export class LoginManager {
   async validate(userId: string, sessionId: string): Promise<Login> {
     if (!isUuid(sessionId) || !isUuid(userId))
       throw new AuthenticationError('token_invalid', 'the token names no valid session');
-    const ended = this.revoked.get(sessionId);
-    if (ended)
-      throw ended.reason === 'expired'
+    const ended = this.cache.endedReason(sessionId);
+    if (ended !== undefined)
+      throw ended === 'expired'
         ? new AuthenticationError('session_expired', 'this session has expired; log in again')
         : new AuthenticationError('session_revoked', 'this session has been revoked');
-    const now = Date.now();
-    const cached = this.cache.get(sessionId);
-    if (
-      cached &&
-      cached.login.userId === userId &&
-      now - cached.checkedAt < this.checkIntervalMs &&
-      now < cached.login.expiresAt
-    ) {
+    const trusted = this.cache.trusted(sessionId, userId, Date.now());
+    if (trusted) {
       this.counters.validationCacheHits++;
-      return cached.login;
+      return trusted;
     }
     let pending = this.inFlight.get(sessionId);
     if (!pending) {
@@ -198,7 +187,8 @@ export class LoginManager {
     const row = await this.factory.withSession({ userId }, async (s) => {
       const { rows } = await s.query<Row>(
         `UPDATE auth_sessions SET last_seen_at = now()
-           WHERE id = $1 AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)
+           WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()
+             AND last_seen_at > now() - make_interval(secs => $2)
          RETURNING ${COLUMNS}`,
         [sessionId, this.options.idleTtlSeconds],
       );
@@ -210,20 +200,22 @@ export class LoginManager {
         expires_at: Date;
         idle_expired: boolean;
       }>(
-        'SELECT revoked_at, revoked_reason, expires_at, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1',
+        `SELECT revoked_at, revoked_reason, expires_at,
+                last_seen_at <= now() - make_interval(secs => $2) AS idle_expired
+           FROM auth_sessions WHERE id = $1`,
         [sessionId, this.options.idleTtlSeconds],
       );
       return why.rows[0] ?? null;
     });
     if (row && 'live' in row) {
-      const session = toLogin(row.live);
-      this.cache.set(sessionId, { login: session, checkedAt: Date.now() });
-      return session;
+      const login = toLogin(row.live);
+      this.cache.remember(login);
+      return login;
     }
-    this.cache.delete(sessionId);
+    this.cache.forget(sessionId);
     if (!row) throw new AuthenticationError('token_invalid', 'the token names no valid session');
     if (row.revoked_at) {
-      this.revoked.set(sessionId, { until: row.expires_at.getTime(), reason: row.revoked_reason ?? 'revoked' });
+      this.cache.markEnded(sessionId, row.revoked_reason ?? 'revoked', row.expires_at.getTime());
       throw new AuthenticationError('session_revoked', 'this session has been revoked');
     }
     throw new AuthenticationError('session_expired', 'this session has expired; log in again');
@@ -231,7 +223,8 @@ export class LoginManager {
 
   /**
    * Rotates a refresh token: the presented one stops working and a new one is returned. Presenting a token
-   * that was already rotated away is reuse (a copy is in someone else's hands): the session is revoked.
+   * that was already rotated away is reuse (a copy is in someone else's hands): the session is revoked (see
+   * `rotateRefreshToken`).
    */
   async refresh(refreshToken: string, details: { requestId?: string } = {}): Promise<IssuedLogin> {
     const parsed = typeof refreshToken === 'string' ? parseRefreshToken(refreshToken) : null;
@@ -239,33 +232,7 @@ export class LoginManager {
     const { token, hash } = newRefreshToken(parsed.sessionId);
     const outcome = await this.factory.withSession(
       { userId: 'service:auth', ...(details.requestId ? { requestId: details.requestId } : {}) },
-      async (s) => {
-        const { rows } = await s.query<Row & { idle_expired: boolean }>(
-          `SELECT ${COLUMNS}, last_seen_at <= now() - make_interval(secs => $2) AS idle_expired FROM auth_sessions WHERE id = $1 FOR UPDATE`,
-          [parsed.sessionId, this.options.idleTtlSeconds],
-        );
-        const row = rows[0];
-        if (!row) return { kind: 'invalid' as const };
-        if (row.rotated_refresh_token_hashes.some((h) => sameHash(h, parsed.hash))) {
-          if (!row.revoked_at) {
-            await s.query(
-              "UPDATE auth_sessions SET revoked_at = now(), revoked_reason = 'refresh_token_reuse' WHERE id = $1",
-              [row.id],
-            );
-          }
-          return { kind: 'reused' as const, row };
-        }
-        if (!sameHash(row.refresh_token_hash, parsed.hash)) return { kind: 'invalid' as const };
-        if (row.revoked_at) return { kind: 'revoked' as const, row };
-        if (row.expires_at.getTime() <= Date.now() || row.idle_expired) return { kind: 'expired' as const, row };
-        const rotated = [row.refresh_token_hash, ...row.rotated_refresh_token_hashes].slice(0, ROTATED_KEPT);
-        const updated = await s.query<Row>(
-          `UPDATE auth_sessions SET refresh_token_hash = $2, rotated_refresh_token_hashes = $3, last_seen_at = now(), refreshed_at = now()
-          WHERE id = $1 RETURNING ${COLUMNS}`,
-          [row.id, hash, rotated],
-        );
-        return { kind: 'rotated' as const, row: updated.rows[0] as Row };
-      },
+      (s) => rotateRefreshToken(s, parsed.sessionId, parsed.hash, hash, this.options.idleTtlSeconds),
     );
     switch (outcome.kind) {
       case 'invalid':
@@ -287,9 +254,9 @@ export class LoginManager {
         throw new AuthenticationError('session_expired', 'this session has expired; log in again');
       case 'rotated': {
         this.counters.refreshedTotal++;
-        const session = toLogin(outcome.row);
-        this.cache.set(session.id, { login: session, checkedAt: Date.now() });
-        return { login: session, refreshToken: token, evicted: [] };
+        const login = toLogin(outcome.row);
+        this.cache.remember(login);
+        return { login, refreshToken: token, evicted: [] };
       }
     }
   }
@@ -310,7 +277,9 @@ export class LoginManager {
   async revokeAll(userId: string, reason = 'logout_all'): Promise<string[]> {
     const { rows } = await this.factory.withSession({ userId }, (s) =>
       s.query<{ id: string }>(
-        'UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $1 WHERE user_id = tether_current_user_id() AND revoked_at IS NULL RETURNING id',
+        `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $1
+          WHERE user_id = tether_current_user_id() AND revoked_at IS NULL
+          RETURNING id`,
         [reason],
       ),
     );
@@ -323,14 +292,8 @@ export class LoginManager {
    * cached validation and tells the listeners (which close the session's WebSockets). Idempotent.
    */
   noteRevoked(sessionId: string, userId: string, reason: string): void {
-    const first = !this.revoked.has(sessionId);
-    const cached = this.cache.get(sessionId);
-    this.revoked.set(sessionId, {
-      until: cached?.login.expiresAt ?? Date.now() + this.options.absoluteTtlSeconds * 1000,
-      reason,
-    });
-    this.cache.delete(sessionId);
-    if (!first) return;
+    const until = this.cache.cachedExpiry(sessionId) ?? Date.now() + this.options.absoluteTtlSeconds * 1000;
+    if (!this.cache.markEnded(sessionId, reason, until)) return;
     this.counters.revokedTotal++;
     for (const listener of this.listeners) {
       try {
@@ -343,7 +306,7 @@ export class LoginManager {
 
   /** Forgets every cached validation (after missed notifications, e.g. a lost LISTEN connection). */
   forgetValidations(): void {
-    this.cache.clear();
+    this.cache.forgetAll();
   }
 
   /**
@@ -351,23 +314,12 @@ export class LoginManager {
    * bounded whatever a client does). Callers unlink only after this has settled: an unlink that overtook its link
    * would leave the id behind for good.
    */
-  async linkWebSocket(userId: string, sessionId: string, websocketId: string, keep: number): Promise<void> {
-    await this.factory.withSession({ userId }, (s) =>
-      s.query(
-        `UPDATE auth_sessions SET websocket_ids = (array_append(websocket_ids, $2))[greatest(1, cardinality(websocket_ids) + 2 - $3):]
-          WHERE id = $1 AND NOT ($2 = ANY (websocket_ids))`,
-        [sessionId, websocketId, keep],
-      ),
-    );
+  linkWebSocket(userId: string, sessionId: string, websocketId: string, keep: number): Promise<void> {
+    return this.webSockets.link(userId, sessionId, websocketId, keep);
   }
 
-  async unlinkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
-    await this.factory.withSession({ userId }, (s) =>
-      s.query('UPDATE auth_sessions SET websocket_ids = array_remove(websocket_ids, $2) WHERE id = $1', [
-        sessionId,
-        websocketId,
-      ]),
-    );
+  unlinkWebSocket(userId: string, sessionId: string, websocketId: string): Promise<void> {
+    return this.webSockets.unlink(userId, sessionId, websocketId);
   }
 
   /**
@@ -376,7 +328,7 @@ export class LoginManager {
    * whose link is being written meanwhile is left alone.
    */
   trackWebSockets(snapshot: () => LocalWebSockets): void {
-    this.localWebSockets = snapshot;
+    this.webSockets.track(snapshot);
   }
 
   /** The user's sessions, newest first (revoked and expired ones included until swept). */
@@ -393,10 +345,11 @@ export class LoginManager {
    */
   async stillLive(sessionIds: readonly string[]): Promise<Set<string>> {
     if (sessionIds.length === 0) return new Set();
-    const { rows } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s) =>
+    const { rows } = await this.factory.withSession(SERVICE_IDENTITY, (s) =>
       s.query<{ id: string }>(
         `UPDATE auth_sessions SET last_seen_at = now()
-          WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL AND expires_at > now() AND last_seen_at > now() - make_interval(secs => $2)
+          WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL AND expires_at > now()
+            AND last_seen_at > now() - make_interval(secs => $2)
           RETURNING id`,
         [sessionIds, this.options.idleTtlSeconds],
       ),
@@ -406,105 +359,23 @@ export class LoginManager {
 
   /**
    * Deletes expired and revoked rows; returns how many. Deleting a live-looking row announces it (NOTIFY).
-   * Also unlinks the WebSocket ids of server instances that are gone (see `unlinkGoneInstances`).
+   * Also unlinks the WebSocket ids whose socket is gone (see `WebSocketLinks.sweep`).
    */
   async sweep(): Promise<number> {
-    const { rowCount } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s) =>
+    const { rowCount } = await this.factory.withSession(SERVICE_IDENTITY, (s) =>
       s.query(
-        `DELETE FROM auth_sessions WHERE revoked_at IS NOT NULL OR expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
+        `DELETE FROM auth_sessions
+          WHERE revoked_at IS NOT NULL OR expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)`,
         [this.options.idleTtlSeconds],
       ),
     );
-    // in a session of its own: if it fails (a server that hides pg_stat_activity), the deletion above still stands
-    await this.factory
-      .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkGoneInstances(s))
-      .catch((error: unknown) =>
-        this.logger.warn(
-          { error: (error as Error).message },
-          'could not check for WebSockets of server instances that are gone',
-        ),
-      );
-    await this.factory
-      .withSession({ userId: 'service:user-sessions' }, (s) => this.unlinkClosedLocal(s))
-      .catch((error: unknown) =>
-        this.logger.warn({ error: (error as Error).message }, 'could not unlink closed WebSockets of this instance'),
-      );
-    const now = Date.now();
-    for (const [sid, { until }] of this.revoked) if (until < now) this.revoked.delete(sid);
-    for (const [sid, entry] of this.cache) if (entry.login.expiresAt < now) this.cache.delete(sid);
+    await this.webSockets.sweep();
+    this.cache.prune(Date.now());
     this.counters.sweptTotal += rowCount ?? 0;
     return rowCount ?? 0;
   }
 
-  /**
-   * A WebSocket id is `<instance>:<n>`, and every live server instance holds a listener connection named
-   * `listenerApplicationName(instance)`. An instance that crashed never unlinked its sockets: once its listener
-   * has been missing from `pg_stat_activity` at two sweeps in a row (one missing could be a reconnect under
-   * way), its ids are removed.
-   */
-  private async unlinkGoneInstances(s: Session): Promise<void> {
-    const { rows } = await s.query<{ instance: string; live: boolean }>(
-      `SELECT i.instance, EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = $1 || i.instance) AS live
-         FROM (SELECT DISTINCT split_part(ws, ':', 1) AS instance FROM auth_sessions, unnest(websocket_ids) AS ws WHERE cardinality(websocket_ids) > 0 AND position(':' IN ws) > 1) i`,
-      [LISTENER_APPLICATION_PREFIX],
-    );
-    const gone = rows.filter((r) => !r.live && r.instance !== this.options.instanceId).map((r) => r.instance);
-    const confirmed = gone.filter((instance) => this.missingInstances.has(instance));
-    this.missingInstances = new Set(gone);
-    if (confirmed.length === 0) return;
-    const { rowCount } = await s.query(
-      `UPDATE auth_sessions SET websocket_ids = ARRAY(SELECT ws FROM unnest(websocket_ids) AS ws WHERE split_part(ws, ':', 1) <> ALL ($1::text[]))
-        WHERE EXISTS (SELECT 1 FROM unnest(websocket_ids) AS ws WHERE split_part(ws, ':', 1) = ANY ($1::text[]))`,
-      [confirmed],
-    );
-    this.logger.info(
-      { instances: confirmed, loginSessions: rowCount },
-      'unlinked the WebSockets of server instances that are gone',
-    );
-  }
-
-  /** Removes this instance's ids of sockets that are closed (see `trackWebSockets`). */
-  private async unlinkClosedLocal(s: Session): Promise<void> {
-    const instance = this.options.instanceId;
-    if (!this.localWebSockets || instance === undefined) return;
-    const { open, issuedUpTo } = this.localWebSockets();
-    const { rowCount } = await s.query(
-      `WITH closed AS (
-         SELECT a.id, array_agg(ws) AS ids FROM auth_sessions a, unnest(a.websocket_ids) AS ws
-          WHERE split_part(ws, ':', 1) = $1 AND ws <> ALL ($2::text[])
-            AND CASE WHEN split_part(ws, ':', 2) ~ '^[0-9]{1,15}$' THEN split_part(ws, ':', 2)::bigint <= $3 ELSE false END
-          GROUP BY a.id)
-       UPDATE auth_sessions a SET websocket_ids = ARRAY(SELECT ws FROM unnest(a.websocket_ids) AS ws WHERE ws <> ALL (closed.ids))
-         FROM closed WHERE a.id = closed.id`,
-      [instance, open, issuedUpTo],
-    );
-    if (rowCount) this.logger.info({ loginSessions: rowCount }, 'unlinked WebSockets of this instance that had closed');
-  }
-
   async stats(): Promise<LoginStats> {
-    const { rows } = await this.factory.withSession({ userId: 'service:user-sessions' }, (s: Session) =>
-      s.query<{ active: number; revoked: number; expired: number; users: number; websockets: number }>(
-        `WITH s AS (
-           SELECT user_id, websocket_ids, revoked_at IS NOT NULL AS revoked,
-                  revoked_at IS NULL AND (expires_at <= now() OR last_seen_at <= now() - make_interval(secs => $1)) AS expired
-             FROM auth_sessions)
-         SELECT count(*) FILTER (WHERE NOT revoked AND NOT expired)::int AS active,
-                count(*) FILTER (WHERE revoked)::int AS revoked,
-                count(*) FILTER (WHERE expired)::int AS expired,
-                count(DISTINCT user_id) FILTER (WHERE NOT revoked AND NOT expired)::int AS users,
-                coalesce(sum(cardinality(websocket_ids)) FILTER (WHERE NOT revoked AND NOT expired), 0)::int AS websockets
-           FROM s`,
-        [this.options.idleTtlSeconds],
-      ),
-    );
-    const r = rows[0] ?? { active: 0, revoked: 0, expired: 0, users: 0, websockets: 0 };
-    return {
-      active: r.active,
-      revoked: r.revoked,
-      expired: r.expired,
-      users: r.users,
-      linkedWebSockets: r.websockets,
-      ...this.counters,
-    };
+    return { ...(await countLogins(this.factory, this.options.idleTtlSeconds)), ...this.counters };
   }
 }

@@ -15,9 +15,13 @@ export interface Row {
   rotated_refresh_token_hashes: string[];
 }
 
+/** The identity work that spans users' logins runs as (refresh by token, the sweep, statistics). */
+export const SERVICE_IDENTITY = { userId: 'service:user-sessions' } as const;
+
 /** The columns of `Row`, in every SELECT and RETURNING of the manager. */
 export const COLUMNS =
-  'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, refresh_token_hash, rotated_refresh_token_hashes';
+  'id, user_id, created_at, last_seen_at, expires_at, revoked_at, revoked_reason, user_agent, websocket_ids, ' +
+  'refresh_token_hash, rotated_refresh_token_hashes';
 
 export function toLogin(row: Row): Login {
   return {
