@@ -29,9 +29,14 @@ export default tseslint.config(
     languageOptions: { globals: { ...globals.node } },
   },
   {
-    // the dashboard's page script runs in the browser, unbundled
+    // the dashboard's page scripts run in the browser, unbundled: ES modules, but for locale.js, which must run
+    // (as a classic script) before uPlot loads
     files: ['packages/tether/src/dashboard/assets/**/*.js'],
-    languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
+    languageOptions: { globals: { ...globals.browser }, sourceType: 'module' },
+  },
+  {
+    files: ['packages/tether/src/dashboard/assets/locale.js'],
+    languageOptions: { sourceType: 'script' },
   },
   {
     // product code reads configuration once, through config/: no stray process.env

@@ -12,11 +12,19 @@ export interface DashboardAsset {
   readonly contentType: string;
 }
 
+function script(name: string): Record<string, DashboardAsset> {
+  return { [name]: { file: path.join(ASSETS_DIR, name), contentType: 'text/javascript; charset=utf-8' } };
+}
+
 /** Only these names are served: nothing else on disk is reachable through the asset route. */
 const ASSETS: Readonly<Record<string, DashboardAsset>> = {
   'index.html': { file: path.join(ASSETS_DIR, 'index.html'), contentType: 'text/html; charset=utf-8' },
-  'dashboard.js': { file: path.join(ASSETS_DIR, 'dashboard.js'), contentType: 'text/javascript; charset=utf-8' },
-  'locale.js': { file: path.join(ASSETS_DIR, 'locale.js'), contentType: 'text/javascript; charset=utf-8' },
+  ...script('dashboard.js'),
+  ...script('charts.js'),
+  ...script('sessions-table.js'),
+  ...script('events.js'),
+  ...script('format.js'),
+  ...script('locale.js'),
   'dashboard.css': { file: path.join(ASSETS_DIR, 'dashboard.css'), contentType: 'text/css; charset=utf-8' },
   'uPlot.iife.min.js': {
     file: path.join(UPLOT_DIR, 'uPlot.iife.min.js'),

@@ -23,6 +23,17 @@ describe('the dashboard', () => {
     const script = await fetch(`${file.server.url}/dashboard/assets/dashboard.js`);
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toMatch(/javascript/);
+    // every module the page's script imports is served as JavaScript (a browser refuses a module of another type)
+    const imported = [...(await script.text()).matchAll(/from '\.\/([\w-]+\.js)'/g)].map((m) => m[1]);
+    expect(imported.length).toBeGreaterThan(0);
+    for (const name of imported) {
+      const module = await fetch(`${file.server.url}/dashboard/assets/${name}`);
+      expect([name, module.status, module.headers.get('content-type')]).toEqual([
+        name,
+        200,
+        expect.stringMatching(/javascript/),
+      ]);
+    }
     expect((await fetch(`${file.server.url}/dashboard/assets/..%2F..%2Fpackage.json`)).status).toBe(404);
     expect((await fetch(`${file.server.url}/dashboard/assets/secret.txt`)).status).toBe(404);
   });

@@ -1,18 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { SessionFactory, SessionLogger } from '@tether/sessions';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AuthService, Principal } from '../../auth/index.js';
 import type { MessageEvent } from '../../broadcast/index.js';
-import { TetherError } from '../../errors.js';
 import type { LoginManager } from '../../logins/index.js';
-import { getThread, postMessage, type StatementRunner } from '../../threads/index.js';
-import { errorReply, InvalidFrameError, isStorableText, parseWith } from '../errors.js';
+import { errorReply } from '../errors.js';
 import { clientAddressOf, type ServerLimits, type TrustFunction } from '../limits/index.js';
-import type { ServerMetrics, WebSocketFigures } from '../metrics.js';
+import type { WebSocketFigures } from '../metrics.js';
 import { addTo, removeFrom, sendFrame, type Connection } from './connections.js';
 import { FanOut } from './fan-out.js';
-import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
+import { FrameHandler, MAX_FRAMES_IN_FLIGHT, type FrameHandlerOptions } from './frame-handler.js';
 import { heartbeat, recheckLogins } from './liveness.js';
 import {
   CLOSE_GOING_AWAY,
@@ -23,35 +20,20 @@ import {
   websocketToken,
 } from './upgrade.js';
 
-export interface WebSocketHubOptions {
+/** What the hub needs besides what its frames do (`FrameHandlerOptions`). */
+export interface WebSocketHubOptions extends FrameHandlerOptions {
   readonly auth: AuthService;
-  readonly factory: SessionFactory;
   readonly logins: LoginManager;
-  readonly metrics: ServerMetrics;
-  readonly logger: SessionLogger;
   readonly instanceId: string;
-  readonly maxMessageLength: number;
   readonly maxPayloadBytes: number;
   /** Per-IP and per-user rate limits, per-identity sessions, the per-user socket limit. */
   readonly limits: ServerLimits;
   /** `server.trustProxy`, compiled: which `X-Forwarded-For` names the client of an upgrade. */
   readonly trustProxy: TrustFunction;
-  /** Deepest JSON nesting of a frame; deeper frames get `nesting_too_deep` before a value is built. */
-  readonly maxJsonDepth: number;
   readonly heartbeatMs: number;
   /** How often open sockets' login sessions are re-checked (expiry, missed revocations). */
   readonly sessionCheckIntervalMs: number;
-  readonly breakerCooldownMs: number;
-  /** A frame's write committed (its events wait in the outbox): the relay publishes them now. */
-  readonly onCommitted: () => void;
 }
-
-/**
- * Frames one socket may have in flight at once. A client that sends faster waits: further frames queue in
- * order, and its socket is paused so that TCP flow control slows it down (the queue holds at most what was
- * already read) instead of the client taking the whole pool from everyone else.
- */
-export const MAX_FRAMES_IN_FLIGHT = 8;
 
 /**
  * `/ws`: authenticated WebSockets (SPEC's WebSocket contract). Each frame runs in a request-scoped session for
@@ -71,7 +53,7 @@ export class WebSocketHub {
   private readonly timers: NodeJS.Timeout[] = [];
   private nextId = 0;
   private closing = false;
-  private readonly frameSchema: ClientFrameSchema;
+  private readonly frames: FrameHandler;
 
   constructor(private readonly options: WebSocketHubOptions) {
     this.clientAddress = clientAddressOf(options.trustProxy);
@@ -81,8 +63,8 @@ export class WebSocketHub {
       // `Sec-WebSocket-Protocol: bearer, <token>`: agree to `bearer`; the token is read from the request
       handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
     });
-    this.frameSchema = clientFrameSchema(options.maxMessageLength);
     this.fanOut = new FanOut(options);
+    this.frames = new FrameHandler(options, this.fanOut);
     options.logins.trackWebSockets(() => ({ open: [...this.connections].map((c) => c.id), issuedUpTo: this.nextId }));
     options.logins.onRevoked((sessionId, _userId, reason) =>
       this.closeLogin(sessionId, CLOSE_UNAUTHORIZED, reason === 'expired' ? 'session_expired' : 'session_revoked'),
@@ -209,7 +191,7 @@ export class WebSocketHub {
           return ws.close(CLOSE_TOO_MANY, 'websocket_limit_reached');
         }
         const connection = this.register(ws, principal);
-        for (const data of early) this.onFrame(connection, data);
+        for (const data of early) this.frames.receive(connection, data);
         if (connection.waiting.length === 0) ws.resume(); // paused while early frames piled up, and none wait now
       },
       (error: unknown) => {
@@ -265,7 +247,7 @@ export class WebSocketHub {
         ),
       );
     ws.on('pong', () => (connection.alive = true));
-    ws.on('message', (data) => this.onFrame(connection, data));
+    ws.on('message', (data) => this.frames.receive(connection, data));
     ws.once('close', (code) => {
       clearTimeout(expiry);
       clearTimeout(connection.refusalPause);
@@ -288,129 +270,5 @@ export class WebSocketHub {
         );
     });
     return connection;
-  }
-
-  private onFrame(connection: Connection, data: RawData): void {
-    const envelope = readEnvelope(data, this.options.maxJsonDepth);
-    if (envelope.kind === 'too_deep') {
-      this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection, envelope.error, undefined);
-      return;
-    }
-    if (envelope.kind === 'not_json') {
-      this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection, new InvalidFrameError('frame is not JSON'), undefined);
-      return;
-    }
-    if (envelope.kind === 'unknown_type') {
-      this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      const type = envelope.type;
-      this.fail(
-        connection,
-        new InvalidFrameError(
-          type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`,
-        ),
-        envelope.id,
-      );
-      return;
-    }
-    this.options.metrics.wsFrames.inc({ type: envelope.type });
-    try {
-      this.options.limits.checkUser(connection.principal.userId);
-    } catch (error) {
-      this.fail(connection, error, envelope.id);
-      return;
-    }
-    this.dispatch(connection, envelope.raw, envelope.id);
-  }
-
-  /** Handles a frame now, or queues it (and pauses the socket) while the socket has its fill in flight. */
-  private dispatch(connection: Connection, raw: unknown, id: FrameId): void {
-    if (connection.inFlight >= MAX_FRAMES_IN_FLIGHT) {
-      connection.waiting.push({ raw, id });
-      connection.ws.pause();
-      return;
-    }
-    connection.inFlight++;
-    this.handle(connection, raw, id)
-      .catch((error: unknown) => this.fail(connection, error, id))
-      .finally(() => {
-        connection.inFlight--;
-        const next = connection.waiting.shift();
-        if (next) this.dispatch(connection, next.raw, next.id);
-        else if (connection.refusalPause === undefined) connection.ws.resume();
-      });
-  }
-
-  private async handle(connection: Connection, raw: unknown, id: FrameId): Promise<void> {
-    const frame = parseWith(this.frameSchema, raw, 'frame');
-    const { userId } = connection.principal;
-    switch (frame.type) {
-      case 'ping':
-        sendFrame(connection.ws, { type: 'pong', ...(id !== undefined ? { id } : {}) });
-        return;
-      case 'thread.subscribe': {
-        await getThread(this.statements(userId, frame.threadId), frame.threadId);
-        if (connection.ws.readyState !== WebSocket.OPEN) return;
-        this.fanOut.subscribe(connection, frame.threadId);
-        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
-        return;
-      }
-      case 'thread.unsubscribe':
-        this.fanOut.unsubscribe(connection, frame.threadId);
-        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}) });
-        return;
-      case 'message.send': {
-        // a retried send carries the same client id and gets the stored message back, not a duplicate
-        const clientMessageId =
-          frame.clientMessageId ?? (typeof id === 'string' && id.length >= 16 && isStorableText(id) ? id : null);
-        const message = await postMessage(
-          this.statements(userId, frame.threadId),
-          frame.threadId,
-          frame.content,
-          clientMessageId,
-        );
-        this.options.onCommitted();
-        sendFrame(connection.ws, { type: 'ack', ...(id !== undefined ? { id } : {}), message });
-        return;
-      }
-    }
-  }
-
-  /** Each statement a whole request-scoped session for the frame's user, in one round trip. */
-  private statements(userId: string, threadId: string): StatementRunner {
-    const { factory, limits } = this.options;
-    return {
-      query: (text, values) => limits.sessions.run(userId, () => factory.query({ userId, threadId }, text, values)),
-    };
-  }
-
-  private fail(connection: Connection, error: unknown, id: FrameId): void {
-    const reply = errorReply(error, this.options.breakerCooldownMs);
-    this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
-    if (!(error instanceof TetherError))
-      this.options.logger.error(
-        { error: (error as Error)?.message, stack: (error as Error)?.stack },
-        'WebSocket frame failed',
-      );
-    sendFrame(connection.ws, {
-      type: 'error',
-      ...(id !== undefined ? { id } : {}),
-      code: reply.code,
-      message: reply.message,
-      ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}),
-    });
-    if (reply.status === 429) this.pauseAfterRefusal(connection, reply.retryAfterSeconds);
-  }
-
-  /** A refused client's socket is not read for a while, so frames sent without waiting cost nothing. */
-  private pauseAfterRefusal(connection: Connection, retryAfterSeconds: number | null): void {
-    const pauseMs = this.options.limits.refusalPauseOf(retryAfterSeconds);
-    if (pauseMs <= 0 || connection.refusalPause !== undefined) return;
-    connection.ws.pause();
-    connection.refusalPause = setTimeout(() => {
-      connection.refusalPause = undefined;
-      if (connection.waiting.length === 0) connection.ws.resume();
-    }, pauseMs);
   }
 }

@@ -1,5 +1,6 @@
 /** `/ws`: the WebSocket hub and what the dashboard's socket shares with it (close codes, the upgrade's token). */
-export { WebSocketHub, MAX_FRAMES_IN_FLIGHT, type WebSocketHubOptions } from './hub.js';
+export { WebSocketHub, type WebSocketHubOptions } from './hub.js';
+export { MAX_FRAMES_IN_FLIGHT } from './frame-handler.js';
 export {
   CLOSE_GOING_AWAY,
   CLOSE_TOO_MANY,
