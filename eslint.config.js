@@ -52,16 +52,21 @@ export default tseslint.config(
   {
     // Which way imports may point, checked rather than drawn (README: "Architecture"). Elements are folders; a
     // dependency is judged by the file it resolves to (TypeScript's resolution: workspace packages included).
-    files: ['packages/*/src/**/*.ts', 'packages/*/bench/**/*.ts', 'testing/src/**/*.ts'],
+    files: ['packages/*/src/**/*.ts', 'packages/*/bench/**/*.ts', 'harness/src/**/*.ts', 'testing/src/**/*.ts'],
     plugins: { boundaries },
     settings: {
       'import/resolver': {
         typescript: {
           noWarnOnMultipleProjects: true,
-          project: ['packages/*/tsconfig.json', 'packages/tether/bench/tsconfig.json', 'testing/tsconfig.json'],
+          project: [
+            'packages/*/tsconfig.json',
+            'packages/tether/bench/tsconfig.json',
+            'harness/tsconfig.json',
+            'testing/tsconfig.json',
+          ],
         },
       },
-      'boundaries/include': ['packages/**/*', 'testing/**/*'],
+      'boundaries/include': ['packages/**/*', 'harness/**/*', 'testing/**/*'],
       'boundaries/elements': [
         { type: 'sessions', pattern: 'packages/sessions/**' },
         { type: 'server', pattern: 'packages/tether/src/server/**' },
@@ -71,6 +76,7 @@ export default tseslint.config(
         { type: 'tether-bench', pattern: 'packages/tether/bench/**' },
         { type: 'tether', pattern: 'packages/tether/**' },
         { type: 'ssot', pattern: 'packages/ssot/**' },
+        { type: 'harness', pattern: 'harness/**' },
         { type: 'testing', pattern: 'testing/**' },
       ],
     },
@@ -86,12 +92,22 @@ export default tseslint.config(
                 to: {
                   element: {
                     types: {
-                      anyOf: ['server', 'auth', 'logins', 'threads', 'tether', 'tether-bench', 'ssot', 'testing'],
+                      anyOf: [
+                        'server',
+                        'auth',
+                        'logins',
+                        'threads',
+                        'tether',
+                        'tether-bench',
+                        'ssot',
+                        'harness',
+                        'testing',
+                      ],
                     },
                   },
                 },
               },
-              message: 'the session layer imports nothing of the service, the scanner or testing/',
+              message: 'the session layer imports nothing of the service, the scanner, harness/ or testing/',
             },
             {
               from: { element: { types: { anyOf: ['threads', 'logins', 'auth'] } } },
@@ -125,28 +141,24 @@ export default tseslint.config(
               from: {
                 element: { types: { anyOf: ['sessions', 'server', 'auth', 'logins', 'threads', 'tether', 'ssot'] } },
               },
-              disallow: { to: { element: { types: { anyOf: ['testing'] } } } },
-              message: 'product code never imports testing/',
+              disallow: { to: { element: { types: { anyOf: ['harness', 'testing'] } } } },
+              message: 'product code never imports harness/ or testing/',
             },
-            // bench/reliability.ts drives the outage scenario of testing/ (runOutageScenario) and bench/sessions.ts its
-            // PgBouncer harness (the pooler rows), bench/fanout.ts its broker processes and real logins; no other bench
-            // may
+            // the benchmarks share the real-process harness with the tests (PgBouncer, brokers, real logins, the
+            // outage scenario), never the tests' own fixtures
             {
               from: { element: { type: 'tether-bench' } },
               disallow: { to: { element: { types: { anyOf: ['testing'] } } } },
               message: 'benchmarks never import testing/',
             },
+            {
+              from: { element: { type: 'harness' } },
+              disallow: { to: { element: { types: { anyOf: ['testing', 'tether-bench'] } } } },
+              message: 'harness/ imports neither testing/ nor the benchmarks: they import it',
+            },
           ],
         },
       ],
     },
-  },
-  {
-    files: [
-      'packages/tether/bench/reliability.ts',
-      'packages/tether/bench/sessions.ts',
-      'packages/tether/bench/fanout.ts',
-    ],
-    rules: { 'boundaries/dependencies': 'off' },
   },
 );

@@ -8,6 +8,7 @@ const alias = [
   { find: /^@tether\/sessions$/, replacement: root('./packages/sessions/src/index.ts') },
   { find: /^tether$/, replacement: root('./packages/tether/src/index.ts') },
   { find: /^tether\/(.+)$/, replacement: root('./packages/tether/src/$1/index.ts') },
+  { find: /^@tether\/harness$/, replacement: root('./harness/src/index.ts') },
   { find: /^@tether\/testing$/, replacement: root('./testing/src/index.ts') },
 ];
 

@@ -9,48 +9,46 @@ declare module 'vitest' {
   }
 }
 
-/** Helpers shared by the tests of both packages: PostgreSQL fixtures, server fixture, real login. */
-export {
-  createScratchDatabase,
-  insertUsers,
-  startPrivatePostgres,
-  withDatabase,
-  type ScratchDatabase,
-} from './postgres.js';
+/**
+ * Helpers shared by the tests of both packages: PostgreSQL fixtures, the server fixture, and (re-exported from
+ * @tether/harness, which the benchmarks share) real processes and real clients.
+ */
+export { createScratchDatabase, insertUsers, withDatabase, type ScratchDatabase } from './postgres.js';
 export { captureLogger, eventually, type LogLine } from './logs.js';
 export { failureOf } from './assertions.js';
-export {
-  findPgBouncer,
-  startPgBouncer,
-  PGBOUNCER_MISSING,
-  type PgBouncer,
-  type PgBouncerOptions,
-} from './pgbouncer.js';
-export {
-  serverForFile,
-  startTestServer,
-  throughPooler,
-  TEST_SECRET,
-  type FileServer,
-  type TestServer,
-  type TestServerOptions,
-  type ServerLogRecord,
-} from './server.js';
+export { serverForFile, startTestServer, throughPooler, type FileServer } from './server.js';
 export {
   api,
+  findPgBouncer,
   grantAdmin,
-  registerAndLogin,
   login,
   openSocket,
+  OUTAGE_CODES,
+  PGBOUNCER_MISSING,
+  registerAndLogin,
+  runOutageScenario,
+  startNats,
+  startPgBouncer,
+  startPrivatePostgres,
+  startRedis,
+  TEST_SECRET,
   TestSocket,
+  NATS_SERVER,
+  REDIS_SERVER,
   type ApiResponse,
-  type LoggedInUser,
+  type BrokerProcess,
   type Frame,
-} from './login.js';
-export { runOutageScenario, OUTAGE_CODES, type OutageOptions, type OutageReport } from './outage.js';
+  type LoggedInUser,
+  type OutageOptions,
+  type OutageReport,
+  type PgBouncer,
+  type PgBouncerOptions,
+  type ServerLogRecord,
+  type TestServer,
+  type TestServerOptions,
+} from '@tether/harness';
 export { rawRequest, nestedJson, type RawRequest, type RawResponse } from './raw-http.js';
 export { launchChromium, type ChromiumOptions } from './browser.js';
-export { startNats, startRedis, NATS_SERVER, REDIS_SERVER, type BrokerProcess } from './brokers.js';
 export {
   exitOf,
   npmStart,

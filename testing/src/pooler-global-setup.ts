@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import './index.js';
-import { startPgBouncer } from './pgbouncer.js';
+import { startPgBouncer } from '@tether/harness';
 
 /**
  * The pooler category's second globalSetup (after global-setup.ts): the run's PgBouncer in transaction mode in

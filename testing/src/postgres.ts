@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { EmbeddedPostgres, migrate } from 'tether/database';
+import { migrate } from 'tether/database';
 
 export interface ScratchDatabase {
   /** Superuser URL of the new database (migrated unless asked otherwise). */
@@ -55,11 +55,6 @@ export async function createScratchDatabase(
       }
     },
   };
-}
-
-/** A private embedded server for tests that stop, kill or restart the database. */
-export async function startPrivatePostgres(): Promise<EmbeddedPostgres> {
-  return EmbeddedPostgres.start({ dataDir: EmbeddedPostgres.temporaryDataDir('tether-test-'), ephemeral: true });
 }
 
 /** Adds users straight into the database (as the superuser, not through the API); returns their ids in order. */

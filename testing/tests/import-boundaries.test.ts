@@ -28,13 +28,31 @@ describe('the import directions the lint step enforces', () => {
       'product code importing testing/',
       'packages/tether/src/server/probe.ts',
       "export { failureOf } from '@tether/testing';",
-      'product code never imports testing/',
+      'product code never imports harness/ or testing/',
     ],
     [
       'a benchmark importing testing/',
       'packages/tether/bench/probe.ts',
       "export { failureOf } from '@tether/testing';",
       'benchmarks never import testing/',
+    ],
+    [
+      'product code importing harness/',
+      'packages/sessions/src/probe.ts',
+      "export { AnsweringClient } from '@tether/harness';",
+      'product code never imports harness/ or testing/',
+    ],
+    [
+      'the service importing harness/',
+      'packages/tether/src/server/probe.ts',
+      "export { startPgBouncer } from '@tether/harness';",
+      'product code never imports harness/ or testing/',
+    ],
+    [
+      'harness/ importing testing/',
+      'harness/src/probe.ts',
+      "export { failureOf } from '@tether/testing';",
+      'harness/ imports neither testing/ nor the benchmarks',
     ],
     [
       'the threads domain importing logins',
@@ -50,5 +68,11 @@ describe('the import directions the lint step enforces', () => {
     const code =
       "export { SessionFactory } from '@tether/sessions';\nexport { createThread } from '../threads/index.js';";
     expect(await boundaryErrors('packages/tether/src/server/probe.ts', code)).toEqual([]);
+  });
+
+  it('allows the benchmarks and testing/ to use harness/', async () => {
+    const code = "export { runOutageScenario } from '@tether/harness';";
+    expect(await boundaryErrors('packages/tether/bench/probe.ts', code)).toEqual([]);
+    expect(await boundaryErrors('testing/src/probe.ts', code)).toEqual([]);
   });
 }, 60_000);

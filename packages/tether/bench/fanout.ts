@@ -19,7 +19,7 @@ import { WebSocket } from 'ws';
 import { loadConfig } from 'tether/config';
 import { EmbeddedPostgres, provisionDatabase } from 'tether/database';
 import { TetherServer } from 'tether/server';
-import { api, registerAndLogin, startNats, startRedis, type BrokerProcess, type LoggedInUser } from '@tether/testing';
+import { api, registerAndLogin, startNats, startRedis, type BrokerProcess, type LoggedInUser } from '@tether/harness';
 
 const env = process.env;
 const INSTANCES = 3;

@@ -3,7 +3,7 @@
  * table and, on the last line, one JSON object. Every fault is real: the embedded PostgreSQL is stopped and
  * started again on the same port.
  */
-import { runOutageScenario } from '@tether/testing';
+import { runOutageScenario } from '@tether/harness';
 
 const report = await runOutageScenario({
   httpWriters: Number(process.env.BENCH_HTTP_WRITERS ?? 8),

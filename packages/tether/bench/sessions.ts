@@ -24,8 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { EmbeddedPostgres, migrate } from 'tether/database';
 import { SessionFactory } from '@tether/sessions';
-import { AnsweringClient, poolOf } from './answering-client.js';
-import { findPgBouncer, PGBOUNCER_MISSING, startPgBouncer } from '@tether/testing';
+import { AnsweringClient, findPgBouncer, PGBOUNCER_MISSING, poolOf, startPgBouncer } from '@tether/harness';
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1_500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

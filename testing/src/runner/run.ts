@@ -15,7 +15,7 @@ import {
 } from './report.js';
 import { countTests, isSelected, selectFiles, type SelectedFile, type Selection } from './selection.js';
 import { startServices, TEST_DATABASE_URL_ENV, TEST_POOLER_URL_ENV, type Services } from './services.js';
-import { findPgBouncer, PGBOUNCER_MISSING } from '../pgbouncer.js';
+import { findPgBouncer, PGBOUNCER_MISSING } from '@tether/harness';
 
 export interface RunnerIO {
   readonly env: NodeJS.ProcessEnv;

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { EmbeddedPostgres } from 'tether/database';
-import { startPgBouncer, type PgBouncer } from '../pgbouncer.js';
+import { startPgBouncer, type PgBouncer } from '@tether/harness';
 
 /** The environment variable the test fixtures' globalSetup reads: a superuser URL they create scratch databases on. */
 export const TEST_DATABASE_URL_ENV = 'TETHER_TEST_DATABASE_URL';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SessionFactory } from '@tether/sessions';
 // the stub client the factory-bookkeeping benchmark uses (it lives with the benchmarks, which may not import testing/)
-import { AnsweringClient, poolOf } from '../../../tether/bench/answering-client.js';
+import { AnsweringClient, poolOf } from '@tether/harness';
 
 const USER = '00000000-0000-4000-8000-000000000001';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { EmbeddedPostgres } from 'tether/database';
-import { api, openSocket, registerAndLogin, type TestSocket } from './login.js';
+import { api, openSocket, registerAndLogin, type TestSocket } from './api-client.js';
 import { startPrivatePostgres } from './postgres.js';
-import { startTestServer } from './server.js';
+import { startServer } from './server.js';
 
 /** The codes a client may get for a write while the database is away: typed, retryable. */
 export const OUTAGE_CODES = new Set(['database_unavailable', 'circuit_open', 'pool_exhausted', 'session_timeout']);
@@ -55,7 +55,7 @@ type Outcome = { key: string; acked: boolean; code: string | null; at: number; m
 export async function runOutageScenario(options: OutageOptions = {}): Promise<OutageReport> {
   const { httpWriters = 6, wsWriters = 4, warmupMs = 1_500, outageMs = 5_000, afterMs = 1_500 } = options;
   let database = await startPrivatePostgres();
-  const server = await startTestServer({
+  const server = await startServer({
     databaseUrl: database.url,
     config: {
       pool: { max: 10, breakerThreshold: 3, breakerCooldownMs: 500, acquireTimeoutMs: 1_000 },
