@@ -16,7 +16,15 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
-      // Prettier wraps code at 120; comments are ours to wrap, and long literals (test names, SQL) may run on
+      // Prettier wraps code at 120 but leaves comments and literals alone: test names, SQL and messages are ours to
+      // say briefly or break over lines
+      'max-len': ['error', { code: 120 }],
+    },
+  },
+  {
+    // the scanner's long literals are shortened once its open work has landed; until then they may run on
+    files: ['packages/ssot/**'],
+    rules: {
       'max-len': [
         'error',
         { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },

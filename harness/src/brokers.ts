@@ -51,9 +51,8 @@ async function startBroker(
   cleanUp?: () => void,
 ): Promise<BrokerProcess> {
   if (!existsSync(binary)) {
-    throw new Error(
-      `${binary} is missing: install Debian's ${scheme === 'redis' ? 'redis-server' : 'nats-server'} package (.ci/run does)`,
-    );
+    const debianPackage = scheme === 'redis' ? 'redis-server' : 'nats-server';
+    throw new Error(`${binary} is missing: install Debian's ${debianPackage} package (.ci/run does)`);
   }
   const port = await freePort();
   let child: ChildProcess | null = null;

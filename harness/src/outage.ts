@@ -161,7 +161,8 @@ export async function runOutageScenario(options: OutageOptions = {}): Promise<Ou
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     const { rows } = await client.query<{ key: string; n: string }>(
-      'SELECT client_message_id AS key, count(*) AS n FROM messages WHERE thread_id = $1 AND client_message_id IS NOT NULL GROUP BY 1',
+      `SELECT client_message_id AS key, count(*) AS n FROM messages
+        WHERE thread_id = $1 AND client_message_id IS NOT NULL GROUP BY 1`,
       [threadId],
     );
     await client.end();

@@ -179,9 +179,8 @@ async function ready(child: ChildProcess, port: number, upstream: URL, logFile: 
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stopChild(child);
-  throw new Error(
-    `pgbouncer did not pass a query within 15 s (${(last as Error | undefined)?.message ?? 'no answer'}): ${tail(stderr, logFile)}`,
-  );
+  const why = (last as Error | undefined)?.message ?? 'no answer';
+  throw new Error(`pgbouncer did not pass a query within 15 s (${why}): ${tail(stderr, logFile)}`);
 }
 
 function tail(stderr: string, logFile: string): string {

@@ -63,7 +63,9 @@ export async function insertUsers(url: string, ...emails: string[]): Promise<str
   await client.connect();
   try {
     const { rows } = await client.query<{ id: string }>(
-      "INSERT INTO users (email, password_hash) SELECT e, 'not a hash' FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n RETURNING id",
+      `INSERT INTO users (email, password_hash)
+       SELECT e, 'not a hash' FROM unnest($1::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n
+       RETURNING id`,
       [emails],
     );
     return rows.map((r) => r.id);

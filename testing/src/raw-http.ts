@@ -66,7 +66,8 @@ export function rawRequest(baseUrl: string, options: RawRequest): Promise<RawRes
     req.on('timeout', () =>
       req.destroy(
         new Error(
-          `no answer to ${options.method ?? 'GET'} ${options.path.slice(0, 80)} within ${options.timeoutMs ?? 15_000} ms`,
+          `no answer to ${options.method ?? 'GET'} ${options.path.slice(0, 80)} ` +
+            `within ${options.timeoutMs ?? 15_000} ms`,
         ),
       ),
     );

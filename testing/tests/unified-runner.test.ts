@@ -40,7 +40,8 @@ const SESSION_METRICS_TESTS = [
   'unit | unit/pool-sizing.test.ts | SessionMetrics > counts errors per session',
   'unit | unit/session_metrics_ssot_validation.test.ts | field access is consistent',
   'unit | unit/session_metrics_ssot_validation.test.ts | interfaces are compatible',
-  'integration | integration/session-metrics-error-paths.test.ts | database connection error is logged with session metrics',
+  'integration | integration/session-metrics-error-paths.test.ts | ' +
+    'database connection error is logged with session metrics',
   'integration | integration/session-metrics-error-paths.test.ts | statement timeout surfaces as a typed error',
   'e2e | e2e/session_metrics_auth.test.ts | websocket auth records session metrics',
 ];

@@ -67,7 +67,8 @@ export type SessionErrorCode =
   | SessionClosedError['code']
   | TransactionAbortedError['code'];
 
-const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|28|3D000|53300)/; // connection exceptions, shutdown, auth, no such db, too many connections
+/** Connection exceptions, shutdown, authentication, no such database, too many connections. */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[123]|28|3D000|53300)/;
 const UNAVAILABLE_ERRNO = new Set([
   'ECONNREFUSED',
   'ECONNRESET',

@@ -48,7 +48,8 @@ const CONTEXT_SQL =
   "SELECT set_config('role', $1, true), set_config('app.user_id', $2, true), set_config('application_name', $3, true)";
 const CONTEXT_WITH_TIMEOUT_SQL = `${CONTEXT_SQL}, set_config('statement_timeout', $4, true)`;
 /** Behind a transaction-mode pooler: both timeouts as well, which elsewhere come with the connection. */
-const CONTEXT_WITH_TIMEOUTS_SQL = `${CONTEXT_WITH_TIMEOUT_SQL}, set_config('idle_in_transaction_session_timeout', $5, true)`;
+const CONTEXT_WITH_TIMEOUTS_SQL =
+  `${CONTEXT_WITH_TIMEOUT_SQL}, ` + "set_config('idle_in_transaction_session_timeout', $5, true)";
 
 /**
  * What a connection's startup parameters set everywhere else (the timeouts): behind a transaction-mode pooler,

@@ -326,14 +326,16 @@ async function main(): Promise<void> {
       );
     });
     console.log(
-      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, node ${process.version}, ${cpus().length} cores, default limits, ${PHASE_S} s a phase`,
+      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, node ${process.version}, ` +
+        `${cpus().length} cores, default limits, ${PHASE_S} s a phase`,
     );
     const user = await signUp(url, 'normal', '198.51.100.1');
     const prober = await signUp(url, 'prober', '198.51.100.2');
     await normalUser(url, user, prober, 2); // warm-up
     const alone = await normalUser(url, user, prober, PHASE_S);
     console.log(
-      `alone: p50 ${alone.p50Ms} ms, p99 ${alone.p99Ms} ms over ${alone.requests} requests; login p99 ${alone.loginP99Ms} ms`,
+      `alone: p50 ${alone.p50Ms} ms, p99 ${alone.p99Ms} ms over ${alone.requests} requests; ` +
+        `login p99 ${alone.loginP99Ms} ms`,
     );
     const figures: Record<string, number | string> = {
       alone_p99_ms: alone.p99Ms,
@@ -355,7 +357,9 @@ async function main(): Promise<void> {
       if (kind === 'spray') figures.ratio_spray_login = round(under.loginP99Ms / Math.max(alone.loginP99Ms, FLOOR_MS));
       figures[`${kind}_normal_failures`] = under.failures;
       console.log(
-        `${kind}: normal user p50 ${under.p50Ms} ms, p99 ${under.p99Ms} ms (ratio ${figures[`ratio_${kind}`]}, goal ≤ 3), ${under.failures} failures; login p99 ${under.loginP99Ms} ms; abuser answered ${JSON.stringify(answers)}`,
+        `${kind}: normal user p50 ${under.p50Ms} ms, p99 ${under.p99Ms} ms ` +
+          `(ratio ${figures[`ratio_${kind}`]}, goal ≤ 3), ${under.failures} failures; ` +
+          `login p99 ${under.loginP99Ms} ms; abuser answered ${JSON.stringify(answers)}`,
       );
       for (const [key, value] of Object.entries(answers)) figures[`${kind}_abuser_${key}`] = value;
     }

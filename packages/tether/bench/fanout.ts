@@ -165,9 +165,8 @@ async function fanout(adminUrl: string, kind: 'postgres' | 'redis' | 'nats'): Pr
       users.map(
         (user, i) =>
           new Promise<void>((resolve, reject) => {
-            const ws = new WebSocket(
-              `${(urls[i % INSTANCES] as string).replace(/^http/, 'ws')}/ws?access_token=${encodeURIComponent(user.accessToken)}`,
-            );
+            const origin = (urls[i % INSTANCES] as string).replace(/^http/, 'ws');
+            const ws = new WebSocket(`${origin}/ws?access_token=${encodeURIComponent(user.accessToken)}`);
             sockets[i] = ws;
             const copies = new Map<string, number>();
             seen.set(i, copies);
@@ -346,12 +345,14 @@ async function main(): Promise<void> {
   const figures: Record<string, number | string> = { cpus: cpus().length, load_before: round(loadavg()[0] ?? 0, 1) };
   try {
     console.log(
-      `${INSTANCES} instances, ${USERS} sockets in threads of ${MEMBERS_PER_THREAD}, ${RATE} msg/s for ${SECONDS} s (${RATE * MEMBERS_PER_THREAD} deliveries/s); load average ${figures.load_before}`,
+      `${INSTANCES} instances, ${USERS} sockets in threads of ${MEMBERS_PER_THREAD}, ${RATE} msg/s for ${SECONDS} s ` +
+        `(${RATE * MEMBERS_PER_THREAD} deliveries/s); load average ${figures.load_before}`,
     );
     for (const kind of env.BENCH_ONLY === 'commits' ? [] : BROADCASTERS) {
       const r = await fanout(adminUrl, kind);
       console.log(
-        `${kind}: ${r.delivered}/${r.expected} delivered (${r.deliveredPerSecond}/s), lost ${r.lost}, duplicated ${r.duplicated}, errors ${r.errors}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
+        `${kind}: ${r.delivered}/${r.expected} delivered (${r.deliveredPerSecond}/s), lost ${r.lost}, ` +
+          `duplicated ${r.duplicated}, errors ${r.errors}, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms`,
       );
       Object.assign(figures, {
         [`${kind}_delivered_per_s`]: r.deliveredPerSecond,
@@ -365,7 +366,8 @@ async function main(): Promise<void> {
     if (env.BENCH_ONLY !== 'fanout') {
       const commits = await commitThroughput(adminUrl);
       console.log(
-        `message inserts/s, ${COMMIT_CLIENTS} connections: outbox trigger ${commits.outbox}, NOTIFY per insert ${commits.notify}, no trigger ${commits.none}`,
+        `message inserts/s, ${COMMIT_CLIENTS} connections: outbox trigger ${commits.outbox}, ` +
+          `NOTIFY per insert ${commits.notify}, no trigger ${commits.none}`,
       );
       Object.assign(figures, {
         commits_outbox_per_s: commits.outbox,

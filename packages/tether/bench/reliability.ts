@@ -29,9 +29,8 @@ const rows: Array<[string, string]> = [
   ['sessions open at the end', String(report.activeSessionsAtEnd)],
 ];
 const width = Math.max(...rows.map(([k]) => k.length));
-console.log(
-  `database outage of ${(Number(process.env.BENCH_OUTAGE_MS ?? 5_000) / 1_000).toFixed(1)} s under load, node ${process.version}`,
-);
+const outageS = Number(process.env.BENCH_OUTAGE_MS ?? 5_000) / 1_000;
+console.log(`database outage of ${outageS.toFixed(1)} s under load, node ${process.version}`);
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 console.log(`errors by code: ${JSON.stringify(report.errorsByCode)}`);
 console.log(

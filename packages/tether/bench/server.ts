@@ -72,7 +72,8 @@ async function serveBaseline(databaseUrl: string): Promise<string> {
   app.post<{ Params: { id: string }; Body: { content: string } }>('/threads/:id/messages', async (request, reply) => {
     const userId = request.headers['x-user-id'];
     const { rows } = await pool.query(
-      'INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3) RETURNING id, thread_id, content, created_at',
+      `INSERT INTO messages (thread_id, user_id, content) VALUES ($1, $2, $3)
+       RETURNING id, thread_id, content, created_at`,
       [request.params.id, userId, request.body.content],
     );
     const r = rows[0] as { id: string; thread_id: string; content: string; created_at: Date };
@@ -322,19 +323,27 @@ async function main(): Promise<void> {
     const baseline = await startChild('baseline', databaseUrl);
     children.push(tether.child, baseline.child);
     console.log(
-      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, pool max ${POOL_MAX}, node ${process.version}`,
+      `PostgreSQL ${db.serverVersion}${postgres ? ' (embedded, fsync off)' : ''}, pool max ${POOL_MAX}, ` +
+        `node ${process.version}`,
     );
     const only = env.BENCH_ONLY;
     const http = only === 'ws' ? {} : await httpBench(tether.url, baseline.url);
     if (only !== 'ws')
       console.log(
-        `HTTP POST /threads/:id/messages, ${HTTP_CONNECTIONS} connections, ${HTTP_ROUNDS} rounds × ${HTTP_ROUND_S} s: tether ${http.http_tether_rps} req/s (p99 ${http.http_tether_p99_ms} ms), baseline ${http.http_baseline_rps} req/s (p99 ${http.http_baseline_p99_ms} ms), ratio ${http.http_ratio} (goal ≥ 0.8)`,
+        `HTTP POST /threads/:id/messages, ${HTTP_CONNECTIONS} connections, ` +
+          `${HTTP_ROUNDS} rounds × ${HTTP_ROUND_S} s: ` +
+          `tether ${http.http_tether_rps} req/s (p99 ${http.http_tether_p99_ms} ms), ` +
+          `baseline ${http.http_baseline_rps} req/s (p99 ${http.http_baseline_p99_ms} ms), ` +
+          `ratio ${http.http_ratio} (goal ≥ 0.8)`,
       );
     baseline.child.kill('SIGTERM');
     const ws = only === 'http' ? {} : await wsBench(tether.url);
     if (only !== 'http')
       console.log(
-        `WebSocket: ${ws.ws_connections} connections (opened in ${ws.ws_open_seconds} s), ${ws.ws_rate_per_s} message.send/s for ${WS_SECONDS} s: delivered ${ws.ws_delivered}/${ws.ws_sent}, round trip through NOTIFY p50 ${ws.ws_p50_ms} ms, p99 ${ws.ws_p99_ms} ms (goal < 50); ack p50 ${ws.ws_ack_p50_ms} ms, p99 ${ws.ws_ack_p99_ms} ms; ${ws.ws_errors} error frames`,
+        `WebSocket: ${ws.ws_connections} connections (opened in ${ws.ws_open_seconds} s), ` +
+          `${ws.ws_rate_per_s} message.send/s for ${WS_SECONDS} s: delivered ${ws.ws_delivered}/${ws.ws_sent}, ` +
+          `round trip through NOTIFY p50 ${ws.ws_p50_ms} ms, p99 ${ws.ws_p99_ms} ms (goal < 50); ` +
+          `ack p50 ${ws.ws_ack_p50_ms} ms, p99 ${ws.ws_ack_p99_ms} ms; ${ws.ws_errors} error frames`,
       );
     console.log(JSON.stringify({ ...http, ...ws, pool_max: POOL_MAX, cpus: (await import('node:os')).cpus().length }));
   } finally {

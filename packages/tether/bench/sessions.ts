@@ -343,7 +343,8 @@ async function main(): Promise<void> {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (r: string[]): string => r.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ');
     console.log(
-      `PostgreSQL ${server.version} (embedded, fsync off), pool max ${POOL_MAX}, ${ROUNDS} rounds × ${ROUND_MS} ms, node ${process.version}`,
+      `PostgreSQL ${server.version} (embedded, fsync off), pool max ${POOL_MAX}, ${ROUNDS} rounds × ${ROUND_MS} ms, ` +
+        `node ${process.version}`,
     );
     console.log(line(header));
     for (const r of rows) console.log(line(r));

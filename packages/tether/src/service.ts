@@ -55,11 +55,17 @@ export async function startService(
     throw error;
   }
   if (announce) {
+    const pooler =
+      config.pooler === 'transaction'
+        ? `, sessions through the transaction-mode pooler at ${redact(config.databaseUrl ?? db.url)}`
+        : '';
     const where = db.embedded
       ? `embedded PostgreSQL ${db.serverVersion} on 127.0.0.1:${db.embedded.port}, data in ${db.embedded.dataDir}`
-      : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}${config.pooler === 'transaction' ? `, sessions through the transaction-mode pooler at ${redact(config.databaseUrl ?? db.url)}` : ''}`;
+      : `PostgreSQL ${db.serverVersion} at ${redact(db.url)}${pooler}`;
+    const endpoints = `WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard`;
     console.log(
-      `tether ${version}: listening on ${url} (WebSocket ${url.replace(/^http/, 'ws')}/ws, dashboard ${url}/dashboard); ${where}; schema version ${db.migrations.current}. Ctrl-C stops.`,
+      `tether ${version}: listening on ${url} (${endpoints}); ${where}; ` +
+        `schema version ${db.migrations.current}. Ctrl-C stops.`,
     );
   }
   let closing: Promise<void> | null = null;

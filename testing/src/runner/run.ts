@@ -90,13 +90,13 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
     );
     if (needingServices.length > 0 && !options.realServices) {
       const names = needingServices.map((category) => category.name).join(', ');
+      const one = needingServices.length === 1;
       const others = chosen.filter((category) => !category.services).map((category) => category.name);
+      const leaveOut =
+        others.length > 0 ? `, or leave ${one ? 'it' : 'them'} out with --category ${others.join(' --category ')}` : '';
       throw new UsageError(
-        `${names} ${needingServices.length === 1 ? 'needs' : 'need'} PostgreSQL (and the server it starts): add --real-services ` +
-          `(it uses DATABASE_URL when set, otherwise starts embedded PostgreSQL)` +
-          (others.length > 0
-            ? `, or leave ${needingServices.length === 1 ? 'it' : 'them'} out with --category ${others.join(' --category ')}`
-            : ''),
+        `${names} ${one ? 'needs' : 'need'} PostgreSQL (and the server it starts): add --real-services ` +
+          `(it uses DATABASE_URL when set, otherwise starts embedded PostgreSQL)${leaveOut}`,
       );
     }
     const report = newReport(options, selection, started);
@@ -120,9 +120,8 @@ export async function runUnified(options: RunnerOptions, io: RunnerIO, interrupt
     }
     if (selection.files.length === 0) {
       // a run that selects nothing is a mistake (a typo in --pattern), not a success
-      io.error(
-        `test:unified: no tests matched${options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`} in ${chosen.map((c) => c.name).join(', ')}`,
-      );
+      const pattern = options.pattern === undefined ? '' : ` --pattern ${JSON.stringify(options.pattern)}`;
+      io.error(`test:unified: no tests matched${pattern} in ${chosen.map((c) => c.name).join(', ')}`);
       report.exitCode = 1;
       report.durationMs = Date.now() - started;
       if (options.jsonOutput) writeReport(options.jsonOutput, report);
@@ -166,8 +165,9 @@ function chooseCategories(all: readonly Category[], named: readonly string[] | u
   if (named === undefined) return [...all];
   const unknown = named.filter((name) => !all.some((category) => category.name === name));
   if (unknown.length > 0) {
+    const known = all.map((c) => c.name).join(', ');
     throw new UsageError(
-      `unknown ${unknown.length === 1 ? 'category' : 'categories'} ${unknown.join(', ')}; known: ${all.map((c) => c.name).join(', ')}`,
+      `unknown ${unknown.length === 1 ? 'category' : 'categories'} ${unknown.join(', ')}; known: ${known}`,
     );
   }
   // run order is the config's, whatever order they were named in
@@ -290,16 +290,15 @@ function newReport(options: RunnerOptions, selection: Selection, started: number
 function printSummary(report: RunReport, io: RunnerIO): void {
   const parts = report.summary.categories
     .filter((category) => category.ran)
-    .map(
-      (category) =>
-        `${category.name} ${category.passed}/${category.total - category.skipped - category.todo} passed${category.failed ? `, ${category.failed} failed` : ''}`,
-    );
+    .map((category) => {
+      const ran = category.total - category.skipped - category.todo;
+      return `${category.name} ${category.passed}/${ran} passed${category.failed ? `, ${category.failed} failed` : ''}`;
+    });
   const notRun = report.summary.categories
     .filter((category) => !category.ran && category.files > 0)
     .map((category) => category.name);
-  io.log(
-    `test:unified: ${parts.join('; ') || 'nothing ran'}${report.errors.length ? `; ${plural(report.errors.length, 'error')} outside tests` : ''}`,
-  );
+  const outside = report.errors.length ? `; ${plural(report.errors.length, 'error')} outside tests` : '';
+  io.log(`test:unified: ${parts.join('; ') || 'nothing ran'}${outside}`);
   if (report.stoppedEarly)
     io.log(`test:unified: stopped early${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}`);
   // said again at the end, where a reader of a green run looks

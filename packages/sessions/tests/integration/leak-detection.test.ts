@@ -13,7 +13,7 @@ function openLeakySession(factory: SessionFactory) {
 }
 
 describe('leak detection and the maximum session lifetime', () => {
-  it('logs a session held past the threshold once, with the stack of the code that opened it, then "unleaked" when it returns', async () => {
+  it(`logs a session held past the threshold once, with its opener's stack, then "unleaked" on return`, async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({
       connectionString: db.url,
@@ -48,7 +48,7 @@ describe('leak detection and the maximum session lifetime', () => {
     }
   });
 
-  it('reports a withSession session whose callback runs past the threshold with the stack of the code awaiting it, at no cost per session', async () => {
+  it('reports an overlong withSession callback with the stack of the code awaiting it, at no cost', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({
       connectionString: db.url,
@@ -81,7 +81,7 @@ describe('leak detection and the maximum session lifetime', () => {
     }
   });
 
-  it('names the running statement of a one-statement session held past the threshold, and the code awaiting it', async () => {
+  it('names the running statement of an overlong one-statement session, and the code awaiting it', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({
       connectionString: db.url,
@@ -103,7 +103,7 @@ describe('leak detection and the maximum session lifetime', () => {
     }
   });
 
-  it('reports a withSession session that fails after the report once, rolls it back and passes the error on', async () => {
+  it('reports once a withSession session that fails after the report, rolls back, passes the error on', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({
       connectionString: db.url,

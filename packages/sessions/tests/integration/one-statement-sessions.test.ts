@@ -53,7 +53,7 @@ describe('one-statement sessions (factory.query)', () => {
     expect((await factory.query({ userId: alice }, "SELECT 1 FROM threads WHERE title = 'forged'")).rowCount).toBe(0);
   });
 
-  it('runs a repeated statement (prepared once, then batched with its context) correctly through failures', async () => {
+  it('runs a repeated statement (prepared once, then batched with its context) right through failures', async () => {
     const insert = 'INSERT INTO threads (user_id, title) VALUES ($1, $2) RETURNING title';
     for (const title of ['one', 'two', 'three']) {
       expect((await factory.query<{ title: string }>({ userId: bob }, insert, [bob, title])).rows).toEqual([{ title }]);
@@ -82,7 +82,7 @@ describe('one-statement sessions (factory.query)', () => {
     expect(factory.poolMetrics().dirtyEvicted).toBe(0);
   });
 
-  it('counts one query and one transaction in the session metrics of a handle committed with queryAndCommit', async () => {
+  it('counts one query and one transaction for a handle committed with queryAndCommit', async () => {
     const session = await factory.openSession({ userId: alice });
     await session.queryAndCommit('SELECT 1');
     await session.commit();
@@ -91,7 +91,7 @@ describe('one-statement sessions (factory.query)', () => {
   });
 });
 
-describe('withSession callbacks that return their one statement (sent as the whole transaction, in one round trip)', () => {
+describe('withSession callbacks that return their one statement (the whole transaction, one round trip)', () => {
   it("commits with the user's context and Row-Level Security, as a longer session would", async () => {
     const inserted = await factory.withSession({ userId: alice, requestId: 'whole-1' }, (s) =>
       s.query<{ title: string }>('INSERT INTO threads (title) VALUES ($1) RETURNING title', ['whole transaction']),
@@ -130,7 +130,7 @@ describe('withSession callbacks that return their one statement (sent as the who
     expect(count.rows[0]?.n).toBe('1');
   });
 
-  it('runs LOCK TABLE (refused outside a transaction block) after BEGIN, from withSession and from factory.query', async () => {
+  it('runs LOCK TABLE (transaction blocks only) after BEGIN, from withSession and from factory.query', async () => {
     await factory.withSession({ userId: 'system' }, (s) => s.query('LOCK TABLE threads IN SHARE MODE'));
     await factory.query({ userId: 'system' }, 'LOCK TABLE threads IN SHARE MODE');
     expect(factory.poolMetrics().dirtyEvicted).toBe(0);

@@ -26,11 +26,12 @@ const bob = '00000000-0000-4000-8000-00000000000b';
 await provision(url); // the roles and grants the sessions need
 const factory = new SessionFactory({ connectionString: url, max: 2 });
 const health = await factory.health();
-await factory.withSession({ userId: alice }, (s) => s.query('INSERT INTO notes (owner, body) VALUES ($1, $2)', [alice, 'hello']));
+const insert = 'INSERT INTO notes (owner, body) VALUES ($1, $2)';
+await factory.withSession({ userId: alice }, (s) => s.query(insert, [alice, 'hello']));
 const mine = await factory.query({ userId: alice }, 'SELECT body FROM notes');
 const theirs = await factory.query({ userId: bob }, 'SELECT body FROM notes');
 const forged = await factory
-  .withSession({ userId: bob }, (s) => s.query('INSERT INTO notes (owner, body) VALUES ($1, $2)', [alice, 'forged']))
+  .withSession({ userId: bob }, (s) => s.query(insert, [alice, 'forged']))
   .then(() => 'accepted', (error) => error.code);
 const opened = factory.poolMetrics().sessionsOpened;
 await factory.close();
@@ -52,7 +53,7 @@ afterAll(async () => {
 });
 
 describe('@tether/sessions from its packed tarball', () => {
-  it('installs alone into an empty folder and runs an app: health, a user session under Row-Level Security', async () => {
+  it('installs alone into an empty folder and runs an app: health, a user session under RLS', async () => {
     expect(existsSync(path.join(packageDir, 'dist/index.js')), 'build first (tsc -b): the tarball packs dist/').toBe(
       true,
     );

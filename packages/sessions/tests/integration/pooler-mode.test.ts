@@ -27,7 +27,8 @@ afterAll(async () => {
 });
 
 /** The connection's own settings (what RESET restores: startup parameters included) and what is prepared on it. */
-const CONNECTION_STATE = `SELECT (SELECT reset_val FROM pg_settings WHERE name = 'statement_timeout') AS statement_timeout,
+const CONNECTION_STATE = `SELECT
+  (SELECT reset_val FROM pg_settings WHERE name = 'statement_timeout') AS statement_timeout,
   (SELECT reset_val FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout') AS idle_timeout,
   (SELECT count(*)::int FROM pg_prepared_statements) AS prepared,
   current_user AS "currentUser", current_setting('statement_timeout') AS "statementTimeout",

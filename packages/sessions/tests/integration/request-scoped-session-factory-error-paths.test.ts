@@ -21,7 +21,7 @@ beforeAll(async () => {
 afterAll(() => db.drop());
 
 describe('request-scoped session factory error paths', () => {
-  it('database connection error raises DatabaseUnavailableError with the driver error as cause, not an attribute error', async () => {
+  it("database connection error raises DatabaseUnavailableError caused by the driver's error", async () => {
     const logs = captureLogger();
     // a port where nothing listens: connection refused
     const factory = new SessionFactory({
@@ -68,7 +68,7 @@ describe('request-scoped session factory error paths', () => {
     }
   });
 
-  it('session factory pool exhaustion error: extra sessions fail with PoolExhaustedError within the acquire timeout, never hang', async () => {
+  it('session factory pool exhaustion error: PoolExhaustedError within the acquire timeout, no hang', async () => {
     const max = 3;
     const extra = 2;
     const acquireTimeoutMs = 400;
@@ -96,7 +96,7 @@ describe('request-scoped session factory error paths', () => {
     }
   });
 
-  it('session metrics creation and error logging: the logged context has the right field names and values, and the caller gets the original error', async () => {
+  it('session metrics creation and error logging: right fields logged, the caller gets the error', async () => {
     const logs = captureLogger();
     const factory = new SessionFactory({ connectionString: db.url, logger: logs.logger });
     let seen: SessionMetrics | undefined;

@@ -22,7 +22,7 @@ const titles = async (): Promise<string[]> =>
   );
 
 describe('session handles', () => {
-  it('commits an explicit handle with commit() and rolls back one that is disposed by await using without it', async () => {
+  it('commits a handle with commit(), and rolls back one disposed by await using without it', async () => {
     {
       await using session = await factory.openSession({ userId });
       await session.query("INSERT INTO threads (title) VALUES ('kept')");

@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 describe("pg's internals that wire.ts relies on", () => {
-  it('are those of the pg version wire.ts was checked against (an upgrade must re-check them, then bump PG_VERSION_CHECKED)', () => {
+  it('are those of the pg version wire.ts was checked against (on upgrade: re-check, bump PG_VERSION_CHECKED)', () => {
     const require = createRequire(import.meta.url);
     const installed = JSON.parse(readFileSync(require.resolve('pg/package.json'), 'utf8')) as { version: string };
     expect(

@@ -127,7 +127,8 @@ describe("withSession's first statement, batched with BEGIN and the context", ()
       expect(metrics).toMatchObject({ dirtyEvicted: 0, activeSessions: 0 });
       const context = await factory.withSession({ userId: bob, requestId: 'batch-1' }, (s) =>
         s.query<{ role: string; name: string; uid: string }>(
-          "SELECT current_user AS role, current_setting('application_name') AS name, current_setting('app.user_id') AS uid",
+          `SELECT current_user AS role, current_setting('application_name') AS name,
+                  current_setting('app.user_id') AS uid`,
         ),
       );
       expect(context.rows[0]).toEqual({ role: 'tether_app', name: 'tether:batch-1', uid: bob });

@@ -11,7 +11,7 @@ function recordingFactory(): { factory: SessionFactory; sent: string[] } {
 }
 
 describe('round trips of a withSession session', () => {
-  it('sends a callback that only returns its one statement as the whole transaction: one batch, no BEGIN, no COMMIT', async () => {
+  it("sends a callback's one returned statement as the whole transaction: one batch, no BEGIN, no COMMIT", async () => {
     const { factory, sent } = recordingFactory();
     await factory.withSession({ userId: USER }, (s) => s.query('SELECT 1'));
     expect(sent).toEqual(['tether:context + SELECT 1']);
@@ -37,7 +37,7 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
-  it('runs statements PostgreSQL allows only in a transaction block after BEGIN (BEGIN … COMMIT in one write), in withSession and in factory.query', async () => {
+  it('runs transaction-block-only statements after BEGIN (BEGIN … COMMIT in one write), both ways', async () => {
     const { factory, sent } = recordingFactory();
     await factory.withSession({ userId: USER }, (s) => s.query('LOCK TABLE threads IN SHARE MODE'));
     await factory.query({ userId: USER }, '  savepoint before_change');
@@ -54,7 +54,7 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
-  it('sends a statement issued before the callback throws; the connection, with the statement unanswered, is evicted', async () => {
+  it('sends a statement issued before the callback throws, and evicts the connection it left unanswered', async () => {
     const { factory, sent } = recordingFactory();
     const failure = factory.withSession({ userId: USER }, (s) => {
       void s.query('SELECT 1');
@@ -66,7 +66,7 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
-  it('sends a held statement before anything else the callback does with the session: commit, queryAndCommit', async () => {
+  it('sends a held statement before anything else the callback does: commit, queryAndCommit', async () => {
     const { factory, sent } = recordingFactory();
     // committing without awaiting the statement: as before, the statement is sent and the connection, with the
     // statement unanswered, is evicted rather than lent again
@@ -86,7 +86,7 @@ describe('round trips of a withSession session', () => {
     await factory.close();
   });
 
-  it('refuses a statement after a one-statement transaction ended, instead of running it outside the transaction', async () => {
+  it('refuses a statement after a one-statement transaction ended, rather than run it outside it', async () => {
     const { factory, sent } = recordingFactory();
     const session = await factory.openSession({ userId: USER });
     await session.queryAndCommit('SELECT 1');

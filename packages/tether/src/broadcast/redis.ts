@@ -38,7 +38,8 @@ export class RedisBroadcaster implements Broadcaster {
     };
     this.publisher = new Redis(options.url, { ...common, connectionName: 'tether-publisher' });
     this.reader = new Redis(options.url, { ...common, connectionName: 'tether-reader' });
-    for (const client of [this.publisher, this.reader]) client.on('error', () => {}); // reported by the commands that fail
+    // a client's errors are reported by the commands that fail
+    for (const client of [this.publisher, this.reader]) client.on('error', () => {});
   }
 
   async start(handlers: BroadcastHandlers): Promise<void> {

@@ -21,7 +21,8 @@ async function platformPackage(): Promise<PlatformPackage> {
     return (await import(name)) as PlatformPackage;
   } catch (cause) {
     throw new Error(
-      `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name} is not installed); set DATABASE_URL to use an external server`,
+      `no embedded PostgreSQL binaries for ${os.platform()}-${os.arch()} (${name} is not installed); ` +
+        'set DATABASE_URL to use an external server',
       { cause },
     );
   }

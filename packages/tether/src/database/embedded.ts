@@ -44,7 +44,8 @@ export class ClusterInUseError extends ConfigurationError {
     readonly url: string,
   ) {
     super(
-      `data directory ${dataDir} is in use by a running tether (pid ${ownerPid}); stop it first or choose another --data-dir`,
+      `data directory ${dataDir} is in use by a running tether (pid ${ownerPid}); ` +
+        'stop it first or choose another --data-dir',
     );
   }
 }

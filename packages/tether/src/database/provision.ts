@@ -75,7 +75,8 @@ export async function provisionDatabase(options: DatabaseOptions): Promise<Provi
   try {
     await client.connect();
     const { rows } = await client.query<{ server_version_num: string; server_version: string }>(
-      "SELECT current_setting('server_version_num') AS server_version_num, current_setting('server_version') AS server_version",
+      `SELECT current_setting('server_version_num') AS server_version_num,
+              current_setting('server_version') AS server_version`,
     );
     const row = rows[0];
     if (!row || Number(row.server_version_num) < MIN_SERVER_VERSION) {

@@ -134,7 +134,8 @@ export class ServerMetrics {
     );
     this.family(
       'tether_pool_exhaustion_total',
-      'Times the pool was exhausted (the same count as tether_pool_connection_timeout_total, kept for dashboards that use this name)',
+      'Times the pool was exhausted (the same count as tether_pool_connection_timeout_total, ' +
+        'kept for dashboards that use this name)',
       'counter',
       pool((p) => p.acquireTimeouts),
     );

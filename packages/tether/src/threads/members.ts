@@ -37,7 +37,9 @@ export async function addMember(db: StatementRunner, threadId: string, email: st
             SELECT $1::uuid, target.id FROM target, visible WHERE visible.ok
             ON CONFLICT (thread_id, user_id) DO NOTHING
             RETURNING user_id)
-     SELECT (SELECT ok FROM visible) AS visible, (SELECT id FROM target) AS user_id, (SELECT email FROM target) AS email,
+     SELECT (SELECT ok FROM visible) AS visible,
+            (SELECT id FROM target) AS user_id,
+            (SELECT email FROM target) AS email,
             EXISTS (SELECT 1 FROM inserted) AS added`,
     [threadId, email],
   );

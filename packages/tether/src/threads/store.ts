@@ -103,7 +103,8 @@ export async function postMessage(
     if (rows[0]) return message(rows[0]);
     // the earlier attempt committed while this statement waited on it: its row is newer than our snapshot
     const prior = await db.query<MessageRow>(
-      'SELECT id, thread_id, content, created_at FROM messages WHERE client_message_id = $1 AND user_id = tether_current_user_id()',
+      `SELECT id, thread_id, content, created_at FROM messages
+        WHERE client_message_id = $1 AND user_id = tether_current_user_id()`,
       [clientMessageId],
     );
     if (prior.rows[0]) return message(prior.rows[0]);

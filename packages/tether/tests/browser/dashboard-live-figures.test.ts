@@ -109,7 +109,7 @@ describe('dashboard figures in Chromium', () => {
     await page.close();
   });
 
-  it("shows a caller's own 404 (a write refused by Row-Level Security) as information with their email, not a red alarm", async () => {
+  it("shows a caller's own 404 (a write RLS refused) as information with their email, not an alarm", async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signIn(page);
     const refused = await api(server.url, `/threads/${threadId}/messages`, {
@@ -128,7 +128,7 @@ describe('dashboard figures in Chromium', () => {
     await page.close();
   });
 
-  it('shows a banner while the database is stopped, with no traffic at all, and removes it when the database is back', async () => {
+  it('shows a banner while the database is stopped, even with no traffic, and removes it once it is back', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signIn(page);
     expect(await page.locator('#database-banner').isHidden()).toBe(true);

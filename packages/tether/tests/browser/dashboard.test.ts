@@ -91,7 +91,7 @@ describe('live dashboard in Chromium', () => {
     await page.close();
   });
 
-  it('shows pool figures and charts that move under load, the breaker opening when the database stops, and recovery', async () => {
+  it('shows pool figures and charts moving under load, the breaker opening on an outage, and recovery', async () => {
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     await signIn(page, admin);
     await expect.poll(() => page.locator('#connection').textContent(), { timeout: 10_000 }).toBe('Live');

@@ -26,7 +26,7 @@ function postmasterPid(dataDir: string): number {
 }
 
 describe('CLI commands beside a running server', () => {
-  it('admin grant, migrate and a second serve on the same data directory leave the running server and its database up', async () => {
+  it('admin grant, migrate and a second serve on its data directory leave the running server up', async () => {
     const dataDir = EmbeddedPostgres.temporaryDataDir('tether-beside-');
     dirs.push(dataDir);
     const { child, url } = await serveIn(dataDir);
@@ -46,7 +46,8 @@ describe('CLI commands beside a running server', () => {
     const second = await runCli(['serve', '--port', '0', '--data-dir', dataDir]);
     expect(second.code).toBe(2);
     expect(second.stderr.trim()).toBe(
-      `tether: data directory ${dataDir} is in use by a running tether (pid ${child.pid}); stop it first or choose another --data-dir`,
+      `tether: data directory ${dataDir} is in use by a running tether (pid ${child.pid}); ` +
+        'stop it first or choose another --data-dir',
     );
 
     // the same postmaster still serves, and the server is ready

@@ -73,7 +73,8 @@ describe('notifications missed while the LISTEN connection is down', () => {
     });
     await socket.next((f) => f.type === 'message' && (f.message as { id: string }).id === after.body.id, 10_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(socket.frames.filter((f) => f.type === 'message')).toEqual([]); // both were taken by next(): no duplicate left
+    // both were taken by next(): no duplicate is left
+    expect(socket.frames.filter((f) => f.type === 'message')).toEqual([]);
     await socket.close();
   }, 60_000);
 });

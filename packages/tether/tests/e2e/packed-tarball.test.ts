@@ -40,7 +40,7 @@ async function pack(dir: string): Promise<{ tarball: string; files: string[] }> 
 }
 
 describe('tether from its packed tarball', () => {
-  it('installs into an empty folder, and `npx tether serve` serves the dashboard, its assets and the API documents', async () => {
+  it('installs into an empty folder; `npx tether serve` serves the dashboard, assets, API documents', async () => {
     const sessions = await pack(path.join(packages, 'sessions'));
     const tether = await pack(path.join(packages, 'tether'));
     expect(tether.files.filter((f) => f.startsWith('src/'))).toEqual([]);

@@ -38,7 +38,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 }
 
 describe('tether serve', () => {
-  it('starts on embedded PostgreSQL, prints its URL, keeps a secret in the data directory, and on SIGTERM closes WebSockets with 1001 and stops PostgreSQL', async () => {
+  it('starts on embedded PostgreSQL, prints its URL, keeps its secret; on SIGTERM closes 1001, stops it', async () => {
     const dataDir = EmbeddedPostgres.temporaryDataDir('tether-serve-');
     dirs.push(dataDir);
     const { child, url } = await serve(['--data-dir', dataDir]);
@@ -65,7 +65,7 @@ describe('tether serve', () => {
     expect(await exited(again.child)).toBe(0);
   });
 
-  it('npm start hands a SIGTERM sent to npm (as a process manager or `timeout` sends it) to the server, which stops PostgreSQL', async () => {
+  it('npm start hands a SIGTERM sent to npm (by a process manager) to the server, which stops PostgreSQL', async () => {
     const dataDir = EmbeddedPostgres.temporaryDataDir('tether-npm-start-');
     dirs.push(dataDir);
     const { child: npm, output } = await npmStart(dataDir);

@@ -58,7 +58,7 @@ function expectNoMaskedErrors(server: TestServer): void {
 }
 
 describe('session metrics with real authentication', () => {
-  it('websocket auth session metrics integration: a WebSocket opened with a real login runs every frame in a measured session, is linked to its login session and is counted in the metrics', async () => {
+  it('websocket auth session metrics integration: every frame in a measured session, linked and counted', async () => {
     const { db, server } = await scratchServer();
     const user = await registerAndLogin(server.url);
     const before = server.server.factory.poolMetrics();
@@ -131,7 +131,7 @@ describe('session metrics with real authentication', () => {
     expectNoMaskedErrors(server);
   });
 
-  it('multi-user concurrent session metrics: 20 users sending 10 messages each at once see only their own threads, and the metrics add up', async () => {
+  it('multi-user concurrent session metrics: 20 users at once see only their own threads; metrics add up', async () => {
     const { server } = await scratchServer({ pool: { max: 10 } });
     const USERS = 20;
     const MESSAGES = 10;
@@ -219,7 +219,7 @@ describe('session metrics with real authentication', () => {
     expectNoMaskedErrors(server);
   });
 
-  it('session metrics database auth error integration: a stopped database and wrong credentials give typed errors, leak no sessions, and the server recovers by itself', async () => {
+  it('session metrics database auth error integration: typed errors, no leaked sessions, recovery', async () => {
     const postgres = await startPrivatePostgres();
     let current: EmbeddedPostgres = postgres;
     cleanup.push(() => current.stop());
@@ -342,7 +342,7 @@ describe('session cleanup auth scenarios', () => {
     expectNoMaskedErrors(server);
   });
 
-  it('logout ends that login session only: its WebSocket closes with 4401, its refresh token stops working', async () => {
+  it('logout ends that login only: its WebSocket closes with 4401, its refresh token stops working', async () => {
     const { server } = await scratchServer(SHORT_LIVED);
     const user = await registerAndLogin(server.url);
     const second = await login(server.url, user.email, user.password);

@@ -32,14 +32,18 @@ async function requestInFlight(url: string): Promise<{ finish(): void }> {
   socket.on('error', () => {});
   await new Promise((resolve) => socket.once('connect', resolve));
   const body = JSON.stringify({ email: 'nobody@example.com', password: 'not-the-password' });
-  socket.write(
-    `POST /auth/login HTTP/1.1\r\nHost: ${hostname}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`,
-  );
+  const head = [
+    'POST /auth/login HTTP/1.1',
+    `Host: ${hostname}`,
+    'Content-Type: application/json',
+    `Content-Length: ${body.length}`,
+  ];
+  socket.write(`${head.join('\r\n')}\r\n\r\n${body.slice(0, 5)}`);
   return { finish: () => void socket.end(body.slice(5)) };
 }
 
 describe('shutdown signals', () => {
-  it('a second SIGINT during shutdown is ignored: exit 0, WebSockets closed with 1001, PostgreSQL stopped', async () => {
+  it('ignores a second SIGINT during shutdown: exit 0, WebSockets closed with 1001, PostgreSQL stopped', async () => {
     const dir = dataDir('tether-sigint-');
     const { child, url, output } = await serveCli(['--data-dir', dir], { TETHER_LOG_LEVEL: 'info' });
     children.push(child);

@@ -53,7 +53,7 @@ describe('sessions through PgBouncer in transaction mode', () => {
   });
 
   test(
-    "20 concurrent users never see one another's rows or settings, and no prepared statement is left on a server connection",
+    "20 concurrent users never see one another's rows or settings; no prepared statement is left behind",
     { timeout: 60_000 },
     async () => {
       const backends = new Set<number>();
@@ -128,7 +128,7 @@ describe('sessions through PgBouncer in transaction mode', () => {
     },
   );
 
-  test('a statement PostgreSQL runs only in a transaction block, and a failed statement, leave the connection clean', async () => {
+  test('a transaction-block-only statement and a failed statement leave the connection clean', async () => {
     const [userId] = users as [string];
     await factory.withSession({ userId }, (s) => s.query('LOCK TABLE threads IN SHARE MODE'));
     await expect(factory.query({ userId }, 'SELECT 1/0')).rejects.toMatchObject({ code: '22012' });
@@ -168,7 +168,8 @@ describe('the checks above would catch a leak', () => {
 
   test("a session-level SET made through PgBouncer shows on other clients' transactions", async () => {
     const leaker = await connect();
-    await leaker.query("SET statement_timeout = '4321ms'"); // outlives its transaction: the bug the test above looks for
+    // outlives its transaction: the bug the test above looks for
+    await leaker.query("SET statement_timeout = '4321ms'");
     const others = await Promise.all(Array.from({ length: 12 }, () => connect()));
     const timeouts = await Promise.all(
       others.map(

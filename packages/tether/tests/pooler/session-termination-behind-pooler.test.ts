@@ -33,7 +33,8 @@ async function sleepersOnServer(): Promise<number> {
   await admin.connect();
   try {
     const { rows } = await admin.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'",
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND query LIKE 'SELECT pg_sleep(30)%' AND state = 'active'`,
     );
     return rows[0]?.n ?? 0;
   } finally {

@@ -136,7 +136,7 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
     ).toBe(true);
   }, 90_000);
 
-  it('publishes, from another instance, what a writer committed but never published (a crash between the two)', async () => {
+  it('publishes from another instance what a writer committed but never published (a crash between)', async () => {
     // a writer that committed and died before publishing leaves exactly this: the row and its outbox event
     const writer = new pg.Client({ connectionString: db.url });
     await writer.connect();
@@ -153,7 +153,7 @@ describe.each(Object.keys(brokers) as Array<keyof typeof brokers>)('with %s as t
     await expectEachOnce(sockets, [id]);
   });
 
-  it("ends a removed member's subscription, and closes a revoked login's sockets with 4401, on other instances", async () => {
+  it("ends a removed member's subscription, closes a revoked login's sockets (4401), on other instances", async () => {
     const started = Date.now();
     expect(
       (await api(url(0), `/threads/${threadId}/members/${carol.id}`, { token: alice.accessToken, method: 'DELETE' }))

@@ -3,7 +3,7 @@ import { runOutageScenario } from '@tether/testing';
 
 // The database goes away for five seconds while HTTP and WebSocket clients keep writing (issue: reliability).
 describe('database outage under load', () => {
-  it('answers every write with an acknowledgement or a typed error, loses and duplicates nothing, and recovers by itself', async () => {
+  it('answers every write with an ack or a typed error, loses and duplicates nothing, recovers by itself', async () => {
     const report = await runOutageScenario({
       httpWriters: 4,
       wsWriters: 3,

@@ -29,7 +29,7 @@ const from = (address: string): Record<string, string> => ({ 'x-forwarded-for': 
 const codeOf = (body: unknown): string | undefined => (body as { error?: { code?: string } }).error?.code;
 
 describe('fair limits', () => {
-  it("refuses a user's socket beyond limits.websocketsPerUser with close code 4429 websocket_limit_reached", async () => {
+  it("refuses a user's socket beyond limits.websocketsPerUser with 4429 websocket_limit_reached", async () => {
     const user = await registerAndLogin(file.server.url);
     const sockets = await Promise.all([1, 2, 3].map(() => openSocket(file.server.wsUrl, user.accessToken)));
     const refused = await openSocket(file.server.wsUrl, user.accessToken);
@@ -43,7 +43,7 @@ describe('fair limits', () => {
     await Promise.all([again, theirs, ...sockets.slice(1)].map((s) => s?.close()));
   });
 
-  it('answers a user past the per-user rate 429 rate_limited with Retry-After, over HTTP and WebSocket alike', async () => {
+  it('answers a user past the per-user rate 429 rate_limited with Retry-After, on HTTP and WebSocket', async () => {
     const [greedy, other] = await Promise.all([registerAndLogin(file.server.url), registerAndLogin(file.server.url)]);
     const answers = await Promise.all(
       Array.from({ length: 30 }, () => api(file.server.url, '/threads', { token: greedy.accessToken })),
@@ -74,7 +74,7 @@ describe('fair limits', () => {
     await socket.close();
   });
 
-  it('keeps a refused HTTP client waiting (limits.refusalPauseMs): retrying at once costs the server a timer', async () => {
+  it('keeps a refused HTTP client waiting (limits.refusalPauseMs): a retry at once costs a timer', async () => {
     const greedy = await registerAndLogin(file.server.url);
     await Promise.all(
       Array.from({ length: 12 }, () => api(file.server.url, '/threads', { token: greedy.accessToken })),
@@ -143,7 +143,7 @@ describe('the per-IP request limit', () => {
     await drop?.();
   });
 
-  it('answers an address past limits.ipRequestBurst 429 before reading the body, WebSocket upgrades included', async () => {
+  it('answers an address past limits.ipRequestBurst 429 before reading the body, upgrades included', async () => {
     const db = await createScratchDatabase(inject('adminDatabaseUrl'));
     drop = () => db.drop();
     server = await startTestServer({

@@ -90,10 +90,11 @@ function rawExchange(raw: string): Promise<string> {
 }
 
 function describeRequest(r: RawRequest): string {
+  const text = String(r.body);
   const body =
     r.body === undefined
       ? ''
-      : ` body=${JSON.stringify(String(r.body).slice(0, 200))}${String(r.body).length > 200 ? `… (${String(r.body).length} chars)` : ''}`;
+      : ` body=${JSON.stringify(text.slice(0, 200))}${text.length > 200 ? `… (${text.length} chars)` : ''}`;
   return `${r.method ?? 'GET'} ${r.path.slice(0, 200)} headers=${JSON.stringify(r.headers ?? {}).slice(0, 300)}${body}`;
 }
 
@@ -242,7 +243,7 @@ async function fuzz<T>(
 // ---- properties --------------------------------------------------------------------------------------------
 
 describe('hostile HTTP input', () => {
-  it('every POST route answers arbitrary JSON bodies (wrong types, odd unicode, SQL-looking text, limits) with 2xx or a documented 4xx', async () => {
+  it('every POST route answers arbitrary JSON bodies with 2xx or a documented 4xx', async () => {
     await fuzz(
       fc.tuple(fc.constantFrom(...POST_ROUTES), anyBody),
       async ([route, body]) => {
@@ -273,7 +274,7 @@ describe('hostile HTTP input', () => {
     );
   });
 
-  it('arbitrary path parameters and query strings (../, %00, bad percent-encoding, unicode, very long) are a 4xx, never a 5xx', async () => {
+  it('arbitrary path parameters and query strings (../, %00, bad encoding, unicode) are a 4xx, never 5xx', async () => {
     const rawSegments = [
       '..',
       '../..',
@@ -346,12 +347,13 @@ describe('hostile HTTP input', () => {
     );
   });
 
-  it('bad Authorization headers (garbage, alg none, huge, wrong scheme) are a 401 with a token code on every authenticated route', async () => {
+  it('bad Authorization headers (garbage, alg none, huge) are a 401 with a token code on every route', async () => {
     const now = Math.floor(Date.now() / 1000);
     const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString('base64url');
     const [h, p, s] = alice.accessToken.split('.') as [string, string, string];
+    const aliceClaims = { sub: alice.id, sid: alice.sessionId, iss: 'tether', aud: 'tether-api' };
     const tokens = [
-      `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: alice.id, sid: alice.sessionId, iss: 'tether', aud: 'tether-api', exp: now + 600 })}.`,
+      `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...aliceClaims, exp: now + 600 })}.`,
       `${b64({ alg: 'none' })}.${p}.`,
       `${b64({ alg: 'HS512', typ: 'JWT' })}.${p}.${s}`,
       `${b64({ alg: 'RS256', typ: 'JWT' })}.${p}.${s}`,
@@ -414,7 +416,7 @@ describe('hostile HTTP input', () => {
     expect((await api(server.url, '/threads', { token: alice.accessToken })).status).toBe(200);
   });
 
-  it('non-JSON content types and invalid JSON are a 415 or 400, and odd X-Request-Id / Idempotency-Key headers are handled', async () => {
+  it('non-JSON types and invalid JSON are a 415 or 400; odd X-Request-Id / Idempotency-Key are handled', async () => {
     const contentType = fc.constantFrom(
       'text/plain',
       'application/xml',
@@ -521,7 +523,7 @@ describe('hostile HTTP input', () => {
     );
   });
 
-  it('requests the HTTP parser refuses (headers or URL too large, malformed request lines) get a 4xx in the contract shape', async () => {
+  it('requests the HTTP parser refuses (too large, malformed) get a 4xx in the contract shape', async () => {
     const huge = await send({
       method: 'GET',
       path: '/threads',
@@ -689,7 +691,7 @@ describe('hostile HTTP input', () => {
     ).toBe(200);
   });
 
-  it('a flood of concurrent hostile requests leaves the server answering /health and /ready, with no error logged', async () => {
+  it('a flood of hostile requests leaves /health and /ready answering, with no error logged', async () => {
     const started = Date.now();
     const flood = Array.from({ length: 300 }, (_, i) => {
       const kind = i % 4;

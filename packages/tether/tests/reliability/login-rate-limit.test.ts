@@ -26,7 +26,7 @@ function expectLimited(response: ApiResponse<ErrorBody>): void {
 }
 
 describe('login rate limiting', () => {
-  it(`after ${LIMIT} failed logins for one account, every attempt is a 429 with Retry-After — the right password too — and other accounts are unaffected`, async () => {
+  it(`after ${LIMIT} failed logins, every try is a 429 (right password too); other accounts are not`, async () => {
     const [victim, bystander] = await Promise.all([
       registerAndLogin(file.server.url),
       registerAndLogin(file.server.url),
@@ -54,7 +54,7 @@ describe('login rate limiting', () => {
     expect((await api(file.server.url, '/threads', { token: victim.accessToken })).status).toBe(200);
   });
 
-  it('an unknown address is limited exactly like a known one (no account enumeration through the limiter)', async () => {
+  it('limits an unknown address exactly like a known one (no account enumeration through the limiter)', async () => {
     const known = await registerAndLogin(file.server.url);
     const unknown = `nobody-${Date.now()}@example.com`;
     const answers = async (email: string): Promise<number[]> => {

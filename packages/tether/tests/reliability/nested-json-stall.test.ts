@@ -18,7 +18,9 @@ const FLAT_BODY = `{"email":"${'x'.repeat(NESTED_BODY.length - 12)}"}`;
  * (about 20 times more before the depth limit). Both are measured in the same run: the machine may be loaded.
  */
 function expectNoWorseThanFlat(nested: Measured, flat: Measured, what: string): void {
-  const detail = `${what}: event-loop delay p99 ${nested.stallP99Ms.toFixed(1)} ms nested vs ${flat.stallP99Ms.toFixed(1)} ms flat; ${nested.sent} vs ${flat.sent} sent`;
+  const detail =
+    `${what}: event-loop delay p99 ${nested.stallP99Ms.toFixed(1)} ms nested ` +
+    `vs ${flat.stallP99Ms.toFixed(1)} ms flat; ${nested.sent} vs ${flat.sent} sent`;
   expect(nested.stallP99Ms, detail).toBeLessThan(Math.max(2 * flat.stallP99Ms, flat.stallP99Ms + 25));
   expect(nested.sent, detail).toBeGreaterThanOrEqual(flat.sent / 2);
 }
@@ -47,7 +49,7 @@ async function abuse(send: () => Promise<void>): Promise<Measured> {
 }
 
 describe('deeply nested JSON', () => {
-  it('an anonymous HTTP body nested 524,000 levels deep is a 400 nesting_too_deep that does not stall the event loop', async () => {
+  it('an HTTP body nested 524,000 levels deep is a 400 nesting_too_deep and does not stall the loop', async () => {
     const codes = new Set<string>();
     const register = (body: string) => async (): Promise<void> => {
       const response = await fetch(`${file.server.url}/auth/register`, {
@@ -78,7 +80,7 @@ describe('deeply nested JSON', () => {
     expect(((await beyond.json()) as { error: { code: string } }).error.code).toBe('nesting_too_deep');
   });
 
-  it('a WebSocket frame nested 524,000 levels deep gets an error frame at once, and the socket stays open', async () => {
+  it('a WebSocket frame nested 524,000 levels deep gets an error frame at once; the socket stays open', async () => {
     const user = await registerAndLogin(file.server.url);
     const sockets = await Promise.all(Array.from({ length: 4 }, () => openSocket(file.server.wsUrl, user.accessToken)));
     let next = 0;

@@ -40,7 +40,7 @@ async function forMs(ms: number, workers: number, work: (worker: number, i: numb
 }
 
 describe('session faults under load', () => {
-  it('backends terminated mid-transaction: typed errors, no acknowledged write lost, no failed write kept, no dirty reuse', async () => {
+  it('backends killed mid-transaction: typed errors, no ack lost, no failed write kept, no dirty reuse', async () => {
     const factory = new SessionFactory({
       connectionString: db.url,
       max: 8,
@@ -55,7 +55,9 @@ describe('session faults under load', () => {
       let kills = 0;
       while (killing) {
         const { rowCount } = await admin.query(
-          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'tether:%' AND pid <> pg_backend_pid() LIMIT 2",
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name LIKE 'tether:%' AND pid <> pg_backend_pid()
+            LIMIT 2`,
         );
         kills += rowCount ?? 0;
         await new Promise((r) => setTimeout(r, 40));
@@ -99,7 +101,8 @@ describe('session faults under load', () => {
       [...failed].map((key) =>
         factory.withSession({ userId }, (s) =>
           s.query(
-            'INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2) ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING',
+            `INSERT INTO messages (thread_id, content, client_message_id) VALUES ($1, $2, $2)
+             ON CONFLICT (user_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING`,
             [threadId, key],
           ),
         ),
@@ -122,7 +125,7 @@ describe('session faults under load', () => {
     await factory.close();
   });
 
-  it('a pool storm at ten times the pool size fails the excess with PoolExhaustedError inside the acquire timeout, without hanging or leaking', async () => {
+  it('a pool storm at ten times the pool size fails the excess with PoolExhaustedError in time, no leak', async () => {
     const max = 4;
     const acquireTimeoutMs = 300;
     const factory = new SessionFactory({ connectionString: db.url, max, acquireTimeoutMs });

@@ -47,7 +47,7 @@ function openAndCloseAtOnce(token: string): Promise<void> {
 }
 
 describe('WebSocket links of a login session', () => {
-  it('opening and closing sockets at once, 300 times, leaves no id linked (GET /auth/sessions and the metric return to 0)', async () => {
+  it('opening and closing sockets at once, 300 times, leaves no id linked (API and metric back to 0)', async () => {
     const user = await registerAndLogin(file.server.url);
     for (let round = 0; round < 50; round++)
       await Promise.all(Array.from({ length: 6 }, () => openAndCloseAtOnce(user.accessToken)));
@@ -69,7 +69,7 @@ describe('WebSocket links of a login session', () => {
     expect(await linked(user.sessionId)).toEqual(ids.slice(-8));
   });
 
-  it("the sweep removes this instance's ids whose sockets are closed, and keeps open ones and other instances' ids", async () => {
+  it("the sweep removes this instance's ids of closed sockets, keeps open ones and other instances' ids", async () => {
     const user = await registerAndLogin(file.server.url);
     await openAndCloseAtOnce(user.accessToken);
     const open = await openSocket(file.server.wsUrl, user.accessToken);

@@ -30,7 +30,8 @@ export class IdentityGate {
       await new Promise<void>((resolve) => waiting.push(resolve)); // the place of a call that ended
     } else {
       throw new RateLimitedError(
-        `too many requests at once for this user (${this.perIdentity} run and ${this.queuedPerIdentity} wait); retry shortly`,
+        `too many requests at once for this user (${this.perIdentity} run and ${this.queuedPerIdentity} wait); ` +
+          'retry shortly',
         1,
       );
     }

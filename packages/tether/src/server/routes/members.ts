@@ -76,7 +76,8 @@ export async function memberRoutes(app: FastifyInstance, ctx: ServerContext): Pr
         responses: { 204: { description: 'Removed', body: null } },
         errors: ['forbidden', 'not_found', 'member_not_found', 'creator_is_member'],
         description:
-          '403 `forbidden`: only the creator removes other members; 409 `creator_is_member`: the creator cannot be removed.',
+          '403 `forbidden`: only the creator removes other members; ' +
+          '409 `creator_is_member`: the creator cannot be removed.',
       }),
     },
     async (request, reply) => {

@@ -98,7 +98,9 @@ export class FanOut {
         created_at: Date;
       }>(
         { userId: 'service:websocket-hub' },
-        'SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = ANY($1::uuid[]) AND created_at >= $2 ORDER BY created_at, id LIMIT 10000',
+        `SELECT id, thread_id, content, created_at FROM messages
+          WHERE thread_id = ANY($1::uuid[]) AND created_at >= $2
+          ORDER BY created_at, id LIMIT 10000`,
         [threadIds, since],
       ));
     } catch (error) {

@@ -22,7 +22,8 @@ export function clientFrameSchemas(maxMessageLength: number) {
     'thread.subscribe': z
       .object({ type: z.literal('thread.subscribe'), id: frameId, threadId: uuid })
       .describe(
-        'Answered by `ack` once subscribed (a thread the caller is not a member of: `error` not_found); `message` frames follow.',
+        'Answered by `ack` once subscribed (a thread the caller is not a member of: `error` not_found); ' +
+          '`message` frames follow.',
       ),
     'thread.unsubscribe': z
       .object({ type: z.literal('thread.unsubscribe'), id: frameId, threadId: uuid })
@@ -123,7 +124,8 @@ export const serverFrameSchemas = {
       threadId: z.uuid().optional().describe('Only with code membership_revoked: the thread whose subscription ended.'),
     })
     .describe(
-      'The answer to a frame that failed, or, without `id` and with code membership_revoked, the end of a subscription ' +
-        'because its user left the thread or was removed (on every instance, at once). The socket stays open.',
+      'The answer to a frame that failed, or, without `id` and with code membership_revoked, the end of a ' +
+        'subscription because its user left the thread or was removed (on every instance, at once). ' +
+        'The socket stays open.',
     ),
 } as const;

@@ -26,7 +26,7 @@ const alive = (pid: number | undefined): boolean =>
   pid !== undefined && existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 
 describe('embedded PostgreSQL', () => {
-  it('starts from a directory other users cannot enter, answers a query as a non-root user, and stops leaving no process', async () => {
+  it('starts from a directory others cannot enter, answers as a non-root user, stops leaving no process', async () => {
     // a mode-700 parent, like a checkout under /root: postgres (nobody, when we are root) cannot traverse it
     const privateDir = mkdtempSync(path.join(os.tmpdir(), 'tether-private-'));
     cleanup.push(privateDir);
@@ -53,7 +53,7 @@ describe('embedded PostgreSQL', () => {
     expect(leftovers).toBe('');
   });
 
-  it('creates missing parent directories that the postgres user can still traverse (./.tether/data on a fresh clone)', async () => {
+  it('creates missing parents the postgres user can traverse (./.tether/data on a fresh clone)', async () => {
     const base = mkdtempSync(path.join(os.tmpdir(), 'tether-fresh-'));
     chmodSync(base, 0o755);
     cleanup.push(base);

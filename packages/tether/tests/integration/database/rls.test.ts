@@ -74,7 +74,8 @@ describe('row-level security with plain SQL', () => {
 
   it('still applies to the table owner (FORCE ROW LEVEL SECURITY)', async () => {
     const { rows } = await client.query<{ relname: string }>(
-      "SELECT relname FROM pg_class WHERE relname IN ('users','auth_sessions','threads','messages') AND relforcerowsecurity ORDER BY 1",
+      `SELECT relname FROM pg_class
+        WHERE relname IN ('users','auth_sessions','threads','messages') AND relforcerowsecurity ORDER BY 1`,
     );
     expect(rows.map((r) => r.relname)).toEqual(['auth_sessions', 'messages', 'threads', 'users']);
   });

@@ -105,7 +105,8 @@ describe('row-level security through thread membership', () => {
       },
     ] = (await asUser<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
       alice,
-      'EXPLAIN (ANALYZE, FORMAT JSON) SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT 1000',
+      `EXPLAIN (ANALYZE, FORMAT JSON)
+       SELECT id, thread_id, content, created_at FROM messages WHERE thread_id = $1 ORDER BY created_at, id LIMIT 1000`,
       [shared],
     )) as [{ 'QUERY PLAN': [{ Plan: PlanNode }] }];
     const plan = nodes(explained.Plan);

@@ -17,7 +17,7 @@ describe('depth-limited JSON parsing', () => {
     expect(parseJsonWithin(JSON.stringify({ s: '['.repeat(1000) }), 1)).toEqual({ s: '['.repeat(1000) });
   });
 
-  it("gives what JSON.parse gives for any value within the limit, and JSON.parse's error for text that is not JSON", () => {
+  it('gives what JSON.parse gives for any value within the limit, and its error for text that is not JSON', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
         const text = JSON.stringify(value);

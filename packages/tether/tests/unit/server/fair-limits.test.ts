@@ -24,7 +24,7 @@ describe('per-identity session gate', () => {
     return { promise, resolve };
   };
 
-  it('runs at most perIdentity calls of one identity at once, queues the next ones in order and refuses beyond the queue', async () => {
+  it('runs at most perIdentity calls of one identity at once, queues the next in order, refuses beyond', async () => {
     const gate = new IdentityGate(2, 2);
     const blockers = [later(), later(), later(), later()];
     const order: number[] = [];
