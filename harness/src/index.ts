@@ -13,7 +13,14 @@ export {
 } from './pgbouncer.js';
 export { startNats, startRedis, NATS_SERVER, REDIS_SERVER, type BrokerProcess } from './brokers.js';
 export { startPrivatePostgres } from './postgres.js';
-export { startServer, TEST_SECRET, type TestServer, type TestServerOptions, type ServerLogRecord } from './server.js';
+export {
+  startServer,
+  TEST_SECRET,
+  UNLIMITED_RATES,
+  type TestServer,
+  type TestServerOptions,
+  type ServerLogRecord,
+} from './server.js';
 export {
   api,
   grantAdmin,

@@ -6,8 +6,10 @@ import { TetherServer } from 'tether/server';
 /** The signing secret test servers share (so that two instances accept each other's tokens). */
 export const TEST_SECRET = 'tether-test-secret-0123456789abcdefghijklmnop';
 
-/** Rate limits no test reaches unless it sets its own (the per-identity session and socket limits stay as configured).
- * */
+/**
+ * Rate limits no test or benchmark reaches unless it sets its own (the per-identity session and socket limits stay as
+ * configured).
+ */
 export const UNLIMITED_RATES = {
   userRequestsPerSecond: 1_000_000,
   userRequestBurst: 1_000_000,
