@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
-import { languageOf } from '../parse/extract.js';
+import { languageOf } from '../parse/source.js';
 
 export const SKIPPED_DIRECTORIES = new Set([
   'node_modules',

@@ -7,8 +7,6 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { readAndExtract } from './extract.js';
-import { parseOnly } from './parse-only.js';
 import type { FileSummary } from './summary.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 
@@ -16,6 +14,8 @@ export interface ParseOptions {
   /** worker threads; 0 parses in this thread. Default: one per core, or 0 for fewer than 200 files. */
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** hash each file and take its stamp, for the summary cache (default true) */
+  readonly hash?: boolean;
 }
 
 export interface SourceFile {
@@ -23,14 +23,16 @@ export interface SourceFile {
   readonly relative: string;
 }
 
-/** One extracted file: its summary, the summary's JSON when a worker sent it, and its content hash. */
+/** One extracted file: its summary, the summary's JSON when a worker sent it, its content hash and stamp. */
 export interface Extracted {
   readonly summary: FileSummary;
   readonly json: string | null;
   readonly hash: string | null;
+  readonly stamp: string;
 }
 
-const BATCH = 24;
+/** files per message to a worker */
+export const BATCH = 24;
 
 /** The compiled worker; under a TypeScript runner (tests) this module is a source file, and dist has the worker. */
 export function workerPath(): string {
@@ -54,18 +56,25 @@ export async function parseFiles(files: readonly SourceFile[], options: ParseOpt
 /** Reads, hashes and extracts every file. */
 export async function extractFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<Extracted[]> {
   const results: Extracted[] = new Array<Extracted>(files.length);
+  const hash = options.hash ?? true;
+  // the parsers load only where they run: a scan on workers never loads them on this thread
+  const { readAndExtract } = threadsFor(files.length, options.threads) === 0 ? await import('./extract.js') : {};
   await runBatches(
     files,
-    'extract',
+    { mode: 'extract', hash },
     options,
     (start, response) => {
       response.summaries.forEach((json, i) => {
-        results[start + i] = { summary: JSON.parse(json) as FileSummary, json, hash: response.hashes[i] ?? null };
+        results[start + i] = {
+          summary: JSON.parse(json) as FileSummary,
+          json,
+          hash: response.hashes[i] ?? null,
+          stamp: response.stamps[i] ?? '',
+        };
       });
     },
     (i) => {
-      const { summary, hash } = readAndExtract(files[i]!.absolute, files[i]!.relative);
-      results[i] = { summary, json: null, hash };
+      results[i] = { ...readAndExtract!(files[i]!.absolute, files[i]!.relative, hash), json: null };
     },
   );
   return results;
@@ -73,18 +82,19 @@ export async function extractFiles(files: readonly SourceFile[], options: ParseO
 
 /** Reads and parses every file on the same threads as a scan would, extracting nothing (the bench's floor). */
 export async function parseFilesOnly(files: readonly SourceFile[], options: ParseOptions = {}): Promise<void> {
+  const { parseOnly } = threadsFor(files.length, options.threads) === 0 ? await import('./parse-only.js') : {};
   await runBatches(
     files,
-    'parse',
+    { mode: 'parse', hash: false },
     options,
     () => {},
-    (i) => parseOnly(files[i]!.absolute, files[i]!.relative),
+    (i) => parseOnly!(files[i]!.absolute, files[i]!.relative),
   );
 }
 
 async function runBatches(
   files: readonly SourceFile[],
-  mode: WorkerRequest['mode'],
+  task: Pick<WorkerRequest, 'mode' | 'hash'>,
   options: ParseOptions,
   received: (start: number, response: WorkerResponse) => void,
   inThread: (index: number) => void,
@@ -114,7 +124,7 @@ async function runBatches(
         }
         const start = next;
         next = Math.min(files.length, next + BATCH);
-        worker.postMessage({ id: start, files: files.slice(start, next), mode } satisfies WorkerRequest);
+        worker.postMessage({ id: start, files: files.slice(start, next), ...task } satisfies WorkerRequest);
       };
       worker.on('message', (response: WorkerResponse) => {
         received(response.id, response);

@@ -1,4 +1,15 @@
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import type { Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { extractorModules } from '../../src/cache/extractor-hash.js';
 import { CACHE_FILE } from '../../src/cache/summary-cache.js';
 import { DEFAULT_CONFIG, scan } from '../../src/index.js';
+import { fileStamp } from '../../src/parse/source.js';
 import type { Report } from '../../src/index.js';
 
 const fixtures = [
@@ -89,12 +101,17 @@ describe('the summary cache', { timeout: 30_000 }, () => {
     const cold = await scan({ paths: [dir], threads: 0 });
     const file = join(dir, '.ssot_cache', CACHE_FILE);
     mkdirSync(join(dir, '.ssot_cache'));
-    for (const garbage of ['\u0000\u0001not a cache', '{"ssotCache":1,"key":"someone else"}\nabc\t"x.py"\t{}\n', '']) {
+    for (const garbage of [
+      '\u0000\u0001not a cache',
+      '{"ssotCache":2,"key":"someone else"}\nabc\t\t"x.py"\t{}\n',
+      '{"ssotCache":1,"key":"x"}\nabc\t"x.py"\t{}\n',
+      '',
+    ]) {
       writeFileSync(file, garbage);
       const report = await scan({ paths: [dir], threads: 0, cache: true });
       expect(report.stats.cachedFiles).toBe(0);
       expect(outcome(report)).toEqual(outcome(cold));
-      expect(readFileSync(file, 'utf8').split('\n')[0]).toMatch(/^\{"ssotCache":1,"key":"[0-9a-f]{40}"\}$/);
+      expect(readFileSync(file, 'utf8').split('\n')[0]).toMatch(/^\{"ssotCache":2,"key":"[0-9a-f]{40}"\}$/);
     }
     // cut in the middle of a line, and a summary that is not JSON: those entries are extracted again
     const text = readFileSync(file, 'utf8');
@@ -141,6 +158,52 @@ describe('the summary cache', { timeout: 30_000 }, () => {
     writeFileSync(join(dir, 'not-a-directory'), '');
     const report = await scan({ paths: [dir], threads: 0, cache: join(dir, 'not-a-directory', 'cache') });
     expect(outcome(report)).toEqual(outcome(cold));
+  });
+
+  it('trusts a stamp only when the file has not changed in the last seconds', () => {
+    const now = 1_800_000_000_000;
+    const stats = (age: { m: number; c: number }, size = 10, ino = 7): Stats =>
+      ({ size, ino, mtimeMs: now - age.m, ctimeMs: now - age.c }) as Stats;
+    const old = fileStamp(stats({ m: 60_000, c: 60_000 }), now);
+    expect(old).not.toBe('');
+    expect(fileStamp(stats({ m: 60_000, c: 1_000 }), now)).toBe(''); // mtime set back by a tool, just changed
+    expect(fileStamp(stats({ m: 1_000, c: 60_000 }), now)).toBe('');
+    expect(fileStamp(stats({ m: 60_000, c: 60_000 }, 11), now)).not.toBe(old);
+    expect(fileStamp(stats({ m: 60_000, c: 60_000 }, 10, 8), now)).not.toBe(old);
+    expect(fileStamp(stats({ m: 60_001, c: 60_000 }), now)).not.toBe(old);
+  });
+
+  it('reads a file again when its stamp moved: a touch keeps its summary, a change with its mtime restored does not', async () => {
+    const dir = corpus();
+    const cacheFile = join(dir, '.ssot_cache', CACHE_FILE);
+    const stamps = (): string[] =>
+      readFileSync(cacheFile, 'utf8')
+        .split('\n')
+        .slice(1, -1)
+        .map((line) => line.split('\t')[1]!);
+    await new Promise((resolve) => setTimeout(resolve, 3_200)); // the copies settle: their stamps are trusted
+    await scan({ paths: [dir], threads: 0, cache: true });
+    expect(stamps().every((s) => s !== '')).toBe(true);
+    const warm = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(warm.stats.cachedFiles).toBe(warm.stats.files);
+
+    const use = join(dir, 'part0/netra_backend/app/database/request_scoped_session_factory.py');
+    const before = statSync(use);
+    utimesSync(use, before.atime, new Date(before.mtimeMs - 60_000));
+    const touched = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(touched.stats.cachedFiles).toBe(touched.stats.files);
+
+    // same size, mtime put back: only the change time tells, and the file is extracted again
+    const text = readFileSync(use, 'utf8');
+    const edited = text.replace('session_metrics.operations_count', 'session_metrics.query_countxxxxx');
+    expect(edited.length).toBe(text.length);
+    const moved = statSync(use);
+    writeFileSync(use, edited);
+    utimesSync(use, moved.atime, moved.mtime);
+    const changed = await scan({ paths: [dir], threads: 0, cache: true });
+    expect(changed.stats.cachedFiles).toBe(changed.stats.files - 1);
+    expect(outcome(changed)).toEqual(outcome(await scan({ paths: [dir], threads: 0 })));
+    expect(changed.findings.map((f) => f.attribute)).toContain('query_countxxxxx');
   });
 
   it('is keyed by every module of the extraction code', () => {
