@@ -1,14 +1,16 @@
 /**
  * The on-disk cache of per-file summaries (`.ssot_cache/` in the scan root, or a directory of the caller's).
  *
- * One file, `summaries.jsonl`: a header line with the cache key (ssot's version, the config's hash and a hash of the
- * extraction code), then one line per source file: its content hash, its stamp (size, times, inode: see fileStamp),
- * its path (JSON) and its summary (JSON, opaque here), tab-separated. A summary is used only when the key matches and
- * the file is the one it was extracted from: its stamp is the same, or else its bytes hash to the same value (and the
- * entry takes the new stamp). So a cached scan reads exactly what a cold one would extract; the rules always run again
- * over all summaries. The file is replaced whole (written to a temporary file, then renamed), so runs that share it
- * never see half a file; a corrupt or foreign file is ignored and rewritten. Nothing here throws: a cache that cannot
- * be read or written only makes the scan slower.
+ * Files `summaries-00.jsonl` … `summaries-1f.jsonl`, each source file's entry in the one its path hashes to (so a scan
+ * that changed a few files rewrites a few small files, not one as large as all summaries). Each starts with a header
+ * line with the cache key (ssot's version, the config's hash and a hash of the extraction code), then one line per
+ * source file: its content hash, its stamp (size, times, inode: see fileStamp), its path (JSON) and its summary (JSON,
+ * opaque here), tab-separated. A summary is used only when the key matches and the file is the one it was extracted
+ * from: its stamp is the same, or else its bytes hash to the same value (and the entry takes the new stamp). So a
+ * cached scan reads exactly what a cold one would extract; the rules always run again over all summaries. Each file is
+ * replaced whole (written to a temporary file, then renamed), so runs that share them never see half a file; a
+ * corrupt or foreign file is ignored and rewritten. Nothing here throws: a cache that cannot be read or written only
+ * makes the scan slower.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,12 +22,26 @@ import type { FileSummary } from '../parse/summary.js';
 import { VERSION } from '../version.js';
 import { extractorHash } from './extractor-hash.js';
 
-export const CACHE_FILE = 'summaries.jsonl';
 const FORMAT = 2;
+export const SHARDS = 32;
+/** the single file of earlier versions, removed when the cache is written */
+const LEGACY_FILE = 'summaries.jsonl';
 const NEWLINE = 0x0a;
 const TAB = 0x09;
 
-/** One line of the cache file, as bytes of the buffer it was read into (written back as they were). */
+/** The name of shard `index`'s file. */
+export function shardFile(index: number): string {
+  return `summaries-${index.toString(16).padStart(2, '0')}.jsonl`;
+}
+
+/** Which shard a path's entry is in (FNV-1a of the path). */
+export function shardOf(path: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SHARDS;
+}
+
+/** One line of a cache file, as bytes of the buffer it was read into (written back as they were). */
 interface Entry {
   readonly hash: string;
   readonly stamp: string;
@@ -46,12 +62,13 @@ export function cacheKey(config: Config): string {
     .digest('hex');
 }
 
-function readEntries(path: string, key: string): Map<string, Entry> | null {
+/** A shard's entries; null when the file is missing (`missing`) or unusable: corrupt, foreign, another key. */
+function readEntries(path: string, key: string): { entries: Map<string, Entry> | null; missing: boolean } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
   } catch {
-    return null;
+    return { entries: null, missing: !existsSync(path) };
   }
   // the file stays bytes: only the summaries used are decoded, and unchanged lines are written back as they are
   let end = bytes.indexOf(NEWLINE);
@@ -60,15 +77,15 @@ function readEntries(path: string, key: string): Map<string, Entry> | null {
       ssotCache?: unknown;
       key?: unknown;
     };
-    if (header.ssotCache !== FORMAT || header.key !== key) return null;
+    if (header.ssotCache !== FORMAT || header.key !== key) return { entries: null, missing: false };
   } catch {
-    return null;
+    return { entries: null, missing: false };
   }
   const entries = new Map<string, Entry>();
   for (let start = end + 1; end >= 0 && start < bytes.length; start = end + 1) {
     end = bytes.indexOf(NEWLINE, start);
-    const line = bytes.subarray(start, end < 0 ? bytes.length : end);
     if (end < 0) break; // cut short: the last line is incomplete
+    const line = bytes.subarray(start, end);
     const first = line.indexOf(TAB);
     const second = first < 0 ? -1 : line.indexOf(TAB, first + 1);
     const third = second < 0 ? -1 : line.indexOf(TAB, second + 1);
@@ -87,7 +104,7 @@ function readEntries(path: string, key: string): Map<string, Entry> | null {
         summaryAt: third + 1,
       });
   }
-  return entries;
+  return { entries, missing: false };
 }
 
 function entryLine(hash: string, stamp: string, path: string, summaryJson: string): string {
@@ -95,22 +112,28 @@ function entryLine(hash: string, stamp: string, path: string, summaryJson: strin
 }
 
 export class SummaryCache {
-  private readonly path: string;
-  /** null: no usable cache file (missing, corrupt, foreign or from another key) */
-  private readonly entries: Map<string, Entry> | null;
+  /** each shard's entries; null: no usable file */
+  private readonly shards: (Map<string, Entry> | null)[] = [];
+  /** shards whose file is there but unusable: rewritten */
+  private readonly unusable = new Set<number>();
   /** entries whose file was found unchanged under a new stamp: written back with it */
   private readonly restamped = new Map<string, string>();
   /** entries whose summary did not parse: dropped */
   private readonly broken = new Set<string>();
-  private dirty: boolean;
 
   constructor(
     readonly dir: string,
     private readonly key: string,
   ) {
-    this.path = join(dir, CACHE_FILE);
-    this.entries = readEntries(this.path, key);
-    this.dirty = this.entries === null;
+    for (let i = 0; i < SHARDS; i++) {
+      const { entries, missing } = readEntries(join(dir, shardFile(i)), key);
+      this.shards.push(entries);
+      if (!entries && !missing) this.unusable.add(i);
+    }
+  }
+
+  private entry(path: string): Entry | undefined {
+    return this.shards[shardOf(path)]?.get(path);
   }
 
   /**
@@ -121,7 +144,7 @@ export class SummaryCache {
     const hits: Hit[] = [];
     const misses: SourceFile[] = [];
     for (const file of files) {
-      const entry = this.entries?.get(file.relative);
+      const entry = this.entry(file.relative);
       let current = false;
       if (entry) {
         try {
@@ -154,38 +177,51 @@ export class SummaryCache {
   /**
    * Writes the cache for this scan: entries for every file scanned (`extracted` holds the fresh ones), and the
    * entries of files outside `scanned` (relative paths of the scanned directories or files; '' is the whole root)
-   * kept as they were. Skipped when nothing changed.
+   * kept as they were. Only the shards where something changed are written.
    */
   save(files: readonly SourceFile[], extracted: ReadonlyMap<string, Extracted>, scanned: readonly string[]): void {
     const current = new Set(files.map((f) => f.relative));
     const inside = (path: string): boolean => scanned.some((s) => s === '' || path === s || path.startsWith(`${s}/`));
-    const newline = Buffer.from('\n');
-    const parts: Buffer[] = [Buffer.from(JSON.stringify({ ssotCache: FORMAT, key: this.key })), newline];
-    let changed = this.dirty || extracted.size > 0 || this.restamped.size > 0 || this.broken.size > 0;
-    for (const [path, entry] of this.entries ?? []) {
-      if (current.has(path) ? extracted.has(path) || this.broken.has(path) : inside(path)) {
-        changed ||= !current.has(path); // a file gone from the scan: drop its entry
-        continue;
+    const changed = new Set(this.unusable);
+    for (const path of [...extracted.keys(), ...this.restamped.keys(), ...this.broken]) changed.add(shardOf(path));
+    const lines: Buffer[][] = this.shards.map(() => []);
+    this.shards.forEach((entries, shard) => {
+      for (const [path, entry] of entries ?? []) {
+        if (current.has(path) ? extracted.has(path) || this.broken.has(path) : inside(path)) {
+          if (!current.has(path)) changed.add(shard); // a file gone from the scan: drop its entry
+          continue;
+        }
+        const stamp = this.restamped.get(path);
+        lines[shard]!.push(
+          stamp === undefined
+            ? entry.line
+            : Buffer.from(entryLine(entry.hash, stamp, path, entry.line.toString('utf8', entry.summaryAt))),
+        );
       }
-      const stamp = this.restamped.get(path);
-      if (stamp === undefined) parts.push(entry.line, newline);
-      else {
-        const summaryJson = entry.line.toString('utf8', entry.summaryAt);
-        parts.push(Buffer.from(entryLine(entry.hash, stamp, path, summaryJson)), newline);
-      }
-    }
+    });
     for (const [path, e] of extracted) {
       if (e.hash === null) continue;
-      parts.push(Buffer.from(entryLine(e.hash, e.stamp, path, e.json ?? JSON.stringify(e.summary))), newline);
+      lines[shardOf(path)]!.push(Buffer.from(entryLine(e.hash, e.stamp, path, e.json ?? JSON.stringify(e.summary))));
     }
-    if (!changed) return;
-    writeAtomically(this.dir, CACHE_FILE, Buffer.concat(parts));
-    this.dirty = false;
+    if (changed.size === 0) return;
+    const header = Buffer.from(JSON.stringify({ ssotCache: FORMAT, key: this.key }));
+    const newline = Buffer.from('\n');
+    for (const shard of changed) {
+      const parts: Uint8Array[] = [header, newline];
+      for (const line of lines[shard]!) parts.push(line, newline);
+      if (!writeAtomically(this.dir, shardFile(shard), Buffer.concat(parts))) return;
+    }
+    try {
+      rmSync(join(this.dir, LEGACY_FILE), { force: true });
+    } catch {
+      // left in place: never read
+    }
+    this.unusable.clear();
   }
 }
 
 /** Writes `name` in `dir` through a temporary file and a rename; creates the directory (marked as a cache). */
-function writeAtomically(dir: string, name: string, bytes: Uint8Array): void {
+function writeAtomically(dir: string, name: string, bytes: Uint8Array): boolean {
   const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     if (!existsSync(dir)) {
@@ -196,11 +232,13 @@ function writeAtomically(dir: string, name: string, bytes: Uint8Array): void {
     }
     writeFileSync(temporary, bytes);
     renameSync(temporary, join(dir, name));
+    return true;
   } catch {
     try {
       rmSync(temporary, { force: true });
     } catch {
       // a directory we cannot write to: nothing to clean up
     }
+    return false;
   }
 }

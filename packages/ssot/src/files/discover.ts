@@ -42,6 +42,8 @@ export interface DiscoverOptions {
   readonly paths: readonly string[];
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** called with the number of files found so far, as each is found */
+  readonly onFile?: (count: number) => void;
 }
 
 interface Scoped {
@@ -81,6 +83,7 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
     if (rel && !rel.startsWith('..') && excluded.ignores(rel)) return;
     if (included && rel && !rel.startsWith('..') && !included.ignores(rel)) return;
     out.set(path, rel.startsWith('..') ? toPosix(path) : rel);
+    options.onFile?.(out.size);
   };
   const walk = (dir: string, stack: Scoped[]): void => {
     const own = gitignoreOf(dir);

@@ -16,6 +16,8 @@ export interface ParseOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** hash each file and take its stamp, for the summary cache (default true) */
   readonly hash?: boolean;
+  /** workers started ahead (startWorkers), taken from this list before any new one is started */
+  readonly started?: Worker[];
 }
 
 export interface SourceFile {
@@ -47,6 +49,28 @@ export function workerPath(): string {
 
 export function threadsFor(files: number, threads: number | undefined): number {
   return threads ?? (files < 200 ? 0 : Math.max(1, availableParallelism()));
+}
+
+function newWorker(path: string): Worker {
+  return new Worker(
+    path,
+    process.env.SSOT_YOUNG_MB
+      ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.SSOT_YOUNG_MB) } }
+      : {},
+  );
+}
+
+/**
+ * Starts workers before the files are known (while discovery walks the tree), so that they have loaded their parsers
+ * by the time the first batch comes. Pass them as `started`; end those left unused with stopWorkers.
+ */
+export function startWorkers(count: number): Worker[] {
+  const path = workerPath();
+  return Array.from({ length: count }, () => newWorker(path));
+}
+
+export async function stopWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
 }
 
 export async function parseFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<FileSummary[]> {
@@ -135,7 +159,9 @@ async function runBatches(
       worker.on('error', reject);
       send();
     });
-  const workers = Array.from({ length: Math.min(threads, Math.ceil(files.length / BATCH)) }, () => new Worker(path));
+  const count = Math.min(threads, Math.ceil(files.length / BATCH));
+  const workers = (options.started ?? []).splice(0, count);
+  while (workers.length < count) workers.push(newWorker(path));
   try {
     await Promise.all(workers.map(run));
   } finally {

@@ -35,6 +35,7 @@ import type { DefinitionHeader } from './python-text.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
 import { countLines, findSuppressions } from './suppressions.js';
+import { nodesOfTypes } from './tree-nodes.js';
 
 type SyntaxNode = Parser.SyntaxNode;
 
@@ -220,22 +221,6 @@ interface RawNode {
   node: SyntaxNode;
 }
 
-/**
- * A node's type without a native call: node-tree-sitter gives each named node type its own class, so the type is
- * asked once per class. Nodes of the base class (types without one) are asked every time.
- */
-const typeOfClass = new Map<unknown, string>();
-const BASE_NODE_CLASS = (Parser as unknown as { SyntaxNode: unknown }).SyntaxNode;
-function typeOf(node: SyntaxNode): string {
-  const cls: unknown = node.constructor;
-  let type = typeOfClass.get(cls);
-  if (type === undefined) {
-    type = node.type;
-    if (cls !== BASE_NODE_CLASS) typeOfClass.set(cls, type);
-  }
-  return type;
-}
-
 /** 1-based line and column (UTF-16 code units, as tree-sitter counts them here) of string indices in `source` */
 function lineIndex(source: string): (index: number) => { line: number; column: number } {
   let newlines: number[] | null = null;
@@ -306,9 +291,7 @@ export function extractPython(path: string, source: string): FileSummary {
       suppressions,
     };
   }
-  const raw: RawNode[] = root
-    .descendantsOfType(KINDS)
-    .map((node) => ({ kind: typeOf(node), start: node.startIndex, end: node.endIndex, node }));
+  const raw: RawNode[] = nodesOfTypes(tree, root, KINDS);
   const position = lineIndex(source);
   const slice = (start: number, end: number): string => source.slice(start, end);
   const textOf = (n: RawNode): string => source.slice(n.start, n.end);

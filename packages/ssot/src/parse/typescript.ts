@@ -3,7 +3,7 @@
  * aliases and enums at module level; in JavaScript files, also reads on receivers built with `new`, which no
  * compiler checks.
  */
-import { parseSync } from 'oxc-parser';
+import { parseScript } from './oxc.js';
 import type {
   AttributeRead,
   ClassInfo,
@@ -169,7 +169,7 @@ function classMembers(source: string, body: Node, thisAssigned: Map<string, stri
 export function extractScript(path: string, source: string, language: Exclude<Language, 'python'>): FileSummary {
   const lines = countLines(source);
   const suppressions = findSuppressions(source, '//');
-  const result = parseSync(path, source);
+  const result = parseScript(path, source);
   const fatal = result.errors.find((e) => (e.severity as string) === 'Error');
   if (fatal) {
     const label = fatal.labels[0];
