@@ -57,8 +57,6 @@ function sameSymbol(a: PySymbol, b: PySymbol): boolean {
 export class Symbols {
   private readonly modules: ModuleIndex;
   private readonly defsByFile: ReadonlyMap<FileSummary, readonly Definition[]>;
-  /** resolveDotted's answers by file, then scope and text: the rules ask the same names many times */
-  private readonly dottedMemo = new Map<FileSummary, Map<string, PySymbol | null>>();
 
   constructor(modules: ModuleIndex, defsByFile: ReadonlyMap<FileSummary, readonly Definition[]>) {
     this.modules = modules;
@@ -142,15 +140,6 @@ export class Symbols {
 
   /** `a.b.C` written in scope `scope` of `file`. */
   resolveDotted(file: FileSummary, text: string, scope = 0): PySymbol | null {
-    let memo = this.dottedMemo.get(file);
-    if (!memo) this.dottedMemo.set(file, (memo = new Map()));
-    const key = `${scope} ${text}`;
-    let sym = memo.get(key);
-    if (sym === undefined) memo.set(key, (sym = this.resolveDottedOnce(file, text, scope)));
-    return sym;
-  }
-
-  private resolveDottedOnce(file: FileSummary, text: string, scope: number): PySymbol | null {
     const parts = text.split('.');
     const language = familyOf(file);
     let sym = this.resolveName(file, parts[0]!, scope);
