@@ -4,7 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { loadConfig, skippedPatterns } from './config.js';
 import type { Config } from './config.js';
-import { summarize } from './cache/summarize.js';
+import { openCache, summarize } from './cache/summarize.js';
 import type { Summarized } from './cache/summarize.js';
 import { filesChangedSince } from './files/changed-since.js';
 import { discoverFiles } from './files/discover.js';
@@ -89,6 +89,8 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   // without a cache every file is parsed: workers start as soon as there are enough files for them, and load their
   // parsers while the walk goes on (with a cache, only the changed files are, and the cache says which)
   const workers: Worker[] = [];
+  // the cache's files are read off this thread while it walks the tree
+  const cache = cacheDir === null ? undefined : openCache(cacheDir, config);
   const files = discoverFiles({
     root,
     paths,
@@ -104,6 +106,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
       config,
       paths,
       started: workers,
+      ...(cache ? { cache } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });

@@ -9,6 +9,8 @@ import { SummaryCache, cacheKey } from './summary-cache.js';
 export interface SummarizeOptions extends ParseOptions {
   /** cache directory; null: no cache */
   readonly cacheDir: string | null;
+  /** the cache in cacheDir, when the caller started reading it already (openCache) */
+  readonly cache?: Promise<SummaryCache>;
   readonly root: string;
   readonly config: Config;
   /** the scan's paths (absolute): entries of files outside them are kept in the cache */
@@ -21,6 +23,11 @@ export interface Summarized {
   readonly cached: number;
 }
 
+/** Starts reading the cache in `dir` for a scan under `config`. */
+export function openCache(dir: string, config: Config): Promise<SummaryCache> {
+  return SummaryCache.open(dir, cacheKey(config));
+}
+
 /** cached summaries parsed between two turns of the event loop, so that workers' results are taken meanwhile */
 const PARSE_CHUNK = 256;
 
@@ -28,7 +35,7 @@ export async function summarize(files: readonly SourceFile[], options: Summarize
   if (options.cacheDir === null) {
     return { summaries: (await extractFiles(files, { ...options, hash: false })).map((e) => e.summary), cached: 0 };
   }
-  const cache = new SummaryCache(options.cacheDir, cacheKey(options.config));
+  const cache = await (options.cache ?? openCache(options.cacheDir, options.config));
   const { hits, misses } = cache.partition(files);
   const extracting = (batch: readonly SourceFile[], done: number): Promise<Extracted[]> =>
     extractFiles(batch, {

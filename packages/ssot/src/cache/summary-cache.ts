@@ -14,6 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Extracted, SourceFile } from '../parse/pool.js';
@@ -63,13 +64,8 @@ export function cacheKey(config: Config): string {
 }
 
 /** A shard's entries; null when the file is missing (`missing`) or unusable: corrupt, foreign, another key. */
-function readEntries(path: string, key: string): { entries: Map<string, Entry> | null; missing: boolean } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch {
-    return { entries: null, missing: !existsSync(path) };
-  }
+function readEntries(bytes: Buffer | null, key: string): { entries: Map<string, Entry> | null; missing: boolean } {
+  if (bytes === null) return { entries: null, missing: true };
   // the file stays bytes: only the summaries used are decoded, and unchanged lines are written back as they are
   let end = bytes.indexOf(NEWLINE);
   try {
@@ -121,15 +117,30 @@ export class SummaryCache {
   /** entries whose summary did not parse: dropped */
   private readonly broken = new Set<string>();
 
-  constructor(
+  /** `files`: each shard's bytes, null where there is no file */
+  private constructor(
     readonly dir: string,
     private readonly key: string,
+    files: readonly (Buffer | null)[],
   ) {
-    for (let i = 0; i < SHARDS; i++) {
-      const { entries, missing } = readEntries(join(dir, shardFile(i)), key);
+    files.forEach((bytes, i) => {
+      const { entries, missing } = readEntries(bytes, key);
       this.shards.push(entries);
       if (!entries && !missing) this.unusable.add(i);
-    }
+    });
+  }
+
+  /** Reads the cache in `dir` (the reads run off this thread, while the caller walks the tree meanwhile). */
+  static async open(dir: string, key: string): Promise<SummaryCache> {
+    const files = await Promise.all(
+      Array.from({ length: SHARDS }, (_, i) =>
+        readFile(join(dir, shardFile(i))).catch((error: NodeJS.ErrnoException) =>
+          // a file there that cannot be read is unusable (rewritten), a missing one only missing
+          error.code === 'ENOENT' ? null : Buffer.alloc(0),
+        ),
+      ),
+    );
+    return new SummaryCache(dir, key, files);
   }
 
   private entry(path: string): Entry | undefined {

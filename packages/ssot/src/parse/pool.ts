@@ -52,12 +52,7 @@ export function threadsFor(files: number, threads: number | undefined): number {
 }
 
 function newWorker(path: string): Worker {
-  return new Worker(
-    path,
-    process.env.SSOT_YOUNG_MB
-      ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.SSOT_YOUNG_MB) } }
-      : {},
-  );
+  return new Worker(path);
 }
 
 /**
