@@ -109,6 +109,17 @@ export class Model {
     return this.modules.moduleOf(file);
   }
 
+  /**
+   * Whether `def` is defined in the package of `file` (or below it): importing it is taking the package's own
+   * definition of the name, the nearest one, as a name in a function means its nearest binding.
+   */
+  isInPackageOf(def: Definition, file: FileSummary): boolean {
+    const pkg = this.modules.packageOf(file);
+    if (pkg === null || familyOf(def.file) !== familyOf(file)) return false;
+    const sep = file.language === 'python' ? '.' : '/';
+    return def.module === pkg || def.module.startsWith(pkg + sep);
+  }
+
   definitionsIn(file: FileSummary): readonly Definition[] {
     return this.symbols.definitionsIn(file);
   }
@@ -263,7 +274,13 @@ export class Model {
     return found;
   }
 
-  /** For each definition that shares its name with another: the namesakes it refers to. */
+  /**
+   * For each definition that shares its name with another: the namesakes it is one design with. It refers to them (a
+   * base, a field or annotation of that type, a `Meta.model`, a constructor call in its body), or a module holds both,
+   * which only an author who knows both writes: the defining module imports the other (under any name, in any scope)
+   * or a module through which it reaches it (`from ... import types as sqltypes` beside its own `TIMESTAMP`), or
+   * another module imports both by name (`Distance` and `Distance as DistanceMeasure`).
+   */
   private findNamesakeReferences(bases: readonly Bases[]): Map<number, Definition[]> {
     const byName = new Map<string, Definition[]>();
     for (const d of this.definitions) {
@@ -273,20 +290,60 @@ export class Model {
       if (list) list.push(d);
       else byName.set(key, [d]);
     }
-    const out = new Map<number, Definition[]>();
+    const out = new Map<number, Set<Definition>>();
+    const link = (from: Definition, to: Definition): void => {
+      let set = out.get(from.id);
+      if (!set) out.set(from.id, (set = new Set()));
+      set.add(to);
+    };
     for (const group of byName.values()) {
       if (group.length < 2) continue;
       for (const d of group) {
-        const referred = new Set<Definition>(
-          bases[d.id]!.resolved.filter((b) => b.cls.name === d.cls.name || group.includes(b)),
-        );
+        for (const b of bases[d.id]!.resolved) if (b.cls.name === d.cls.name || group.includes(b)) link(d, b);
         for (const text of d.cls.references) {
           const sym = this.symbols.resolveDotted(d.file, text);
-          if (sym?.kind === 'class' && sym.def !== d && group.includes(sym.def)) referred.add(sym.def);
+          if (sym?.kind === 'class' && sym.def !== d && group.includes(sym.def)) link(d, sym.def);
         }
-        if (referred.size > 0) out.set(d.id, [...referred]);
+        for (const other of this.importedNamesakes(d.file, d.cls.name, group)) if (other !== d) link(d, other);
       }
     }
-    return out;
+    for (const file of this.sources) {
+      for (const name of new Set(file.imports.map((i) => i.name))) {
+        const group = name === null ? undefined : byName.get(`${familyOf(file)} ${name}`);
+        if (!group || group.length < 2) continue;
+        // a module that imports two namesakes by name (one of them, at least, under an alias)
+        const held = this.importedByName(file, name!, group);
+        if (held.length < 2) continue;
+        for (const a of held) for (const b of held) if (a !== b) link(a, b);
+      }
+    }
+    return new Map([...out].map(([id, set]) => [id, [...set]]));
+  }
+
+  /**
+   * The namesakes in `group` that `file` imports, under any name and in any scope (`from x import Jinja2` in a
+   * method of its own `Jinja2`), or reaches as `module.name` through a module it imports.
+   */
+  private importedNamesakes(file: FileSummary, name: string, group: readonly Definition[]): Definition[] {
+    const found: Definition[] = [];
+    for (const imp of file.imports) {
+      if (imp.name === '*' || (imp.name !== null && imp.name !== name && imp.local === name)) continue;
+      const sym = this.symbols.resolveImport(file, imp);
+      const held = sym?.kind === 'module' ? this.symbols.resolveExport(sym.module, name, familyOf(file)) : sym;
+      if (held?.kind === 'class' && held.def.cls.name === name && group.includes(held.def)) found.push(held.def);
+    }
+    return found;
+  }
+
+  /** The namesakes in `group` that `file` imports by their name `name`, under any local name. */
+  private importedByName(file: FileSummary, name: string, group: readonly Definition[]): Definition[] {
+    const found = new Set<Definition>();
+    for (const imp of file.imports) {
+      if (imp.name !== name) continue;
+      const module = this.modules.resolveModule(file, imp.module);
+      const sym = module ? this.symbols.resolveExport(module, name, familyOf(file)) : null;
+      if (sym?.kind === 'class' && group.includes(sym.def)) found.add(sym.def);
+    }
+    return [...found];
   }
 }

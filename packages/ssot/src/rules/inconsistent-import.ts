@@ -23,7 +23,11 @@ Import the one definition everywhere; give the other concept its own name.
 
 ## Not reported
 Imports of two namesakes where one refers to the other (a projection: an API type mirroring its model, a test
-double deriving from the real class imported under another name) are imports of one design. Imports in parts of
+double deriving from the real class imported under another name) are imports of one design, and so are imports of
+two that one module holds by name (see duplicate-definition). An import of the definition in the importer's own
+package or below it (\`from .base import BIT\` in \`dialects/mssql/__init__.py\`) takes the package's own, the
+nearest one, as a name in a function means its nearest binding: it is counted, never reported; the mix-up is a
+module reaching into another package for a name its readers know from elsewhere. Imports in parts of
 the code base that never import each other are not compared unless \`compareUnconnected\` is set.
 
 ## Options
@@ -99,6 +103,8 @@ export const inconsistentImport: Rule = {
         const others = [...counts.entries()].filter(([other]) => other !== id);
         for (const site of group) {
           const { def, imp, file } = site;
+          // a package's modules importing its own definition of the name take the nearest one: no mix-up
+          if (model.isInPackageOf(def, file)) continue;
           const otherText = others
             .map(
               ([, l]) =>
