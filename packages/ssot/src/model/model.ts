@@ -214,6 +214,12 @@ export class Model {
     scope = 0,
     depth = 0,
   ): Definition | null {
+    const selfName = file.scopes[scope]?.selfName;
+    if (source.kind === 'call' && selfDef && selfName && source.callee.startsWith(`${selfName}.`)) {
+      // `self.Helper()`: a class nested in the instance's class (or a base), found through the instance
+      const nested = this.nestedClass(selfDef, source.callee.slice(selfName.length + 1));
+      if (nested) return nested.cls.kind === 'typeddict' ? null : nested;
+    }
     if (source.kind !== 'called') return this.symbols.resolveType(file, source, selfDef, scope);
     // a call of a value: `type[X]` makes an X; an instance gives what its `__call__` returns
     const classObject = classObjectAnnotation(source.text);
@@ -252,6 +258,19 @@ export class Model {
     }
     for (let i = 1; def && i < parts.length; i++) def = this.attributeType(def, parts[i]!);
     return def;
+  }
+
+  /** The class `def.name` names through an instance of `def`: a class nested in it or in a base, unless shadowed. */
+  private nestedClass(def: Definition, name: string): Definition | null {
+    if (!/^[A-Za-z_]\w*$/.test(name)) return null;
+    for (const owner of this.hierarchy.attributesOf(def)?.consulted ?? [def]) {
+      if (owner.cls.instanceAttributes.some((a) => a.name === name)) return null;
+      const qualname = `${owner.cls.qualname}.${name}`;
+      const nested = this.definitionsIn(owner.file).find((d) => d.cls.qualname === qualname);
+      if (nested) return nested;
+      if (owner.cls.fields.some((f) => f.name === name) || owner.cls.methods.some((m) => m.name === name)) return null;
+    }
+    return null;
   }
 
   /** The class of an instance attribute, when its class and bases agree on one. */

@@ -99,6 +99,20 @@ export function singleCall(value: string): string | null {
 }
 
 /** Names a target list binds: `a`, `a, b`, `(a, *b)`; attributes and subscripts bind nothing. */
+/**
+ * `a, b = X(), Y()` (brackets allowed on either side): the callee at each position when the target is a flat tuple of
+ * names and the value a tuple of as many single calls; null otherwise.
+ */
+export function unpackedCalls(target: string, value: string | null): (string | null)[] | null {
+  if (value === null) return null;
+  const strip = (t: string): string => t.trim().replace(/^[([]\s*([\s\S]*?)\s*[)\]]$/, '$1');
+  const names = splitTopLevel(strip(target), ',').map((t) => t.trim());
+  if (names.length < 2 || !names.every((t) => /^[A-Za-z_]\w*$/.test(t))) return null;
+  const values = splitTopLevel(strip(value), ',').map((v) => v.trim());
+  if (values.length !== names.length) return null;
+  return values.map(singleCall);
+}
+
 export function targetNames(text: string): string[] {
   const names: string[] = [];
   for (const part of text.replace(/[()[\]*]/g, ' ').split(',')) {

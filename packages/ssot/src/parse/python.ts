@@ -30,6 +30,7 @@ import {
   splitTopLevel,
   targetNames,
   withoutComments,
+  unpackedCalls,
 } from './python-text.js';
 import type { DefinitionHeader } from './python-text.js';
 import { isGenerated } from './generated.js';
@@ -206,7 +207,6 @@ const KINDS = [
   'lambda_parameters',
   'import_statement',
   'import_from_statement',
-  'delete_statement',
   'decorator',
   'assignment',
   'attribute',
@@ -562,7 +562,15 @@ export function extractPython(path: string, source: string): FileSummary {
             else bindUntyped(scope, target);
             continue;
           }
-          if (!inClassBody) for (const name of targetNames(target)) bindUntyped(scope, name);
+          if (!inClassBody) {
+            // `c1, c2 = C(), C()`: each name gets the call at its position, as Python unpacks the tuple
+            const calls = n.kind === 'assignment' && targets.length === 1 ? unpackedCalls(target, value) : null;
+            for (const [i, name] of targetNames(target).entries()) {
+              const callee = calls?.[i];
+              if (callee) bindTyped(scope, name, { kind: 'call', callee });
+              else bindUntyped(scope, name);
+            }
+          }
           if (!target.includes('.')) continue;
           for (const m of target.matchAll(/([A-Za-z_][\w.]*)\.([A-Za-z_]\w*)/g)) {
             const receiver = m[1]!;
@@ -596,12 +604,12 @@ export function extractPython(path: string, source: string): FileSummary {
         addTargetStores(target, scopeAt(n.start), n.start);
         break;
       }
+      // `del x` unbinds x without giving it another value: no binding
       case 'as_pattern_target':
-      case 'delete_statement':
       case 'global_statement':
       case 'nonlocal_statement':
       case 'lambda_parameters': {
-        const text = textOf(n).replace(/^(?:del|global|nonlocal)\s+/, '');
+        const text = textOf(n).replace(/^(?:global|nonlocal)\s+/, '');
         const names = n.kind === 'lambda_parameters' ? parameters(text).map((p) => p.name) : targetNames(text);
         for (const name of names) bindUntyped(scopes[scopeAt(n.start)]!, name);
         if (n.kind === 'as_pattern_target') addTargetStores(text, scopeAt(n.start), n.start);
