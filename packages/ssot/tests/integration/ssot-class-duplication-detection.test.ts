@@ -108,10 +108,8 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     const imports = byRule(report.findings, 'inconsistent-import');
     expect(imports.map((f) => `${f.file}:${f.line}`)).toEqual([`${MONITOR}:3`]);
     expect(imports[0]?.message).toContain('shared.session_management.user_session_manager.SessionMetrics');
-    // services' import through the package's re-export; the package's own `from .request_scoped_session_factory
-    // import SessionMetrics` is its own definition, not counted
     expect(imports[0]?.message).toContain(
-      '1 import of netra_backend.app.database.request_scoped_session_factory.SessionMetrics',
+      '2 imports of netra_backend.app.database.request_scoped_session_factory.SessionMetrics',
     );
   });
 
