@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { extractPython } from './python.js';
 import { extractScript } from './typescript.js';
+import { failedSummary } from './summary.js';
 import type { FileSummary, Language } from './summary.js';
 import { countLines } from './suppressions.js';
 
@@ -33,27 +34,13 @@ export function extractSource(relative: string, source: string): FileSummary {
   try {
     return language === 'python' ? extractPython(relative, source) : extractScript(relative, source, language);
   } catch (error) {
-    return failedSummary(relative, language, source, error);
+    return failed(relative, language, source, error);
   }
 }
 
-function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
-  return {
-    path: relative,
-    language,
-    lines: countLines(source),
-    parseError: error instanceof Error ? error.message : String(error),
-    classes: [],
-    imports: [],
-    functions: [],
-    scopes: [],
-    reads: [],
-    writes: [],
-    assignedAttributes: [],
-    escapes: [],
-    generated: false,
-    suppressions: [],
-  };
+function failed(relative: string, language: Language, source: string, error: unknown): FileSummary {
+  const parseError = error instanceof Error ? error.message : String(error);
+  return failedSummary({ path: relative, language, lines: countLines(source), parseError });
 }
 
 /** What the summary cache keys a file's summary by: a hash of its bytes. */
@@ -72,7 +59,7 @@ export function readAndExtract(absolute: string, relative: string): { summary: F
   try {
     bytes = readFileSync(absolute);
   } catch (error) {
-    return { summary: failedSummary(relative, languageOf(relative) ?? 'python', '', error), hash: null };
+    return { summary: failed(relative, languageOf(relative) ?? 'python', '', error), hash: null };
   }
   return { summary: extractSource(relative, bytes.toString('utf8')), hash: contentHash(bytes) };
 }

@@ -17,6 +17,7 @@ import type {
   ScopeInfo,
   TypeSource,
 } from './summary.js';
+import { failedSummary } from './summary.js';
 import {
   assignmentParts,
   bracketsBalance,
@@ -289,22 +290,14 @@ export function extractPython(path: string, source: string): FileSummary {
   if (error) {
     const kind = error.type;
     const what = kind === 'ERROR' ? '' : ` (missing ${/^[A-Za-z_]/.test(kind) ? kind : `'${kind}'`})`;
-    return {
+    return failedSummary({
       path,
       language: 'python',
       lines,
       parseError: `syntax error at ${error.startPosition.row + 1}:${error.startPosition.column + 1}${what}`,
-      classes: [],
-      imports: [],
-      functions: [],
-      scopes: [],
-      reads: [],
-      writes: [],
-      assignedAttributes: [],
-      escapes: [],
       generated: isGenerated(source),
       suppressions,
-    };
+    });
   }
   const raw: RawNode[] = root
     .descendantsOfType(KINDS)

@@ -132,3 +132,23 @@ export interface FileSummary {
   /** line → rules suppressed there (empty list: every rule) */
   readonly suppressions: readonly (readonly [number, readonly string[]])[];
 }
+
+/** The summary of a file that could not be read or parsed: what is known about it, and nothing to analyse. */
+export function failedSummary(
+  file: Pick<FileSummary, 'path' | 'language' | 'lines' | 'parseError'> &
+    Partial<Pick<FileSummary, 'generated' | 'suppressions'>>,
+): FileSummary {
+  return {
+    classes: [],
+    imports: [],
+    functions: [],
+    scopes: [],
+    reads: [],
+    writes: [],
+    assignedAttributes: [],
+    escapes: [],
+    generated: false,
+    suppressions: [],
+    ...file,
+  };
+}

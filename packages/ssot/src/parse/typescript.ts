@@ -15,6 +15,7 @@ import type {
   MethodInfo,
   ScopeInfo,
 } from './summary.js';
+import { failedSummary } from './summary.js';
 import { countLines, findSuppressions } from './suppressions.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
@@ -174,22 +175,14 @@ export function extractScript(path: string, source: string, language: Exclude<La
   if (fatal) {
     const label = fatal.labels[0];
     const at = label ? new LineIndex(source).at(label.start) : { line: 1, column: 1 };
-    return {
+    return failedSummary({
       path,
       language,
       lines,
       parseError: `${fatal.message} at ${at.line}:${at.column}`,
-      classes: [],
-      imports: [],
-      functions: [],
-      scopes: [],
-      reads: [],
-      writes: [],
-      assignedAttributes: [],
-      escapes: [],
       generated: isGenerated(source),
       suppressions,
-    };
+    });
   }
   const index = new LineIndex(source);
   const program = result.program as unknown as Node;
