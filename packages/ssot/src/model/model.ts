@@ -37,6 +37,10 @@ export class Model {
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
+  /** field → the attributes stored through it on receivers of unknown type (`x.field.attribute = …`) */
+  private readonly fieldStores: ReadonlyMap<string, ReadonlySet<string>>;
+  /** field → the classes whose class object or instances are stored in it somewhere */
+  private readonly fieldHolders: ReadonlyMap<string, ReadonlySet<number>>;
 
   constructor(files: readonly FileSummary[], options: ModelOptions = {}) {
     this.files = files;
@@ -101,6 +105,8 @@ export class Model {
       }
     }
     this.hierarchy = new Hierarchy(definitions, bases, open, added);
+    this.fieldStores = collectFieldStores(this.sources);
+    this.fieldHolders = this.findFieldHolders();
     this.importers = this.modules.importers(this.sources);
     this.namesakes = this.findNamesakeReferences(bases);
   }
@@ -166,8 +172,43 @@ export class Model {
   mayBeSetFromOutside(def: Definition, attribute: string): boolean {
     if (!this.looselyAssigned.has(attribute)) return false;
     if (def.file.language !== 'python') return true;
-    const related = [...(this.hierarchy.attributesOf(def)?.consulted ?? [def]), ...this.hierarchy.subclassesOf(def)];
-    return related.some((d) => d.cls.selfEscapes);
+    const consulted = this.hierarchy.attributesOf(def)?.consulted ?? [def];
+    const related = [...consulted, ...this.hierarchy.subclassesOf(def)];
+    if (related.some((d) => d.cls.selfEscapes)) return true;
+    // stored in a field through which code sets that attribute on whatever the field holds (`_dispatch_target =
+    // Factory` in one class, `cls._dispatch_target.dispatch = …` elsewhere): what a field holds is not told apart by
+    // the object holding it, as a field-based points-to analysis does
+    for (const [field, attributes] of this.fieldStores) {
+      if (!attributes.has(attribute)) continue;
+      const holders = this.fieldHolders.get(field);
+      if (holders && consulted.some((d) => holders.has(d.id))) return true;
+    }
+    return false;
+  }
+
+  /** For each field something is stored through: the classes stored in it (as class objects or instances). */
+  private findFieldHolders(): Map<string, Set<number>> {
+    const holders = new Map<string, Set<number>>();
+    const hold = (field: string, def: Definition | null): void => {
+      if (!def) return;
+      let set = holders.get(field);
+      if (!set) holders.set(field, (set = new Set()));
+      set.add(def.id);
+    };
+    for (const file of this.sources) {
+      for (const v of file.fieldValues) {
+        if (!this.fieldStores.has(v.field)) continue;
+        const sym = this.symbols.resolveDotted(file, v.name, v.scope);
+        hold(v.field, sym?.kind === 'class' ? sym.def : null);
+      }
+    }
+    for (const def of this.definitions) {
+      for (const t of def.cls.instanceAttributeTypes) {
+        if (this.fieldStores.has(t.name) && t.source.kind === 'call')
+          hold(t.name, this.symbols.resolveType(def.file, t.source, def, Math.max(def.cls.scope, 0)));
+      }
+    }
+    return holders;
   }
 
   /** The files whose import runs `file`: itself and every file importing it, directly or through others. */
@@ -365,4 +406,16 @@ export class Model {
     }
     return [...found];
   }
+}
+
+function collectFieldStores(files: readonly FileSummary[]): Map<string, Set<string>> {
+  const stores = new Map<string, Set<string>>();
+  for (const file of files) {
+    for (const { field, attribute } of file.fieldStores) {
+      let set = stores.get(field);
+      if (!set) stores.set(field, (set = new Set()));
+      set.add(attribute);
+    }
+  }
+  return stores;
 }

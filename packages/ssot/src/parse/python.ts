@@ -518,6 +518,17 @@ export function extractPython(path: string, source: string): FileSummary {
       writeCandidates.push({ receiver: m[1]!, attribute: m[2]!, scope: scopeIndex, ...position(at) });
     }
   };
+  /**
+   * `f = Factory` in a class body, `x.f = Policy()`: a class, or an instance of it, stored in field f (`self.f = C()`
+   * is in the class's instanceAttributeTypes already; calls in a class body are mostly field declarations)
+   */
+  const fieldValues: FileSummary['fieldValues'][number][] = [];
+  const addFieldValue = (field: string, value: string | null, scopeIndex: number, calls: boolean): void => {
+    if (value === null) return;
+    const callee = calls ? singleCall(value) : null;
+    const name = callee ?? (DOTTED.test(value) ? value : null);
+    if (name !== null) fieldValues.push({ field, name, instance: callee !== null, scope: scopeIndex });
+  };
   const storeRanges: Range[] = [];
   const imports: ImportInfo[] = [];
   const attributeNodes: RawNode[] = [];
@@ -547,7 +558,10 @@ export function extractPython(path: string, source: string): FileSummary {
         }
         for (const target of targets) {
           if (/^[A-Za-z_]\w*$/.test(target)) {
-            if (inClassBody) continue;
+            if (inClassBody) {
+              addFieldValue(target, value, scopeIndex, false);
+              continue;
+            }
             if (scope.clsName !== null && value !== null && NEW_INSTANCE.test(value)) scope.newInstances.add(target);
             const callee = value !== null && targets.length === 1 ? singleCall(value) : null;
             if (n.kind === 'assignment' && type) bindTyped(scope, target, { kind: 'annotation', text: type });
@@ -574,6 +588,7 @@ export function extractPython(path: string, source: string): FileSummary {
                 : scope.clsName !== null && (receiver === scope.clsName || scope.newInstances.has(receiver))
                   ? classDrafts[scope.ownerClass]
                   : undefined;
+            if (target === m[0] && n.kind === 'assignment') addFieldValue(attr, value, scopeIndex, !owner);
             if (owner) {
               const single = target === m[0] && n.kind === 'assignment';
               if (!owner.instanceAttributes.has(attr) || (single && type))
@@ -753,6 +768,18 @@ export function extractPython(path: string, source: string): FileSummary {
     // the column of the attribute's name (the text is a dotted name on one line)
     reads.push({ receiver, attribute, ...at, scope: scopeIndex });
   }
+  const fieldStores: FileSummary['fieldStores'][number][] = [];
+  const fieldStoreKeys = new Set<string>();
+  /** `….f.attr = …` on a receiver of unknown type: attr may land on whatever field f holds */
+  const addFieldStore = (receiver: string, attribute: string): void => {
+    const dot = receiver.lastIndexOf('.');
+    if (dot < 0) return;
+    const field = receiver.slice(dot + 1);
+    const key = `${field}.${attribute}`;
+    if (fieldStoreKeys.has(key)) return;
+    fieldStoreKeys.add(key);
+    fieldStores.push({ field, attribute });
+  };
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
     const scope = scopes[w.scope]!;
@@ -760,12 +787,16 @@ export function extractPython(path: string, source: string): FileSummary {
     if (scope.selfName !== null && rootName === scope.selfName) {
       writes.push(w);
       // `self._metrics.x = …`: were `self._metrics` of unknown type, this class's own reads of the path are silent
-      if (w.receiver !== rootName) addLooseStore(w.scope, w.receiver, w.attribute);
+      if (w.receiver !== rootName) {
+        addLooseStore(w.scope, w.receiver, w.attribute);
+        addFieldStore(w.receiver, w.attribute);
+      }
       continue;
     }
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
+      addFieldStore(w.receiver, w.attribute);
       // `Cls.attr = …` sets a class attribute (`timezone.utc = …`): the model keeps it when the name is a class
       writes.push(w);
       continue;
@@ -848,6 +879,8 @@ export function extractPython(path: string, source: string): FileSummary {
           .map((w) => w.attribute),
       ),
     ],
+    fieldStores,
+    fieldValues,
     escapes,
     generated: isGenerated(source),
     suppressions,

@@ -124,6 +124,17 @@ export interface FileSummary {
   /** attribute names assigned on receivers of unknown type anywhere in the file: such names may be set from outside,
    *  on any class in JavaScript, on classes whose instances escape (`selfEscapes`) in Python */
   readonly assignedAttributes: readonly string[];
+  /** attributes stored through a field on receivers of unknown type (`cls._dispatch_target.dispatch = …`): they may
+   *  land on any class or instance stored in a field of that name */
+  readonly fieldStores: readonly { readonly field: string; readonly attribute: string }[];
+  /** classes (`_dispatch_target = Factory`) and instances (`self.policy = Policy()`) stored in a field, by dotted
+   *  name as written, with the scope it is written in */
+  readonly fieldValues: readonly {
+    readonly field: string;
+    readonly name: string;
+    readonly instance: boolean;
+    readonly scope: number;
+  }[];
   /** dotted names whose class object escapes (call argument, `type()` bases, `__bases__`, `setattr` with a computed
    *  name), each with the scope it appears in */
   readonly escapes: readonly { readonly name: string; readonly scope: number }[];
@@ -146,6 +157,8 @@ export function failedSummary(
     reads: [],
     writes: [],
     assignedAttributes: [],
+    fieldStores: [],
+    fieldValues: [],
     escapes: [],
     generated: false,
     suppressions: [],

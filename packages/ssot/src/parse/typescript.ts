@@ -347,6 +347,8 @@ export function extractScript(path: string, source: string, language: Exclude<La
     reads,
     writes: [],
     assignedAttributes: [...assignedAttributes],
+    fieldStores: [],
+    fieldValues: [],
     escapes: [],
     generated: isGenerated(source),
     suppressions,
