@@ -22,8 +22,6 @@ import {
   assignmentParts,
   bracketsBalance,
   definitionHeader,
-  escapingNames,
-  passedToCall,
   forTarget,
   parameters,
   parseImport,
@@ -34,6 +32,7 @@ import {
   unpackedCalls,
 } from './python-text.js';
 import type { DefinitionHeader } from './python-text.js';
+import { escapingNames, passedToCall } from './python-escapes.js';
 import { isGenerated } from './generated.js';
 import { namesakeReferences } from './references.js';
 import { countLines, findSuppressions } from './suppressions.js';

@@ -2,7 +2,8 @@
  *  references, generated-file headers. */
 import { describe, expect, it } from 'vitest';
 import { isGenerated } from '../../src/parse/generated.js';
-import { escapingNames, parameters, parseImport, passedToCall } from '../../src/parse/python-text.js';
+import { escapingNames, passedToCall } from '../../src/parse/python-escapes.js';
+import { parameters, parseImport } from '../../src/parse/python-text.js';
 import { namesakeReferences } from '../../src/parse/references.js';
 
 const names = (source: string): string[] => escapingNames(source).map((e) => e.name);
