@@ -3,6 +3,9 @@
  * text once and reads its parts here: one crossing into native code instead of one per field.
  */
 
+/** A dotted name: `a`, `a.b.c` */
+export const DOTTED = /^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$/;
+
 /** Index of each top-level occurrence of `char` (outside brackets and string literals). */
 function topLevel(text: string, accept: (i: number) => boolean, first = false): number[] {
   const found: number[] = [];
