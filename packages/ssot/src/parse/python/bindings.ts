@@ -56,7 +56,10 @@ export function collectBindings(
     const callee = calls ? singleCall(value) : null;
     const name = callee ?? (DOTTED.test(value) ? value : null);
     if (name !== null) fieldValues.push({ field, name, instance: callee !== null, scope: scopeIndex });
+    // a variable (`self._policy = policy`): also whatever constructor calls it is assigned in its scope (below)
+    if (callee === null && name !== null && !name.includes('.')) heldVariables.push({ field, name, scopeIndex });
   };
+  const heldVariables: { field: string; name: string; scopeIndex: number }[] = [];
   const storeRanges: Range[] = [];
   const imports: ImportInfo[] = [];
   const attributeNodes: RawNode[] = [];
@@ -169,5 +172,10 @@ export function collectBindings(
     }
   }
 
+  for (const { field, name, scopeIndex } of heldVariables) {
+    for (const source of scopes[scopeIndex]!.typed.get(name) ?? []) {
+      if (source.kind === 'call') fieldValues.push({ field, name: source.callee, instance: true, scope: scopeIndex });
+    }
+  }
   return { writeCandidates, fieldValues, storeRanges, imports, attributeNodes };
 }
