@@ -27,9 +27,9 @@ variable has any other binding in its scope, is narrowed with \`isinstance\`, gu
 with \`getattr\`, when the scope handles \`AttributeError\`, or when the same path (\`self._m.x\` in the same
 class, or the same variable in the same or a nested function) is assigned on a receiver of unknown type, or the
 name is assigned on such a receiver anywhere and the class hands its instances to other code (\`start(self)\`) or is
-stored in a field through which code sets it (\`_dispatch_target = Factory\` in one class, \`cls._dispatch_target.dispatch
-= …\` elsewhere; \`self._policy = policy\` holds whatever constructor calls \`policy\` is assigned: what a field holds
-is not told apart by its holder, as in a field-based points-to analysis). Tuple
+stored in a field through which code sets it (\`_dispatch_target = Factory\` in one class,
+\`cls._dispatch_target.dispatch = …\` elsewhere; \`self._policy = policy\` holds whatever constructor calls \`policy\`
+is assigned: what a field holds is not told apart by its holder, as in a field-based points-to analysis). Tuple
 unpacking of calls types each name (\`c1, c2 = C(), C()\`), \`del x\` gives x no other value, and \`self.Helper()\`
 makes an instance of the class nested in the instance's class. A truthiness test is a
 read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object

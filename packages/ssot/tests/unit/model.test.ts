@@ -31,7 +31,7 @@ describe('model: modules', () => {
     expect(m.resolveModule(file(m, 'use.py'), '.sub.models')).toBe('pkg.sub.models');
   });
 
-  it('a module inside a regular package is not found by a name without its package; a plain folder is an import root', () => {
+  it('a module in a regular package is not found by a name without its package; a plain folder is a root', () => {
     const m = model({
       'pkg/__init__.py': '',
       'pkg/functions/__init__.py': '',
