@@ -30,6 +30,8 @@ const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 const self = fileURLToPath(import.meta.url);
 const ABUSES = ['nested', 'ws', 'http', 'spray'] as const;
 type Abuse = (typeof ABUSES)[number];
+/** `BENCH_ABUSES=ws,http` runs those phases only. */
+const PHASES = (env.BENCH_ABUSES?.split(',') ?? ABUSES).filter((a): a is Abuse => ABUSES.includes(a as Abuse));
 const PASSWORD = 'fairness bench password';
 
 // ---- the server (child process) ----
@@ -338,7 +340,7 @@ async function main(): Promise<void> {
       alone_login_p99_ms: alone.loginP99Ms,
     };
     const floor = Math.max(alone.p99Ms, FLOOR_MS);
-    for (const kind of ABUSES) {
+    for (const kind of PHASES) {
       let answers: Answers = {};
       const child = startChild(['--abuse', kind, url, String(PHASE_S + 1)], (line) => {
         if (line.startsWith('{')) answers = JSON.parse(line) as Answers;
@@ -346,7 +348,8 @@ async function main(): Promise<void> {
       children.push(child);
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // the abuse under way (sign-up, sockets open)
       const under = await normalUser(url, user, prober, PHASE_S);
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null)
+        await new Promise((resolve) => child.once('exit', resolve));
       figures[`${kind}_p99_ms`] = under.p99Ms;
       figures[`ratio_${kind}`] = round(under.p99Ms / floor);
       if (kind === 'spray') figures.ratio_spray_login = round(under.loginP99Ms / Math.max(alone.loginP99Ms, FLOOR_MS));

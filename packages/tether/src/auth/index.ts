@@ -7,6 +7,6 @@ export {
   type TokenPair,
 } from './auth-service.js';
 export { AccessTokens, type AccessTokenClaims } from './tokens.js';
-export { hashPassword, verifyPassword } from './passwords.js';
+export { hashPassword, passwordHashing, verifyPassword } from './passwords.js';
 export { loadSigningSecret, SECRET_FILE } from './secret.js';
 export { AuthenticationError, EmailTakenError, RateLimitedError, type AuthenticationErrorCode } from './errors.js';

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /**
  * Password hashes with scrypt from node:crypto, stored self-describing as
@@ -8,14 +9,37 @@ const KEY_LENGTH = 32;
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
 
-function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+/**
+ * Hashes computed at once, process-wide: half the cores (at least one). A hash is the one request step that holds a
+ * core for tens of milliseconds; with libuv's four threads, a burst of logins would take every core from everything
+ * else. Beyond this, hashes wait their turn.
+ */
+const HASH_CONCURRENCY = Math.max(1, Math.floor(availableParallelism() / 2));
+let hashing = 0;
+const waitingToHash: Array<() => void> = [];
+
+/** Hashes being computed and waiting for their turn, and how many may run at once. */
+export function passwordHashing(): { running: number; waiting: number; concurrency: number } {
+  return { running: hashing, waiting: waitingToHash.length, concurrency: HASH_CONCURRENCY };
+}
+
+async function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+  if (hashing >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waitingToHash.push(resolve));
+  else hashing++;
   const N = 2 ** logN;
   const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
-  );
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
+        error ? reject(error) : resolve(key),
+      ),
+    );
+  } finally {
+    const next = waitingToHash.shift();
+    if (next)
+      next(); // the place passes on: `hashing` stays as it is
+    else hashing--;
+  }
 }
 
 export async function hashPassword(password: string, logN = 14): Promise<string> {

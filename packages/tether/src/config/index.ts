@@ -159,6 +159,12 @@ export const configSchema = z
         credentialAttemptBurst: integer(1, 1_000_000).default(10),
         /** Open WebSockets of one user on one instance; more are closed with 4429 `websocket_limit_reached`. */
         websocketsPerUser: integer(1, 100_000).default(32),
+        /**
+         * After a 429, how long a client's connection is not served: an HTTP refusal is answered after
+         * min(Retry-After, this), a WebSocket's error frame goes at once and the socket is not read for as long.
+         * A client that retries without waiting then costs a timer, not a reply per attempt. 0 turns it off.
+         */
+        refusalPauseMs: integer(0, 60_000).default(1000),
       })
       .prefault({}),
   })
@@ -217,6 +223,7 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['TETHER_CREDENTIAL_ATTEMPTS_PER_IP_PER_MINUTE', ['limits', 'credentialAttemptsPerIpPerMinute']],
   ['TETHER_CREDENTIAL_ATTEMPT_BURST', ['limits', 'credentialAttemptBurst']],
   ['TETHER_WEBSOCKETS_PER_USER', ['limits', 'websocketsPerUser']],
+  ['TETHER_REFUSAL_PAUSE_MS', ['limits', 'refusalPauseMs']],
   ['TETHER_WS_HEARTBEAT_MS', ['server', 'wsHeartbeatMs']],
   ['TETHER_BROADCAST_URL', ['broadcast', 'url']],
   ['TETHER_BROADCAST_CHANNEL', ['broadcast', 'channel']],

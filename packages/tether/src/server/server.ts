@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
@@ -206,7 +207,7 @@ export class TetherServer {
       },
     };
 
-    app.setErrorHandler((error, request, reply) => {
+    app.setErrorHandler(async (error, request, reply) => {
       const r = errorReply(error, config.pool.breakerCooldownMs);
       this.metrics.requestErrors.inc({ code: r.code, transport: 'http' });
       if (r.status >= 500 && !(error instanceof TetherError && error.retryable))
@@ -217,6 +218,8 @@ export class TetherServer {
           'request failed: database trouble',
         );
       if (r.retryAfterSeconds !== null) void reply.header('Retry-After', String(r.retryAfterSeconds));
+      const pauseMs = r.status === 429 ? this.limits.refusalPauseOf(r.retryAfterSeconds) : 0;
+      if (pauseMs > 0) await sleep(pauseMs);
       return reply.code(r.status).send({ error: { code: r.code, message: r.message } });
     });
     app.setNotFoundHandler((request, reply) =>

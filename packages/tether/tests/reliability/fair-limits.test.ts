@@ -74,6 +74,40 @@ describe('fair limits', () => {
     await socket.close();
   });
 
+  it('keeps a refused HTTP client waiting (limits.refusalPauseMs): retrying at once costs the server a timer', async () => {
+    const greedy = await registerAndLogin(file.server.url);
+    await Promise.all(
+      Array.from({ length: 12 }, () => api(file.server.url, '/threads', { token: greedy.accessToken })),
+    );
+    const refusals: number[] = [];
+    const until = performance.now() + 2_000;
+    while (performance.now() < until) {
+      const started = performance.now();
+      const answer = await api(file.server.url, '/threads', { token: greedy.accessToken });
+      if (answer.status === 429) refusals.push(performance.now() - started);
+    }
+    // without the pause a client that does not wait gets hundreds of refusals in two seconds
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(refusals.length).toBeLessThanOrEqual(5);
+    for (const ms of refusals) expect(ms, 'held for half to all of the 1 s default').toBeGreaterThanOrEqual(450);
+  });
+
+  it('does not read a refused WebSocket for a while: the next frame is answered after the pause', async () => {
+    const greedy = await registerAndLogin(file.server.url);
+    const socket = await openSocket(file.server.wsUrl, greedy.accessToken);
+    let refused: Record<string, unknown> | undefined;
+    for (let i = 0; i < 30 && refused === undefined; i++) {
+      const reply = await socket.request({ type: 'ping', id: `p${i}` });
+      if (reply.type === 'error') refused = reply;
+    }
+    expect(refused, 'the burst of 10 runs out').toMatchObject({ code: 'rate_limited', retryAfter: 1 });
+    const started = performance.now();
+    const next = await socket.request({ type: 'ping', id: 'next' });
+    expect(performance.now() - started, 'read only once the pause is over').toBeGreaterThanOrEqual(450);
+    expect(next).toMatchObject({ id: 'next' });
+    await socket.close();
+  });
+
   it('limits registrations and logins per address (a spray over distinct emails), not per email only', async () => {
     const sprayed = await Promise.all(
       Array.from({ length: 25 }, (_, i) =>

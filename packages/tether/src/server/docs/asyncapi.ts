@@ -15,7 +15,8 @@ frames were sent: match them by \`id\`. A frame that is not JSON or has an unkno
 \`server.maxJsonDepth\` setting) gets \`nesting_too_deep\`, without an \`id\`: it is refused before it is read.
 
 Limits: frames count against the user's request rate, shared with HTTP; past it a frame gets an \`error\` with
-\`code\` rate_limited and \`retryAfter\` (seconds), and the socket stays open. A user holds at most 32 open sockets
+\`code\` rate_limited and \`retryAfter\` (seconds), and the socket stays open but is not read for up to a second
+(\`limits.refusalPauseMs\`): frames sent meanwhile wait. A user holds at most 32 open sockets
 per instance (\`limits.websocketsPerUser\`): one more is closed with 4429 and the reason websocket_limit_reached. An
 address past its request rate has its upgrade answered 429 with Retry-After.
 

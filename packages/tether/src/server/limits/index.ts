@@ -18,6 +18,7 @@ export class ServerLimits {
   private readonly credentialsPerIp: RateLimiter;
   readonly sessions: IdentityGate;
   readonly websocketsPerUser: number;
+  private readonly refusalPauseMs: number;
 
   constructor(limits: TetherConfig['limits']) {
     this.perIp = new RateLimiter(limits.ipRequestsPerSecond, limits.ipRequestBurst);
@@ -28,6 +29,17 @@ export class ServerLimits {
     );
     this.sessions = new IdentityGate(limits.sessionsPerUser, limits.queuedSessionsPerUser);
     this.websocketsPerUser = limits.websocketsPerUser;
+    this.refusalPauseMs = limits.refusalPauseMs;
+  }
+
+  /**
+   * How long to keep a refused client waiting before it is served again (0: not at all): never longer than it
+   * was told to wait, so a client that honours Retry-After sees no difference.
+   */
+  refusalPauseOf(retryAfterSeconds: number | null): number {
+    const longest = Math.min(this.refusalPauseMs, (retryAfterSeconds ?? 0) * 1000);
+    // jittered: clients refused together would otherwise all come back at the same instant, as one burst
+    return longest / 2 + (Math.random() * longest) / 2;
   }
 
   /** Every HTTP request and WebSocket upgrade, before its body is read. */

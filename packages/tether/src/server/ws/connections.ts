@@ -14,6 +14,8 @@ export interface Connection {
   inFlight: number;
   /** Frames read but not yet handled, in arrival order; while any wait, the socket is paused. */
   readonly waiting: Array<{ readonly raw: unknown; readonly id: FrameId }>;
+  /** Set while the socket is not read after a refusal (`limits.refusalPauseMs`). */
+  refusalPause: NodeJS.Timeout | undefined;
 }
 
 export function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {

@@ -247,6 +247,7 @@ export class WebSocketHub {
       alive: true,
       inFlight: 0,
       waiting: [],
+      refusalPause: undefined,
     };
     this.connections.add(connection);
     addTo(this.byLogin, principal.sessionId, connection);
@@ -267,6 +268,7 @@ export class WebSocketHub {
     ws.on('message', (data) => this.onFrame(connection, data));
     ws.once('close', (code) => {
       clearTimeout(expiry);
+      clearTimeout(connection.refusalPause);
       connection.waiting.length = 0; // nobody is left to answer
       this.connections.delete(connection);
       removeFrom(this.byLogin, principal.sessionId, connection);
@@ -292,19 +294,19 @@ export class WebSocketHub {
     const envelope = readEnvelope(data, this.options.maxJsonDepth);
     if (envelope.kind === 'too_deep') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection.ws, envelope.error, undefined);
+      this.fail(connection, envelope.error, undefined);
       return;
     }
     if (envelope.kind === 'not_json') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
-      this.fail(connection.ws, new InvalidFrameError('frame is not JSON'), undefined);
+      this.fail(connection, new InvalidFrameError('frame is not JSON'), undefined);
       return;
     }
     if (envelope.kind === 'unknown_type') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
       const type = envelope.type;
       this.fail(
-        connection.ws,
+        connection,
         new InvalidFrameError(
           type === null ? 'frame has no type' : `unknown frame type ${JSON.stringify(type).slice(0, 60)}`,
         ),
@@ -316,7 +318,7 @@ export class WebSocketHub {
     try {
       this.options.limits.checkUser(connection.principal.userId);
     } catch (error) {
-      this.fail(connection.ws, error, envelope.id);
+      this.fail(connection, error, envelope.id);
       return;
     }
     this.dispatch(connection, envelope.raw, envelope.id);
@@ -331,12 +333,12 @@ export class WebSocketHub {
     }
     connection.inFlight++;
     this.handle(connection, raw, id)
-      .catch((error: unknown) => this.fail(connection.ws, error, id))
+      .catch((error: unknown) => this.fail(connection, error, id))
       .finally(() => {
         connection.inFlight--;
         const next = connection.waiting.shift();
         if (next) this.dispatch(connection, next.raw, next.id);
-        else connection.ws.resume();
+        else if (connection.refusalPause === undefined) connection.ws.resume();
       });
   }
 
@@ -383,7 +385,7 @@ export class WebSocketHub {
     };
   }
 
-  private fail(ws: WebSocket, error: unknown, id: FrameId): void {
+  private fail(connection: Connection, error: unknown, id: FrameId): void {
     const reply = errorReply(error, this.options.breakerCooldownMs);
     this.options.metrics.requestErrors.inc({ code: reply.code, transport: 'websocket' });
     if (!(error instanceof TetherError))
@@ -391,12 +393,24 @@ export class WebSocketHub {
         { error: (error as Error)?.message, stack: (error as Error)?.stack },
         'WebSocket frame failed',
       );
-    sendFrame(ws, {
+    sendFrame(connection.ws, {
       type: 'error',
       ...(id !== undefined ? { id } : {}),
       code: reply.code,
       message: reply.message,
       ...(reply.retryAfterSeconds !== null ? { retryAfter: reply.retryAfterSeconds } : {}),
     });
+    if (reply.status === 429) this.pauseAfterRefusal(connection, reply.retryAfterSeconds);
+  }
+
+  /** A refused client's socket is not read for a while, so frames sent without waiting cost nothing. */
+  private pauseAfterRefusal(connection: Connection, retryAfterSeconds: number | null): void {
+    const pauseMs = this.options.limits.refusalPauseOf(retryAfterSeconds);
+    if (pauseMs <= 0 || connection.refusalPause !== undefined) return;
+    connection.ws.pause();
+    connection.refusalPause = setTimeout(() => {
+      connection.refusalPause = undefined;
+      if (connection.waiting.length === 0) connection.ws.resume();
+    }, pauseMs);
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hashPassword, verifyPassword } from 'tether/auth';
+import { availableParallelism } from 'node:os';
+import { hashPassword, passwordHashing, verifyPassword } from 'tether/auth';
 
 describe('password hashing with scrypt', () => {
   it('verifies the right password and refuses a wrong one', async () => {
@@ -24,5 +25,15 @@ describe('password hashing with scrypt', () => {
     for (const stored of ['', 'plain', 'scrypt$x$8$1$a$b', 'bcrypt$10$8$1$a$b', 'scrypt$99$8$1$a$b']) {
       expect(await verifyPassword('anything', stored)).toBe(false);
     }
+  });
+
+  it('computes at most half the cores of hashes at once; the others wait their turn', async () => {
+    const hashes = Array.from({ length: 6 }, (_, i) => hashPassword(`password ${i}`, 10));
+    const { running, waiting, concurrency } = passwordHashing();
+    expect(concurrency).toBe(Math.max(1, Math.floor(availableParallelism() / 2)));
+    expect(running).toBe(Math.min(6, concurrency));
+    expect(waiting).toBe(6 - running);
+    expect(new Set(await Promise.all(hashes)).size).toBe(6);
+    expect(passwordHashing()).toMatchObject({ running: 0, waiting: 0 });
   });
 });
