@@ -187,6 +187,20 @@ export class Model {
     return false;
   }
 
+  /**
+   * Whether `receiver`, read in scope `scope` of `file`, is handed there to a function of the scan that stores
+   * `attribute` on one of its parameters (`se.get(root)` with `def get(root): root._searchengine = …`).
+   */
+  mayBeSetByCallee(file: FileSummary, scope: number, receiver: string, attribute: string): boolean {
+    for (const call of file.argumentCalls) {
+      if (call.scope !== scope || call.name !== receiver) continue;
+      const sym = this.symbols.resolveDotted(file, call.callee, scope);
+      if (sym?.kind !== 'function') continue;
+      if (sym.file.parameterStores.some((p) => p.function === sym.fn.name && p.attribute === attribute)) return true;
+    }
+    return false;
+  }
+
   /** For each field something is stored through: the classes stored in it (as class objects or instances). */
   private findFieldHolders(): Map<string, Set<number>> {
     const holders = new Map<string, Set<number>>();

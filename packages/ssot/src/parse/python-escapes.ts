@@ -105,7 +105,7 @@ function openerBefore(source: string, index: number): Opener | null {
  * in a tuple or list that is itself the argument, or null when the value is not an argument of a call (a def's
  * parameters, class bases, a subscript, a literal outside any call).
  */
-function receivingCall(source: string, index: number): { callee: string; nested: boolean } | null {
+export function receivingCall(source: string, index: number): { callee: string; nested: boolean } | null {
   const opener = openerBefore(source, index);
   if (!opener) return null;
   // an element of a list, set or dict literal: stored where the scanner does not follow it

@@ -35,7 +35,7 @@ export function extractPython(path: string, source: string): FileSummary {
   const scopes = buildScopes(text, structure);
   const bindings = collectBindings(text, parsed.raw, structure, scopes);
   const receivers = typedReceivers(scopes.scopes);
-  const { reads, writes, assignedAttributes, fieldStores } = collectAccesses(
+  const { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls } = collectAccesses(
     text,
     structure,
     scopes,
@@ -58,6 +58,8 @@ export function extractPython(path: string, source: string): FileSummary {
     assignedAttributes,
     fieldStores,
     fieldValues: bindings.fieldValues,
+    parameterStores,
+    argumentCalls,
     escapes,
     generated: isGenerated(source),
     suppressions,

@@ -135,6 +135,10 @@ export interface FileSummary {
     readonly instance: boolean;
     readonly scope: number;
   }[];
+  /** attributes a module-level function stores on one of its parameters (`def get(root): root._engine = …`) */
+  readonly parameterStores: readonly { readonly function: string; readonly attribute: string }[];
+  /** receivers of a sure type handed to a call in their scope (`se.get(root)`), with the callee as written */
+  readonly argumentCalls: readonly { readonly scope: number; readonly name: string; readonly callee: string }[];
   /** dotted names whose class object escapes (call argument, `type()` bases, `__bases__`, `setattr` with a computed
    *  name), each with the scope it appears in */
   readonly escapes: readonly { readonly name: string; readonly scope: number }[];
@@ -159,6 +163,8 @@ export function failedSummary(
     assignedAttributes: [],
     fieldStores: [],
     fieldValues: [],
+    parameterStores: [],
+    argumentCalls: [],
     escapes: [],
     generated: false,
     suppressions: [],

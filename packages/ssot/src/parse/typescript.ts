@@ -205,6 +205,8 @@ export function extractScript(path: string, source: string, language: Exclude<La
     assignedAttributes: [...assignedAttributes],
     fieldStores: [],
     fieldValues: [],
+    parameterStores: [],
+    argumentCalls: [],
     escapes: [],
     generated: isGenerated(source),
     suppressions,

@@ -29,7 +29,9 @@ class, or the same variable in the same or a nested function) is assigned on a r
 name is assigned on such a receiver anywhere and the class hands its instances to other code (\`start(self)\`) or is
 stored in a field through which code sets it (\`_dispatch_target = Factory\` in one class,
 \`cls._dispatch_target.dispatch = …\` elsewhere; \`self._policy = policy\` holds whatever constructor calls \`policy\`
-is assigned: what a field holds is not told apart by its holder, as in a field-based points-to analysis). Tuple
+is assigned: what a field holds is not told apart by its holder, as in a field-based points-to analysis), or the
+variable read is handed in its function to a module-level function that stores the attribute on its parameter
+(\`se.get(root)\`, then \`root._searchengine\`). Tuple
 unpacking of calls types each name (\`c1, c2 = C(), C()\`), \`del x\` gives x no other value, and \`self.Helper()\`
 makes an instance of the class nested in the instance's class. A truthiness test is a
 read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object
@@ -98,6 +100,7 @@ export const unknownAttribute: Rule = {
         if (!attrs || attrs.names.has(read.attribute) || model.mayBeSetFromOutside(def, read.attribute)) continue;
         const scope = file.scopes[read.scope]!;
         const viaSelf = scope.selfName !== null && read.receiver === scope.selfName;
+        if (!viaSelf && model.mayBeSetByCallee(file, read.scope, read.receiver, read.attribute)) continue;
         if (
           viaSelf &&
           (ABSTRACT_NAME.test(def.cls.name) ||

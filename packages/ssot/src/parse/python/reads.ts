@@ -5,6 +5,7 @@
  */
 import type { AttributeRead, FileSummary } from '../summary.js';
 import { DOTTED } from '../python-text.js';
+import { receivingCall } from '../python-escapes.js';
 import type { Bindings } from './bindings.js';
 import type { Receivers } from './receivers.js';
 import type { Scopes } from './scopes.js';
@@ -17,10 +18,12 @@ export interface Accesses {
   /** attribute names assigned on receivers of unknown type */
   readonly assignedAttributes: string[];
   readonly fieldStores: FileSummary['fieldStores'];
+  readonly parameterStores: FileSummary['parameterStores'];
+  readonly argumentCalls: FileSummary['argumentCalls'];
 }
 
 export function collectAccesses(
-  { textOf, position }: SourceText,
+  { source, textOf, position }: SourceText,
   { classDrafts }: Structure,
   { scopes, scopeAt }: Scopes,
   { writeCandidates, storeRanges, attributeNodes }: Bindings,
@@ -128,6 +131,13 @@ export function collectAccesses(
     fieldStoreKeys.add(key);
     fieldStores.push({ field, attribute });
   };
+  const parameterStores: FileSummary['parameterStores'][number][] = [];
+  const parameterStoreKeys = new Set<string>();
+  const addParameterStore = (fn: string, attribute: string): void => {
+    if (parameterStoreKeys.has(`${fn}.${attribute}`)) return;
+    parameterStoreKeys.add(`${fn}.${attribute}`);
+    parameterStores.push({ function: fn, attribute });
+  };
   const writes: AttributeRead[] = [];
   for (const w of writeCandidates) {
     const scope = scopes[w.scope]!;
@@ -145,6 +155,7 @@ export function collectAccesses(
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
       addFieldStore(w.receiver, w.attribute);
+      if (scope.moduleFunctionParameters.has(w.receiver)) addParameterStore(scope.name, w.attribute);
       // `Cls.attr = …` sets a class attribute (`timezone.utc = …`): the model keeps it when the name is a class
       writes.push(w);
       continue;
@@ -159,6 +170,7 @@ export function collectAccesses(
     }
   }
 
+  const argumentCalls = handedToCalls(source, scopes, scopeAt, reads);
   const assignedAttributes = [
     ...new Set(
       writeCandidates
@@ -166,5 +178,42 @@ export function collectAccesses(
         .map((w) => w.attribute),
     ),
   ];
-  return { reads, writes, assignedAttributes, fieldStores };
+  return { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls };
+}
+
+/**
+ * Receivers read in a scope (not `self`) that the scope also hands to a call as an argument (`se.get(root)`, then
+ * `root._engine`): the function called may set attributes on them. One search per scope, for its read receivers.
+ */
+function handedToCalls(
+  source: string,
+  scopes: Scopes['scopes'],
+  scopeAt: (index: number) => number,
+  reads: readonly AttributeRead[],
+): FileSummary['argumentCalls'][number][] {
+  const byScope = new Map<number, Set<string>>();
+  for (const r of reads) {
+    if (r.receiver.includes('.') || r.receiver === scopes[r.scope]!.selfName) continue;
+    let names = byScope.get(r.scope);
+    if (!names) byScope.set(r.scope, (names = new Set()));
+    names.add(r.receiver);
+  }
+  const calls: FileSummary['argumentCalls'][number][] = [];
+  for (const [scopeIndex, names] of byScope) {
+    const scope = scopes[scopeIndex]!;
+    const start = Math.max(scope.start, 0);
+    const text = source.slice(start, Math.min(scope.end, source.length));
+    const seen = new Set<string>();
+    for (const m of text.matchAll(new RegExp(`[(,]\\s*(${[...names].join('|')})\\s*(?=[,)])`, 'g'))) {
+      const at = start + m.index + 1;
+      if (scopeAt(at) !== scopeIndex) continue;
+      const call = receivingCall(source, at);
+      if (!call || call.nested || call.callee.startsWith('<')) continue;
+      const key = `${m[1]} ${call.callee}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      calls.push({ scope: scopeIndex, name: m[1]!, callee: call.callee });
+    }
+  }
+  return calls;
 }

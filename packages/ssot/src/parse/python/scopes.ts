@@ -34,6 +34,8 @@ export interface ScopeDraft extends Range {
   clsName: string | null;
   /** a method under an unknown decorator */
   selfUnsure: boolean;
+  /** a module-level function's parameter names (empty for anything else) */
+  moduleFunctionParameters: Set<string>;
   newInstances: Set<string>;
 }
 
@@ -53,6 +55,7 @@ function newScope(name: string, start: number, end: number, selfClass: number, s
     ownerClass: -1,
     clsName: null,
     selfUnsure: false,
+    moduleFunctionParameters: new Set(),
     newInstances: new Set(),
   };
 }
@@ -125,6 +128,7 @@ export function buildScopes({ source }: SourceText, structure: Structure): Scope
       scope.ownerClass = selfClass;
       scope.clsName = params[0]!.name;
     }
+    if (!owner) scope.moduleFunctionParameters = new Set(params.map((p) => p.name));
     for (const [k, p] of params.entries()) {
       if (k === 0 && selfName !== null) continue;
       if (p.type) bindTyped(scope, p.name, { kind: 'annotation', text: p.type });
