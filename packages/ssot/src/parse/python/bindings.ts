@@ -51,6 +51,7 @@ export function collectBindings(
    * is in the class's instanceAttributeTypes already; calls in a class body are mostly field declarations)
    */
   const fieldValues: FileSummary['fieldValues'][number][] = [];
+  const heldVariables: { field: string; name: string; scopeIndex: number }[] = [];
   const addFieldValue = (field: string, value: string | null, scopeIndex: number, calls: boolean): void => {
     if (value === null) return;
     const callee = calls ? singleCall(value) : null;
@@ -59,7 +60,6 @@ export function collectBindings(
     // a variable (`self._policy = policy`): also whatever constructor calls it is assigned in its scope (below)
     if (callee === null && name !== null && !name.includes('.')) heldVariables.push({ field, name, scopeIndex });
   };
-  const heldVariables: { field: string; name: string; scopeIndex: number }[] = [];
   const storeRanges: Range[] = [];
   const imports: ImportInfo[] = [];
   const attributeNodes: RawNode[] = [];
