@@ -127,6 +127,10 @@ export function buildScopes({ source }: SourceText, structure: Structure): Scope
     if (selfClass >= 0 && (isClassMethod || name === '__new__') && params.length > 0) {
       scope.ownerClass = selfClass;
       scope.clsName = params[0]!.name;
+      // `__new__` returns the instance it makes, however it got it (`instance = cls._cache.get(key)`)
+      if (name === '__new__')
+        for (const m of source.slice(f.start, f.end).matchAll(/\breturn[ \t]+([A-Za-z_]\w*)[ \t]*(?:#.*)?$/gm))
+          scope.newInstances.add(m[1]!);
     }
     if (!owner) scope.moduleFunctionParameters = new Set(params.map((p) => p.name));
     for (const [k, p] of params.entries()) {
