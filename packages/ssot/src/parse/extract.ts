@@ -1,5 +1,6 @@
 import { extractPython } from './python.js';
 import { extractScript } from './typescript.js';
+import { failedSummary } from './summary.js';
 import type { FileSummary, Language } from './summary.js';
 import { contentHash, languageOf, readSource } from './source.js';
 import { countLines } from './suppressions.js';
@@ -13,27 +14,13 @@ export function extractSource(relative: string, source: string): FileSummary {
   try {
     return language === 'python' ? extractPython(relative, source) : extractScript(relative, source, language);
   } catch (error) {
-    return failedSummary(relative, language, source, error);
+    return failed(relative, language, source, error);
   }
 }
 
-function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
-  return {
-    path: relative,
-    language,
-    lines: countLines(source),
-    parseError: error instanceof Error ? error.message : String(error),
-    classes: [],
-    imports: [],
-    functions: [],
-    scopes: [],
-    reads: [],
-    writes: [],
-    assignedAttributes: [],
-    escapes: [],
-    generated: false,
-    suppressions: [],
-  };
+function failed(relative: string, language: Language, source: string, error: unknown): FileSummary {
+  const parseError = error instanceof Error ? error.message : String(error);
+  return failedSummary({ path: relative, language, lines: countLines(source), parseError });
 }
 
 /** Reads and extracts one file. Never throws: a failure becomes the summary's parseError. */
@@ -57,7 +44,7 @@ export function readAndExtract(absolute: string, relative: string, hash = true):
   try {
     read = readSource(absolute);
   } catch (error) {
-    return { summary: failedSummary(relative, languageOf(relative) ?? 'python', '', error), hash: null, stamp: '' };
+    return { summary: failed(relative, languageOf(relative) ?? 'python', '', error), hash: null, stamp: '' };
   }
   const summary = extractSource(relative, read.bytes.toString('utf8'));
   return hash ? { summary, hash: contentHash(read.bytes), stamp: read.stamp } : { summary, hash: null, stamp: '' };

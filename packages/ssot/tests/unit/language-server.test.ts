@@ -209,11 +209,15 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   });
 
   it('follows files created and deleted on disk', async () => {
-    // a second Metrics with another shape, in a module that can meet models.py (it imports it): a
-    // duplicate-definition on the open models.py
-    writeFileSync(join(dir, 'other.py'), 'import models\n\n\nclass Metrics:\n    total = 0\n');
+    // a second Metrics with another shape, in a module that can meet models.py (app.py imports both; other.py
+    // does not know models.py, so it is no variant of it): a duplicate-definition on the open models.py
+    writeFileSync(join(dir, 'other.py'), 'class Metrics:\n    total = 0\n');
+    writeFileSync(join(dir, 'app.py'), 'import models\nimport other\n');
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
-      changes: [{ uri: uri('other.py'), type: FileChangeType.Created }],
+      changes: [
+        { uri: uri('other.py'), type: FileChangeType.Created },
+        { uri: uri('app.py'), type: FileChangeType.Created },
+      ],
     });
     const duplicate = await client.diagnostics(uri('models.py'), (d) =>
       d.some((x) => x.code === 'duplicate-definition'),
@@ -222,8 +226,12 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
       duplicate.diagnostics.find((x) => x.code === 'duplicate-definition')?.relatedInformation?.[0]?.location.uri,
     ).toBe(uri('other.py'));
     unlinkSync(join(dir, 'other.py'));
+    unlinkSync(join(dir, 'app.py'));
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
-      changes: [{ uri: uri('other.py'), type: FileChangeType.Deleted }],
+      changes: [
+        { uri: uri('other.py'), type: FileChangeType.Deleted },
+        { uri: uri('app.py'), type: FileChangeType.Deleted },
+      ],
     });
     await client.diagnostics(uri('models.py'), (d) => d.length === 0);
   });
