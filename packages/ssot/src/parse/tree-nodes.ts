@@ -101,12 +101,29 @@ function slowNodes(root: SyntaxNode, types: readonly string[]): FoundNode[] {
     .map((node) => ({ kind: node.type, start: node.startIndex, end: node.endIndex, node }));
 }
 
+/** Whether the searches go through node-tree-sitter's internals (false: its public API, slower; a test checks it). */
+export function usesNodeInternals(): boolean {
+  if (binding === undefined) binding = loadBinding();
+  return binding !== null;
+}
+
 /** The nodes of `types` under `root` (the root node of `tree`, parsed from a string), in document order. */
 export function nodesOfTypes(tree: Parser.Tree, root: SyntaxNode, types: readonly string[]): FoundNode[] {
   if (binding === undefined) binding = loadBinding();
+  if (!binding) return slowNodes(root, types);
+  try {
+    return fastNodes(binding, tree, root, types);
+  } catch {
+    // not the module node-tree-sitter loaded (another copy does not know its trees): the public API from now on
+    binding = null;
+    return slowNodes(root, types);
+  }
+}
+
+function fastNodes(binding: Binding, tree: Parser.Tree, root: SyntaxNode, types: readonly string[]): FoundNode[] {
   const { language } = tree as unknown as { language: object };
   const rootFields = root as unknown as Record<number, number>;
-  if (!binding || typeof language !== 'object' || typeof rootFields[0] !== 'number') return slowNodes(root, types);
+  if (typeof language !== 'object' || typeof rootFields[0] !== 'number') return slowNodes(root, types);
   const { NodeMethods } = binding;
   let names = typeNames.get(language);
   if (!names) typeNames.set(language, (names = binding.getNodeTypeNamesById(language)));
