@@ -86,8 +86,10 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
       : typeof options.cache === 'string'
         ? resolve(options.cache)
         : null;
-  // without a cache every file is parsed: workers start as soon as there are enough files for them, and load their
-  // parsers while the walk goes on (with a cache, only the changed files are, and the cache says which)
+  // without a cache (or before its first run, as in CI) every file is parsed: workers start as soon as there are
+  // enough files for them, and load their parsers while the walk goes on (with a cache, only the changed files are
+  // parsed, and the cache says which)
+  const parsesAll = cacheDir === null || !existsSync(cacheDir);
   const workers: Worker[] = [];
   // the cache's files are read off this thread while it walks the tree
   const cache = cacheDir === null ? undefined : openCache(cacheDir, config);
@@ -96,7 +98,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
     paths,
     include: config.include,
     exclude: skippedPatterns(config),
-    ...(cacheDir === null ? { onFile: startWorkersWhenWorthIt(workers, options.threads) } : {}),
+    ...(parsesAll ? { onFile: startWorkersWhenWorthIt(workers, options.threads) } : {}),
   });
   let summarized: Summarized;
   try {
