@@ -115,7 +115,9 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
 
   it('the CLI prints the JSON contract and exits 1 when findings reach --fail-on', () => {
     requireDist();
-    const run = spawnSync(process.execPath, [cli, 'scan', fixture, '--format', 'json'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, 'scan', fixture, '--no-cache', '--format', 'json'], {
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as {
       version: number;
@@ -137,7 +139,7 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     });
     expect(typeof read?.fingerprint).toBe('string');
     expect(
-      spawnSync(process.execPath, [cli, 'scan', fixture, '--fail-on', 'error', '--format', 'json'], {
+      spawnSync(process.execPath, [cli, 'scan', fixture, '--no-cache', '--fail-on', 'error', '--format', 'json'], {
         encoding: 'utf8',
       }).status,
     ).toBe(1);
