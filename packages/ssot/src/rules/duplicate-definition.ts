@@ -45,8 +45,9 @@ class RequestMetrics: ...   # last_activity, operations_count, errors
 One definition, and a different name for a different concept (\`UserSessionStats\`).
 
 ## Options
-\`criticalNames\`, \`allowDuplicateNames\`, \`compareUnconnected\`, \`generated\`, and the rule's severity in the config file. Suppress a definition
-with \`# ssot: ignore[duplicate-definition]\` or \`// ssot-ignore duplicate-definition\` on its line.
+\`criticalNames\`, \`allowDuplicateNames\`, \`compareUnconnected\`, \`generated\`, and the rule's severity in the config
+file. Suppress a definition with \`# ssot: ignore[duplicate-definition]\` or
+\`// ssot-ignore duplicate-definition\` on its line.
 `;
 
 import type { Definition } from '../model/model.js';
@@ -65,8 +66,13 @@ export const DEFAULT_ALLOWED_DUPLICATES = [
   'Props',
   'State',
 ];
-const TEST_PATH =
-  /(^|\/)(tests?|__tests__|testing|test_utils|spec)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$|\.(test|spec)\.[cm]?[jt]sx?$/;
+const TEST_PATH = new RegExp(
+  [
+    String.raw`(^|\/)(tests?|__tests__|testing|test_utils|spec)\/`,
+    String.raw`(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$`,
+    String.raw`\.(test|spec)\.[cm]?[jt]sx?$`,
+  ].join('|'),
+);
 
 function isCandidate(def: Definition): boolean {
   const { cls, file } = def;
@@ -164,7 +170,9 @@ export const duplicateDefinition: Rule = {
         related.push({
           file: d.file.path,
           line: d.cls.line,
-          message: `${d.cls.name} also defined here (${d.module}.${d.cls.qualname})${diff.length ? `: ${diff.join('; ')}` : ', same shape'}`,
+          message:
+            `${d.cls.name} also defined here (${d.module}.${d.cls.qualname})` +
+            (diff.length ? `: ${diff.join('; ')}` : ', same shape'),
         });
       }
       const name = first.cls.name;

@@ -121,14 +121,18 @@ export const inconsistentImport: Rule = {
             file: file.path,
             line: imp.line,
             column: imp.column,
-            message: `${imp.name} imported from ${imp.module} is ${def.module}.${def.cls.qualname} (${def.file.path}:${def.cls.line}); elsewhere the same name is a different definition: ${otherText}`,
+            message:
+              `${imp.name} imported from ${imp.module} is ${def.module}.${def.cls.qualname} ` +
+              `(${def.file.path}:${def.cls.line}); elsewhere the same name is a different definition: ${otherText}`,
             symbol: imp.name ?? def.cls.name,
             related: [
               { file: def.file.path, line: def.cls.line, message: `the ${def.cls.name} imported here` },
               ...others.map(([, l]) => ({
                 file: l[0]!.file.path,
                 line: l[0]!.imp.line,
-                message: `imports ${l[0]!.def.cls.name} from ${l[0]!.imp.module} (${l[0]!.def.file.path}:${l[0]!.def.cls.line})`,
+                message:
+                  `imports ${l[0]!.def.cls.name} from ${l[0]!.imp.module} ` +
+                  `(${l[0]!.def.file.path}:${l[0]!.def.cls.line})`,
               })),
             ],
             identity: [model.moduleOf(file), imp.name ?? '', imp.module],

@@ -116,7 +116,9 @@ export const unknownAttribute: Rule = {
         let message = `${def.cls.name} has no attribute '${read.attribute}'`;
         if (suggestion) message += `; did you mean '${suggestion}'?`;
         if (twin)
-          message += ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; this one is ${def.module}.${def.cls.qualname}`;
+          message +=
+            ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; ` +
+            `this one is ${def.module}.${def.cls.qualname}`;
         const related = [
           {
             file: def.file.path,

@@ -103,7 +103,7 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     expect(d?.message).toMatch(/^critical name: SessionMetrics/);
   });
 
-  it('import path consistency: the module that imports the other SessionMetrics is reported, re-exports are not', async () => {
+  it('import paths: the module importing the other SessionMetrics is reported, re-exports are not', async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
     const imports = byRule(report.findings, 'inconsistent-import');
     expect(imports.map((f) => `${f.file}:${f.line}`)).toEqual([`${MONITOR}:3`]);

@@ -143,7 +143,7 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("scans the workspace on start (filling the cache) and publishes an open file's findings with rule, severity and related locations", async () => {
+  it("scans the workspace on start (filling the cache); open files' findings carry rule, related places", async () => {
     open('use.py', USE);
     const { diagnostics } = await client.diagnostics(uri('use.py'), (d) => d.length > 0);
     expect(diagnostics).toHaveLength(1);

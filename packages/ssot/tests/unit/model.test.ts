@@ -164,7 +164,8 @@ describe('model: classes', () => {
   it('a name stored on an untyped receiver is silenced only on classes that hand self to calls', () => {
     const m = model({
       'a.py':
-        'class Plain:\n    pass\n\nclass Shared:\n    def start(self):\n        run(self)\n\ndef setup(c):\n    c.qos = 1\n',
+        'class Plain:\n    pass\n\nclass Shared:\n    def start(self):\n        run(self)\n\n' +
+        'def setup(c):\n    c.qos = 1\n',
     });
     const [plain, shared] = m.definitions;
     expect(m.mayBeSetFromOutside(plain!, 'qos')).toBe(false);

@@ -202,7 +202,7 @@ describe('the summary cache', { timeout: 30_000 }, () => {
     expect(fileStamp(stats({ m: 60_001, c: 60_000 }), now)).not.toBe(old);
   });
 
-  it('reads a file again when its stamp moved: a touch keeps its summary, a change with its mtime restored does not', async () => {
+  it('reads a file again when its stamp moved: a touch keeps its summary, an edit with old mtime not', async () => {
     const dir = corpus();
     const stamps = (): string[] => entryLines(join(dir, '.ssot_cache')).map((line) => line.split('\t')[1]!);
     await new Promise((resolve) => setTimeout(resolve, 3_200)); // the copies settle: their stamps are trusted
