@@ -79,8 +79,9 @@ const UNAVAILABLE_ERRNO = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
 ]);
+// `timeout expired`: pg destroys a connecting socket with it when `connectionTimeoutMillis` passes
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|not queryable|connection timeout|Connection closed|terminating connection/i;
+  /Connection terminated|not queryable|connection timeout|Connection closed|terminating connection|^timeout expired$/i;
 
 /**
  * Maps a driver error (pg raises plain `Error`s for socket problems) to Tether's typed errors, with the driver

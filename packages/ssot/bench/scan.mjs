@@ -24,7 +24,9 @@ let t = performance.now();
 const generated = parts.map((dir, i) => generateCorpus(dir, PART, i + 1));
 const sliceStats = generateCorpus(slice, 200_000, 99);
 console.log(
-  `corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  `corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines ` +
+    `in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ` +
+    `${((performance.now() - t) / 1000).toFixed(1)} s`,
 );
 
 function measure(paths, root) {
@@ -42,8 +44,10 @@ for (const count of [1, 2, 4]) {
   const r = measure(parts.slice(0, count), join(base, 'corpus'));
   rows.push(r);
   console.log(
-    `ssot ${String(r.lines).padStart(9)} lines ${String(r.files).padStart(6)} files: ${r.seconds.toFixed(2)} s (CPU ${r.cpu_seconds.toFixed(1)} s), ` +
-      `${(r.seconds / (r.lines / 1e6)).toFixed(2)} s per million lines, peak ${r.peak_mb} MB, findings ${JSON.stringify(r.findings)}`,
+    `ssot ${String(r.lines).padStart(9)} lines ${String(r.files).padStart(6)} files: ` +
+      `${r.seconds.toFixed(2)} s (CPU ${r.cpu_seconds.toFixed(1)} s), ` +
+      `${(r.seconds / (r.lines / 1e6)).toFixed(2)} s per million lines, peak ${r.peak_mb} MB, ` +
+      `findings ${JSON.stringify(r.findings)}`,
   );
 }
 
@@ -51,7 +55,8 @@ for (const count of [1, 2, 4]) {
 const all = parts;
 const floor = measure(['--mode', 'floor', ...all], join(base, 'corpus'));
 console.log(
-  `parse floor (same files, parsers and threads, nothing extracted): ${floor.seconds.toFixed(2)} s (CPU ${floor.cpu_seconds.toFixed(1)} s), peak ${floor.peak_mb} MB`,
+  `parse floor (same files, parsers and threads, nothing extracted): ${floor.seconds.toFixed(2)} s ` +
+    `(CPU ${floor.cpu_seconds.toFixed(1)} s), peak ${floor.peak_mb} MB`,
 );
 const cacheDir = join(base, 'cache');
 rmSync(cacheDir, { recursive: true, force: true });
@@ -78,8 +83,9 @@ try {
 const cold = rows[rows.length - 1];
 const cacheEqual = filling.digest === cold.digest && warm.digest === cold.digest;
 console.log(
-  `cache: first run ${filling.seconds.toFixed(2)} s (writes it), warm after one file changed ${warm.seconds.toFixed(2)} s ` +
-    `(CPU ${warm.cpu_seconds.toFixed(1)} s, ${warm.cachedFiles}/${warm.files} files from the cache, peak ${warm.peak_mb} MB); ` +
+  `cache: first run ${filling.seconds.toFixed(2)} s (writes it), ` +
+    `warm after one file changed ${warm.seconds.toFixed(2)} s (CPU ${warm.cpu_seconds.toFixed(1)} s, ` +
+    `${warm.cachedFiles}/${warm.files} files from the cache, peak ${warm.peak_mb} MB); ` +
     `findings ${cacheEqual ? 'identical to' : 'DIFFERENT from'} the cold scan`,
 );
 
@@ -99,8 +105,10 @@ if (stdlibRun.status === 0) {
   ];
   stdlibEqual = runs.every((r) => r.digest === runs[0].digest) && runs[2].cachedFiles === runs[2].files;
   console.log(
-    `${stdlib}: ${runs[0].lines} lines, cold ${runs[0].seconds.toFixed(2)} s, filling the cache ${runs[1].seconds.toFixed(2)} s, warm ${runs[2].seconds.toFixed(2)} s; ` +
-      `findings ${stdlibEqual ? 'identical' : 'DIFFERENT'} (${JSON.stringify(runs[0].findings)}, ${runs[0].parseErrors} parse errors)`,
+    `${stdlib}: ${runs[0].lines} lines, cold ${runs[0].seconds.toFixed(2)} s, ` +
+      `filling the cache ${runs[1].seconds.toFixed(2)} s, warm ${runs[2].seconds.toFixed(2)} s; ` +
+      `findings ${stdlibEqual ? 'identical' : 'DIFFERENT'} ` +
+      `(${JSON.stringify(runs[0].findings)}, ${runs[0].parseErrors} parse errors)`,
   );
 } else console.log('python3 not found: the standard library comparison is skipped');
 
@@ -129,8 +137,10 @@ try {
 const sliceScan = measure([slice], slice);
 const ratio = pyrightSeconds / sliceScan.seconds;
 console.log(
-  `slice ${sliceStats.lines} lines (${sliceStats.typos} planted typos): pyright ${pyrightSeconds.toFixed(2)} s (${attributeErrors} attribute-access errors), ` +
-    `ssot ${sliceScan.seconds.toFixed(2)} s (${sliceScan.findings['unknown-attribute'] ?? 0} unknown-attribute): pyright/ssot = ${ratio.toFixed(1)}`,
+  `slice ${sliceStats.lines} lines (${sliceStats.typos} planted typos): ` +
+    `pyright ${pyrightSeconds.toFixed(2)} s (${attributeErrors} attribute-access errors), ` +
+    `ssot ${sliceScan.seconds.toFixed(2)} s (${sliceScan.findings['unknown-attribute'] ?? 0} unknown-attribute): ` +
+    `pyright/ssot = ${ratio.toFixed(1)}`,
 );
 const last = rows[rows.length - 1];
 console.log(
@@ -145,6 +155,9 @@ console.log(
     cache_findings_equal: cacheEqual,
     stdlib_cache_findings_equal: stdlibEqual,
     floor_cpu_seconds: floor.cpu_seconds,
+    cold_over_floor_cpu: Number((last.cpu_seconds / floor.cpu_seconds).toFixed(2)),
+    warm_cpu_seconds: warm.cpu_seconds,
+    warm_over_cold_cpu: Number((warm.cpu_seconds / last.cpu_seconds).toFixed(3)),
     warm_peak_mb: warm.peak_mb,
     cpu_seconds: last.cpu_seconds,
     peak_mb: last.peak_mb,

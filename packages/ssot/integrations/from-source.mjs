@@ -23,7 +23,8 @@ function run(command, args, log) {
     throw new SetupError(`ssot: \`${command}\` is not on PATH; the scanner needs Node.js ≥ 20.19 with npm`);
   if (result.status !== 0) {
     throw new SetupError(
-      `ssot: \`${command} ${args.join(' ')}\` failed (exit ${result.status}):\n${(result.stderr || result.stdout).trim()}`,
+      `ssot: \`${command} ${args.join(' ')}\` failed (exit ${result.status}):\n` +
+        (result.stderr || result.stdout).trim(),
     );
   }
 }

@@ -1,13 +1,16 @@
 /** The library API: `scan(options) → Report`. */
 import { basename, resolve, dirname, join, relative } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { loadConfig, skippedPatterns } from './config.js';
 import type { Config } from './config.js';
-import { summarize } from './cache/summarize.js';
+import { openCache, summarize } from './cache/summarize.js';
+import type { Summarized } from './cache/summarize.js';
 import { filesChangedSince } from './files/changed-since.js';
 import { discoverFiles } from './files/discover.js';
 import { Model } from './model/model.js';
 import type { ModelOptions } from './model/model.js';
+import { startWorkers, stopWorkers, threadsFor } from './parse/pool.js';
 import type { FileSummary } from './parse/summary.js';
 import { applyBaseline, readBaseline } from './report/baseline.js';
 import { addFingerprints } from './report/fingerprint.js';
@@ -77,21 +80,42 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
   const root = resolve(options.root ?? commonRoot(paths));
   const config = typeof options.config === 'object' ? options.config : loadConfig(root, options.config);
   const changed = options.since === undefined ? null : filesChangedSince(root, options.since);
-  const files = discoverFiles({ root, paths, include: config.include, exclude: skippedPatterns(config) });
   const cacheDir =
     options.cache === true
       ? resolve(root, DEFAULT_CACHE_DIR)
       : typeof options.cache === 'string'
         ? resolve(options.cache)
         : null;
-  const { summaries, cached } = await summarize(files, {
-    cacheDir,
+  // without a cache (or before its first run, as in CI) every file is parsed: workers start as soon as there are
+  // enough files for them, and load their parsers while the walk goes on (with a cache, only the changed files are
+  // parsed, and the cache says which)
+  const parsesAll = cacheDir === null || !existsSync(cacheDir);
+  const workers: Worker[] = [];
+  // the cache's files are read off this thread while it walks the tree
+  const cache = cacheDir === null ? undefined : openCache(cacheDir, config);
+  const files = discoverFiles({
     root,
-    config,
     paths,
-    ...(options.threads !== undefined ? { threads: options.threads } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    include: config.include,
+    exclude: skippedPatterns(config),
+    ...(parsesAll ? { onFile: startWorkersWhenWorthIt(workers, options.threads) } : {}),
   });
+  let summarized: Summarized;
+  try {
+    summarized = await summarize(files, {
+      cacheDir,
+      root,
+      config,
+      paths,
+      started: workers,
+      ...(cache ? { cache } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } finally {
+    await stopWorkers(workers);
+  }
+  const { summaries, cached } = summarized;
   const findings = analyze(summaries, config, { rootPackage: rootPackageOf(root) });
   let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
   let baselined = 0;
@@ -116,6 +140,16 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
     },
     errors,
     baselined,
+  };
+}
+
+/** A discovery callback that starts the scan's workers once it has found enough files to parse on them. */
+export function startWorkersWhenWorthIt(started: Worker[], threads: number | undefined): (count: number) => void {
+  let done = false;
+  return (count) => {
+    if (done || threadsFor(count, threads) === 0) return;
+    done = true;
+    started.push(...startWorkers(threadsFor(count, threads)));
   };
 }
 

@@ -30,6 +30,7 @@ describe('classifyDatabaseError', () => {
     ['DNS failure', pgError('ENOTFOUND', 'getaddrinfo ENOTFOUND nowhere'), DatabaseUnavailableError],
     ['terminated connection', new Error('Connection terminated unexpectedly'), DatabaseUnavailableError],
     ['connect timeout', new Error('Connection terminated due to connection timeout'), DatabaseUnavailableError],
+    ['connecting socket timed out', new Error('timeout expired'), DatabaseUnavailableError],
     ['open breaker', new BrokenCircuitError(), CircuitOpenError],
     [
       'row-level security refusal',

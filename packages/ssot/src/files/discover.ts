@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
-import { languageOf } from '../parse/extract.js';
+import { languageOf } from '../parse/source.js';
 
 export const SKIPPED_DIRECTORIES = new Set([
   'node_modules',
@@ -42,6 +42,8 @@ export interface DiscoverOptions {
   readonly paths: readonly string[];
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /** called with the number of files found so far, as each is found */
+  readonly onFile?: (count: number) => void;
 }
 
 interface Scoped {
@@ -58,15 +60,20 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
   const included = options.include.length > 0 ? ignore().add([...options.include]) : null;
   const out = new Map<string, string>();
   const gitignores = new Map<string, Scoped | null>();
-  const gitignoreOf = (dir: string): Scoped | null => {
+  /** `present`: whether the directory has a .gitignore, when its listing says (no need to ask the file system) */
+  const gitignoreOf = (dir: string, present?: boolean): Scoped | null => {
     let scoped = gitignores.get(dir);
     if (scoped === undefined) {
       const file = join(dir, '.gitignore');
-      scoped = existsSync(file) ? { base: dir, matcher: ignore().add(readFileSync(file, 'utf8')) } : null;
+      scoped = (present ?? existsSync(file)) ? { base: dir, matcher: ignore().add(readFileSync(file, 'utf8')) } : null;
       gitignores.set(dir, scoped);
     }
     return scoped;
   };
+  const rootPrefix = root.endsWith(sep) ? root : root + sep;
+  /** `path` relative to the root: a slice for paths inside it (most), `relative` otherwise */
+  const fromRoot = (path: string): string =>
+    path.startsWith(rootPrefix) ? toPosix(path.slice(rootPrefix.length)) : toPosix(relative(root, path));
   const ignoredByGit = (path: string, isDir: boolean, stack: readonly Scoped[]): boolean => {
     for (const s of stack) {
       const rel = toPosix(relative(s.base, path)) + (isDir ? '/' : '');
@@ -74,28 +81,34 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
     }
     return false;
   };
-  const rootRelative = (path: string, isDir: boolean): string => toPosix(relative(root, path)) + (isDir ? '/' : '');
+  const rootRelative = (path: string, isDir: boolean): string => fromRoot(path) + (isDir ? '/' : '');
   const addFile = (path: string): void => {
-    const rel = toPosix(relative(root, path));
+    const rel = fromRoot(path);
     if (!languageOf(rel)) return;
     if (rel && !rel.startsWith('..') && excluded.ignores(rel)) return;
     if (included && rel && !rel.startsWith('..') && !included.ignores(rel)) return;
     out.set(path, rel.startsWith('..') ? toPosix(path) : rel);
+    options.onFile?.(out.size);
   };
-  const walk = (dir: string, stack: Scoped[]): void => {
-    const own = gitignoreOf(dir);
-    const scopes = own ? [...stack, own] : stack;
+  /** `top`: a path given to the scan, walked even when it is a virtualenv */
+  const walk = (dir: string, stack: Scoped[], top = false): void => {
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       return;
     }
+    // a virtualenv (any folder with pyvenv.cfg) is skipped, as are the folders below
+    if (!top && entries.some((e) => e.name === 'pyvenv.cfg')) return;
+    const own = gitignoreOf(
+      dir,
+      entries.some((e) => e.name === '.gitignore'),
+    );
+    const scopes = own ? [...stack, own] : stack;
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (SKIPPED_DIRECTORIES.has(entry.name) || entry.name.endsWith('.egg-info')) continue;
-        if (existsSync(join(path, 'pyvenv.cfg'))) continue;
         if (ignoredByGit(path, true, scopes)) continue;
         const rel = rootRelative(path, true);
         if (!rel.startsWith('..') && excluded.ignores(rel)) continue;
@@ -122,7 +135,7 @@ export function discoverFiles(options: DiscoverOptions): { absolute: string; rel
           dir = join(dir, part);
         }
       }
-      walk(p, stack);
+      walk(p, stack, true);
     } else addFile(p);
   }
   return [...out.entries()]

@@ -9,6 +9,7 @@ import { Hierarchy, openClasses, resolveBases } from './hierarchy.js';
 import type { AttributeSet, Bases } from './hierarchy.js';
 import { familyOf, ModuleIndex } from './modules.js';
 import type { LanguageFamily } from './modules.js';
+import { findNamesakeReferences } from './namesakes.js';
 import { classObjectAnnotation, Symbols } from './symbols.js';
 import type { Definition, PySymbol } from './symbols.js';
 
@@ -37,6 +38,10 @@ export class Model {
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
+  /** field → the attributes stored through it on receivers of unknown type (`x.field.attribute = …`) */
+  private readonly fieldStores: ReadonlyMap<string, ReadonlySet<string>>;
+  /** field → the classes whose class object or instances are stored in it somewhere */
+  private readonly fieldHolders: ReadonlyMap<string, ReadonlySet<number>>;
 
   constructor(files: readonly FileSummary[], options: ModelOptions = {}) {
     this.files = files;
@@ -101,12 +106,25 @@ export class Model {
       }
     }
     this.hierarchy = new Hierarchy(definitions, bases, open, added);
+    this.fieldStores = collectFieldStores(this.sources);
+    this.fieldHolders = this.findFieldHolders();
     this.importers = this.modules.importers(this.sources);
-    this.namesakes = this.findNamesakeReferences(bases);
+    this.namesakes = findNamesakeReferences(this.symbols, this.modules, definitions, this.sources, bases);
   }
 
   moduleOf(file: FileSummary): string {
     return this.modules.moduleOf(file);
+  }
+
+  /**
+   * Whether `def` is defined in the package of `file` (or below it): importing it is taking the package's own
+   * definition of the name, the nearest one, as a name in a function means its nearest binding.
+   */
+  isInPackageOf(def: Definition, file: FileSummary): boolean {
+    const pkg = this.modules.packageOf(file);
+    if (pkg === null || familyOf(def.file) !== familyOf(file)) return false;
+    const sep = file.language === 'python' ? '.' : '/';
+    return def.module === pkg || def.module.startsWith(pkg + sep);
   }
 
   definitionsIn(file: FileSummary): readonly Definition[] {
@@ -155,8 +173,57 @@ export class Model {
   mayBeSetFromOutside(def: Definition, attribute: string): boolean {
     if (!this.looselyAssigned.has(attribute)) return false;
     if (def.file.language !== 'python') return true;
-    const related = [...(this.hierarchy.attributesOf(def)?.consulted ?? [def]), ...this.hierarchy.subclassesOf(def)];
-    return related.some((d) => d.cls.selfEscapes);
+    const consulted = this.hierarchy.attributesOf(def)?.consulted ?? [def];
+    const related = [...consulted, ...this.hierarchy.subclassesOf(def)];
+    if (related.some((d) => d.cls.selfEscapes)) return true;
+    // stored in a field through which code sets that attribute on whatever the field holds (`_dispatch_target =
+    // Factory` in one class, `cls._dispatch_target.dispatch = …` elsewhere): what a field holds is not told apart by
+    // the object holding it, as a field-based points-to analysis does
+    for (const [field, attributes] of this.fieldStores) {
+      if (!attributes.has(attribute)) continue;
+      const holders = this.fieldHolders.get(field);
+      if (holders && consulted.some((d) => holders.has(d.id))) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether `receiver`, read in scope `scope` of `file`, is handed there to a function of the scan that stores
+   * `attribute` on one of its parameters (`se.get(root)` with `def get(root): root._searchengine = …`).
+   */
+  mayBeSetByCallee(file: FileSummary, scope: number, receiver: string, attribute: string): boolean {
+    for (const call of file.argumentCalls) {
+      if (call.scope !== scope || call.name !== receiver) continue;
+      const sym = this.symbols.resolveDotted(file, call.callee, scope);
+      if (sym?.kind !== 'function') continue;
+      if (sym.file.parameterStores.some((p) => p.function === sym.fn.name && p.attribute === attribute)) return true;
+    }
+    return false;
+  }
+
+  /** For each field something is stored through: the classes stored in it (as class objects or instances). */
+  private findFieldHolders(): Map<string, Set<number>> {
+    const holders = new Map<string, Set<number>>();
+    const hold = (field: string, def: Definition | null): void => {
+      if (!def) return;
+      let set = holders.get(field);
+      if (!set) holders.set(field, (set = new Set()));
+      set.add(def.id);
+    };
+    for (const file of this.sources) {
+      for (const v of file.fieldValues) {
+        if (!this.fieldStores.has(v.field)) continue;
+        const sym = this.symbols.resolveDotted(file, v.name, v.scope);
+        hold(v.field, sym?.kind === 'class' ? sym.def : null);
+      }
+    }
+    for (const def of this.definitions) {
+      for (const t of def.cls.instanceAttributeTypes) {
+        if (this.fieldStores.has(t.name) && t.source.kind === 'call')
+          hold(t.name, this.symbols.resolveType(def.file, t.source, def, Math.max(def.cls.scope, 0)));
+      }
+    }
+    return holders;
   }
 
   /** The files whose import runs `file`: itself and every file importing it, directly or through others. */
@@ -203,6 +270,12 @@ export class Model {
     scope = 0,
     depth = 0,
   ): Definition | null {
+    const selfName = file.scopes[scope]?.selfName;
+    if (source.kind === 'call' && selfDef && selfName && source.callee.startsWith(`${selfName}.`)) {
+      // `self.Helper()`: a class nested in the instance's class (or a base), found through the instance
+      const nested = this.nestedClass(selfDef, source.callee.slice(selfName.length + 1));
+      if (nested) return nested.cls.kind === 'typeddict' ? null : nested;
+    }
     if (source.kind !== 'called') return this.symbols.resolveType(file, source, selfDef, scope);
     // a call of a value: `type[X]` makes an X; an instance gives what its `__call__` returns
     const classObject = classObjectAnnotation(source.text);
@@ -243,6 +316,19 @@ export class Model {
     return def;
   }
 
+  /** The class `def.name` names through an instance of `def`: a class nested in it or in a base, unless shadowed. */
+  private nestedClass(def: Definition, name: string): Definition | null {
+    if (!/^[A-Za-z_]\w*$/.test(name)) return null;
+    for (const owner of this.hierarchy.attributesOf(def)?.consulted ?? [def]) {
+      if (owner.cls.instanceAttributes.some((a) => a.name === name)) return null;
+      const qualname = `${owner.cls.qualname}.${name}`;
+      const nested = this.definitionsIn(owner.file).find((d) => d.cls.qualname === qualname);
+      if (nested) return nested;
+      if (owner.cls.fields.some((f) => f.name === name) || owner.cls.methods.some((m) => m.name === name)) return null;
+    }
+    return null;
+  }
+
   /** The class of an instance attribute, when its class and bases agree on one. */
   private attributeType(def: Definition, name: string): Definition | null {
     const attrs = this.hierarchy.attributesOf(def);
@@ -262,31 +348,16 @@ export class Model {
     }
     return found;
   }
+}
 
-  /** For each definition that shares its name with another: the namesakes it refers to. */
-  private findNamesakeReferences(bases: readonly Bases[]): Map<number, Definition[]> {
-    const byName = new Map<string, Definition[]>();
-    for (const d of this.definitions) {
-      if (!d.cls.topLevel) continue;
-      const key = `${familyOf(d.file)} ${d.cls.name}`;
-      const list = byName.get(key);
-      if (list) list.push(d);
-      else byName.set(key, [d]);
+function collectFieldStores(files: readonly FileSummary[]): Map<string, Set<string>> {
+  const stores = new Map<string, Set<string>>();
+  for (const file of files) {
+    for (const { field, attribute } of file.fieldStores) {
+      let set = stores.get(field);
+      if (!set) stores.set(field, (set = new Set()));
+      set.add(attribute);
     }
-    const out = new Map<number, Definition[]>();
-    for (const group of byName.values()) {
-      if (group.length < 2) continue;
-      for (const d of group) {
-        const referred = new Set<Definition>(
-          bases[d.id]!.resolved.filter((b) => b.cls.name === d.cls.name || group.includes(b)),
-        );
-        for (const text of d.cls.references) {
-          const sym = this.symbols.resolveDotted(d.file, text);
-          if (sym?.kind === 'class' && sym.def !== d && group.includes(sym.def)) referred.add(sym.def);
-        }
-        if (referred.size > 0) out.set(d.id, [...referred]);
-      }
-    }
-    return out;
   }
+  return stores;
 }

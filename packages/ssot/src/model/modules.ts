@@ -61,6 +61,9 @@ export class ModuleIndex {
     for (const module of this.pyModules.keys()) {
       const parts = module.split('.');
       for (let i = 0; i < parts.length; i++) {
+        // a folder that is a regular package (it holds `__init__.py`) is no import root: Python never finds
+        // `pkg/sub/datetime.py` as `datetime` (`from datetime import date` is the standard library's)
+        if (i > 0 && this.isRegularPackage(parts.slice(0, i).join('.'))) continue;
         const suffix = parts.slice(i).join('.');
         const list = this.suffixes.get(suffix);
         if (list) list.push(module);
@@ -73,8 +76,22 @@ export class ModuleIndex {
     return this.moduleOfFile.get(file) ?? file.path;
   }
 
+  /** The package `file` belongs to (a Python package, or a script's folder); null at the top of the scan root. */
+  packageOf(file: FileSummary): string | null {
+    const module = this.moduleOf(file);
+    if (file.language === 'python' && isPackageInit(file)) return module === '' ? null : module;
+    const cut = module.lastIndexOf(file.language === 'python' ? '.' : '/');
+    return cut > 0 ? module.slice(0, cut) : null;
+  }
+
   fileOfModule(module: string, language: LanguageFamily): FileSummary | null {
     return (language === 'python' ? this.pyModules : this.scriptModules).get(module) ?? null;
+  }
+
+  /** Whether `module` is a folder holding `__init__.py` in the scan. */
+  private isRegularPackage(module: string): boolean {
+    const file = this.pyModules.get(module);
+    return file !== undefined && isPackageInit(file);
   }
 
   hasPythonModule(module: string): boolean {

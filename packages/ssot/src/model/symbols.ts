@@ -3,7 +3,7 @@
  * functions resolve lexically first (a class defined in the function, or in an enclosing one, shadows a module-level
  * class of the same name). Anything not resolvable with certainty is null.
  */
-import type { ClassInfo, FileSummary, FunctionInfo, TypeSource } from '../parse/summary.js';
+import type { ClassInfo, FileSummary, FunctionInfo, ImportInfo, TypeSource } from '../parse/summary.js';
 import { familyOf, isPackageInit } from './modules.js';
 import type { LanguageFamily, ModuleIndex } from './modules.js';
 
@@ -75,6 +75,31 @@ export class Symbols {
     return this.resolveLocal(file, name, depth);
   }
 
+  /** What one import binds: a module, or what the module it names exports under that name. */
+  resolveImport(file: FileSummary, imp: ImportInfo, depth = 0): PySymbol | null {
+    const language = familyOf(file);
+    const target = this.modules.resolveModule(file, imp.module);
+    if (imp.name === null) {
+      // `import a.b as c` binds a.b; `import a.b` binds a
+      const bound =
+        imp.local === imp.module || !imp.module.startsWith(`${imp.local}.`)
+          ? target
+          : this.modules.resolveModule(file, imp.local);
+      return bound ? { kind: 'module', module: bound } : null;
+    }
+    if (target) {
+      const sym = this.resolveExport(target, imp.name, language, depth + 1);
+      if (!sym && language === 'python' && this.modules.hasPythonModule(`${target}.${imp.name}`))
+        return { kind: 'module', module: `${target}.${imp.name}` };
+      return sym;
+    }
+    if (language === 'python' && imp.module.replace(/^\.+/, '') === '' && imp.name) {
+      const pkg = this.modules.resolveModule(file, `${imp.module}${imp.name}`);
+      return pkg ? { kind: 'module', module: pkg } : null;
+    }
+    return null;
+  }
+
   /** What a bare name means at the top level of `file`. */
   resolveLocal(file: FileSummary, name: string, depth = 0): PySymbol | null {
     const language = familyOf(file);
@@ -87,23 +112,7 @@ export class Symbols {
     if (imports.length > 0) {
       let found: PySymbol | null = null;
       for (const imp of imports) {
-        const target = this.modules.resolveModule(file, imp.module);
-        let sym: PySymbol | null = null;
-        if (imp.name === null) {
-          // `import a.b as c` binds a.b; `import a.b` binds a
-          const bound =
-            imp.local === imp.module || !imp.module.startsWith(`${imp.local}.`)
-              ? target
-              : this.modules.resolveModule(file, imp.local);
-          sym = bound ? { kind: 'module', module: bound } : null;
-        } else if (target) {
-          sym = this.resolveExport(target, imp.name, language, depth + 1);
-          if (!sym && language === 'python' && this.modules.hasPythonModule(`${target}.${imp.name}`))
-            sym = { kind: 'module', module: `${target}.${imp.name}` };
-        } else if (language === 'python' && imp.module.replace(/^\.+/, '') === '' && imp.name) {
-          const pkg = this.modules.resolveModule(file, `${imp.module}${imp.name}`);
-          sym = pkg ? { kind: 'module', module: pkg } : null;
-        }
+        const sym = this.resolveImport(file, imp, depth);
         if (!sym) return null;
         if (found && !sameSymbol(found, sym)) return null;
         found = sym;

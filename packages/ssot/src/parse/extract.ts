@@ -1,30 +1,11 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
 import { extractPython } from './python.js';
 import { extractScript } from './typescript.js';
+import { failedSummary } from './summary.js';
 import type { FileSummary, Language } from './summary.js';
+import { contentHash, languageOf, readSource } from './source.js';
 import { countLines } from './suppressions.js';
 
-export function languageOf(path: string): Language | null {
-  switch (extname(path).toLowerCase()) {
-    case '.py':
-    case '.pyi':
-      return 'python';
-    case '.ts':
-    case '.tsx':
-    case '.mts':
-    case '.cts':
-      return 'typescript';
-    case '.js':
-    case '.jsx':
-    case '.mjs':
-    case '.cjs':
-      return 'javascript';
-    default:
-      return null;
-  }
-}
+export { contentHash, languageOf } from './source.js';
 
 /** Extracts one file's text (an editor's buffer, or a file read by the caller). Never throws: a failure becomes the
  *  summary's parseError. */
@@ -33,32 +14,13 @@ export function extractSource(relative: string, source: string): FileSummary {
   try {
     return language === 'python' ? extractPython(relative, source) : extractScript(relative, source, language);
   } catch (error) {
-    return failedSummary(relative, language, source, error);
+    return failed(relative, language, source, error);
   }
 }
 
-function failedSummary(relative: string, language: Language, source: string, error: unknown): FileSummary {
-  return {
-    path: relative,
-    language,
-    lines: countLines(source),
-    parseError: error instanceof Error ? error.message : String(error),
-    classes: [],
-    imports: [],
-    functions: [],
-    scopes: [],
-    reads: [],
-    writes: [],
-    assignedAttributes: [],
-    escapes: [],
-    generated: false,
-    suppressions: [],
-  };
-}
-
-/** What the summary cache keys a file's summary by: a hash of its bytes. */
-export function contentHash(bytes: Uint8Array): string {
-  return createHash('sha1').update(bytes).digest('hex');
+function failed(relative: string, language: Language, source: string, error: unknown): FileSummary {
+  const parseError = error instanceof Error ? error.message : String(error);
+  return failedSummary({ path: relative, language, lines: countLines(source), parseError });
 }
 
 /** Reads and extracts one file. Never throws: a failure becomes the summary's parseError. */
@@ -66,13 +28,24 @@ export function extractFile(absolute: string, relative: string): FileSummary {
   return readAndExtract(absolute, relative).summary;
 }
 
-/** Reads, hashes and extracts one file; an unreadable file has a null hash (it is never cached). */
-export function readAndExtract(absolute: string, relative: string): { summary: FileSummary; hash: string | null } {
-  let bytes: Buffer;
+/** One file read and extracted: its summary, and (when hashed, for the cache) its content hash and stamp. */
+export interface ReadSummary {
+  readonly summary: FileSummary;
+  /** null: not hashed, or unreadable (never cached) */
+  readonly hash: string | null;
+  /** see fileStamp; '' when not hashed */
+  readonly stamp: string;
+}
+
+/** Reads and extracts one file, hashing it when `hash` (for the cache). Never throws: a failure becomes the summary's
+ *  parseError, and an unreadable file has a null hash. */
+export function readAndExtract(absolute: string, relative: string, hash = true): ReadSummary {
+  let read: { bytes: Buffer; stamp: string };
   try {
-    bytes = readFileSync(absolute);
+    read = readSource(absolute);
   } catch (error) {
-    return { summary: failedSummary(relative, languageOf(relative) ?? 'python', '', error), hash: null };
+    return { summary: failed(relative, languageOf(relative) ?? 'python', '', error), hash: null, stamp: '' };
   }
-  return { summary: extractSource(relative, bytes.toString('utf8')), hash: contentHash(bytes) };
+  const summary = extractSource(relative, read.bytes.toString('utf8'));
+  return hash ? { summary, hash: contentHash(read.bytes), stamp: read.stamp } : { summary, hash: null, stamp: '' };
 }

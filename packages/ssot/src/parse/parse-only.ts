@@ -3,7 +3,7 @@
  * `npm run bench:scan` measures on the same files and threads (`parse_floor_seconds`).
  */
 import { readFileSync } from 'node:fs';
-import { parseSync } from 'oxc-parser';
+import { parseScript } from './oxc.js';
 import Parser from 'tree-sitter';
 import Python from 'tree-sitter-python';
 import { languageOf } from './extract.js';
@@ -27,6 +27,6 @@ export function parseOnly(absolute: string, relative: string): void {
     // the extractor reads hasError on every tree too
     void parser.parse(source, undefined, { bufferSize: Math.max(source.length, 1) }).rootNode.hasError;
   } else {
-    parseSync(relative, source);
+    parseScript(relative, source);
   }
 }

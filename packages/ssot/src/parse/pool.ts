@@ -7,8 +7,6 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { readAndExtract } from './extract.js';
-import { parseOnly } from './parse-only.js';
 import type { FileSummary } from './summary.js';
 import type { WorkerRequest, WorkerResponse } from './worker.js';
 
@@ -16,6 +14,10 @@ export interface ParseOptions {
   /** worker threads; 0 parses in this thread. Default: one per core, or 0 for fewer than 200 files. */
   readonly threads?: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** hash each file and take its stamp, for the summary cache (default true) */
+  readonly hash?: boolean;
+  /** workers started ahead (startWorkers), taken from this list before any new one is started */
+  readonly started?: Worker[];
 }
 
 export interface SourceFile {
@@ -23,14 +25,16 @@ export interface SourceFile {
   readonly relative: string;
 }
 
-/** One extracted file: its summary, the summary's JSON when a worker sent it, and its content hash. */
+/** One extracted file: its summary, the summary's JSON when a worker sent it, its content hash and stamp. */
 export interface Extracted {
   readonly summary: FileSummary;
   readonly json: string | null;
   readonly hash: string | null;
+  readonly stamp: string;
 }
 
-const BATCH = 24;
+/** files per message to a worker */
+export const BATCH = 24;
 
 /** The compiled worker; under a TypeScript runner (tests) this module is a source file, and dist has the worker. */
 export function workerPath(): string {
@@ -47,6 +51,23 @@ export function threadsFor(files: number, threads: number | undefined): number {
   return threads ?? (files < 200 ? 0 : Math.max(1, availableParallelism()));
 }
 
+function newWorker(path: string): Worker {
+  return new Worker(path);
+}
+
+/**
+ * Starts workers before the files are known (while discovery walks the tree), so that they have loaded their parsers
+ * by the time the first batch comes. Pass them as `started`; end those left unused with stopWorkers.
+ */
+export function startWorkers(count: number): Worker[] {
+  const path = workerPath();
+  return Array.from({ length: count }, () => newWorker(path));
+}
+
+export async function stopWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.splice(0).map((w) => w.terminate()));
+}
+
 export async function parseFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<FileSummary[]> {
   return (await extractFiles(files, options)).map((e) => e.summary);
 }
@@ -54,18 +75,25 @@ export async function parseFiles(files: readonly SourceFile[], options: ParseOpt
 /** Reads, hashes and extracts every file. */
 export async function extractFiles(files: readonly SourceFile[], options: ParseOptions = {}): Promise<Extracted[]> {
   const results: Extracted[] = new Array<Extracted>(files.length);
+  const hash = options.hash ?? true;
+  // the parsers load only where they run: a scan on workers never loads them on this thread
+  const { readAndExtract } = threadsFor(files.length, options.threads) === 0 ? await import('./extract.js') : {};
   await runBatches(
     files,
-    'extract',
+    { mode: 'extract', hash },
     options,
     (start, response) => {
       response.summaries.forEach((json, i) => {
-        results[start + i] = { summary: JSON.parse(json) as FileSummary, json, hash: response.hashes[i] ?? null };
+        results[start + i] = {
+          summary: JSON.parse(json) as FileSummary,
+          json,
+          hash: response.hashes[i] ?? null,
+          stamp: response.stamps[i] ?? '',
+        };
       });
     },
     (i) => {
-      const { summary, hash } = readAndExtract(files[i]!.absolute, files[i]!.relative);
-      results[i] = { summary, json: null, hash };
+      results[i] = { ...readAndExtract!(files[i]!.absolute, files[i]!.relative, hash), json: null };
     },
   );
   return results;
@@ -73,18 +101,19 @@ export async function extractFiles(files: readonly SourceFile[], options: ParseO
 
 /** Reads and parses every file on the same threads as a scan would, extracting nothing (the bench's floor). */
 export async function parseFilesOnly(files: readonly SourceFile[], options: ParseOptions = {}): Promise<void> {
+  const { parseOnly } = threadsFor(files.length, options.threads) === 0 ? await import('./parse-only.js') : {};
   await runBatches(
     files,
-    'parse',
+    { mode: 'parse', hash: false },
     options,
     () => {},
-    (i) => parseOnly(files[i]!.absolute, files[i]!.relative),
+    (i) => parseOnly!(files[i]!.absolute, files[i]!.relative),
   );
 }
 
 async function runBatches(
   files: readonly SourceFile[],
-  mode: WorkerRequest['mode'],
+  task: Pick<WorkerRequest, 'mode' | 'hash'>,
   options: ParseOptions,
   received: (start: number, response: WorkerResponse) => void,
   inThread: (index: number) => void,
@@ -114,7 +143,7 @@ async function runBatches(
         }
         const start = next;
         next = Math.min(files.length, next + BATCH);
-        worker.postMessage({ id: start, files: files.slice(start, next), mode } satisfies WorkerRequest);
+        worker.postMessage({ id: start, files: files.slice(start, next), ...task } satisfies WorkerRequest);
       };
       worker.on('message', (response: WorkerResponse) => {
         received(response.id, response);
@@ -125,7 +154,9 @@ async function runBatches(
       worker.on('error', reject);
       send();
     });
-  const workers = Array.from({ length: Math.min(threads, Math.ceil(files.length / BATCH)) }, () => new Worker(path));
+  const count = Math.min(threads, Math.ceil(files.length / BATCH));
+  const workers = (options.started ?? []).splice(0, count);
+  while (workers.length < count) workers.push(newWorker(path));
   try {
     await Promise.all(workers.map(run));
   } finally {

@@ -124,6 +124,21 @@ export interface FileSummary {
   /** attribute names assigned on receivers of unknown type anywhere in the file: such names may be set from outside,
    *  on any class in JavaScript, on classes whose instances escape (`selfEscapes`) in Python */
   readonly assignedAttributes: readonly string[];
+  /** attributes stored through a field on receivers of unknown type (`cls._dispatch_target.dispatch = …`): they may
+   *  land on any class or instance stored in a field of that name */
+  readonly fieldStores: readonly { readonly field: string; readonly attribute: string }[];
+  /** classes (`_dispatch_target = Factory`) and instances (`self.policy = Policy()`) stored in a field, by dotted
+   *  name as written, with the scope it is written in */
+  readonly fieldValues: readonly {
+    readonly field: string;
+    readonly name: string;
+    readonly instance: boolean;
+    readonly scope: number;
+  }[];
+  /** attributes a module-level function stores on one of its parameters (`def get(root): root._engine = …`) */
+  readonly parameterStores: readonly { readonly function: string; readonly attribute: string }[];
+  /** receivers of a sure type handed to a call in their scope (`se.get(root)`), with the callee as written */
+  readonly argumentCalls: readonly { readonly scope: number; readonly name: string; readonly callee: string }[];
   /** dotted names whose class object escapes (call argument, `type()` bases, `__bases__`, `setattr` with a computed
    *  name), each with the scope it appears in */
   readonly escapes: readonly { readonly name: string; readonly scope: number }[];
@@ -131,4 +146,28 @@ export interface FileSummary {
   readonly generated: boolean;
   /** line → rules suppressed there (empty list: every rule) */
   readonly suppressions: readonly (readonly [number, readonly string[]])[];
+}
+
+/** The summary of a file that could not be read or parsed: what is known about it, and nothing to analyse. */
+export function failedSummary(
+  file: Pick<FileSummary, 'path' | 'language' | 'lines' | 'parseError'> &
+    Partial<Pick<FileSummary, 'generated' | 'suppressions'>>,
+): FileSummary {
+  return {
+    classes: [],
+    imports: [],
+    functions: [],
+    scopes: [],
+    reads: [],
+    writes: [],
+    assignedAttributes: [],
+    fieldStores: [],
+    fieldValues: [],
+    parameterStores: [],
+    argumentCalls: [],
+    escapes: [],
+    generated: false,
+    suppressions: [],
+    ...file,
+  };
 }

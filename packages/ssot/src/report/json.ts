@@ -15,5 +15,6 @@ export function formatJson(report: Report): string {
     fingerprint: f.fingerprint,
     related: f.related,
   }));
-  return `${JSON.stringify({ version: report.version, root: report.root, findings, stats: report.stats, errors: report.errors, baselined: report.baselined }, null, 2)}\n`;
+  const { version, root, stats, errors, baselined } = report;
+  return `${JSON.stringify({ version, root, findings, stats, errors, baselined }, null, 2)}\n`;
 }

@@ -101,7 +101,9 @@ export function toSarif(report: Report, maxResults = MAX_SARIF_RESULTS): Log {
                     {
                       level: 'warning' as const,
                       message: {
-                        text: `${omitted} of ${report.findings.length} findings left out: code scanning accepts at most ${maxResults} results per run (the most severe are kept; --format json lists all)`,
+                        text:
+                          `${omitted} of ${report.findings.length} findings left out: code scanning accepts at ` +
+                          `most ${maxResults} results per run (the most severe are kept; --format json lists all)`,
                       },
                     },
                   ]

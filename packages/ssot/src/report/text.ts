@@ -30,7 +30,8 @@ function codeFrame(lines: readonly string[], line: number, column: number, paint
     out.push(n === line ? `${paint.bold(gutter)}${text}` : paint.dim(`${gutter}${text}`));
     if (n === line)
       out.push(
-        `${' '.repeat(gutter.length - 2)}${paint.dim('|')} ${' '.repeat(Math.max(0, column - 1))}${paint.severity('error', '^')}`,
+        `${' '.repeat(gutter.length - 2)}${paint.dim('|')} ` +
+          `${' '.repeat(Math.max(0, column - 1))}${paint.severity('error', '^')}`,
       );
   }
   return out.join('\n');
@@ -63,7 +64,10 @@ export function formatText(report: Report, options: { colour?: boolean } = {}): 
   for (const f of report.findings) counts[f.severity]++;
   const s = report.stats;
   out.push(
-    `${report.findings.length === 0 ? 'No findings' : `${report.findings.length} finding${report.findings.length === 1 ? '' : 's'} (${counts.error} errors, ${counts.warning} warnings, ${counts.note} notes)`}` +
+    (report.findings.length === 0
+      ? 'No findings'
+      : `${report.findings.length} finding${report.findings.length === 1 ? '' : 's'} ` +
+        `(${counts.error} errors, ${counts.warning} warnings, ${counts.note} notes)`) +
       ` in ${s.files} files, ${s.lines} lines, ${(s.durationMs / 1000).toFixed(2)} s` +
       (s.cachedFiles ? ` (${s.cachedFiles} from the cache)` : '') +
       (s.parseErrors ? `; ${s.parseErrors} files did not parse` : '') +
@@ -73,7 +77,8 @@ export function formatText(report: Report, options: { colour?: boolean } = {}): 
 }
 
 function formatFinding(f: Finding, lines: readonly string[], paint: Paint): string {
-  const head = `${paint.accent(`${f.file}:${f.line}:${f.column}`)} ${paint.severity(f.severity, f.severity)} ${f.message} ${paint.dim(`[${f.rule}]`)}`;
+  const where = paint.accent(`${f.file}:${f.line}:${f.column}`);
+  const head = `${where} ${paint.severity(f.severity, f.severity)} ${f.message} ${paint.dim(`[${f.rule}]`)}`;
   const parts = [head, codeFrame(lines, f.line, f.column, paint)];
   if (f.suggestion) parts.push(`  ${paint.bold('help:')} did you mean '${f.suggestion}'?`);
   for (const r of f.related) parts.push(paint.dim(`  = ${r.file}:${r.line}: ${r.message}`));

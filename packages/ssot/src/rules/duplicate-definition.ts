@@ -18,7 +18,12 @@ reads fields that do not exist. The original bug: two \`SessionMetrics\` classes
 ## Not reported
 Projections: two definitions where one refers to the other (a base class, so a subclass of its namesake; a
 \`Meta.model = models.User\`-style reference; a field or annotation of that type; a constructor call in its body)
-are a design, not a copy. Definitions in parts of the code base that never import each other, directly or through
+are a design, not a copy. So are two that one module holds under distinct names, which only an author who knows
+both writes: the module defining one imports the other (under any name, in any scope) or a module through which it
+reaches it (a dialect's own \`TIMESTAMP\` written beside \`from ... import types as sqltypes\`), or another module
+imports both by name (\`from .functions import Distance\` and \`from .measure import Distance as DistanceMeasure\`).
+Two namespaces in a third module (\`billing.Stats\`, \`monitoring.Stats\`) show no more than that both exist: still
+reported. Definitions in parts of the code base that never import each other, directly or through
 other modules (separate packages of a monorepo, example apps, parallel version trees), cannot be confused in one
 program and are not compared unless \`compareUnconnected\` is set. Generated, frozen and vendored code (migrations,
 \`_vendor/\`, \`vendor/\`, \`third_party/\`, \`*.gen.*\`, \`*_pb2.py\`, files whose header says they are generated) is
@@ -40,8 +45,9 @@ class RequestMetrics: ...   # last_activity, operations_count, errors
 One definition, and a different name for a different concept (\`UserSessionStats\`).
 
 ## Options
-\`criticalNames\`, \`allowDuplicateNames\`, \`compareUnconnected\`, \`generated\`, and the rule's severity in the config file. Suppress a definition
-with \`# ssot: ignore[duplicate-definition]\` or \`// ssot-ignore duplicate-definition\` on its line.
+\`criticalNames\`, \`allowDuplicateNames\`, \`compareUnconnected\`, \`generated\`, and the rule's severity in the config
+file. Suppress a definition with \`# ssot: ignore[duplicate-definition]\` or
+\`// ssot-ignore duplicate-definition\` on its line.
 `;
 
 import type { Definition } from '../model/model.js';
@@ -60,8 +66,13 @@ export const DEFAULT_ALLOWED_DUPLICATES = [
   'Props',
   'State',
 ];
-const TEST_PATH =
-  /(^|\/)(tests?|__tests__|testing|test_utils|spec)\/|(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$|\.(test|spec)\.[cm]?[jt]sx?$/;
+const TEST_PATH = new RegExp(
+  [
+    String.raw`(^|\/)(tests?|__tests__|testing|test_utils|spec)\/`,
+    String.raw`(^|\/)(test_[^/]*|[^/]*_test|conftest)\.py$`,
+    String.raw`\.(test|spec)\.[cm]?[jt]sx?$`,
+  ].join('|'),
+);
 
 function isCandidate(def: Definition): boolean {
   const { cls, file } = def;
@@ -159,7 +170,9 @@ export const duplicateDefinition: Rule = {
         related.push({
           file: d.file.path,
           line: d.cls.line,
-          message: `${d.cls.name} also defined here (${d.module}.${d.cls.qualname})${diff.length ? `: ${diff.join('; ')}` : ', same shape'}`,
+          message:
+            `${d.cls.name} also defined here (${d.module}.${d.cls.qualname})` +
+            (diff.length ? `: ${diff.join('; ')}` : ', same shape'),
         });
       }
       const name = first.cls.name;

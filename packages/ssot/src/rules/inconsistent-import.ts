@@ -23,7 +23,12 @@ Import the one definition everywhere; give the other concept its own name.
 
 ## Not reported
 Imports of two namesakes where one refers to the other (a projection: an API type mirroring its model, a test
-double deriving from the real class imported under another name) are imports of one design. Imports in parts of
+double deriving from the real class imported under another name) are imports of one design, and so are imports of
+two that one module holds by name (see duplicate-definition). An import of the definition in the importer's own
+package or below it (\`from .base import BIT\` in \`dialects/mssql/__init__.py\`) takes the package's own, the
+nearest one, as a name in a function means its nearest binding: it is never reported, and counted only from the
+package's \`__init__\`, which publishes the name; the mix-up is a module reaching into another package for a name
+the rest of the code base imports from elsewhere. Imports in parts of
 the code base that never import each other are not compared unless \`compareUnconnected\` is set.
 
 ## Options
@@ -32,6 +37,7 @@ Names in \`allowDuplicateNames\` are not reported. Suppress one import with
 `;
 
 import type { Definition } from '../model/model.js';
+import { isPackageInit } from '../model/modules.js';
 import type { FileSummary, ImportInfo } from '../parse/summary.js';
 import { DEFAULT_ALLOWED_DUPLICATES } from './duplicate-definition.js';
 import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
@@ -61,6 +67,9 @@ export const inconsistentImport: Rule = {
         const module = model.resolveModule(file, imp.module);
         const sym = module ? model.resolveExport(module, imp.name, language) : null;
         if (sym?.kind !== 'class') continue;
+        // a package's modules importing its own definition of the name take the nearest one: no mix-up, and no say
+        // in what the name means to the rest of the code base, except its `__init__`, which publishes it
+        if (model.isInPackageOf(sym.def, file) && !isPackageInit(file)) continue;
         const key = `${language}:${imp.name}`;
         const sites = byName.get(key);
         const site = { file, imp, def: sym.def };
@@ -99,6 +108,7 @@ export const inconsistentImport: Rule = {
         const others = [...counts.entries()].filter(([other]) => other !== id);
         for (const site of group) {
           const { def, imp, file } = site;
+          if (model.isInPackageOf(def, file)) continue;
           const otherText = others
             .map(
               ([, l]) =>
@@ -111,14 +121,18 @@ export const inconsistentImport: Rule = {
             file: file.path,
             line: imp.line,
             column: imp.column,
-            message: `${imp.name} imported from ${imp.module} is ${def.module}.${def.cls.qualname} (${def.file.path}:${def.cls.line}); elsewhere the same name is a different definition: ${otherText}`,
+            message:
+              `${imp.name} imported from ${imp.module} is ${def.module}.${def.cls.qualname} ` +
+              `(${def.file.path}:${def.cls.line}); elsewhere the same name is a different definition: ${otherText}`,
             symbol: imp.name ?? def.cls.name,
             related: [
               { file: def.file.path, line: def.cls.line, message: `the ${def.cls.name} imported here` },
               ...others.map(([, l]) => ({
                 file: l[0]!.file.path,
                 line: l[0]!.imp.line,
-                message: `imports ${l[0]!.def.cls.name} from ${l[0]!.imp.module} (${l[0]!.def.file.path}:${l[0]!.def.cls.line})`,
+                message:
+                  `imports ${l[0]!.def.cls.name} from ${l[0]!.imp.module} ` +
+                  `(${l[0]!.def.file.path}:${l[0]!.def.cls.line})`,
               })),
             ],
             identity: [model.moduleOf(file), imp.name ?? '', imp.module],

@@ -26,7 +26,14 @@ is outside the scan and not well known, when a subclass in the scan defines the 
 variable has any other binding in its scope, is narrowed with \`isinstance\`, guarded with \`hasattr\` or read
 with \`getattr\`, when the scope handles \`AttributeError\`, or when the same path (\`self._m.x\` in the same
 class, or the same variable in the same or a nested function) is assigned on a receiver of unknown type, or the
-name is assigned on such a receiver anywhere and the class hands its instances to other code (\`start(self)\`). A truthiness test is a
+name is assigned on such a receiver anywhere and the class hands its instances to other code (\`start(self)\`) or is
+stored in a field through which code sets it (\`_dispatch_target = Factory\` in one class,
+\`cls._dispatch_target.dispatch = …\` elsewhere; \`self._policy = policy\` holds whatever constructor calls \`policy\`
+is assigned: what a field holds is not told apart by its holder, as in a field-based points-to analysis), or the
+variable read is handed in its function to a module-level function that stores the attribute on its parameter
+(\`se.get(root)\`, then \`root._searchengine\`). Tuple
+unpacking of calls types each name (\`c1, c2 = C(), C()\`), \`del x\` gives x no other value, and \`self.Helper()\`
+makes an instance of the class nested in the instance's class. A truthiness test is a
 read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object
 escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, assigned
 \`__bases__\`, the target of \`setattr\` with a computed name, or mixed into one base list with such a class or with
@@ -93,6 +100,7 @@ export const unknownAttribute: Rule = {
         if (!attrs || attrs.names.has(read.attribute) || model.mayBeSetFromOutside(def, read.attribute)) continue;
         const scope = file.scopes[read.scope]!;
         const viaSelf = scope.selfName !== null && read.receiver === scope.selfName;
+        if (!viaSelf && model.mayBeSetByCallee(file, read.scope, read.receiver, read.attribute)) continue;
         if (
           viaSelf &&
           (ABSTRACT_NAME.test(def.cls.name) ||
@@ -108,7 +116,9 @@ export const unknownAttribute: Rule = {
         let message = `${def.cls.name} has no attribute '${read.attribute}'`;
         if (suggestion) message += `; did you mean '${suggestion}'?`;
         if (twin)
-          message += ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; this one is ${def.module}.${def.cls.qualname}`;
+          message +=
+            ` '${read.attribute}' belongs to the other ${def.cls.name} in ${twin.file.path}:${twin.cls.line}; ` +
+            `this one is ${def.module}.${def.cls.qualname}`;
         const related = [
           {
             file: def.file.path,

@@ -31,7 +31,7 @@ const scratch = (name: string): string => {
 
 // installing compiles node-tree-sitter with node-gyp: a minute on a quiet machine, over ten at load 20 (measured)
 describe('the ssot npm package', { timeout: 1_200_000 }, () => {
-  it("installs from its tarball into an empty folder without the service's dependencies and runs with npx ssot", async () => {
+  it("installs from its tarball into an empty folder without the service's packages; npx ssot runs", async () => {
     const env = cleanNpmEnvironment();
     const packed = scratch('ssot-pack-');
     const [info] = JSON.parse(

@@ -103,7 +103,7 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     expect(d?.message).toMatch(/^critical name: SessionMetrics/);
   });
 
-  it('import path consistency: the module that imports the other SessionMetrics is reported, re-exports are not', async () => {
+  it('import paths: the module importing the other SessionMetrics is reported, re-exports are not', async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
     const imports = byRule(report.findings, 'inconsistent-import');
     expect(imports.map((f) => `${f.file}:${f.line}`)).toEqual([`${MONITOR}:3`]);
@@ -115,7 +115,9 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
 
   it('the CLI prints the JSON contract and exits 1 when findings reach --fail-on', () => {
     requireDist();
-    const run = spawnSync(process.execPath, [cli, 'scan', fixture, '--format', 'json'], { encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [cli, 'scan', fixture, '--no-cache', '--format', 'json'], {
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(1);
     const report = JSON.parse(run.stdout) as {
       version: number;
@@ -137,7 +139,7 @@ describe('SSOT detection on the SessionMetrics bug fixture', () => {
     });
     expect(typeof read?.fingerprint).toBe('string');
     expect(
-      spawnSync(process.execPath, [cli, 'scan', fixture, '--fail-on', 'error', '--format', 'json'], {
+      spawnSync(process.execPath, [cli, 'scan', fixture, '--no-cache', '--fail-on', 'error', '--format', 'json'], {
         encoding: 'utf8',
       }).status,
     ).toBe(1);

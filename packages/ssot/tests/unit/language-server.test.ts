@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -143,7 +143,7 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("scans the workspace on start (filling the cache) and publishes an open file's findings with rule, severity and related locations", async () => {
+  it("scans the workspace on start (filling the cache); open files' findings carry rule, related places", async () => {
     open('use.py', USE);
     const { diagnostics } = await client.diagnostics(uri('use.py'), (d) => d.length > 0);
     expect(diagnostics).toHaveLength(1);
@@ -157,7 +157,7 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     expect(d?.message).toContain('did you mean');
     expect(d?.message).toContain('counter');
     expect(d?.relatedInformation?.[0]?.location.uri).toBe(uri('models.py'));
-    expect(existsSync(join(dir, '.ssot_cache', 'summaries.jsonl'))).toBe(true);
+    expect(readdirSync(join(dir, '.ssot_cache')).some((f) => /^summaries-[0-9a-f]{2}\.jsonl$/.test(f))).toBe(true);
     expect(client.registrations).toContain(DidChangeWatchedFilesNotification.method);
   });
 
@@ -209,11 +209,15 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   });
 
   it('follows files created and deleted on disk', async () => {
-    // a second Metrics with another shape, in a module that can meet models.py (it imports it): a
-    // duplicate-definition on the open models.py
-    writeFileSync(join(dir, 'other.py'), 'import models\n\n\nclass Metrics:\n    total = 0\n');
+    // a second Metrics with another shape, in a module that can meet models.py (app.py imports both; other.py
+    // does not know models.py, so it is no variant of it): a duplicate-definition on the open models.py
+    writeFileSync(join(dir, 'other.py'), 'class Metrics:\n    total = 0\n');
+    writeFileSync(join(dir, 'app.py'), 'import models\nimport other\n');
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
-      changes: [{ uri: uri('other.py'), type: FileChangeType.Created }],
+      changes: [
+        { uri: uri('other.py'), type: FileChangeType.Created },
+        { uri: uri('app.py'), type: FileChangeType.Created },
+      ],
     });
     const duplicate = await client.diagnostics(uri('models.py'), (d) =>
       d.some((x) => x.code === 'duplicate-definition'),
@@ -222,8 +226,12 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
       duplicate.diagnostics.find((x) => x.code === 'duplicate-definition')?.relatedInformation?.[0]?.location.uri,
     ).toBe(uri('other.py'));
     unlinkSync(join(dir, 'other.py'));
+    unlinkSync(join(dir, 'app.py'));
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
-      changes: [{ uri: uri('other.py'), type: FileChangeType.Deleted }],
+      changes: [
+        { uri: uri('other.py'), type: FileChangeType.Deleted },
+        { uri: uri('app.py'), type: FileChangeType.Deleted },
+      ],
     });
     await client.diagnostics(uri('models.py'), (d) => d.length === 0);
   });

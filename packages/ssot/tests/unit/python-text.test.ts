@@ -1,8 +1,18 @@
-/** The text-level parsers the Python extractor uses: escapes of class objects, `self` handed to calls, namesake
- *  references, generated-file headers. */
+/** The text-level parsers the Python extractor uses: statements (assignments, calls, headers, imports), escapes of
+ *  class objects, `self` handed to calls, namesake references, generated-file headers. */
 import { describe, expect, it } from 'vitest';
 import { isGenerated } from '../../src/parse/generated.js';
-import { escapingNames, parameters, parseImport, passedToCall } from '../../src/parse/python-text.js';
+import { escapingNames, passedToCall } from '../../src/parse/python-escapes.js';
+import {
+  assignmentParts,
+  definitionHeader,
+  parameters,
+  parseImport,
+  singleCall,
+  splitTopLevel,
+  targetNames,
+  unpackedCalls,
+} from '../../src/parse/python-text.js';
 import { namesakeReferences } from '../../src/parse/references.js';
 
 const names = (source: string): string[] => escapingNames(source).map((e) => e.name);
@@ -87,5 +97,38 @@ describe('statement parsers', () => {
       { module: 'a.b', name: null, local: 'c' },
       { module: 'd', name: null, local: 'd' },
     ]);
+  });
+
+  it('assignments: chained targets, annotations, values; top-level splits skip brackets and strings', () => {
+    expect(assignmentParts('a = b = f(x, "=")')).toEqual({ targets: ['a', 'b'], type: null, value: 'f(x, "=")' });
+    expect(assignmentParts('x: Optional[int] = None')).toEqual({
+      targets: ['x'],
+      type: 'Optional[int]',
+      value: 'None',
+    });
+    expect(splitTopLevel('a, f(b, c), "d, e"', ',')).toEqual(['a', ' f(b, c)', ' "d, e"']);
+    expect(targetNames('(a, [b, *c])')).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a single call and its callee; tuple unpacking of calls gives each name its callee', () => {
+    expect(singleCall('models.User(name="x")')).toBe('models.User');
+    expect(singleCall('User() or None')).toBeNull();
+    expect(unpackedCalls('c1, c2', 'C(), D(1, 2)')).toEqual(['C', 'D']);
+    expect(unpackedCalls('(a, b)', '(C(), 0)')).toEqual(['C', null]);
+    // not a flat tuple of names, or not as many values as names
+    expect(unpackedCalls('a, b.c', 'C(), D()')).toBeNull();
+    expect(unpackedCalls('a, b', 'pair()')).toBeNull();
+  });
+
+  it('def and class headers', () => {
+    expect(definitionHeader('async def fetch(self, n: int = 1) -> "Page":\n    pass')).toMatchObject({
+      name: 'fetch',
+      async: true,
+      returns: '"Page"',
+    });
+    expect(definitionHeader('class Box(Base, metaclass=Meta):\n    pass')).toMatchObject({
+      name: 'Box',
+      list: 'Base, metaclass=Meta',
+    });
   });
 });

@@ -51,7 +51,7 @@ describe('SARIF output', { timeout: 30_000 }, () => {
       expect(r.partialFingerprints['ssot/v1']).toBe(report.findings[i]!.fingerprint);
   });
 
-  it("stays within code scanning's 25,000 results per run, keeping the most severe and saying how many it left out", async () => {
+  it("stays within code scanning's 25,000 results a run: the most severe kept, how many left out said", async () => {
     const report = await scan({ paths: [fixture], threads: 0 });
     const severities = report.findings.map((f) => f.severity);
     expect(severities).toContain('error');
@@ -69,7 +69,8 @@ describe('SARIF output', { timeout: 30_000 }, () => {
     const errors = many.findings.filter((f) => f.severity === 'error').length;
     expect(run.results!.filter((r) => r.level === 'error')).toHaveLength(Math.min(errors, MAX_SARIF_RESULTS));
     expect(run.invocations![0]!.toolExecutionNotifications![0]!.message.text).toBe(
-      '1000 of 26000 findings left out: code scanning accepts at most 25000 results per run (the most severe are kept; --format json lists all)',
+      '1000 of 26000 findings left out: code scanning accepts at most 25000 results per run ' +
+        '(the most severe are kept; --format json lists all)',
     );
     // report order is kept among those included
     const lines = run.results!.map((r) => r.locations![0]!.physicalLocation!.region!.startLine!);

@@ -34,7 +34,8 @@ describe('scanning', { timeout: 30_000 }, () => {
     const dir = project({
       'a.py':
         BUG +
-        '\n\nclass B:\n    def __init__(self) -> None:\n        self.a = A()\n\n    def g(self) -> int:\n        return self.a.zz\n',
+        '\n\nclass B:\n    def __init__(self) -> None:\n        self.a = A()\n\n' +
+        '    def g(self) -> int:\n        return self.a.zz\n',
       'm.js': 'class M {\n  constructor() {\n    this.count = 0;\n  }\n}\nconst m = new M();\nconsole.log(m.cuont);\n',
     });
     const report = await scan({ paths: [dir], threads: 0 });

@@ -70,7 +70,7 @@ describe('--since REF', { timeout: 60_000 }, () => {
     expect(reads((await scan({ paths: [dir], threads: 0 })).findings)).toEqual(['old.py:cuont', 'reader.py:errors']);
   });
 
-  it("takes the branch point for a ref that moved on: --since main on a branch is the branch's own changes", async () => {
+  it("takes the branch point of a ref that moved on: --since main is the branch's own changes", async () => {
     const dir = repository();
     git(dir, 'checkout', '-q', '-b', 'feature');
     write(dir, { 'feature.py': 'from models import Metrics\n\n\ndef g(m: Metrics) -> int:\n    return m.feat\n' });

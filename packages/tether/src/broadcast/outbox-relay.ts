@@ -94,13 +94,16 @@ export class OutboxRelay {
     };
     client.on('error', onLost);
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ seq: string; event: unknown }>(
-        `DELETE FROM broadcast_outbox
-          WHERE seq IN (SELECT seq FROM broadcast_outbox ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+      // BEGIN and the DELETE in one round trip (a simple query of two statements; the batch size is an integer
+      // from the configuration): one round trip less between a commit and its delivery
+      const results = (await client.query(
+        `BEGIN;
+         DELETE FROM broadcast_outbox
+          WHERE seq IN (SELECT seq FROM broadcast_outbox ORDER BY seq LIMIT ${Math.trunc(this.options.batchSize)}
+                        FOR UPDATE SKIP LOCKED)
           RETURNING seq, event`,
-        [this.options.batchSize],
-      );
+      )) as unknown as Array<pg.QueryResult<{ seq: string; event: unknown }>>;
+      const rows = results[1]?.rows ?? [];
       rows.sort((x, y) => Number(x.seq) - Number(y.seq));
       const events: BroadcastEvent[] = [];
       for (const row of rows) {
