@@ -22,16 +22,6 @@ export default tseslint.config(
     },
   },
   {
-    // the scanner's long literals are shortened once its open work has landed; until then they may run on
-    files: ['packages/ssot/**'],
-    rules: {
-      'max-len': [
-        'error',
-        { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
-      ],
-    },
-  },
-  {
     // plain JavaScript scripts (benchmarks) run on Node
     files: ['**/*.{js,mjs,cjs}'],
     languageOptions: { globals: { ...globals.node } },
