@@ -108,6 +108,16 @@ describe('fair limits', () => {
     await socket.close();
   });
 
+  it('closes a socket that keeps sending after it was told to wait: 4429 rate_limited', async () => {
+    const greedy = await registerAndLogin(file.server.url);
+    const socket = await openSocket(file.server.wsUrl, greedy.accessToken);
+    for (let i = 0; i < 100; i++) socket.send({ type: 'ping', id: `f${i}` });
+    expect(await socket.closed).toEqual({ code: 4429, reason: 'rate_limited' });
+    const errors = socket.frames.filter((f) => f.type === 'error');
+    expect(errors.length, 'refusals answered before the close').toBeGreaterThanOrEqual(1);
+    expect(errors[0]).toMatchObject({ code: 'rate_limited', retryAfter: 1 });
+  });
+
   it('limits registrations and logins per address (a spray over distinct emails), not per email only', async () => {
     const sprayed = await Promise.all(
       Array.from({ length: 25 }, (_, i) =>

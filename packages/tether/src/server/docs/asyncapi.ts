@@ -16,7 +16,8 @@ frames were sent: match them by \`id\`. A frame that is not JSON or has an unkno
 
 Limits: frames count against the user's request rate, shared with HTTP; past it a frame gets an \`error\` with
 \`code\` rate_limited and \`retryAfter\` (seconds), and the socket stays open but is not read for up to a second
-(\`limits.refusalPauseMs\`): frames sent meanwhile wait. A user holds at most 32 open sockets
+(\`limits.refusalPauseMs\`): frames sent meanwhile wait, and more than 16 of them close it with 4429 and the reason
+rate_limited. A user holds at most 32 open sockets
 per instance (\`limits.websocketsPerUser\`): one more is closed with 4429 and the reason websocket_limit_reached. An
 address past its request rate has its upgrade answered 429 with Retry-After.
 

@@ -16,6 +16,8 @@ export interface Connection {
   readonly waiting: Array<{ readonly raw: unknown; readonly id: FrameId }>;
   /** Set while the socket is not read after a refusal (`limits.refusalPauseMs`). */
   refusalPause: NodeJS.Timeout | undefined;
+  /** Frames that arrived during that pause (read before it began); past `MAX_FRAMES_IN_FLIGHT` × 2 it is closed. */
+  framesInPause: number;
 }
 
 export function addTo<K>(map: Map<K, Set<Connection>>, key: K, connection: Connection): void {

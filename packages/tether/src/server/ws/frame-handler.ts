@@ -7,6 +7,7 @@ import type { ServerLimits } from '../limits/index.js';
 import type { ServerMetrics } from '../metrics.js';
 import { sendFrame, type Connection } from './connections.js';
 import type { FanOut } from './fan-out.js';
+import { CLOSE_TOO_MANY } from './upgrade.js';
 import { clientFrameSchema, readEnvelope, type ClientFrameSchema, type FrameId } from './frames.js';
 
 /**
@@ -47,6 +48,12 @@ export class FrameHandler {
 
   /** A frame read from `connection`'s socket. */
   receive(connection: Connection, data: RawData): void {
+    if (connection.ws.readyState !== WebSocket.OPEN) return; // closing: what it sent last is moot
+    if (connection.refusalPause !== undefined && ++connection.framesInPause > MAX_FRAMES_IN_FLIGHT * 2) {
+      // told to wait, it kept sending: a client that ignores retryAfter is disconnected rather than answered
+      connection.ws.close(CLOSE_TOO_MANY, 'rate_limited');
+      return;
+    }
     const envelope = readEnvelope(data, this.options.maxJsonDepth);
     if (envelope.kind === 'too_deep') {
       this.options.metrics.wsFrames.inc({ type: 'invalid' });
@@ -164,6 +171,7 @@ export class FrameHandler {
     const pauseMs = this.options.limits.refusalPauseOf(retryAfterSeconds);
     if (pauseMs <= 0 || connection.refusalPause !== undefined) return;
     connection.ws.pause();
+    connection.framesInPause = 0;
     connection.refusalPause = setTimeout(() => {
       connection.refusalPause = undefined;
       if (connection.waiting.length === 0) connection.ws.resume();

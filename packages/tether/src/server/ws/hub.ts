@@ -230,6 +230,7 @@ export class WebSocketHub {
       inFlight: 0,
       waiting: [],
       refusalPause: undefined,
+      framesInPause: 0,
     };
     this.connections.add(connection);
     addTo(this.byLogin, principal.sessionId, connection);
