@@ -158,7 +158,8 @@ describe('the per-IP request limit', () => {
     drop = () => db.drop();
     server = await startTestServer({
       databaseUrl: db.url,
-      config: { limits: { ipRequestsPerSecond: 1, ipRequestBurst: 5 } },
+      // no refusal pause: held 429s would let the bucket refill before the upgrade below
+      config: { limits: { ipRequestsPerSecond: 1, ipRequestBurst: 5, refusalPauseMs: 0 } },
     });
     const answers = await Promise.all(Array.from({ length: 8 }, () => api(server!.url, '/health')));
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
