@@ -22,10 +22,15 @@ export interface OutboxRelayOptions {
  * outbox for the next attempt, by this instance or any other: at least once, never lost. Receivers drop
  * repeats by event id.
  *
- * Not request work, so not a session: one dedicated connection (a pool of one, which reconnects by itself).
+ * Not request work, so not a session: one dedicated connection, opened when needed and again after a loss. Not
+ * pg's Pool: it takes its error listener off a new connection before handing it out, so a FATAL that arrives in
+ * the same read as the connection's first ReadyForQuery (a server dying just then) had no listener and ended the
+ * process.
  */
 export class OutboxRelay {
-  private readonly pool: pg.Pool;
+  private client: pg.Client | null = null;
+  /** Set by the connection's 'error' listener: the connection is gone and is not used again. */
+  private broken = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   private again = false;
@@ -34,17 +39,7 @@ export class OutboxRelay {
   /** Events published since start (the metrics read it). */
   published = 0;
 
-  constructor(private readonly options: OutboxRelayOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
-      application_name: options.applicationName,
-      max: 1,
-      idleTimeoutMillis: 0,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-    });
-    this.pool.on('error', () => {}); // a lost idle connection: the next drain connects again
-  }
+  constructor(private readonly options: OutboxRelayOptions) {}
 
   start(): void {
     this.timer = setInterval(() => this.kick(), this.options.intervalMs);
@@ -84,15 +79,38 @@ export class OutboxRelay {
     }
   }
 
+  /** The relay's connection: the open one, or a new one (its error listener attached before it connects). */
+  private async connection(): Promise<pg.Client> {
+    if (this.client && !this.broken) return this.client;
+    this.drop();
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      application_name: this.options.applicationName,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+    });
+    this.client = client;
+    this.broken = false;
+    client.on('error', () => {
+      if (this.client === client) this.broken = true;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      this.drop();
+      throw error;
+    }
+    return client;
+  }
+
+  /** Closes the connection (if any); the next batch opens another. */
+  private drop(): void {
+    this.client?.end().catch(() => {});
+    this.client = null;
+  }
+
   private async publishBatch(): Promise<number> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // pg's pool listens for errors on idle clients only: a backend lost while this one is lent (between statements,
-    // or while the broker is slow) must not become an unhandled 'error' event that ends the process
-    const onLost = (error: Error): void => {
-      broken = error;
-    };
-    client.on('error', onLost);
+    const client = await this.connection();
     try {
       // BEGIN and the DELETE in one round trip (a simple query of two statements; the batch size is an integer
       // from the configuration): one round trip less between a commit and its delivery
@@ -117,17 +135,12 @@ export class OutboxRelay {
       return rows.length;
     } catch (error) {
       // a broker that refused the batch leaves the connection fine; one that cannot roll back is dropped
-      if (
-        !(await client.query('ROLLBACK').then(
-          () => true,
-          () => false,
-        ))
-      )
-        broken = error as Error;
+      const rolledBack = await client.query('ROLLBACK').then(
+        () => true,
+        () => false,
+      );
+      if (!rolledBack) this.drop();
       throw error;
-    } finally {
-      client.off('error', onLost);
-      client.release(broken);
     }
   }
 
@@ -135,6 +148,7 @@ export class OutboxRelay {
     this.closed = true;
     clearInterval(this.timer);
     await this.running;
-    await this.pool.end();
+    await this.client?.end().catch(() => {});
+    this.client = null;
   }
 }
