@@ -32,6 +32,13 @@ export const categories = {
       'packages/*/tests/pooler/**/*.test.ts',
       'testing/tests/pooler/*.test.ts',
     ],
+    // these start `tether serve` on an embedded PostgreSQL of their own: the pooler never reaches them
+    exclude: [
+      'packages/tether/tests/e2e/cli-beside-running-server.test.ts',
+      'packages/tether/tests/e2e/packed-tarball.test.ts',
+      'packages/tether/tests/e2e/server-lifecycle.test.ts',
+      'packages/tether/tests/e2e/shutdown-signals.test.ts',
+    ],
     services: true,
     pooler: true,
   },
@@ -53,7 +60,7 @@ export default defineConfig({
       test: {
         name,
         include: [...c.include],
-        exclude,
+        exclude: [...exclude, ...('exclude' in c ? c.exclude : [])],
         globalSetup: [
           ...(c.services ? servicesGlobalSetup : []),
           ...('pooler' in c && c.pooler ? poolerGlobalSetup : []),
