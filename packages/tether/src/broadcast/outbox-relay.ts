@@ -1,7 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { SessionLogger } from '@tether/sessions';
 import type { Broadcaster } from './broadcaster.js';
 import { broadcastEventSchema, type BroadcastEvent } from './events.js';
+import { instanceConnection } from './postgres-listener.js';
 
 export interface OutboxRelayOptions {
   readonly connectionString: string;
@@ -83,12 +84,7 @@ export class OutboxRelay {
   private async connection(): Promise<pg.Client> {
     if (this.client && !this.broken) return this.client;
     this.drop();
-    const client = new pg.Client({
-      connectionString: this.options.connectionString,
-      application_name: this.options.applicationName,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-    });
+    const client = instanceConnection(this.options.connectionString, this.options.applicationName);
     this.client = client;
     this.broken = false;
     client.on('error', () => {

@@ -13,6 +13,19 @@ export interface NotificationListenerOptions {
 }
 
 /**
+ * A connection an instance holds for itself beside its sessions (LISTEN, the outbox relay), named after the
+ * instance. Its 'error' listener is the caller's to attach before it connects.
+ */
+export function instanceConnection(connectionString: string, applicationName: string): pg.Client {
+  return new pg.Client({
+    connectionString,
+    application_name: applicationName,
+    connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+  });
+}
+
+/**
  * One dedicated connection that LISTENs for what other instances (and this one) announce: new messages and
  * revoked login sessions. Not request work, so it is not a session; when the database goes away it reconnects
  * by itself, with backoff, for as long as the server runs.
@@ -36,12 +49,7 @@ export class NotificationListener {
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({
-      connectionString: this.options.connectionString,
-      application_name: this.options.applicationName,
-      connectionTimeoutMillis: 5_000,
-      keepAlive: true,
-    });
+    const client = instanceConnection(this.options.connectionString, this.options.applicationName);
     this.client = client;
     let lost = false;
     const onLost = (error?: Error): void => {
