@@ -18,6 +18,8 @@ export { Session, type SessionPhase } from './session.js';
 export { silentLogger } from './failure-log.js';
 export type { SessionClient } from './wire.js';
 export { isUuid, UUID_PATTERN } from './identity.js';
+/** Round-robin by key: how the pool serves waiting sessions, reused where other waiters must be served fairly. */
+export { FairQueue } from './fair-queue.js';
 export { sessionErrorContext, snapshotSessionMetrics } from './session-metrics.js';
 export type { SessionMetrics, SessionState, SessionErrorContext, SessionErrorSummary } from './session-metrics.js';
 export type { PoolMetrics, BreakerState } from './pool-metrics.js';

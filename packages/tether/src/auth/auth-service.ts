@@ -36,6 +36,8 @@ export interface AuthServiceOptions {
 interface RequestDetails {
   readonly requestId?: string;
   readonly userAgent?: string | null;
+  /** The client's address: whose turn it is among waiting password hashes. */
+  readonly clientAddress?: string;
 }
 
 /**
@@ -49,7 +51,7 @@ export class AuthService {
   constructor(private readonly options: AuthServiceOptions) {}
 
   async register(email: string, password: string, details: RequestDetails = {}): Promise<RegisteredUser> {
-    const hash = await hashPassword(password, this.options.passwordHashCost);
+    const hash = await hashPassword(password, this.options.passwordHashCost, details.clientAddress);
     try {
       const { rows } = await this.options.factory.withSession(
         { userId: 'service:auth', ...requestIdOf(details) },
@@ -80,6 +82,7 @@ export class AuthService {
     const ok = await verifyPassword(
       password,
       user?.password_hash ?? (await (this.decoy ??= decoyHash(this.options.passwordHashCost))),
+      details.clientAddress,
     );
     if (!user || !ok) throw new AuthenticationError('invalid_credentials', 'wrong email or password');
     this.attempts.delete(email.toLowerCase());

@@ -1,61 +1,151 @@
-import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { FairQueue } from '@tether/sessions';
 
 /**
- * Password hashes with scrypt from node:crypto, stored self-describing as
- * `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64url) so that the cost can grow without invalidating old hashes.
+ * Password hashes with scrypt, stored self-describing as `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64url) so
+ * that the cost can grow without invalidating old hashes.
+ *
+ * A hash is the one request step that holds a core for tens of milliseconds, and anyone can ask for one (a login
+ * with a made-up email costs the same as a real one). So hashes are background work:
+ * - at most half the cores compute them at once (at least one), on threads of their own;
+ * - those threads run at a lower CPU priority (nice 10, on Linux): request handling is served first, and a burst of
+ *   logins slows the logins, not everyone else;
+ * - waiting hashes are served round-robin by client (its address): a spray of logins from one address does not
+ *   stand in front of another client's login.
  */
 const KEY_LENGTH = 32;
 const BLOCK_SIZE = 8;
 const PARALLELISM = 1;
-
-/**
- * Hashes computed at once, process-wide: half the cores (at least one). A hash is the one request step that holds a
- * core for tens of milliseconds; with libuv's four threads, a burst of logins would take every core from everything
- * else. Beyond this, hashes wait their turn.
- */
 const HASH_CONCURRENCY = Math.max(1, Math.floor(availableParallelism() / 2));
-let hashing = 0;
-const waitingToHash: Array<() => void> = [];
+/** The nice value of the hashing threads (0 is normal; higher yields the CPU to everything else). */
+export const HASH_THREAD_NICENESS = 10;
 
-/** Hashes being computed and waiting for their turn, and how many may run at once. */
-export function passwordHashing(): { running: number; waiting: number; concurrency: number } {
-  return { running: hashing, waiting: waitingToHash.length, concurrency: HASH_CONCURRENCY };
-}
-
-async function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
-  if (hashing >= HASH_CONCURRENCY) await new Promise<void>((resolve) => waitingToHash.push(resolve));
-  else hashing++;
-  const N = 2 ** logN;
-  const options: ScryptOptions = { N, r, p, maxmem: 256 * N * r };
+// A worker thread of its own (evaluated from this text: it needs no file beside the compiled module). It lowers
+// its own thread's priority where the system lets one thread do that (Linux: setpriority on the thread id), says
+// which thread it is, then computes one scrypt at a time.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { scryptSync } = require('node:crypto');
+let threadId = null;
+try {
+  threadId = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(threadId, ${HASH_THREAD_NICENESS});
+} catch {}
+parentPort.postMessage({ threadId });
+parentPort.on('message', ({ password, salt, logN, r, p }) => {
   try {
-    return await new Promise<Buffer>((resolve, reject) =>
-      scrypt(password.normalize('NFKC'), salt, KEY_LENGTH, options, (error, key) =>
-        error ? reject(error) : resolve(key),
-      ),
-    );
-  } finally {
-    const next = waitingToHash.shift();
-    if (next)
-      next(); // the place passes on: `hashing` stays as it is
-    else hashing--;
+    const N = 2 ** logN;
+    const key = scryptSync(password, salt, ${KEY_LENGTH}, { N, r, p, maxmem: 256 * N * r });
+    parentPort.postMessage({ key });
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message) });
   }
+});
+`;
+
+interface HashTask {
+  readonly password: string;
+  readonly salt: Buffer;
+  readonly logN: number;
+  readonly r: number;
+  readonly p: number;
+  resolve(key: Buffer): void;
+  reject(error: Error): void;
 }
 
-export async function hashPassword(password: string, logN = 14): Promise<string> {
+interface HashThread {
+  readonly worker: Worker;
+  /** The operating system's id of the thread (Linux), once it said so. */
+  threadId: number | null;
+  task: HashTask | null;
+}
+
+const threads: HashThread[] = [];
+const waiting = new FairQueue<HashTask>();
+
+/** Hashes being computed and waiting for their turn, how many may run at once, and the hashing threads' ids. */
+export function passwordHashing(): {
+  running: number;
+  waiting: number;
+  concurrency: number;
+  threadIds: number[];
+} {
+  return {
+    running: threads.filter((t) => t.task !== null).length,
+    waiting: waiting.size,
+    concurrency: HASH_CONCURRENCY,
+    threadIds: threads.flatMap((t) => (t.threadId === null ? [] : [t.threadId])),
+  };
+}
+
+function startThread(): HashThread {
+  const worker = new Worker(WORKER_SOURCE, { eval: true });
+  worker.unref(); // idle hashing threads never keep the process alive
+  const thread: HashThread = { worker, threadId: null, task: null };
+  worker.on('message', (message: { threadId?: number | null; key?: Uint8Array; error?: string }) => {
+    if ('threadId' in message) {
+      thread.threadId = message.threadId ?? null;
+      return;
+    }
+    const task = thread.task;
+    thread.task = null;
+    if (message.key) task?.resolve(Buffer.from(message.key));
+    else task?.reject(new Error(`password hashing failed: ${message.error ?? 'unknown error'}`));
+    const waiter = waiting.shift();
+    if (waiter) give(thread, waiter);
+  });
+  const lost = (error: Error): void => {
+    const at = threads.indexOf(thread);
+    if (at < 0) return;
+    threads.splice(at, 1);
+    thread.task?.reject(error);
+    thread.task = null;
+    const task = waiting.shift();
+    if (task) dispatch(task); // a new thread takes the next one
+  };
+  worker.on('error', lost);
+  worker.on('exit', (code) => lost(new Error(`password hashing thread exited (${code})`)));
+  threads.push(thread);
+  return thread;
+}
+
+function give(thread: HashThread, task: HashTask): void {
+  thread.task = task;
+  const { password, salt, logN, r, p } = task;
+  thread.worker.postMessage({ password, salt, logN, r, p });
+}
+
+/** A free thread (a new one while fewer than the limit run) computes the task; false if every thread is busy. */
+function dispatch(task: HashTask): boolean {
+  const free = threads.find((t) => t.task === null) ?? (threads.length < HASH_CONCURRENCY ? startThread() : null);
+  if (free) give(free, task);
+  return free !== null;
+}
+
+function derive(client: string, password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const task: HashTask = { password: password.normalize('NFKC'), salt, logN, r, p, resolve, reject };
+    if (!dispatch(task)) waiting.push(client, task);
+  });
+}
+
+/** `client` (its address) is whose turn it is among waiting hashes. */
+export async function hashPassword(password: string, logN = 14, client = ''): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, logN, BLOCK_SIZE, PARALLELISM);
+  const key = await derive(client, password, salt, logN, BLOCK_SIZE, PARALLELISM);
   return ['scrypt', logN, BLOCK_SIZE, PARALLELISM, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 /** Constant-time comparison; a malformed stored hash verifies nothing. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string, client = ''): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [logN, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
   if (![logN, r, p].every((n) => Number.isInteger(n) && n > 0) || logN > 24) return false;
   const expected = Buffer.from(parts[5] as string, 'base64url');
-  const key = await derive(password, Buffer.from(parts[4] as string, 'base64url'), logN, r, p);
+  const key = await derive(client, password, Buffer.from(parts[4] as string, 'base64url'), logN, r, p);
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
 

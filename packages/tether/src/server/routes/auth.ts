@@ -56,7 +56,7 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
   app.post('/auth/register', { schema: registerSchema, onRequest: credentialsPerIp }, async (request, reply) => {
     const { email, password } = parseWith(credentials, request.body);
-    const user = await ctx.auth.register(email, password, { requestId: request.id });
+    const user = await ctx.auth.register(email, password, { requestId: request.id, clientAddress: request.ip });
     return reply.code(201).send({ user: { id: user.id, email: user.email } });
   });
 
@@ -69,7 +69,11 @@ export async function authRoutes(app: FastifyInstance, ctx: ServerContext): Prom
   });
   app.post('/auth/login', { schema: loginSchema, onRequest: credentialsPerIp }, async (request) => {
     const { email, password } = parseWith(loginBody, request.body);
-    return ctx.auth.login(email, password, { requestId: request.id, userAgent: request.headers['user-agent'] ?? null });
+    return ctx.auth.login(email, password, {
+      requestId: request.id,
+      userAgent: request.headers['user-agent'] ?? null,
+      clientAddress: request.ip,
+    });
   });
 
   const refreshSchema = routeSchema({

@@ -1,6 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
 import { hashPassword, passwordHashing, verifyPassword } from 'tether/auth';
+
+/** A thread's nice value as the kernel reports it (/proc/<pid>/task/<tid>/stat, field 19). */
+function niceOf(threadId: number): number {
+  const stat = readFileSync(`/proc/${process.pid}/task/${threadId}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 describe('password hashing with scrypt', () => {
   it('verifies the right password and refuses a wrong one', async () => {
@@ -35,5 +42,28 @@ describe('password hashing with scrypt', () => {
     expect(waiting).toBe(6 - running);
     expect(new Set(await Promise.all(hashes)).size).toBe(6);
     expect(passwordHashing()).toMatchObject({ running: 0, waiting: 0 });
+  });
+
+  it.runIf(existsSync('/proc/thread-self'))(
+    'hashes on threads the kernel runs at a lower priority (nice 10)',
+    async () => {
+      await hashPassword('any password', 10);
+      const { threadIds } = passwordHashing();
+      expect(threadIds.length).toBeGreaterThan(0);
+      for (const id of threadIds) expect(niceOf(id)).toBe(10);
+      expect(niceOf(process.pid)).toBe(0); // the thread that serves requests keeps its priority
+    },
+  );
+
+  it("serves waiting hashes round-robin by client: one client's burst does not stand in front of another", async () => {
+    const { concurrency } = passwordHashing();
+    const finished: string[] = [];
+    const burst = Array.from({ length: concurrency + 6 }, (_, i) =>
+      hashPassword(`spray ${i}`, 12, '203.0.113.9').then(() => finished.push(`spray ${i}`)),
+    );
+    const other = hashPassword('a real login', 12, '198.51.100.1').then(() => finished.push('other'));
+    await Promise.all([...burst, other]);
+    // its turn comes after one of the burst's waiting hashes, not after all six
+    expect(finished.indexOf('other')).toBeLessThanOrEqual(concurrency + 1);
   });
 });
