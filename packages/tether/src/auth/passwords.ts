@@ -81,8 +81,9 @@ export function passwordHashing(): {
 }
 
 function startThread(): HashThread {
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
-  worker.unref(); // idle hashing threads never keep the process alive
+  // a script of its own (CommonJS) whatever flags the process runs with (`--input-type=module` would make it ESM)
+  const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+  worker.unref(); // an idle hashing thread never keeps the process alive (one computing a hash does: see give)
   const thread: HashThread = { worker, threadId: null, task: null };
   worker.on('message', (message: { threadId?: number | null; key?: Uint8Array; error?: string }) => {
     if ('threadId' in message) {
@@ -95,6 +96,7 @@ function startThread(): HashThread {
     else task?.reject(new Error(`password hashing failed: ${message.error ?? 'unknown error'}`));
     const waiter = waiting.shift();
     if (waiter) give(thread, waiter);
+    else worker.unref();
   });
   const lost = (error: Error): void => {
     const at = threads.indexOf(thread);
@@ -113,6 +115,7 @@ function startThread(): HashThread {
 
 function give(thread: HashThread, task: HashTask): void {
   thread.task = task;
+  thread.worker.ref(); // a hash someone awaits keeps the process alive until it is done
   const { password, salt, logN, r, p } = task;
   thread.worker.postMessage({ password, salt, logN, r, p });
 }

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { hashPassword, passwordHashing, verifyPassword } from 'tether/auth';
@@ -65,5 +67,18 @@ describe('password hashing with scrypt', () => {
     await Promise.all([...burst, other]);
     // its turn comes after one of the burst's waiting hashes, not after all six
     expect(finished.indexOf('other')).toBeLessThanOrEqual(concurrency + 1);
+  });
+
+  it('keeps a process that awaits a hash and nothing else alive until the hash is done', () => {
+    // the compiled module, as a script that uses it runs (npm test builds before it tests)
+    const auth = fileURLToPath(new URL('../../../dist/auth/index.js', import.meta.url));
+    // a second hash, once the hashing thread has been idle (unreferenced), is the one that needs it
+    const script =
+      `import { hashPassword } from ${JSON.stringify(auth)}; await hashPassword('pw', 10);` +
+      "await new Promise((r) => setTimeout(r, 200)); console.log(await hashPassword('pw', 16));";
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^scrypt\$16\$/);
   });
 });
