@@ -11,6 +11,7 @@ import type { Receivers } from './receivers.js';
 import type { Scopes } from './scopes.js';
 import type { Structure } from './structure.js';
 import type { SourceText } from './tree.js';
+import { partitionPoint } from '../sorted.js';
 
 export interface Accesses {
   readonly reads: AttributeRead[];
@@ -31,13 +32,7 @@ export function collectAccesses(
 ): Accesses {
   // store ranges are in source order and disjoint (targets do not nest): the last one starting at or before wins
   const isStore = (start: number): boolean => {
-    let lo = 0;
-    let hi = storeRanges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (storeRanges[mid]!.start <= start) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(storeRanges, (r) => r.start <= start);
     return lo > 0 && start < storeRanges[lo - 1]!.end;
   };
   const own = new Map<number, Set<string>>();

@@ -7,6 +7,7 @@ import { BETWEEN_DECORATORS, definitionOfNode, extractClass } from './classes.js
 import type { ClassDraft, DefinitionText } from './classes.js';
 import { definitionHeader } from '../python-text.js';
 import type { RawNode, SourceText, SyntaxNode } from './tree.js';
+import { partitionPoint } from '../sorted.js';
 
 export interface Container {
   readonly kind: 'class' | 'function';
@@ -30,13 +31,7 @@ export function readStructure({ slice, textOf, position }: SourceText, raw: read
   /** the decorators right before a definition starting at `start` (only blank lines and comments between) */
   const decoratorsBefore = (start: number): string[] => {
     const names: string[] = [];
-    let lo = 0;
-    let hi = decoratorRaw.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (decoratorRaw[mid]!.end <= start) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(decoratorRaw, (d) => d.end <= start);
     for (let k = lo - 1; k >= 0; k--) {
       const d = decoratorRaw[k]!;
       if (!BETWEEN_DECORATORS.test(slice(d.end, start))) break;
@@ -87,14 +82,7 @@ export function readStructure({ slice, textOf, position }: SourceText, raw: read
   }
   const containerOf = (index: number, exclude: Container | null = null): Container | null => {
     // the last container starting at or before `index`, then outwards until one contains it
-    let lo = 0;
-    let hi = containers.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (containers[mid]!.start <= index) lo = mid + 1;
-      else hi = mid;
-    }
-    let k = lo - 1;
+    let k = partitionPoint(containers, (c) => c.start <= index) - 1;
     while (k >= 0) {
       const c = containers[k]!;
       if (index < c.end && !(exclude && c.kind === exclude.kind && c.index === exclude.index)) return c;

@@ -7,6 +7,7 @@ import Parser from 'tree-sitter';
 import Python from 'tree-sitter-python';
 import { bracketsBalance } from '../python-text.js';
 import { nodesOfTypes } from '../tree-nodes.js';
+import { partitionPoint } from '../sorted.js';
 
 export type SyntaxNode = Parser.SyntaxNode;
 
@@ -68,13 +69,7 @@ function lineIndex(source: string): (index: number) => { line: number; column: n
       newlines = [];
       for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) newlines.push(i);
     }
-    let lo = 0;
-    let hi = newlines.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (newlines[mid]! < index) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = partitionPoint(newlines, (n) => n < index);
     return { line: lo + 1, column: index - (lo > 0 ? newlines[lo - 1]! + 1 : 0) + 1 };
   };
 }
