@@ -83,7 +83,7 @@ export class OutboxRelay {
   /** The relay's connection: the open one, or a new one (its error listener attached before it connects). */
   private async connection(): Promise<pg.Client> {
     if (this.client && !this.broken) return this.client;
-    this.drop();
+    void this.drop();
     const client = instanceConnection(this.options.connectionString, this.options.applicationName);
     this.client = client;
     this.broken = false;
@@ -93,16 +93,17 @@ export class OutboxRelay {
     try {
       await client.connect();
     } catch (error) {
-      this.drop();
+      void this.drop();
       throw error;
     }
     return client;
   }
 
   /** Closes the connection (if any); the next batch opens another. */
-  private drop(): void {
-    this.client?.end().catch(() => {});
+  private drop(): Promise<void> {
+    const client = this.client;
     this.client = null;
+    return client ? client.end().catch(() => {}) : Promise.resolve();
   }
 
   private async publishBatch(): Promise<number> {
@@ -135,7 +136,7 @@ export class OutboxRelay {
         () => true,
         () => false,
       );
-      if (!rolledBack) this.drop();
+      if (!rolledBack) void this.drop();
       throw error;
     }
   }
@@ -144,7 +145,6 @@ export class OutboxRelay {
     this.closed = true;
     clearInterval(this.timer);
     await this.running;
-    await this.client?.end().catch(() => {});
-    this.client = null;
+    await this.drop();
   }
 }
