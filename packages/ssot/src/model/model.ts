@@ -35,6 +35,7 @@ export class Model {
   private readonly hierarchy: Hierarchy;
   private readonly importers: ReadonlyMap<FileSummary, readonly FileSummary[]>;
   private readonly reachingCache = new Map<FileSummary, ReadonlySet<FileSummary>>();
+  private readonly namedCache = new Map<FileSummary, ReadonlySet<string>>();
   private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
@@ -245,16 +246,52 @@ export class Model {
   }
 
   /**
-   * Whether two files can meet in one program: some module imports both, directly or through others (one of them
-   * importing the other included). Siblings that only share a dependency never meet.
+   * Whether two definitions of `name` can meet in one program: some module that imports both files, directly or
+   * through others (one of them importing the other included), names `name` itself. Code that confuses the two has
+   * to name one of them where both are loaded; a module that only gathers both modules (`from ..dialects.mssql
+   * import base as mssql` beside `mysql`, and no `mssql.BIT`) names neither. Siblings that only share a dependency
+   * never meet.
    */
-  canMeet(a: FileSummary, b: FileSummary): boolean {
+  canMeet(a: FileSummary, b: FileSummary, name: string): boolean {
     if (a === b) return true;
     const ra = this.reaching(a);
     const rb = this.reaching(b);
     const [small, large] = ra.size <= rb.size ? [ra, rb] : [rb, ra];
-    for (const f of small) if (large.has(f)) return true;
+    for (const f of small) if (large.has(f) && this.names(f, name)) return true;
     return false;
+  }
+
+  /**
+   * Whether `file` names `name` where a class can be meant: a class statement, an import, a dotted name through an
+   * imported module, a base, an annotation, a callee, a class object stored or handed on. TypeScript and JavaScript
+   * summaries do not list their qualified names, so a script file is taken to name every name.
+   */
+  private names(file: FileSummary, name: string): boolean {
+    if (file.language !== 'python') return true;
+    let set = this.namedCache.get(file);
+    if (!set) {
+      const found = new Set<string>(file.qualifiedNames);
+      const add = (text: string | null): void => {
+        if (text) for (const word of text.split(/[^\p{L}\p{N}_]+/u)) if (word) found.add(word);
+      };
+      for (const imp of file.imports) {
+        add(imp.name);
+        add(imp.local);
+      }
+      for (const cls of file.classes) {
+        found.add(cls.name);
+        cls.bases.forEach(add);
+        cls.references.forEach(add);
+        for (const f of cls.fields) add(f.type);
+        for (const t of cls.instanceAttributeTypes) add(sourceText(t.source));
+      }
+      for (const scope of file.scopes) for (const r of scope.receivers) add(sourceText(r.source));
+      for (const v of file.fieldValues) add(v.name);
+      for (const e of file.escapes) add(e.name);
+      for (const c of file.argumentCalls) add(c.callee);
+      this.namedCache.set(file, (set = found));
+    }
+    return set.has(name);
   }
 
   /** Whether `a` refers to its namesake `b` (a base, a field or annotation of its type, a `Meta.model`, a call). */
@@ -360,4 +397,8 @@ function collectFieldStores(files: readonly FileSummary[]): Map<string, Set<stri
     }
   }
   return stores;
+}
+
+function sourceText(source: TypeSource): string {
+  return source.kind === 'call' ? source.callee : source.text;
 }

@@ -35,13 +35,8 @@ export function extractPython(path: string, source: string): FileSummary {
   const scopes = buildScopes(text, structure);
   const bindings = collectBindings(text, parsed.raw, structure, scopes);
   const receivers = typedReceivers(scopes.scopes);
-  const { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls } = collectAccesses(
-    text,
-    structure,
-    scopes,
-    bindings,
-    receivers,
-  );
+  const { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls, qualifiedNames } =
+    collectAccesses(text, structure, scopes, bindings, receivers);
   // escapes note receivers too, so the scopes are read after them
   const escapes = collectEscapes(source, scopes.scopeAt, receivers);
   return {
@@ -61,6 +56,7 @@ export function extractPython(path: string, source: string): FileSummary {
     parameterStores,
     argumentCalls,
     escapes,
+    qualifiedNames,
     generated: isGenerated(source),
     suppressions,
   };

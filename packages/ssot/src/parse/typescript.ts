@@ -208,6 +208,7 @@ export function extractScript(path: string, source: string, language: Exclude<La
     parameterStores: [],
     argumentCalls: [],
     escapes: [],
+    qualifiedNames: [],
     generated: isGenerated(source),
     suppressions,
   };

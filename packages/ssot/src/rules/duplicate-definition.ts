@@ -25,9 +25,11 @@ imports both by name (\`from .functions import Distance\` and \`from .measure im
 Two namespaces in a third module (\`billing.Stats\`, \`monitoring.Stats\`) show no more than that both exist: still
 reported. Definitions in parts of the code base that never import each other, directly or through
 other modules (separate packages of a monorepo, example apps, parallel version trees), cannot be confused in one
-program and are not compared unless \`compareUnconnected\` is set. Generated, frozen and vendored code (migrations,
-\`_vendor/\`, \`vendor/\`, \`third_party/\`, \`*.gen.*\`, \`*_pb2.py\`, files whose header says they are generated) is
-not scanned by default (\`generated\` in the config).
+program and are not compared unless \`compareUnconnected\` is set; nor are two that meet only in modules that
+gather both without naming the class (a compatibility module doing \`from ..dialects.mssql import base as mssql\`
+beside \`mysql\` and reading neither \`BIT\`): confusing them takes code that names the class where both are loaded.
+Generated, frozen and vendored code (migrations, \`_vendor/\`, \`vendor/\`, \`third_party/\`, \`*.gen.*\`,
+\`*_pb2.py\`, files whose header says they are generated) is not scanned by default (\`generated\` in the config).
 Names that repeat by convention: Django's \`Migration\` and \`Command\`, nested classes such as \`Meta\` and
 \`Config\` (only top-level definitions count), test classes and anything in test files, private names
 (\`_Name\`), TypeScript types that are not exported, stubs (\`.pyi\`, \`.d.ts\`). Extend the allowlist with
@@ -150,7 +152,7 @@ export const duplicateDefinition: Rule = {
       // namesakes that refer to each other are one design: the one referred to stands for them
       const representative = projectionRepresentatives(model, group);
       const distinct = group.filter((d) => representative.get(d) === d);
-      comparable.push(...byMeetingPart(model, distinct, (d) => d.file, options.compareUnconnected));
+      comparable.push(...byMeetingPart(model, distinct, options.compareUnconnected));
     }
     for (const group of comparable) {
       const modules = new Set(group.map((d) => d.module));

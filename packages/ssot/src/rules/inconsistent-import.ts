@@ -28,8 +28,8 @@ two that one module holds by name (see duplicate-definition). An import of the d
 package or below it (\`from .base import BIT\` in \`dialects/mssql/__init__.py\`) takes the package's own, the
 nearest one, as a name in a function means its nearest binding: it is never reported, and counted only from the
 package's \`__init__\`, which publishes the name; the mix-up is a module reaching into another package for a name
-the rest of the code base imports from elsewhere. Imports in parts of
-the code base that never import each other are not compared unless \`compareUnconnected\` is set.
+the rest of the code base imports from elsewhere. Imports of definitions that never meet (no module loads both and
+names the class) are not compared unless \`compareUnconnected\` is set.
 
 ## Options
 Names in \`allowDuplicateNames\` are not reported. Suppress one import with
@@ -82,12 +82,7 @@ export const inconsistentImport: Rule = {
     for (const sites of byName.values()) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
       // the definitions imported must be able to meet in one program
-      const parts = byMeetingPart(
-        model,
-        [...new Set(sites.map((s) => s.def))],
-        (d) => d.file,
-        options.compareUnconnected,
-      );
+      const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], options.compareUnconnected);
       for (const part of parts) comparable.push(sites.filter((s) => part.includes(s.def)));
     }
     for (const sites of comparable) {

@@ -28,13 +28,8 @@ export function projectionRepresentatives(model: Model, defs: readonly Definitio
   return out;
 }
 
-/** `items` split into groups whose files can meet in one program (all together when comparing across them). */
-export function byMeetingPart<T>(
-  model: Model,
-  items: readonly T[],
-  fileOf: (item: T) => Definition['file'],
-  acrossParts: boolean,
-): T[][] {
+/** Same-named definitions split into groups that can meet in one program (all together when comparing across them). */
+export function byMeetingPart(model: Model, items: readonly Definition[], acrossParts: boolean): Definition[][] {
   if (acrossParts) return [[...items]];
   const parent = items.map((_, i) => i);
   const find = (i: number): number => {
@@ -43,10 +38,11 @@ export function byMeetingPart<T>(
   };
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
-      if (find(i) !== find(j) && model.canMeet(fileOf(items[i]!), fileOf(items[j]!))) parent[find(i)] = find(j);
+      const [a, b] = [items[i]!, items[j]!];
+      if (find(i) !== find(j) && model.canMeet(a.file, b.file, a.cls.name)) parent[find(i)] = find(j);
     }
   }
-  const parts = new Map<number, T[]>();
+  const parts = new Map<number, Definition[]>();
   items.forEach((item, i) => {
     const list = parts.get(find(i));
     if (list) list.push(item);

@@ -209,10 +209,10 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   });
 
   it('follows files created and deleted on disk', async () => {
-    // a second Metrics with another shape, in a module that can meet models.py (app.py imports both; other.py
-    // does not know models.py, so it is no variant of it): a duplicate-definition on the open models.py
+    // a second Metrics with another shape, in a module that can meet models.py (app.py imports both and names
+    // Metrics; other.py does not know models.py, so it is no variant of it): a duplicate-definition on models.py
     writeFileSync(join(dir, 'other.py'), 'class Metrics:\n    total = 0\n');
-    writeFileSync(join(dir, 'app.py'), 'import models\nimport other\n');
+    writeFileSync(join(dir, 'app.py'), 'import models\nimport other\n\nTYPES = (models.Metrics, other.Metrics)\n');
     void client.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
       changes: [
         { uri: uri('other.py'), type: FileChangeType.Created },

@@ -74,18 +74,24 @@ describe('model: modules', () => {
 
 describe('model: which files can meet', () => {
   const m = model({
-    'app.py': 'import left.x\n',
+    'app.py': 'import left.x\n\n\ndef f(item: left.x.Item) -> None:\n    pass\n',
     'left/__init__.py': '',
-    'left/x.py': 'from shared import base\n',
+    'left/x.py': 'from shared import base\n\n\nclass Item:\n    pass\n',
     'right/__init__.py': '',
     'right/y.py': 'from shared import base\n',
     'shared/__init__.py': '',
-    'shared/base.py': '',
+    'shared/base.py': 'class Item:\n    pass\n',
+    'compat.py': 'from left import x\nfrom right import y\n',
   });
-  it('a module importing both (directly or through others) makes them meet; a shared dependency does not', () => {
-    expect(m.canMeet(file(m, 'left/x.py'), file(m, 'shared/base.py'))).toBe(true);
-    expect(m.canMeet(file(m, 'left/x.py'), file(m, 'right/y.py'))).toBe(false);
-    expect(m.canMeet(file(m, 'app.py'), file(m, 'shared/base.py'))).toBe(true);
+  it('a module importing both (directly or through others) and naming the class makes them meet', () => {
+    expect(m.canMeet(file(m, 'left/x.py'), file(m, 'shared/base.py'), 'Item')).toBe(true);
+    expect(m.canMeet(file(m, 'app.py'), file(m, 'shared/base.py'), 'Item')).toBe(true);
+  });
+  it('a shared dependency does not, nor a module that gathers both without naming the class', () => {
+    expect(m.canMeet(file(m, 'left/x.py'), file(m, 'right/y.py'), 'Item')).toBe(false);
+    // compat.py reaches both left/x.py and shared/base.py but names no Item; left/x.py still does
+    expect(m.canMeet(file(m, 'compat.py'), file(m, 'right/y.py'), 'Item')).toBe(false);
+    expect(m.canMeet(file(m, 'app.py'), file(m, 'right/y.py'), 'Item')).toBe(false);
   });
 });
 

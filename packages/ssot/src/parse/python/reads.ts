@@ -21,13 +21,14 @@ export interface Accesses {
   readonly fieldStores: FileSummary['fieldStores'];
   readonly parameterStores: FileSummary['parameterStores'];
   readonly argumentCalls: FileSummary['argumentCalls'];
+  readonly qualifiedNames: string[];
 }
 
 export function collectAccesses(
   { source, textOf, position }: SourceText,
   { classDrafts }: Structure,
   { scopes, scopeAt }: Scopes,
-  { writeCandidates, storeRanges, attributeNodes }: Bindings,
+  { writeCandidates, storeRanges, attributeNodes, imports }: Bindings,
   { sureType, noteReceiver }: Receivers,
 ): Accesses {
   // store ranges are in source order and disjoint (targets do not nest): the last one starting at or before wins
@@ -84,15 +85,18 @@ export function collectAccesses(
   };
   const reads: AttributeRead[] = [];
   const seenReads = new Set<string>();
+  const imported = new Set(imports.map((imp) => imp.local.split('.')[0]!));
+  const qualifiedNames = new Set<string>();
   for (const n of attributeNodes) {
     const text = textOf(n);
     if (!DOTTED.test(text)) continue;
     const dot = text.lastIndexOf('.');
     const receiver = text.slice(0, dot);
     const attribute = text.slice(dot + 1);
-    if (attribute.startsWith('__') && attribute.endsWith('__')) continue;
     const firstDot = receiver.indexOf('.');
     const rootName = firstDot >= 0 ? receiver.slice(0, firstDot) : receiver;
+    if (imported.has(rootName)) qualifiedNames.add(attribute);
+    if (attribute.startsWith('__') && attribute.endsWith('__')) continue;
     const scopeIndex = scopeAt(n.start);
     const scope = scopes[scopeIndex]!;
     if (scope.selfName !== null && rootName === scope.selfName) {
@@ -173,7 +177,15 @@ export function collectAccesses(
         .map((w) => w.attribute),
     ),
   ];
-  return { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls };
+  return {
+    reads,
+    writes,
+    assignedAttributes,
+    fieldStores,
+    parameterStores,
+    argumentCalls,
+    qualifiedNames: [...qualifiedNames],
+  };
 }
 
 /**
