@@ -263,11 +263,9 @@ export class Model {
 
   /**
    * Whether `file` names `name` where a class can be meant: a class statement, an import, a dotted name through an
-   * imported module, a base, an annotation, a callee, a class object stored or handed on. TypeScript and JavaScript
-   * summaries do not list their qualified names, so a script file is taken to name every name.
+   * imported module, a base, an annotation, a callee, a class object stored or handed on.
    */
   private names(file: FileSummary, name: string): boolean {
-    if (file.language !== 'python') return true;
     let set = this.namedCache.get(file);
     if (!set) {
       const found = new Set<string>(file.qualifiedNames);

@@ -208,8 +208,23 @@ export function extractScript(path: string, source: string, language: Exclude<La
     parameterStores: [],
     argumentCalls: [],
     escapes: [],
-    qualifiedNames: [],
+    qualifiedNames: namespaceMembers(source, imports),
     generated: isGenerated(source),
     suppressions,
   };
+}
+
+/**
+ * The names written through a namespace or default import (`ns.User`, `models . User`, `z.ZodType` as a type): the
+ * classes the file may name through a module. Read from the text, so a comment or string can add a name, which only
+ * makes two namesakes meet where they otherwise might not.
+ */
+function namespaceMembers(source: string, imports: readonly ImportInfo[]): string[] {
+  const namespaces = imports.filter((i) => i.name === null || i.name === 'default').map((i) => i.local);
+  if (namespaces.length === 0) return [];
+  const alternatives = namespaces.map((n) => n.replace(/\$/g, '\\$')).join('|');
+  const found = new Set<string>();
+  for (const m of source.matchAll(new RegExp(`(?<![\\w$.])(?:${alternatives})\\s*\\.\\s*([A-Za-z_$][\\w$]*)`, 'g')))
+    found.add(m[1]!);
+  return [...found];
 }
