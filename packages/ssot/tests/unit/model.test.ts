@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, analyze } from '../../src/index.js';
 import { Model } from '../../src/model/model.js';
 import type { ModelOptions } from '../../src/model/model.js';
+import { extractSource } from '../../src/parse/extract.js';
 import { extractPython } from '../../src/parse/python.js';
 
 function model(files: Record<string, string>, options: ModelOptions = {}): Model {
@@ -92,6 +93,40 @@ describe('model: which files can meet', () => {
     // compat.py reaches both left/x.py and shared/base.py but names no Item; left/x.py still does
     expect(m.canMeet(file(m, 'compat.py'), file(m, 'right/y.py'), 'Item')).toBe(false);
     expect(m.canMeet(file(m, 'app.py'), file(m, 'right/y.py'), 'Item')).toBe(false);
+  });
+});
+
+describe('model: what a file names through its imports', () => {
+  it('Python: the last names of dotted names rooted at an import, in any scope', () => {
+    const summary = extractPython(
+      'm.py',
+      'import pip._internal.resolver\nfrom app import models as m\n\n\ndef make():\n' +
+        '    import other\n    return pip._internal.resolver.Resolver(m.User, other.Thing.build())\n\n\n' +
+        'local = object()\nlocal.NotAnImport\n',
+    );
+    expect([...summary.qualifiedNames].sort()).toEqual(['Resolver', 'Thing', 'User', '_internal', 'build', 'resolver']);
+  });
+  it('TypeScript: the members of a namespace or default import, not of other values', () => {
+    const summary = extractSource(
+      'm.ts',
+      "import * as models from './models';\nimport api from './api';\nimport { only } from './x';\n" +
+        'export const a: models.User = api . make(only.Nope);\nconst other = { Nope: 1 };\nother.Nope;\n',
+    );
+    expect([...summary.qualifiedNames].sort()).toEqual(['User', 'make']);
+  });
+  it('a TypeScript module meets two namesakes only where it names the class', () => {
+    const m = new Model(
+      [
+        ['a.ts', 'export class Item {\n  a = 1;\n}\n'],
+        ['b.ts', 'export class Item {\n  b = 1;\n}\n'],
+        ['gather.ts', "export * as a from './a';\nexport * as b from './b';\n"],
+        ['use.ts', "import * as a from './a';\nimport * as b from './b';\nexport const x: a.Item | null = null;\n"],
+      ].map(([path, source]) => extractSource(path!, source!)),
+    );
+    const files = ['a.ts', 'b.ts', 'gather.ts', 'use.ts'].map((p) => file(m, p));
+    expect(m.canMeet(files[0]!, files[1]!, 'Item')).toBe(true);
+    const gathered = new Model(m.files.filter((f) => f.path !== 'use.ts'));
+    expect(gathered.canMeet(file(gathered, 'a.ts'), file(gathered, 'b.ts'), 'Item')).toBe(false);
   });
 });
 
