@@ -24,7 +24,9 @@ function dataDir(prefix: string): string {
 
 /**
  * A request whose body is still arriving: the graceful shutdown waits for it, so the test can send more signals
- * while the shutdown is certainly in progress. `finish()` sends the rest of the body.
+ * while the shutdown is certainly in progress. It resolves once the server answered `100 Continue`, that is once it
+ * parsed the head: a connection whose head has not been read yet is idle, and closing the server closes idle
+ * connections at once. `finish()` sends the rest of the body.
  */
 async function requestInFlight(url: string): Promise<{ finish(): void }> {
   const { hostname, port } = new URL(url);
@@ -37,8 +39,22 @@ async function requestInFlight(url: string): Promise<{ finish(): void }> {
     `Host: ${hostname}`,
     'Content-Type: application/json',
     `Content-Length: ${body.length}`,
+    'Expect: 100-continue',
   ];
-  socket.write(`${head.join('\r\n')}\r\n\r\n${body.slice(0, 5)}`);
+  const continued = new Promise<void>((resolve, reject) => {
+    let received = '';
+    const onData = (chunk: Buffer): void => {
+      received += chunk.toString('latin1');
+      if (!received.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      if (/^HTTP\/1\.1 100 /.test(received)) resolve();
+      else reject(new Error(`expected 100 Continue, got ${received}`));
+    };
+    socket.on('data', onData);
+  });
+  socket.write(`${head.join('\r\n')}\r\n\r\n`);
+  await continued;
+  socket.write(body.slice(0, 5));
   return { finish: () => void socket.end(body.slice(5)) };
 }
 
