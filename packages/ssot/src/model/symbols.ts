@@ -57,6 +57,10 @@ function sameSymbol(a: PySymbol, b: PySymbol): boolean {
 export class Symbols {
   private readonly modules: ModuleIndex;
   private readonly defsByFile: ReadonlyMap<FileSummary, readonly Definition[]>;
+  /** resolveLocal's answers at depth 0 (deeper ones may be cut short by the depth limit); the files do not change */
+  private readonly locals = new Map<FileSummary, Map<string, PySymbol | null>>();
+  /** annotationName of each annotation text met */
+  private readonly annotationNames = new Map<string, string | null>();
 
   constructor(modules: ModuleIndex, defsByFile: ReadonlyMap<FileSummary, readonly Definition[]>) {
     this.modules = modules;
@@ -102,6 +106,15 @@ export class Symbols {
 
   /** What a bare name means at the top level of `file`. */
   resolveLocal(file: FileSummary, name: string, depth = 0): PySymbol | null {
+    if (depth > 0) return this.findLocal(file, name, depth);
+    let known = this.locals.get(file);
+    if (!known) this.locals.set(file, (known = new Map()));
+    let sym = known.get(name);
+    if (sym === undefined) known.set(name, (sym = this.findLocal(file, name, 0)));
+    return sym;
+  }
+
+  private findLocal(file: FileSummary, name: string, depth: number): PySymbol | null {
     const language = familyOf(file);
     const defs = this.definitionsIn(file).filter((d) => d.cls.topLevel && d.cls.name === name);
     const fns = file.functions.filter((f) => f.name === name);
@@ -178,7 +191,8 @@ export class Symbols {
   ): Definition | null {
     if (depth > 6 || source.kind === 'called') return null;
     if (source.kind === 'annotation') {
-      const name = annotationName(source.text);
+      let name = this.annotationNames.get(source.text);
+      if (name === undefined) this.annotationNames.set(source.text, (name = annotationName(source.text)));
       if (!name) return null;
       if ((name === 'Self' || name === 'typing.Self') && selfDef) return selfDef;
       const sym = this.resolveDotted(file, name, scope);

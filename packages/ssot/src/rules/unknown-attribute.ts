@@ -93,8 +93,12 @@ export const unknownAttribute: Rule = {
     }
     const findings: RawFinding[] = [];
     for (const file of model.sources) {
+      // a receiver is usually read several times in one scope (`self.a`, `self.b`)
+      const receivers = new Map<string, Definition | null>();
       for (const read of file.reads) {
-        const def = model.resolveReceiver(file, read.scope, read.receiver);
+        const key = `${read.scope} ${read.receiver}`;
+        let def = receivers.get(key);
+        if (def === undefined) receivers.set(key, (def = model.resolveReceiver(file, read.scope, read.receiver)));
         if (!def) continue;
         const attrs = model.attributesOf(def);
         if (!attrs || attrs.names.has(read.attribute) || model.mayBeSetFromOutside(def, read.attribute)) continue;
