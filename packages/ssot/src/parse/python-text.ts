@@ -300,10 +300,11 @@ const OPENERS = '([{';
 const CLOSERS = ')]}';
 
 /**
- * Whether every bracket in a Python source closes in order and every string literal ends (comments and string
- * contents are skipped). Cheap; used to decide whether to search the tree for tokens tree-sitter inserted.
+ * Walks a Python source's brackets, skipping string literals and comments. `blank(start, end)`, when given, is called
+ * for what Python's tokenizer ignores inside brackets: comments, line breaks and the backslashes that continue a
+ * line. Returns whether every bracket closes in order and every string literal ends.
  */
-export function bracketsBalance(source: string): boolean {
+function walkBrackets(source: string, blank: ((start: number, end: number) => void) | null): boolean {
   const stack: number[] = [];
   const n = source.length;
   for (let i = 0; i < n; i++) {
@@ -325,12 +326,43 @@ export function bracketsBalance(source: string): boolean {
     } else if (c === 35) {
       // #
       const nl = source.indexOf('\n', i);
+      if (blank && stack.length > 0) blank(i, nl < 0 ? n : nl);
       if (nl < 0) break;
-      i = nl;
+      i = nl - 1; // the line break is looked at next
     } else if (c === 40 || c === 91 || c === 123) stack.push(OPENERS.indexOf(source[i]!));
     else if (c === 41 || c === 93 || c === 125) {
       if (stack.pop() !== CLOSERS.indexOf(source[i]!)) return false;
+    } else if (blank && (c === 10 || c === 13) && stack.length > 0) {
+      // a backslash before the break continues the line: redundant inside brackets, and alone it would be an error
+      blank(source.charCodeAt(i - 1) === 92 ? i - 1 : i, i + 1);
     }
   }
   return stack.length === 0;
+}
+
+/**
+ * Whether every bracket in a Python source closes in order and every string literal ends (comments and string
+ * contents are skipped). Cheap; used to decide whether to search the tree for tokens tree-sitter inserted.
+ */
+export function bracketsBalance(source: string): boolean {
+  return walkBrackets(source, null);
+}
+
+/**
+ * The source as Python's tokenizer reads it inside brackets (implicit line joining): comments, line breaks and line
+ * continuations there become spaces, so every string index stays where it was. A line continued inside brackets may
+ * be indented less than its block (`(bar.` then `baz)` at the left margin), which Python ignores and
+ * tree-sitter-python's scanner takes for a dedent; the source is the same when nothing is to be joined.
+ */
+export function joinBracketedLines(source: string): string {
+  const parts: string[] = [];
+  let last = 0;
+  walkBrackets(source, (start, end) => {
+    const from = Math.max(start, last); // a comment's trailing backslash is blanked with the comment already
+    parts.push(source.slice(last, from), ' '.repeat(end - from));
+    last = end;
+  });
+  if (parts.length === 0) return source;
+  parts.push(source.slice(last));
+  return parts.join('');
 }

@@ -5,7 +5,9 @@ import { isGenerated } from '../../src/parse/generated.js';
 import { escapingNames, passedToCall } from '../../src/parse/python-escapes.js';
 import {
   assignmentParts,
+  bracketsBalance,
   definitionHeader,
+  joinBracketedLines,
   parameters,
   parseImport,
   singleCall,
@@ -130,5 +132,27 @@ describe('statement parsers', () => {
       name: 'Box',
       list: 'Base, metaclass=Meta',
     });
+  });
+});
+
+describe('joinBracketedLines: the source as Python tokenizes it inside brackets', () => {
+  it('blanks line breaks, comments and line continuations inside brackets, keeping every index', () => {
+    const source = 'def f():\n    (bar.  # note\nbaz)\n    g(a, \\\r\n  b)\n    x = 1  # kept\n';
+    const joined = joinBracketedLines(source);
+    expect(joined).toHaveLength(source.length);
+    expect(joined).toBe('def f():\n    (bar.         baz)\n    g(a,      b)\n    x = 1  # kept\n');
+  });
+
+  it('leaves string literals alone, and a source with nothing to join is the same string', () => {
+    const source = 'f("""a\n(b\n""", \'#\',\n  c)\ns = "(\\n"\n';
+    expect(joinBracketedLines(source)).toBe('f("""a\n(b\n""", \'#\',   c)\ns = "(\\n"\n');
+    const plain = 'x = (1, 2)\n# (a comment\ny = [3]\n';
+    expect(joinBracketedLines(plain)).toBe(plain);
+  });
+
+  it('agrees with bracketsBalance on what is balanced', () => {
+    expect(bracketsBalance('f(a,\n  b)\n')).toBe(true);
+    expect(bracketsBalance('f(a,\n  b\n')).toBe(false);
+    expect(bracketsBalance('s = "(\n')).toBe(false);
   });
 });

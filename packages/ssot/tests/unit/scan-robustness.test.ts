@@ -56,6 +56,19 @@ describe('scanning', { timeout: 30_000 }, () => {
     expect(report.findings.map((f) => f.attribute)).toEqual(['y']);
   });
 
+  it('reads a line continued inside brackets at any indentation, as Python does, and what follows', async () => {
+    // CPython's test_compile.py: tree-sitter-python's scanner takes the second line for a dedent out of f's body
+    const continued =
+      'class A:\n    x = 1\n\n    def g(self):\n        def f():\n            (bar.\n        baz)  # joined\n' +
+      '            (bar. \\\n  baz(\n))\n        return self.y\n';
+    const dir = project({ 'continued.py': continued, 'unclosed.py': 'def f():\n    (bar.\nbaz\n' });
+    const report = await scan({ paths: [dir], threads: 0 });
+    expect(report.errors).toEqual([{ file: 'unclosed.py', message: expect.stringMatching(/^syntax error at /) }]);
+    expect(report.findings.map((f) => [f.file, f.line, f.column, f.attribute])).toEqual([
+      ['continued.py', 11, 21, 'y'],
+    ]);
+  });
+
   it("skips .gitignored files, dependencies, virtualenvs and the config's excludes", async () => {
     const dir = project({
       '.gitignore': 'generated/\n',

@@ -5,7 +5,7 @@
  */
 import Parser from 'tree-sitter';
 import Python from 'tree-sitter-python';
-import { bracketsBalance } from '../python-text.js';
+import { bracketsBalance, joinBracketedLines } from '../python-text.js';
 import { nodesOfTypes } from '../tree-nodes.js';
 import { partitionPoint } from '../sorted.js';
 
@@ -99,11 +99,27 @@ function syntaxError(root: SyntaxNode, source: string): SyntaxNode | null {
 
 export type ParsedPython = { readonly error: string } | { readonly error: null; readonly raw: readonly RawNode[] };
 
-/** Parses `source`: its syntax error (as a message), or the nodes of the kinds the extractor reads, in source order. */
-export function parsePython(source: string): ParsedPython {
+function parseTree(text: string): Parser.Tree {
   // positions are string indices (UTF-16 code units), as JavaScript slices strings
-  const tree = pythonParser().parse(source, undefined, { bufferSize: Math.max(source.length, 1) });
+  const tree = pythonParser().parse(text, undefined, { bufferSize: Math.max(text.length, 1) });
   skipNodeCache(tree);
+  return tree;
+}
+
+/**
+ * Parses `source`: its syntax error (as a message), or the nodes of the kinds the extractor reads, in source order.
+ * A tree with an error is parsed again with the lines inside brackets joined, as Python reads them
+ * (joinBracketedLines: same string indices); that tree is taken when it has no error, the first one's error otherwise.
+ */
+export function parsePython(source: string): ParsedPython {
+  let tree = parseTree(source);
+  if (tree.rootNode.hasError) {
+    const joined = joinBracketedLines(source);
+    if (joined !== source) {
+      const again = parseTree(joined);
+      if (!again.rootNode.hasError) tree = again;
+    }
+  }
   const root = tree.rootNode;
   const error = root.hasError || !bracketsBalance(source) ? syntaxError(root, source) : null;
   if (error) {
