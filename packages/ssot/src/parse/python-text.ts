@@ -220,6 +220,8 @@ export interface DefinitionHeader {
   readonly list: string | null;
   /** the return annotation (functions) */
   readonly returns: string | null;
+  /** characters from the start of the statement to the end of its header (its colon): the body comes after */
+  readonly length: number;
 }
 
 const HEADER = /^(async[ \t]+)?(def|class)[ \t]+([^\s([:\\]+)/;
@@ -256,7 +258,7 @@ export function definitionHeader(text: string): DefinitionHeader | null {
     i = i + 2 + colon[0]!;
   }
   if (text[i] !== ':') return null;
-  return { name: m[3]!, async: m[1] !== undefined, list, returns };
+  return { name: m[3]!, async: m[1] !== undefined, list, returns, length: i + 1 };
 }
 
 /** `x  # note` → `x`: comments removed, strings kept. */

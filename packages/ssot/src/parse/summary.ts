@@ -58,6 +58,8 @@ export interface ClassInfo {
   /** a method passes `self` to a call (`self.blueprint.start(self)`): code the scanner does not follow may set
    *  attributes on its instances */
   readonly selfEscapes: boolean;
+  /** its docstring calls it a mixin: the classes it is combined with complete it (Python) */
+  readonly documentedMixin: boolean;
   /** top-level (Python) or exported (TypeScript/JavaScript) */
   readonly exported: boolean;
   readonly topLevel: boolean;

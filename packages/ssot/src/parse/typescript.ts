@@ -182,6 +182,7 @@ export function extractScript(path: string, source: string, language: Exclude<La
       topLevel: true,
       scope: 0,
       selfEscapes: false,
+      documentedMixin: false,
       references: namesakeReferences(source.slice(decl.start, decl.end), name, aliasesOf(name)),
     });
   }

@@ -38,8 +38,12 @@ read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are op
 escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, assigned
 \`__bases__\`, the target of \`setattr\` with a computed name, or mixed into one base list with such a class or with
 a base the scan cannot see. A method under a decorator it does not know has no \`self\` (the decorator may replace
-it). Imports in a class body are class attributes; a class defined in a function shadows a module-level one. A
-call of an instance gives its \`__call__\`'s return type, or nothing known. In TypeScript files the compiler
+it), and \`self\` reads are not checked in a class meant to be completed by the classes it is combined with:
+named \`…Mixin\`, \`Abstract…\`, \`Base…\`, \`…Base\` or \`…Interface\`, a \`Protocol\`, based on \`ABC\`, or called a
+mixin by its docstring ("A mixin class to add … to unittest.TestCase classes"). A def's parameter annotations and
+defaults are read where the def is, as Python evaluates them (\`def f(ns: t.Any)\` with a local \`t\` in the body).
+Imports in a class body are class attributes; a class defined in a function shadows a module-level one. A call of an
+instance gives its \`__call__\`'s return type, or nothing known. In TypeScript files the compiler
 checks reads, so only JavaScript is checked.
 
 ## Example
@@ -108,6 +112,7 @@ export const unknownAttribute: Rule = {
         if (
           viaSelf &&
           (ABSTRACT_NAME.test(def.cls.name) ||
+            def.cls.documentedMixin ||
             def.cls.kind === 'protocol' ||
             def.cls.bases.some((b) => /(^|\.)ABC$/.test(b)))
         )

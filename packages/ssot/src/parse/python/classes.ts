@@ -131,6 +131,9 @@ export interface DefinitionText {
   readonly decorators: readonly string[];
 }
 
+/** a string literal statement (a docstring when it comes first in a body) */
+const DOCSTRING = /^[rRuU]?("""|'''|"|')/;
+
 /** only blank space and comments between a decorator and what it decorates */
 export const BETWEEN_DECORATORS = /^(?:\s|#[^\n]*|\\\r?\n)*$/;
 
@@ -144,6 +147,7 @@ export function definitionOfNode(node: SyntaxNode): DefinitionText {
       async: !isClass && /^async\b/.test(node.text.slice(0, 6)),
       list: isClass && list !== null ? list.slice(1, -1) : list,
       returns: isClass ? null : (node.childForFieldName('return_type')?.text ?? null),
+      length: (node.childForFieldName('body')?.startIndex ?? node.endIndex) - node.startIndex,
     },
     decorators: decoratorNamesOfNode(node),
   };
@@ -179,9 +183,15 @@ export function extractClass(
   const nested: string[] = [];
   const methods: MethodInfo[] = [];
   const body = node.childForFieldName('body');
+  let docstring: string | null = null;
   if (body) {
     for (let stmt of body.namedChildren) {
       let kind = stmt.type;
+      if (docstring === null && kind !== 'comment') {
+        // the body's first statement, when it is a string literal
+        const first = slice(stmt.startIndex, stmt.endIndex);
+        docstring = kind === 'expression_statement' && DOCSTRING.test(first) ? first : '';
+      }
       if (kind === 'decorated_definition') {
         stmt = stmt.childForFieldName('definition') ?? stmt;
         kind = stmt.type;
@@ -237,6 +247,7 @@ export function extractClass(
       nested,
       dynamic,
       selfEscapes,
+      documentedMixin: docstring !== null && /\bmix-?ins?\b/i.test(docstring),
     },
     methods,
     instanceAttributes: new Map(),

@@ -85,11 +85,18 @@ export function buildScopes({ source }: SourceText, structure: Structure): Scope
   const scopes: ScopeDraft[] = [newScope('<module>', -1, Number.MAX_SAFE_INTEGER, -1, null)];
   const functions: FunctionInfo[] = [];
   const scopeOfFunction: number[] = [];
+  /** where each function's body starts (after its header's colon) */
+  const bodyStart: number[] = [];
   // innermost scope containing a byte index
   const scopeAt = (index: number): number => {
     const c = containerOf(index);
     if (!c) return 0;
-    if (c.kind === 'function') return scopeOfFunction[c.index] ?? 0;
+    if (c.kind === 'function') {
+      // a def's parameters, defaults and annotations are evaluated where the def is, not in the function's scope
+      // (`def g(t: t.Any)` then `t: Template` in the body: the annotation's `t` is the module's)
+      if (index < bodyStart[c.index]!) return enclosingFunctionScope(functionRaw[c.index]!.start, c.index);
+      return scopeOfFunction[c.index] ?? 0;
+    }
     // in a class body: the scope around the class
     let outer = containerOf(classRanges[c.index]!.start, { kind: 'class', index: c.index });
     while (outer?.kind === 'class')
@@ -106,6 +113,7 @@ export function buildScopes({ source }: SourceText, structure: Structure): Scope
     const f = functionRaw[i]!;
     const { header, decorators: decos } = definitionAt(f);
     const { name, returns } = header;
+    bodyStart[i] = f.start + header.length;
     const owner = containerOf(f.start, { kind: 'function', index: i });
     const selfClass = owner?.kind === 'class' ? owner.index : -1;
     if (!owner) functions.push({ name, returns });
