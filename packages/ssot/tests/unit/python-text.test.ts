@@ -88,6 +88,11 @@ describe('statement parsers', () => {
       { name: 'n', type: 'int' },
       { name: 'k', type: null },
     ]);
+    // comments in the list belong to no parameter (samtranslator's `def __init__(  # noqa: PLR0913` then `self,`)
+    expect(parameters('(  # noqa: PLR0913\n  self,  # the instance\n  x: int = 1,  # a, b\n)')).toEqual([
+      { name: 'self', type: null },
+      { name: 'x', type: 'int' },
+    ]);
   });
 
   it('imports: aliases, parenthesised lists, relative modules', () => {
