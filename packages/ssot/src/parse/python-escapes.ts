@@ -100,6 +100,19 @@ function openerBefore(source: string, index: number): Opener | null {
   return null;
 }
 
+/** a dotted name whose last part is capitalized, as class names are (leading underscores allowed: `_TestSlicing`) */
+const CLASS_NAME = '(?:[A-Za-z_]\\w*\\.)*_*[A-Z]\\w*';
+/** a name right after `(`, `[`, `{`, `,` or `:` and right before `,`, `)`, `]` or `}` */
+const argumentPattern = (name: string): RegExp => new RegExp(`[([{,:]\\s*(${name})\\s*(?=[,)\\]}])`, 'g');
+const CLASS_ARGUMENT = argumentPattern(CLASS_NAME);
+
+/** Whether the bracket at `index` is the first thing after an assignment's `=` (not `==`, `<=`, `>=`, `!=`). */
+function assignedAt(source: string, index: number): boolean {
+  let j = index - 1;
+  while (j >= 0 && (source[j] === ' ' || source[j] === '\t')) j--;
+  return source[j] === '=' && !'=<>!'.includes(source[j - 1] ?? '');
+}
+
 /**
  * The call that receives the value at `index` (just after a `(`, `[` or `,`): its callee, whether the value sits
  * in a tuple or list that is itself the argument, or null when the value is not an argument of a call (a def's
@@ -113,6 +126,8 @@ export function receivingCall(source: string, index: number): { callee: string; 
     return { callee: '<container>', nested: false };
   if (opener.before !== null)
     return opener.char === '(' && opener.before !== '<definition>' ? { callee: opener.before, nested: false } : null;
+  // a tuple assigned to a name (`bases = (_TestCommon, _TestSlicing)`): stored where the scanner does not follow it
+  if (opener.char === '(' && assignedAt(source, opener.index)) return { callee: '<container>', nested: false };
   // a bare tuple or list: the call it is passed to, if any
   const outer = openerBefore(source, opener.index);
   if (!outer || outer.char !== '(' || outer.before === null || outer.before === '<definition>') return null;
@@ -128,9 +143,12 @@ export function receivingCall(source: string, index: number): { callee: string; 
  * are; calls that only inspect a class (`isinstance`, `super`, …) are not escapes. A text-level search: names inside
  * strings count too, which can only make the scanner quieter.
  */
-export function escapingNames(source: string): { name: string; index: number }[] {
+export function escapingNames(source: string, classNames: readonly string[] = []): { name: string; index: number }[] {
   const out: { name: string; index: number }[] = [];
-  for (const m of source.matchAll(/[([{,:]\s*((?:[A-Za-z_]\w*\.)*[A-Z]\w*)\s*(?=[,)\]}])/g)) {
+  // the file's classes whose names are not capitalized (`_matrix`, `ivmpf`) are looked for by name
+  const lower = classNames.filter((n) => !/^_*[A-Z]/.test(n) && /^[A-Za-z_]\w*$/.test(n));
+  const pattern = lower.length > 0 ? argumentPattern(`${CLASS_NAME}|${lower.join('|')}`) : CLASS_ARGUMENT;
+  for (const m of source.matchAll(pattern)) {
     // `'key': Type` in a dict; `name: Type` is taken for an annotation (cheaper than finding its bracket)
     if (
       source[m.index] === ':' &&

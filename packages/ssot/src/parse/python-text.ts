@@ -136,7 +136,9 @@ export function parameters(text: string): Parameter[] {
   const out: Parameter[] = [];
   for (const raw of splitTopLevel(inner, ',')) {
     // a comment in the list (`def f(  # noqa: E501` then `self,` on the next line) belongs to no parameter
-    const part = withoutComments(raw).trim().replace(/^\*{1,2}/, '');
+    const part = withoutComments(raw)
+      .trim()
+      .replace(/^\*{1,2}/, '');
     if (part === '' || part === '/') continue;
     const eq = topLevel(part, (i) => part[i] === '=');
     const head = eq.length > 0 ? part.slice(0, eq[0]) : part;

@@ -38,7 +38,12 @@ export function extractPython(path: string, source: string): FileSummary {
   const { reads, writes, assignedAttributes, fieldStores, parameterStores, argumentCalls, qualifiedNames } =
     collectAccesses(text, structure, scopes, bindings, receivers);
   // escapes note receivers too, so the scopes are read after them
-  const escapes = collectEscapes(source, scopes.scopeAt, receivers);
+  const escapes = collectEscapes(
+    source,
+    scopes.scopeAt,
+    receivers,
+    structure.classDrafts.map((d) => d.info.name),
+  );
   return {
     path,
     language: 'python',

@@ -35,10 +35,14 @@ variable read is handed in its function to a module-level function that stores t
 unpacking of calls types each name (\`c1, c2 = C(), C()\`), \`del x\` gives x no other value, and \`self.Helper()\`
 makes an instance of the class nested in the instance's class. A truthiness test is a
 read (\`x.a.isoformat() if x.a else None\` raises just the same). Classes are open, and silent, when their object
-escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, assigned
-\`__bases__\`, the target of \`setattr\` with a computed name, or mixed into one base list with such a class or with
-a base the scan cannot see. A method under a decorator it does not know has no \`self\` (the decorator may replace
-it), and \`self\` reads are not checked in a class meant to be completed by the classes it is combined with:
+escapes: passed to a call (\`make_tests(Mixin)\`), a base in \`type(name, (Mixin, TestCase), {})\`, held in a
+tuple assigned to a name (\`bases = (_TestCommon, _TestSlicing)\`), assigned \`__bases__\`, the target of \`setattr\`
+with a computed name, or mixed into one base list with such a class or with a base the scan cannot see (a class of
+the file is recognised by its name even when it is not capitalized: \`type('matrix', (_matrix,), {})\`). An attribute
+a class's own method stores on an object of unknown type (\`request.cls.type = …\` in a pytest fixture) may be stored
+on the class itself: its \`self\` reads of it are silent. A method under a decorator it does not know, or whose first
+parameter is not called \`self\` (a function kept in a class as in a namespace), has no \`self\` (the decorator may
+replace it), and \`self\` reads are not checked in a class meant to be completed by the classes it is combined with:
 named \`…Mixin\`, \`Abstract…\`, \`Base…\`, \`…Base\` or \`…Interface\`, a \`Protocol\`, based on \`ABC\`, or called a
 mixin by its docstring ("A mixin class to add … to unittest.TestCase classes"). A def's parameter annotations and
 defaults are read where the def is, as Python evaluates them (\`def f(ns: t.Any)\` with a local \`t\` in the body).

@@ -77,7 +77,12 @@ export function collectAccesses(
     for (let s = inner; s >= 0; s = scopes[s]!.parent) if (s === outer) return true;
     return false;
   };
+  /** class index → attributes its own methods store on receivers of unknown type (`request.cls.type = …` in a
+   *  pytest fixture): the class itself may be that receiver, so its `self` reads of them are silent */
+  const storedByOwnMethods = new Map<number, Set<string>>();
   const silencedByLooseStore = (r: AttributeRead): boolean => {
+    const scope = scopes[r.scope]!;
+    if (r.receiver === scope.selfName && storedByOwnMethods.get(scope.selfClass)?.has(r.attribute)) return true;
     const key = looseKey(r.scope, r.receiver, r.attribute);
     const stores = looseStores.get(key);
     if (!stores) return false;
@@ -153,6 +158,12 @@ export function collectAccesses(
     const source = w.receiver.includes('.') ? null : sureType(w.scope, rootName);
     if (!source) {
       addLooseStore(w.scope, w.receiver, w.attribute);
+      const owner = scope.selfClass >= 0 ? scope.selfClass : scope.ownerClass;
+      if (owner >= 0) {
+        let stored = storedByOwnMethods.get(owner);
+        if (!stored) storedByOwnMethods.set(owner, (stored = new Set()));
+        stored.add(w.attribute);
+      }
       addFieldStore(w.receiver, w.attribute);
       if (scope.moduleFunctionParameters.has(w.receiver)) addParameterStore(scope.name, w.attribute);
       // `Cls.attr = …` sets a class attribute (`timezone.utc = …`): the model keeps it when the name is a class
@@ -162,7 +173,7 @@ export function collectAccesses(
     noteReceiver(w.scope, rootName, source);
     writes.push(w);
   }
-  if (looseStores.size > 0) {
+  if (looseStores.size > 0 || storedByOwnMethods.size > 0) {
     for (let k = reads.length - 1; k >= 0; k--) {
       const r = reads[k]!;
       if (silencedByLooseStore(r)) reads.splice(k, 1);

@@ -68,15 +68,19 @@ export function typedReceivers(scopes: readonly ScopeDraft[]): Receivers {
   return { sureType, noteReceiver, scopeInfos };
 }
 
-/** Dotted names whose class object escapes, once per scope; an instance passed to `setattr` is noted as a receiver. */
+/**
+ * Dotted names whose class object escapes, once per scope; an instance passed to `setattr` is noted as a receiver.
+ * `classNames`: the file's classes (those not capitalized are looked for by name).
+ */
 export function collectEscapes(
   source: string,
   scopeAt: (index: number) => number,
   { sureType, noteReceiver }: Receivers,
+  classNames: readonly string[],
 ): { name: string; scope: number }[] {
   const escapeKeys = new Set<string>();
   const escapes: { name: string; scope: number }[] = [];
-  for (const e of escapingNames(source)) {
+  for (const e of escapingNames(source, classNames)) {
     const scope = scopeAt(e.index);
     const key = `${scope} ${e.name}`;
     if (escapeKeys.has(key)) continue;

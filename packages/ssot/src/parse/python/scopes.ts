@@ -131,6 +131,9 @@ export function buildScopes({ source }: SourceText, structure: Structure): Scope
     // under a decorator it does not know, the first parameter may not be the instance: its stores may still be
     // instance attributes, its reads are not checked
     scope.selfUnsure = !decos.every((d) => METHOD_DECORATORS.has(d) || PROPERTY_DECORATORS.test(d));
+    // nor when its first parameter is not called `self`: a function kept in a class as in a namespace
+    // (`class MaximaHelpers: def maxima_expand(expr): return expr.expand()`, called through the class)
+    if (selfName !== null && selfName !== 'self') scope.selfUnsure = true;
     scope.parent = enclosingFunctionScope(f.start, i);
     if (selfClass >= 0 && (isClassMethod || name === '__new__') && params.length > 0) {
       scope.ownerClass = selfClass;
