@@ -70,6 +70,27 @@ export function collectConstructedReads(
       case 'ImportNamespaceSpecifier':
         bind(nameOf(child(n, 'local')));
         break;
+      case 'CallExpression': {
+        // properties defined by name: `Object.defineProperty(Foo.prototype, 'size', …)`,
+        // `Object.defineProperties(Foo.prototype, { size: …, tail: … })`, `Object.assign(Foo.prototype, { push })`
+        const callee = dotted(child(n, 'callee'));
+        const args = children(n, 'arguments');
+        if ((callee === 'Object.defineProperty' || callee === 'Reflect.defineProperty') && args.length >= 2) {
+          const name = args[1]!.type === 'Literal' ? nameOf(args[1]!) : null;
+          if (name) assigned.add(name);
+        } else if (callee === 'Object.defineProperties' || callee === 'Object.assign') {
+          for (const arg of args.slice(1)) {
+            if (arg.type !== 'ObjectExpression') continue;
+            for (const p of children(arg, 'properties')) {
+              const keyNode = p.type === 'Property' ? child(p, 'key') : null;
+              // `{ size: … }`, `{ 'size': … }`, `{ ['size']: … }`; a key computed from a variable is not known
+              const key = keyNode && (p.computed !== true || keyNode.type === 'Literal') ? nameOf(keyNode) : null;
+              if (key) assigned.add(key);
+            }
+          }
+        }
+        break;
+      }
       case 'AssignmentExpression': {
         const left = child(n, 'left');
         if (left?.type === 'MemberExpression' && left.computed !== true) {

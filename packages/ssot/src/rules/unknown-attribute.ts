@@ -48,7 +48,9 @@ mixin by its docstring ("A mixin class to add … to unittest.TestCase classes")
 defaults are read where the def is, as Python evaluates them (\`def f(ns: t.Any)\` with a local \`t\` in the body).
 Imports in a class body are class attributes; a class defined in a function shadows a module-level one. A call of an
 instance gives its \`__call__\`'s return type, or nothing known. In TypeScript files the compiler
-checks reads, so only JavaScript is checked.
+checks reads, so only JavaScript is checked; there a property assigned anywhere (\`x.size = …\`, on a prototype) or
+defined by name (\`Object.defineProperty(Foo.prototype, 'size', …)\`, \`Object.defineProperties\` or \`Object.assign\`
+with an object literal) may belong to any class.
 
 ## Example
 \`\`\`python
