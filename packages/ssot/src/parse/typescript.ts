@@ -69,6 +69,7 @@ export function extractScript(path: string, source: string, language: Exclude<La
       });
     }
   }
+  if (language === 'javascript') imports.push(...requires(program, index));
   // re-exports `export { X } from './y'` bind no local name but forward the definition
   for (const exp of result.module.staticExports) {
     for (const e of exp.entries) {
@@ -213,6 +214,44 @@ export function extractScript(path: string, source: string, language: Exclude<La
     generated: isGenerated(source),
     suppressions,
   };
+}
+
+/**
+ * CommonJS imports at the top level of a script, as the ES imports they amount to: `const m = require('./m')` binds
+ * the module, `const { A, B: C } = require('./m')` and `const A = require('./m').A` bind what it exports under those
+ * names (a class the module defines at its top level, as `module.exports = { A }` exports it).
+ */
+function requires(program: Node, index: LineIndex): ImportInfo[] {
+  const found: ImportInfo[] = [];
+  const requiredModule = (call: Node | null): string | null => {
+    if (call?.type !== 'CallExpression' || dotted(child(call, 'callee')) !== 'require') return null;
+    const [arg, ...rest] = children(call, 'arguments');
+    return arg?.type === 'Literal' && typeof arg.value === 'string' && rest.length === 0 ? arg.value : null;
+  };
+  for (const statement of children(program, 'body')) {
+    if (statement.type !== 'VariableDeclaration') continue;
+    for (const declarator of children(statement, 'declarations')) {
+      const id = child(declarator, 'id');
+      const init = child(declarator, 'init');
+      const at = index.at(declarator.start);
+      const add = (module: string, name: string | null, local: string | null): void => {
+        if (local) found.push({ module, name, local, line: at.line, column: at.column, typeOnly: false });
+      };
+      const whole = requiredModule(init);
+      if (whole !== null && id?.type === 'Identifier') add(whole, null, nameOf(id));
+      else if (whole !== null && id?.type === 'ObjectPattern') {
+        for (const p of children(id, 'properties')) {
+          const value = child(p, 'value');
+          if (p.type === 'Property' && p.computed !== true && value?.type === 'Identifier')
+            add(whole, nameOf(child(p, 'key')), nameOf(value));
+        }
+      } else if (init?.type === 'MemberExpression' && init.computed !== true && id?.type === 'Identifier') {
+        const module = requiredModule(child(init, 'object'));
+        if (module !== null) add(module, nameOf(child(init, 'property')), nameOf(id));
+      }
+    }
+  }
+  return found;
 }
 
 /**
