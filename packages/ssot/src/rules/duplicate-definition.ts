@@ -18,7 +18,8 @@ reads fields that do not exist. The original bug: two \`SessionMetrics\` classes
 ## Not reported
 Projections: two definitions where one refers to the other (a base class, so a subclass of its namesake; a
 \`Meta.model = models.User\`-style reference; a field or annotation of that type; a constructor call in its body)
-are a design, not a copy. So are two that one module holds under distinct names, which only an author who knows
+are a design, not a copy, and so is a class declared in a \`.d.ts\` file with the JavaScript class it types. So
+are two that one module holds under distinct names, which only an author who knows
 both writes: the module defining one imports the other (under any name, in any scope) or a module through which it
 reaches it (a dialect's own \`TIMESTAMP\` written beside \`from ... import types as sqltypes\`), or another module
 imports both by name (\`from .functions import Distance\` and \`from .measure import Distance as DistanceMeasure\`).

@@ -23,7 +23,8 @@ Import the one definition everywhere; give the other concept its own name.
 
 ## Not reported
 Imports of two namesakes where one refers to the other (a projection: an API type mirroring its model, a test
-double deriving from the real class imported under another name) are imports of one design, and so are imports of
+double deriving from the real class imported under another name, a class declared in a \`.d.ts\` file and the
+JavaScript class it types) are imports of one design, and so are imports of
 two that one module holds by name (see duplicate-definition). An import of the definition in the importer's own
 package or below it (\`from .base import BIT\` in \`dialects/mssql/__init__.py\`) takes the package's own, the
 nearest one, as a name in a function means its nearest binding: it is never reported, and counted only from the

@@ -5,6 +5,13 @@
  */
 import type { Definition, Model } from '../model/model.js';
 
+const DECLARATION_FILE = /\.d\.[cm]?ts$/;
+
+/** Whether `a`, in a declaration file, describes `b`, a JavaScript definition (`types/logger.d.ts`, `lib/log.js`). */
+function declares(a: Definition, b: Definition): boolean {
+  return DECLARATION_FILE.test(a.file.path) && b.file.language === 'javascript';
+}
+
 /** Each definition's representative: definitions linked by references (either way, transitively) share one. */
 export function projectionRepresentatives(model: Model, defs: readonly Definition[]): Map<Definition, Definition> {
   const parent = new Map<Definition, Definition>(defs.map((d) => [d, d]));
@@ -16,7 +23,7 @@ export function projectionRepresentatives(model: Model, defs: readonly Definitio
   };
   for (const a of defs) {
     for (const b of defs) {
-      if (a === b || !model.refersTo(a, b)) continue;
+      if (a === b || !(model.refersTo(a, b) || declares(a, b))) continue;
       const ra = find(a);
       const rb = find(b);
       // the definition referred to stands for the pair
