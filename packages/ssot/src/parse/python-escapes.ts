@@ -68,17 +68,22 @@ interface Opener {
 const isNameChar = (code: number): boolean =>
   (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 46;
 
+/** The index of the last character before `end` that is not a space or a tab (-1: none). */
+function lastNonBlank(source: string, end: number): number {
+  let j = end - 1;
+  while (j >= 0 && (source[j] === ' ' || source[j] === '\t')) j--;
+  return j;
+}
+
 /** The dotted name right before index `end` (spaces between allowed): `<definition>` for `def f`/`class C`, null for
  *  none or a keyword. Read backwards by character codes: this runs for every candidate argument. */
 function nameBefore(source: string, end: number): string | null {
-  let j = end - 1;
-  while (j >= 0 && (source[j] === ' ' || source[j] === '\t')) j--;
+  const j = lastNonBlank(source, end);
   let k = j;
   while (k >= 0 && isNameChar(source.charCodeAt(k))) k--;
   const word = source.slice(k + 1, j + 1);
   if (word === '' || !/^[A-Za-z_]/.test(word)) return null;
-  let m = k;
-  while (m >= 0 && (source[m] === ' ' || source[m] === '\t')) m--;
+  const m = lastNonBlank(source, k + 1);
   if (m < k && m >= 2) {
     const previous = source.slice(Math.max(0, m - 4), m + 1);
     if (/(?:^|[^\w])(?:def|class)$/.test(previous)) return '<definition>';
@@ -108,8 +113,7 @@ const CLASS_ARGUMENT = argumentPattern(CLASS_NAME);
 
 /** Whether the bracket at `index` is the first thing after an assignment's `=` (not `==`, `<=`, `>=`, `!=`). */
 function assignedAt(source: string, index: number): boolean {
-  let j = index - 1;
-  while (j >= 0 && (source[j] === ' ' || source[j] === '\t')) j--;
+  const j = lastNonBlank(source, index);
   return source[j] === '=' && !'=<>!'.includes(source[j - 1] ?? '');
 }
 

@@ -12,48 +12,47 @@ function declares(a: Definition, b: Definition): boolean {
   return DECLARATION_FILE.test(a.file.path) && b.file.language === 'javascript';
 }
 
+/** Union-find over the indices 0…n−1: `join(i, j)` puts i's set under the root of j's, which stands for both. */
+function disjointSets(n: number): { find: (i: number) => number; join: (i: number, j: number) => void } {
+  const parent = Array.from({ length: n }, (_, i) => i);
+  const find = (i: number): number => {
+    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
+    return i;
+  };
+  const join = (i: number, j: number): void => {
+    const [ri, rj] = [find(i), find(j)];
+    if (ri !== rj) parent[ri] = rj;
+  };
+  return { find, join };
+}
+
 /** Each definition's representative: definitions linked by references (either way, transitively) share one. */
 export function projectionRepresentatives(model: Model, defs: readonly Definition[]): Map<Definition, Definition> {
-  const parent = new Map<Definition, Definition>(defs.map((d) => [d, d]));
-  const find = (d: Definition): Definition => {
-    let r = d;
-    while (parent.get(r) !== r) r = parent.get(r)!;
-    parent.set(d, r);
-    return r;
-  };
-  for (const a of defs) {
-    for (const b of defs) {
-      if (a === b || !(model.refersTo(a, b) || declares(a, b))) continue;
-      const ra = find(a);
-      const rb = find(b);
+  const sets = disjointSets(defs.length);
+  defs.forEach((a, i) =>
+    defs.forEach((b, j) => {
       // the definition referred to stands for the pair
-      if (ra !== rb) parent.set(ra, rb);
-    }
-  }
-  const out = new Map<Definition, Definition>();
-  for (const d of defs) out.set(d, find(d));
-  return out;
+      if (i !== j && (model.refersTo(a, b) || declares(a, b))) sets.join(i, j);
+    }),
+  );
+  return new Map(defs.map((d, i) => [d, defs[sets.find(i)]!]));
 }
 
 /** Same-named definitions split into groups that can meet in one program (all together when comparing across them). */
 export function byMeetingPart(model: Model, items: readonly Definition[], acrossParts: boolean): Definition[][] {
   if (acrossParts) return [[...items]];
-  const parent = items.map((_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i]!]!;
-    return i;
-  };
+  const sets = disjointSets(items.length);
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
       const [a, b] = [items[i]!, items[j]!];
-      if (find(i) !== find(j) && model.canMeet(a.file, b.file, a.cls.name)) parent[find(i)] = find(j);
+      if (sets.find(i) !== sets.find(j) && model.canMeet(a.file, b.file, a.cls.name)) sets.join(i, j);
     }
   }
   const parts = new Map<number, Definition[]>();
   items.forEach((item, i) => {
-    const list = parts.get(find(i));
+    const list = parts.get(sets.find(i));
     if (list) list.push(item);
-    else parts.set(find(i), [item]);
+    else parts.set(sets.find(i), [item]);
   });
   return [...parts.values()];
 }
