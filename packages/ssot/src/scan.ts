@@ -116,8 +116,7 @@ export async function scan(options: ScanOptions = {}): Promise<Report> {
     await stopWorkers(workers);
   }
   const { summaries, cached } = summarized;
-  const findings = analyze(summaries, config, { rootPackage: rootPackageOf(root) });
-  let reported = changed ? findings.filter((f) => changed.has(f.file)) : findings;
+  let reported = analyze(summaries, config, { rootPackage: rootPackageOf(root) }, changed ?? undefined);
   let baselined = 0;
   if (options.baseline) {
     const { fresh, accepted } = applyBaseline(reported, readBaseline(options.baseline));
@@ -158,8 +157,16 @@ export function rootPackageOf(root: string): string | null {
   return existsSync(join(root, '__init__.py')) ? basename(root) : null;
 }
 
-/** Runs the rules over extracted files: the part of a scan after parsing. */
-export function analyze(summaries: readonly FileSummary[], config: Config, modelOptions: ModelOptions = {}): Finding[] {
+/**
+ * Runs the rules over extracted files: the part of a scan after parsing. With `only`, the findings in those files
+ * (paths as in the summaries): every file is still read, but the rules skip the per-file work of the others.
+ */
+export function analyze(
+  summaries: readonly FileSummary[],
+  config: Config,
+  modelOptions: ModelOptions = {},
+  only?: ReadonlySet<string>,
+): Finding[] {
   const model = new Model(summaries, modelOptions);
   const suppressions = new Map<string, Map<number, readonly string[]>>();
   for (const s of summaries) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
@@ -175,13 +182,14 @@ export function analyze(summaries: readonly FileSummary[], config: Config, model
       compareUnconnected: config.compareUnconnected ?? false,
     },
     isSuppressed: (file, line, rule) => suppressed(file.path, line, rule),
+    reports: only ? (file) => only.has(file.path) : () => true,
   };
   const raw: RawFinding[] = [];
   for (const rule of RULES) {
     const setting = config.rules[rule.id];
     if (setting === 'off') continue;
     for (const f of rule.run(context)) {
-      if (suppressed(f.file, f.line, f.rule)) continue;
+      if (suppressed(f.file, f.line, f.rule) || (only && !only.has(f.file))) continue;
       raw.push(setting ? { ...f, severity: setting } : f);
     }
   }

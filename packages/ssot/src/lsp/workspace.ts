@@ -1,7 +1,9 @@
 /**
  * One workspace folder as the language server sees it: every file's summary (from the scan on start, then from the
- * editor's buffers and file events), and the findings the rules give over all of them. An edit replaces one
- * summary and runs the rules again, as a scan would, so the editor shows what `ssot scan` would print.
+ * editor's buffers and file events), and the findings the rules give over all of them. An edit replaces one summary
+ * and gives that file's findings at once, the rules' per-file work limited to it (what the one editing waits for);
+ * `settle` then runs the rules over every file, as a scan would, for the findings the edit changed elsewhere. Once
+ * settled, the editor shows what `ssot scan` would print.
  */
 import { resolve, relative, sep } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, skippedPatterns } from '../config.js';
@@ -18,6 +20,8 @@ export class Workspace {
   /** the last summary of a file that parsed: what the rules use while its buffer has a syntax error */
   private readonly parseErrors = new Map<string, string>();
   private findingsByFile = new Map<string, Finding[]>();
+  /** an edit's findings are known for its file only: the others wait for settle() */
+  private edited = false;
 
   private constructor(
     readonly root: string,
@@ -78,7 +82,10 @@ export class Workspace {
     }
   }
 
-  /** Replaces a file's summary from its text; returns the files whose findings changed. */
+  /**
+   * Replaces a file's summary from its text and recomputes that file's findings; returns it when they changed. The
+   * findings the edit changed in other files come with the next settle().
+   */
   update(path: string, text: string): Set<string> {
     const summary = extractSource(path, text);
     if (summary.parseError !== null) {
@@ -88,6 +95,18 @@ export class Workspace {
       this.parseErrors.delete(path);
       this.put(summary);
     }
+    this.edited = true;
+    return this.recompute(new Set([path]));
+  }
+
+  /** Whether an update left other files' findings to recompute (settle). */
+  get unsettled(): boolean {
+    return this.edited;
+  }
+
+  /** Runs the rules over every file; returns the files whose findings changed. */
+  settle(): Set<string> {
+    this.edited = false;
     return this.recompute();
   }
 
@@ -95,7 +114,7 @@ export class Workspace {
   remove(path: string): Set<string> {
     this.summaries.delete(path);
     this.parseErrors.delete(path);
-    return this.recompute();
+    return this.settle();
   }
 
   has(path: string): boolean {
@@ -115,23 +134,31 @@ export class Workspace {
     this.summaries.set(summary.path, summary);
   }
 
-  private recompute(): Set<string> {
+  /** The findings of `only` (all files when absent) computed again; returns the files whose findings changed. */
+  private recompute(only?: ReadonlySet<string>): Set<string> {
     const next = new Map<string, Finding[]>();
     for (const f of analyze(
       [...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
       this.config,
       { rootPackage: rootPackageOf(this.root) },
+      only,
     )) {
       const list = next.get(f.file);
       if (list) list.push(f);
       else next.set(f.file, [f]);
     }
     const changed = new Set<string>();
-    for (const path of new Set([...next.keys(), ...this.findingsByFile.keys()])) {
+    for (const path of only ?? new Set([...next.keys(), ...this.findingsByFile.keys()])) {
       if (JSON.stringify(next.get(path) ?? []) !== JSON.stringify(this.findingsByFile.get(path) ?? []))
         changed.add(path);
     }
-    this.findingsByFile = next;
+    if (!only) this.findingsByFile = next;
+    else
+      for (const path of only) {
+        const found = next.get(path);
+        if (found) this.findingsByFile.set(path, found);
+        else this.findingsByFile.delete(path);
+      }
     return changed;
   }
 }

@@ -150,6 +150,8 @@ export const duplicateDefinition: Rule = {
     const comparable: Definition[][] = [];
     for (const group of groups.values()) {
       if (new Set(group.map((d) => d.module)).size < 2) continue;
+      // a group's finding is in one of its files
+      if (!group.some((d) => context.reports(d.file))) continue;
       // namesakes that refer to each other are one design: the one referred to stands for them
       const representative = projectionRepresentatives(model, group);
       const distinct = group.filter((d) => representative.get(d) === d);

@@ -82,6 +82,8 @@ export const inconsistentImport: Rule = {
     const comparable: Site[][] = [];
     for (const sites of byName.values()) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
+      // findings are at import sites: a name none of whose sites is reported has none to give
+      if (!sites.some((s) => context.reports(s.file))) continue;
       // the definitions imported must be able to meet in one program
       const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], options.compareUnconnected);
       for (const part of parts) comparable.push(sites.filter((s) => part.includes(s.def)));

@@ -44,6 +44,9 @@ export interface RuleContext {
   readonly model: Model;
   readonly options: RuleOptions;
   isSuppressed(file: FileSummary, line: number, rule: RuleId): boolean;
+  /** whether findings in this file are wanted (`--since`, an editor's edited buffer): a rule may skip the work of
+   *  the others, whose findings are dropped anyway */
+  reports(file: FileSummary): boolean;
 }
 
 export interface Rule {

@@ -103,6 +103,7 @@ export const unknownAttribute: Rule = {
     }
     const findings: RawFinding[] = [];
     for (const file of model.sources) {
+      if (!context.reports(file)) continue;
       // a receiver is usually read several times in one scope (`self.a`, `self.b`)
       const receivers = new Map<string, Definition | null>();
       for (const read of file.reads) {

@@ -35,7 +35,6 @@ const USE = 'from models import Metrics\n\n\ndef f(m: Metrics) -> int:\n    retu
 
 interface Published {
   readonly diagnostics: Diagnostic[];
-  readonly at: number;
 }
 
 class Client {
@@ -47,7 +46,7 @@ class Client {
     readonly process: ChildProcessWithoutNullStreams,
   ) {
     connection.onNotification(PublishDiagnosticsNotification.type, (params) => {
-      const published = { diagnostics: params.diagnostics, at: performance.now() };
+      const published = { diagnostics: params.diagnostics };
       this.latest.set(params.uri, published);
       this.waiters = this.waiters.filter((w) => {
         if (w.uri !== params.uri || !w.test(params.diagnostics)) return true;
@@ -92,13 +91,11 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   let client: Client;
   const uri = (name: string): string => pathToFileURL(join(dir, name)).href;
   let version = 1;
-  const change = (name: string, text: string): number => {
-    const sent = performance.now();
+  const change = (name: string, text: string): void => {
     void client.connection.sendNotification(DidChangeTextDocumentNotification.type, {
       textDocument: { uri: uri(name), version: ++version },
       contentChanges: [{ text }],
     });
-    return sent;
   };
   const open = (name: string, text: string): void => {
     void client.connection.sendNotification(DidOpenTextDocumentNotification.type, {
@@ -177,10 +174,10 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     ]);
   });
 
-  it('clears a read fixed in the editor within 500 ms', async () => {
-    const sent = change('use.py', USE.replace('countr', 'counter'));
-    const published = await client.diagnostics(uri('use.py'), (d) => d.length === 0);
-    expect(published.at - sent).toBeLessThan(500);
+  // how fast, on workspaces of 0.2M to 2M lines, is measured by `npm run bench:lsp` (bench/README.md)
+  it('clears a read fixed in the editor', async () => {
+    change('use.py', USE.replace('countr', 'counter'));
+    await client.diagnostics(uri('use.py'), (d) => d.length === 0);
   });
 
   it("shows a syntax error mid-edit and keeps the file's last good summary for the rules", async () => {

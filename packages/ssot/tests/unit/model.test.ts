@@ -1,10 +1,13 @@
 /** The model built from extracted summaries: module names and resolution, lexical classes, open classes, which
  *  files can meet, namesake references, calls of instances; and that it is read-only once built. */
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, analyze } from '../../src/index.js';
 import { Model } from '../../src/model/model.js';
 import type { ModelOptions } from '../../src/model/model.js';
+import { discoverFiles } from '../../src/files/discover.js';
 import { extractSource } from '../../src/parse/extract.js';
+import { parseFiles } from '../../src/parse/pool.js';
 import { extractPython } from '../../src/parse/python.js';
 
 function model(files: Record<string, string>, options: ModelOptions = {}): Model {
@@ -230,5 +233,19 @@ describe('model: built once, read-only for the rules', () => {
     });
     expect(all.map((f) => f.attribute)).toEqual(['c']);
     expect(only.map((f) => f.attribute)).toEqual(['c']);
+  });
+});
+
+describe('analyze: the findings of some files only', () => {
+  it("gives exactly a full analysis's findings in those files, fingerprints included", async () => {
+    const root = fileURLToPath(new URL('../fixtures/session-metrics-bug', import.meta.url));
+    const files = discoverFiles({ root, paths: [root], include: [], exclude: [] });
+    const summaries = await parseFiles(files, { threads: 0 });
+    const all = analyze(summaries, DEFAULT_CONFIG);
+    expect(new Set(all.map((f) => f.rule)).size).toBe(3); // every rule has findings here
+    for (const s of summaries) {
+      const mine = analyze(summaries, DEFAULT_CONFIG, {}, new Set([s.path]));
+      expect(mine).toEqual(all.filter((f) => f.file === s.path));
+    }
   });
 });
