@@ -1,14 +1,18 @@
-// `node packages/ssot/bench/real.mjs [--json DIR] [CORPUS…]`: scans real code bases (not ours) that are on this
-// machine or installed from Debian's and npm's packages, and prints each one's findings by rule, as counts and per
-// 100k lines. Corpora that are not installed are listed as missing and skipped. With --json DIR, every corpus's
-// findings are written to DIR/<corpus>.json (for sampling them by hand; see bench/README.md).
+// `node packages/ssot/bench/real.mjs [--json DIR] [--cache-check] [CORPUS…]`: scans real code bases (not ours) that
+// are on this machine or installed from Debian's and npm's packages, and prints each one's findings by rule, as counts
+// and per 100k lines. Corpora that are not installed are listed as missing and skipped. With --json DIR, every
+// corpus's findings are written to DIR/<corpus>.json (for sampling them by hand; see bench/README.md). With
+// --cache-check, each corpus is scanned twice more, filling a fresh summary cache and then from it, and the three
+// reports' findings and parse errors are compared (exit 1 when they differ).
 //
 // Python:      apt-get install python3-django python3-djangorestframework python3-graphene python3-sqlalchemy
 //              python3-celery python3-pydantic   (they land in /usr/lib/python3/dist-packages)
 // TypeScript:  npm pack zod @trpc/server @trpc/client into $SSOT_REAL_TS (default /work/scratch-17/ts), each
 //              unpacked into a folder named like its tarball
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,11 +53,18 @@ const CORPORA = [
 
 const args = process.argv.slice(2);
 let jsonDir = null;
+let cacheCheck = false;
 const wanted = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--json') jsonDir = args[++i];
+  else if (args[i] === '--cache-check') cacheCheck = true;
   else wanted.push(args[i]);
 }
+const digest = (report) =>
+  createHash('sha1')
+    .update(JSON.stringify([report.findings, report.errors]))
+    .digest('hex');
+let cacheDiffers = false;
 if (jsonDir) mkdirSync(jsonDir, { recursive: true });
 const RULES = ['duplicate-definition', 'inconsistent-import', 'unknown-attribute'];
 const header =
@@ -68,7 +79,8 @@ for (const corpus of CORPORA) {
     continue;
   }
   const started = performance.now();
-  const report = await scan({ paths: corpus.paths, root: corpus.root ?? corpus.paths[0], config: DEFAULT_CONFIG });
+  const options = { paths: corpus.paths, root: corpus.root ?? corpus.paths[0], config: DEFAULT_CONFIG };
+  const report = await scan(options);
   const seconds = (performance.now() - started) / 1000;
   const byRule = Object.fromEntries(RULES.map((r) => [r, 0]));
   for (const f of report.findings) byRule[f.rule] += 1;
@@ -82,5 +94,23 @@ for (const corpus of CORPORA) {
       ),
   );
   if (jsonDir) writeFileSync(join(jsonDir, `${corpus.name}.json`), JSON.stringify(report, null, 1));
+  if (cacheCheck) {
+    const cache = mkdtempSync(join(tmpdir(), 'ssot-real-cache-'));
+    try {
+      const filling = await scan({ ...options, cache });
+      const warm = await scan({ ...options, cache });
+      const same = digest(filling) === digest(report) && digest(warm) === digest(report);
+      const all = warm.stats.cachedFiles === warm.stats.files;
+      cacheDiffers ||= !same || !all;
+      totals[corpus.name].cacheFindingsEqual = same;
+      console.log(
+        `${''.padEnd(16)} cache: findings ${same ? 'identical' : 'DIFFERENT'} without it, filling it and from it ` +
+          `(${warm.stats.cachedFiles}/${warm.stats.files} files from it)`,
+      );
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
+  }
 }
 console.log(JSON.stringify(totals));
+if (cacheDiffers) process.exitCode = 1;
