@@ -1,10 +1,5 @@
-import {
-  quantile,
-  type PoolMetrics,
-  type SessionEvent,
-  type SessionEventListener,
-  type SessionMetrics,
-} from '@tether/sessions';
+import { quantile } from '@tether/sessions';
+import type { PoolMetrics, SessionEvent, SessionEventListener, SessionMetrics } from '@tether/sessions';
 import { DatabaseStatusTracker, unreachableCount, type DatabaseStatus } from './database-status.js';
 import { NO_TRAFFIC, STATUS_CLASSES, type StatusClass, type TrafficTotals } from './traffic.js';
 import type { UserEmails } from './user-emails.js';
