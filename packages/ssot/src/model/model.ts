@@ -33,10 +33,13 @@ export class Model {
   private readonly modules: ModuleIndex;
   private readonly symbols: Symbols;
   private readonly hierarchy: Hierarchy;
-  private readonly importers: ReadonlyMap<FileSummary, readonly FileSummary[]>;
+  private readonly bases: readonly Bases[];
+  /** who imports each file, built on first use (by canMeet) */
+  private importersMap: ReadonlyMap<FileSummary, readonly FileSummary[]> | null = null;
   private readonly reachingCache = new Map<FileSummary, ReadonlySet<FileSummary>>();
   private readonly namedCache = new Map<FileSummary, ReadonlySet<string>>();
-  private readonly namesakes: ReadonlyMap<number, readonly Definition[]>;
+  /** which namesakes each definition is one design with, built on first use (by refersTo) */
+  private namesakesMap: ReadonlyMap<number, readonly Definition[]> | null = null;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
   /** field → the attributes stored through it on receivers of unknown type (`x.field.attribute = …`) */
@@ -109,8 +112,23 @@ export class Model {
     this.hierarchy = new Hierarchy(definitions, bases, open, added);
     this.fieldStores = collectFieldStores(this.sources);
     this.fieldHolders = this.findFieldHolders();
-    this.importers = this.modules.importers(this.sources);
-    this.namesakes = findNamesakeReferences(this.symbols, this.modules, definitions, this.sources, bases);
+    this.bases = bases;
+  }
+
+  // built on first use: an analysis limited to a few files (an editor's edit) often needs neither; what they are
+  // built from is fixed once the constructor returns
+  private get importers(): ReadonlyMap<FileSummary, readonly FileSummary[]> {
+    return (this.importersMap ??= this.modules.importers(this.sources));
+  }
+
+  private get namesakes(): ReadonlyMap<number, readonly Definition[]> {
+    return (this.namesakesMap ??= findNamesakeReferences(
+      this.symbols,
+      this.modules,
+      this.definitions,
+      this.sources,
+      this.bases,
+    ));
   }
 
   moduleOf(file: FileSummary): string {
