@@ -137,21 +137,26 @@ export const duplicateDefinition: Rule = {
     ]);
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
     const critical = options.criticalNames.map(globToRegExp);
-    const groups = new Map<string, Definition[]>();
+    const compared = (def: Definition): boolean =>
+      isCandidate(def) &&
+      !allowed.has(def.cls.name) &&
+      !allowedGlobs.some((g) => g.test(def.cls.name)) &&
+      !context.isSuppressed(def.file, def.cls.line, 'duplicate-definition');
+    // grouped by name first: each definition is checked only where its name is defined twice and the group's
+    // finding, which is in one of its files, is wanted
+    const byName = new Map<string, Definition[]>();
     for (const def of model.definitions) {
-      if (!isCandidate(def) || allowed.has(def.cls.name) || allowedGlobs.some((g) => g.test(def.cls.name))) continue;
-      if (context.isSuppressed(def.file, def.cls.line, 'duplicate-definition')) continue;
       const key = `${def.file.language === 'python' ? 'py' : 'js'}:${def.cls.name}`;
-      const group = groups.get(key);
-      if (group) group.push(def);
-      else groups.set(key, [def]);
+      const named = byName.get(key);
+      if (named) named.push(def);
+      else byName.set(key, [def]);
     }
     const findings: RawFinding[] = [];
     const comparable: Definition[][] = [];
-    for (const group of groups.values()) {
+    for (const named of byName.values()) {
+      if (named.length < 2 || !named.some((d) => context.reports(d.file))) continue;
+      const group = named.filter(compared);
       if (new Set(group.map((d) => d.module)).size < 2) continue;
-      // a group's finding is in one of its files
-      if (!group.some((d) => context.reports(d.file))) continue;
       // namesakes that refer to each other are one design: the one referred to stands for them
       const representative = projectionRepresentatives(model, group);
       const distinct = group.filter((d) => representative.get(d) === d);

@@ -59,31 +59,40 @@ export const inconsistentImport: Rule = {
     const { model, options } = context;
     const allowed = new Set([...DEFAULT_ALLOWED_DUPLICATES, ...options.allowDuplicateNames]);
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
-    const byName = new Map<string, Site[]>();
+    // imports grouped by name first: findings are at import sites, so a name imported in no file whose findings are
+    // wanted needs no resolving
+    const imported = new Map<string, { file: FileSummary; imp: ImportInfo }[]>();
     for (const file of model.sources) {
       const language = file.language === 'python' ? 'python' : 'script';
       for (const imp of file.imports) {
         if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
-        if (allowed.has(imp.name) || allowedGlobs.some((g) => g.test(imp.name ?? ''))) continue;
+        const key = `${language}:${imp.name}`;
+        const named = imported.get(key);
+        if (named) named.push({ file, imp });
+        else imported.set(key, [{ file, imp }]);
+      }
+    }
+    const byName = new Map<string, Site[]>();
+    for (const [key, named] of imported) {
+      if (named.length < 2 || !named.some((n) => context.reports(n.file))) continue;
+      const name = named[0]!.imp.name!;
+      if (allowed.has(name) || allowedGlobs.some((g) => g.test(name))) continue;
+      const sites: Site[] = [];
+      for (const { file, imp } of named) {
         const module = model.resolveModule(file, imp.module);
-        const sym = module ? model.resolveExport(module, imp.name, language) : null;
+        const sym = module ? model.resolveExport(module, name, file.language === 'python' ? 'python' : 'script') : null;
         if (sym?.kind !== 'class') continue;
         // a package's modules importing its own definition of the name take the nearest one: no mix-up, and no say
         // in what the name means to the rest of the code base, except its `__init__`, which publishes it
         if (model.isInPackageOf(sym.def, file) && !isPackageInit(file)) continue;
-        const key = `${language}:${imp.name}`;
-        const sites = byName.get(key);
-        const site = { file, imp, def: sym.def };
-        if (sites) sites.push(site);
-        else byName.set(key, [site]);
+        sites.push({ file, imp, def: sym.def });
       }
+      byName.set(key, sites);
     }
     const findings: RawFinding[] = [];
     const comparable: Site[][] = [];
     for (const sites of byName.values()) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
-      // findings are at import sites: a name none of whose sites is reported has none to give
-      if (!sites.some((s) => context.reports(s.file))) continue;
       // the definitions imported must be able to meet in one program
       const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], options.compareUnconnected);
       for (const part of parts) comparable.push(sites.filter((s) => part.includes(s.def)));
