@@ -1,9 +1,9 @@
 /**
  * `ssot lsp --stdio`: the language server. On initialize it scans each workspace folder (through the summary
- * cache); it publishes diagnostics for open files; on every change of an open buffer, and on file events from the
- * client (created, changed, deleted on disk), it re-extracts that one file and publishes its findings at once; once
- * edits pause (SETTLE_AFTER_MS), it runs the rules over all summaries again and re-publishes every open file whose
- * diagnostics changed.
+ * cache); it publishes diagnostics for open files. On every change of an open buffer it re-extracts that one file and
+ * publishes its findings at once; once edits pause (SETTLE_AFTER_MS), and on file events from the client (created,
+ * changed, deleted on disk), it computes the open files' findings again and re-publishes those that changed. The
+ * rules read every summary each time; only the open files' findings are worked out, as nothing else is shown.
  */
 import { fileURLToPath } from 'node:url';
 import {
@@ -25,9 +25,9 @@ import { Workspace } from './workspace.js';
 const WATCHED = '**/*.{py,pyi,ts,tsx,mts,cts,js,jsx,mjs,cjs}';
 
 /**
- * How long after the last edit the rules run over every file again. An edited file's own findings are published at
- * once, from rules limited to it; the whole workspace (about a second on 2M lines: `npm run bench:lsp`) waits for a
- * pause in typing rather than delaying each keystroke.
+ * How long after the last edit the other open files' findings are computed again (an edit may change them: a class
+ * edited in one file, read in another). The edited file's own are published at once; the others wait for a pause in
+ * typing rather than delaying each keystroke (`npm run bench:lsp` measures the wait for the edited file).
  */
 export const SETTLE_AFTER_MS = 150;
 
@@ -64,30 +64,55 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
     void connection.sendDiagnostics({ uri, diagnostics });
   };
 
-  let settling: NodeJS.Timeout | undefined;
-  const settleSoon = (): void => {
-    clearTimeout(settling);
-    settling = setTimeout(() => {
-      for (const workspace of workspaces) if (workspace.unsettled) republish(workspace, workspace.settle());
-    }, SETTLE_AFTER_MS);
-  };
-
-  const republish = (workspace: Workspace, changed: ReadonlySet<string>, edited?: string): void => {
-    if (edited !== undefined) publish(edited);
+  const republish = (workspace: Workspace, changed: ReadonlySet<string>): void => {
     for (const path of changed) {
       const uri = uriOf(workspace.root, path);
       if (documents.get(uri)) publish(uri);
     }
-    if (workspace.unsettled) settleSoon();
+  };
+
+  /** The open files of a workspace, as its paths. */
+  const openIn = (workspace: Workspace): Set<string> => {
+    const paths = new Set<string>();
+    for (const document of documents.all()) {
+      const found = locate(document.uri);
+      if (found?.workspace === workspace) paths.add(found.path);
+    }
+    return paths;
+  };
+
+  /** Computes the open files' findings again where summaries changed, and publishes those that changed. */
+  const settle = (): void => {
+    clearTimeout(settling);
+    for (const workspace of workspaces)
+      if (workspace.unsettled) republish(workspace, workspace.settle(openIn(workspace)));
+  };
+  let settling: NodeJS.Timeout | undefined;
+  const settleSoon = (): void => {
+    clearTimeout(settling);
+    settling = setTimeout(settle, SETTLE_AFTER_MS);
   };
 
   /** the text each open buffer last had when its file was extracted (a save after an edit changes nothing) */
   const extracted = new Map<string, string>();
+  /** A buffer's text is its file's content from now on: its findings at once, the other open files' soon. */
   const refresh = (uri: string, text: string): void => {
     const found = locate(uri);
     if (!found || extracted.get(uri) === text) return;
     extracted.set(uri, text);
-    republish(found.workspace, found.workspace.update(found.path, text), uri);
+    found.workspace.update(found.path, text);
+    found.workspace.analyze(new Set([found.path]));
+    publish(uri);
+    settleSoon();
+  };
+
+  /** A file's content on disk (or its absence) counts from now on. */
+  const readFromDisk = (found: { workspace: Workspace; path: string }, uri: string): void => {
+    try {
+      found.workspace.update(found.path, readFileSync(fileURLToPath(uri), 'utf8'));
+    } catch {
+      found.workspace.remove(found.path);
+    }
   };
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -118,7 +143,13 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
         ),
       );
       // buffers opened during the scan: their text may differ from the disk's
-      for (const document of documents.all()) refresh(document.uri, document.getText());
+      for (const document of documents.all()) {
+        const found = locate(document.uri);
+        if (!found) continue;
+        extracted.set(document.uri, document.getText());
+        found.workspace.update(found.path, document.getText());
+      }
+      for (const workspace of workspaces) workspace.settle(openIn(workspace));
       for (const document of documents.all()) publish(document.uri, true);
     })().catch((error: unknown) => {
       connection.console.error(
@@ -138,19 +169,11 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
     void ready.then(() => {
       // the file's text on disk counts again (the buffer may have been closed without saving)
       const found = locate(event.document.uri);
-      if (found) {
-        try {
-          republish(
-            found.workspace,
-            found.workspace.update(found.path, readFileSync(fileURLToPath(event.document.uri), 'utf8')),
-          );
-        } catch {
-          republish(found.workspace, found.workspace.remove(found.path));
-        }
-      }
+      if (found) readFromDisk(found, event.document.uri);
       published.delete(event.document.uri);
       extracted.delete(event.document.uri);
       void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
+      settle();
     });
   });
 
@@ -160,19 +183,10 @@ export function startLanguageServer(connection: Connection = createConnection(Pr
         if (documents.get(change.uri) && change.type !== FileChangeType.Deleted) continue; // the buffer wins
         const found = locate(change.uri);
         if (!found) continue;
-        if (change.type === FileChangeType.Deleted) {
-          republish(found.workspace, found.workspace.remove(found.path), change.uri);
-          continue;
-        }
-        try {
-          republish(
-            found.workspace,
-            found.workspace.update(found.path, readFileSync(fileURLToPath(change.uri), 'utf8')),
-          );
-        } catch {
-          republish(found.workspace, found.workspace.remove(found.path));
-        }
+        if (change.type === FileChangeType.Deleted) found.workspace.remove(found.path);
+        else readFromDisk(found, change.uri);
       }
+      settle();
     });
   });
 

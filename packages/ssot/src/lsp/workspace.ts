@@ -1,9 +1,9 @@
 /**
  * One workspace folder as the language server sees it: every file's summary (from the scan on start, then from the
- * editor's buffers and file events), and the findings the rules give over all of them. An edit replaces one summary
- * and gives that file's findings at once, the rules' per-file work limited to it (what the one editing waits for);
- * `settle` then runs the rules over every file, as a scan would, for the findings the edit changed elsewhere. Once
- * settled, the editor shows what `ssot scan` would print.
+ * editor's buffers and file events), and the findings of the files the editor shows. The rules always read every
+ * summary, but their per-file work is limited to the files asked for (`analyze`): an edit's own file at once, and
+ * the open files once edits pause (`settle`), when an edit may have changed theirs. The findings of a file are what
+ * `ssot scan` would print for it.
  */
 import { resolve, relative, sep } from 'node:path';
 import { DEFAULT_CONFIG, loadConfig, skippedPatterns } from '../config.js';
@@ -19,9 +19,10 @@ export class Workspace {
   private readonly summaries = new Map<string, FileSummary>();
   /** the last summary of a file that parsed: what the rules use while its buffer has a syntax error */
   private readonly parseErrors = new Map<string, string>();
-  private findingsByFile = new Map<string, Finding[]>();
-  /** an edit's findings are known for its file only: the others wait for settle() */
-  private edited = false;
+  /** the findings of the files analysed, as last computed */
+  private readonly findingsByFile = new Map<string, Finding[]>();
+  /** a summary changed since the open files were last analysed together */
+  private changed = false;
 
   private constructor(
     readonly root: string,
@@ -51,7 +52,6 @@ export class Workspace {
       paths: [workspace.root],
     });
     for (const s of summaries) workspace.put(s);
-    workspace.recompute();
     return workspace;
   }
 
@@ -82,11 +82,8 @@ export class Workspace {
     }
   }
 
-  /**
-   * Replaces a file's summary from its text and recomputes that file's findings; returns it when they changed. The
-   * findings the edit changed in other files come with the next settle().
-   */
-  update(path: string, text: string): Set<string> {
+  /** Replaces a file's summary from its text (its findings: analyze). */
+  update(path: string, text: string): void {
     const summary = extractSource(path, text);
     if (summary.parseError !== null) {
       this.parseErrors.set(path, summary.parseError);
@@ -95,30 +92,25 @@ export class Workspace {
       this.parseErrors.delete(path);
       this.put(summary);
     }
-    this.edited = true;
-    return this.recompute(new Set([path]));
+    this.changed = true;
   }
 
-  /** Whether an update left other files' findings to recompute (settle). */
-  get unsettled(): boolean {
-    return this.edited;
-  }
-
-  /** Runs the rules over every file; returns the files whose findings changed. */
-  settle(): Set<string> {
-    this.edited = false;
-    return this.recompute();
-  }
-
-  /** Forgets a deleted file; returns the files whose findings changed. */
-  remove(path: string): Set<string> {
+  /** Forgets a deleted file. */
+  remove(path: string): void {
     this.summaries.delete(path);
     this.parseErrors.delete(path);
-    return this.settle();
+    this.changed = true;
   }
 
-  has(path: string): boolean {
-    return this.summaries.has(path);
+  /** Whether a summary changed since the last settle(). */
+  get unsettled(): boolean {
+    return this.changed;
+  }
+
+  /** analyze() of the editor's open files after edits, which may have changed any file's findings. */
+  settle(open: ReadonlySet<string>): Set<string> {
+    this.changed = false;
+    return this.analyze(open);
   }
 
   findings(path: string): readonly Finding[] {
@@ -134,31 +126,28 @@ export class Workspace {
     this.summaries.set(summary.path, summary);
   }
 
-  /** The findings of `only` (all files when absent) computed again; returns the files whose findings changed. */
-  private recompute(only?: ReadonlySet<string>): Set<string> {
+  /**
+   * Computes the findings of `paths` again (the rules read every summary, and limit their per-file work to these);
+   * returns those whose findings changed.
+   */
+  analyze(paths: ReadonlySet<string>): Set<string> {
     const next = new Map<string, Finding[]>();
     for (const f of analyze(
       [...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
       this.config,
       { rootPackage: rootPackageOf(this.root) },
-      only,
+      paths,
     )) {
       const list = next.get(f.file);
       if (list) list.push(f);
       else next.set(f.file, [f]);
     }
     const changed = new Set<string>();
-    for (const path of only ?? new Set([...next.keys(), ...this.findingsByFile.keys()])) {
-      if (JSON.stringify(next.get(path) ?? []) !== JSON.stringify(this.findingsByFile.get(path) ?? []))
-        changed.add(path);
+    for (const path of paths) {
+      const found = next.get(path) ?? [];
+      if (JSON.stringify(found) !== JSON.stringify(this.findingsByFile.get(path) ?? [])) changed.add(path);
+      this.findingsByFile.set(path, found);
     }
-    if (!only) this.findingsByFile = next;
-    else
-      for (const path of only) {
-        const found = next.get(path);
-        if (found) this.findingsByFile.set(path, found);
-        else this.findingsByFile.delete(path);
-      }
     return changed;
   }
 }

@@ -13,6 +13,7 @@ import {
   CodeActionRequest,
   DidChangeTextDocumentNotification,
   DidChangeWatchedFilesNotification,
+  DidCloseTextDocumentNotification,
   DidOpenTextDocumentNotification,
   DidSaveTextDocumentNotification,
   ExitNotification,
@@ -100,6 +101,12 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
   const open = (name: string, text: string): void => {
     void client.connection.sendNotification(DidOpenTextDocumentNotification.type, {
       textDocument: { uri: uri(name), languageId: 'python', version: ++version, text },
+    });
+  };
+
+  const close = (name: string): void => {
+    void client.connection.sendNotification(DidCloseTextDocumentNotification.type, {
+      textDocument: { uri: uri(name) },
     });
   };
 
@@ -240,5 +247,16 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     change('fresh.py', 'from models import Metrics\n\n\ndef g(m: Metrics) -> int:\n    return m.totl\n');
     const published = await client.diagnostics(uri('fresh.py'), (d) => d.length === 1);
     expect(published.diagnostics[0]?.code).toBe('unknown-attribute');
+  });
+
+  it("computes a file's findings when it is opened, after edits made elsewhere while it was closed", async () => {
+    close('use.py');
+    await client.diagnostics(uri('use.py'), (d) => d.length === 0);
+    change('models.py', MODELS.replace('    counter = 0\n', ''));
+    open('use.py', USE.replace('countr', 'counter'));
+    const use = await client.diagnostics(uri('use.py'), (d) => d.length === 1);
+    expect(use.diagnostics[0]?.message).toContain("has no attribute 'counter'");
+    change('models.py', MODELS);
+    await client.diagnostics(uri('use.py'), (d) => d.length === 0);
   });
 });
