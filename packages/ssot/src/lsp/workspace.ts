@@ -21,8 +21,8 @@ export class Workspace {
   private readonly parseErrors = new Map<string, string>();
   /** the findings of the files analysed, as last computed */
   private readonly findingsByFile = new Map<string, Finding[]>();
-  /** a summary changed since the open files were last analysed together */
-  private changed = false;
+  /** a summary changed since the open files were last analysed together (settle) */
+  private summariesChanged = false;
 
   private constructor(
     readonly root: string,
@@ -92,24 +92,24 @@ export class Workspace {
       this.parseErrors.delete(path);
       this.put(summary);
     }
-    this.changed = true;
+    this.summariesChanged = true;
   }
 
   /** Forgets a deleted file. */
   remove(path: string): void {
     this.summaries.delete(path);
     this.parseErrors.delete(path);
-    this.changed = true;
+    this.summariesChanged = true;
   }
 
   /** Whether a summary changed since the last settle(). */
   get unsettled(): boolean {
-    return this.changed;
+    return this.summariesChanged;
   }
 
   /** analyze() of the editor's open files after edits, which may have changed any file's findings. */
   settle(open: ReadonlySet<string>): Set<string> {
-    this.changed = false;
+    this.summariesChanged = false;
     return this.analyze(open);
   }
 

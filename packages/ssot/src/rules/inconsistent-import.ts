@@ -38,7 +38,7 @@ Names in \`allowDuplicateNames\` are not reported. Suppress one import with
 `;
 
 import type { Definition } from '../model/model.js';
-import { isPackageInit } from '../model/modules.js';
+import { familyOf, isPackageInit } from '../model/modules.js';
 import type { FileSummary, ImportInfo } from '../parse/summary.js';
 import { DEFAULT_ALLOWED_DUPLICATES } from './duplicate-definition.js';
 import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
@@ -63,10 +63,9 @@ export const inconsistentImport: Rule = {
     // wanted needs no resolving
     const imported = new Map<string, { file: FileSummary; imp: ImportInfo }[]>();
     for (const file of model.sources) {
-      const language = file.language === 'python' ? 'python' : 'script';
       for (const imp of file.imports) {
         if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
-        const key = `${language}:${imp.name}`;
+        const key = `${familyOf(file)}:${imp.name}`;
         const named = imported.get(key);
         if (named) named.push({ file, imp });
         else imported.set(key, [{ file, imp }]);
@@ -75,12 +74,14 @@ export const inconsistentImport: Rule = {
     const byName = new Map<string, Site[]>();
     for (const [key, named] of imported) {
       if (named.length < 2 || !named.some((n) => context.reports(n.file))) continue;
-      const name = named[0]!.imp.name!;
+      const { imp: first, file: some } = named[0]!;
+      const name = first.name!;
       if (allowed.has(name) || allowedGlobs.some((g) => g.test(name))) continue;
+      const language = familyOf(some); // the same for every import of the key
       const sites: Site[] = [];
       for (const { file, imp } of named) {
         const module = model.resolveModule(file, imp.module);
-        const sym = module ? model.resolveExport(module, name, file.language === 'python' ? 'python' : 'script') : null;
+        const sym = module ? model.resolveExport(module, name, language) : null;
         if (sym?.kind !== 'class') continue;
         // a package's modules importing its own definition of the name take the nearest one: no mix-up, and no say
         // in what the name means to the rest of the code base, except its `__init__`, which publishes it
