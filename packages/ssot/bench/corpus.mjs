@@ -2,6 +2,7 @@
 // (absolute, relative, aliased, module attributes), constructor calls, annotated parameters and attribute reads.
 // Every module is generated from the seed, so no two files are the same; about 1 read in 400 is a typo.
 import { mkdirSync, writeFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function prng(seed) {
@@ -225,4 +226,19 @@ export function generateCorpus(dir, targetLines, seed) {
 
 function cap(s) {
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/**
+ * The benchmarks' corpus, generated where missing or stale: four parts of 500k lines (seeds 1–4) under
+ * `<base>/corpus`, and a 200k-line slice (seed 99) under `<base>/slice`; base is $SSOT_BENCH_DIR or <tmp>/ssot-bench.
+ * Each part and the slice come with their generation figures (lines, files, planted typos).
+ */
+export function benchCorpus() {
+  const base = process.env.SSOT_BENCH_DIR ?? join(tmpdir(), 'ssot-bench');
+  const parts = [1, 2, 3, 4].map((seed) => {
+    const dir = join(base, 'corpus', `part${seed}`);
+    return { dir, ...generateCorpus(dir, 500_000, seed) };
+  });
+  const slice = join(base, 'slice');
+  return { base, corpus: join(base, 'corpus'), parts, slice: { dir: slice, ...generateCorpus(slice, 200_000, 99) } };
 }

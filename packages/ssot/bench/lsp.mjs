@@ -20,7 +20,7 @@ import {
   StreamMessageWriter,
   createProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { generateCorpus } from './corpus.mjs';
+import { benchCorpus } from './corpus.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const cli = join(here, '..', 'dist', 'cli.js');
@@ -28,19 +28,15 @@ if (!existsSync(cli)) {
   console.error('bench:lsp needs the compiled scanner: run `npx tsc -b packages/ssot` (or npm install) first');
   process.exit(2);
 }
-const base = process.env.SSOT_BENCH_DIR ?? join(process.env.TMPDIR ?? '/tmp', 'ssot-bench');
 const EDITS = Number(process.env.SSOT_BENCH_EDITS ?? 20);
 
 /** The workspaces: the slice alone, then the corpus's part 1, then all four parts (as bench:scan generates them). */
 function workspaces() {
-  const slice = join(base, 'slice');
-  generateCorpus(slice, 200_000, 99);
-  const parts = [1, 2, 3, 4].map((seed) => join(base, 'corpus', `part${seed}`));
-  parts.forEach((dir, i) => generateCorpus(dir, 500_000, i + 1));
+  const { corpus, parts, slice } = benchCorpus();
   return [
-    { name: 'slice (200k lines)', root: slice },
-    { name: 'part1 (0.5M lines)', root: parts[0] },
-    { name: 'corpus (2M lines)', root: join(base, 'corpus') },
+    { name: 'slice (200k lines)', root: slice.dir },
+    { name: 'part1 (0.5M lines)', root: parts[0].dir },
+    { name: 'corpus (2M lines)', root: corpus },
   ];
 }
 

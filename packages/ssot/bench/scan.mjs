@@ -4,10 +4,9 @@
 // Corpus location: $SSOT_BENCH_DIR or <tmp>/ssot-bench (kept between runs; regenerated when the generator changes).
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateCorpus } from './corpus.mjs';
+import { benchCorpus } from './corpus.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = join(here, '..', 'dist', 'index.js');
@@ -15,14 +14,10 @@ if (!existsSync(dist)) {
   console.error('bench:scan needs the compiled scanner: run `npx tsc -b packages/ssot` (or npm install) first');
   process.exit(2);
 }
-const base = process.env.SSOT_BENCH_DIR ?? join(tmpdir(), 'ssot-bench');
-const PART = 500_000;
-const parts = [1, 2, 3, 4].map((seed) => join(base, 'corpus', `part${seed}`));
-const slice = join(base, 'slice');
-
 let t = performance.now();
-const generated = parts.map((dir, i) => generateCorpus(dir, PART, i + 1));
-const sliceStats = generateCorpus(slice, 200_000, 99);
+const { base, parts: generated, slice: sliceStats } = benchCorpus();
+const parts = generated.map((p) => p.dir);
+const slice = sliceStats.dir;
 console.log(
   `corpus: ${generated.reduce((n, g) => n + g.lines, 0)} lines ` +
     `in ${generated.reduce((n, g) => n + g.files, 0)} files (${base}), ` +
