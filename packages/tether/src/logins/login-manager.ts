@@ -369,9 +369,10 @@ export class LoginManager {
         [this.options.idleTtlSeconds],
       ),
     );
+    // counted as soon as the rows are gone, not after the unrelated work below
+    this.counters.sweptTotal += rowCount ?? 0;
     await this.webSockets.sweep();
     this.cache.prune(Date.now());
-    this.counters.sweptTotal += rowCount ?? 0;
     return rowCount ?? 0;
   }
 
