@@ -70,8 +70,11 @@ describe('WebSocket links of a login session', () => {
   });
 
   it("the sweep removes this instance's ids of closed sockets, keeps open ones and other instances' ids", async () => {
+    // the closed socket is another login's: its own link and unlink may land after this login's socket opened, and
+    // this login's row must hold the open socket's id alone when the test reads it
+    const other = await registerAndLogin(file.server.url);
+    await openAndCloseAtOnce(other.accessToken);
     const user = await registerAndLogin(file.server.url);
-    await openAndCloseAtOnce(user.accessToken);
     const open = await openSocket(file.server.wsUrl, user.accessToken);
     expect(await eventually(async () => (await linked(user.sessionId)).length === 1)).toBe(true);
     const [openId = ''] = await linked(user.sessionId);
