@@ -137,19 +137,8 @@ export function sessionErrorContext(
     };
   } catch {
     return {
-      sessionId: UNKNOWN,
-      requestId: UNKNOWN,
-      userId: null,
-      threadId: null,
+      ...createSessionMetrics(UNKNOWN, UNKNOWN, null, null, now),
       state: 'error',
-      createdAt: now,
-      lastActivityAt: now,
-      closedAt: null,
-      queryCount: 0,
-      transactionCount: 0,
-      errorCount: 0,
-      lastError: null,
-      totalTimeMs: 0,
       ageMs: 0,
       errorCode,
       errorMessage,

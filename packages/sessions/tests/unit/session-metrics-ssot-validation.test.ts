@@ -124,6 +124,21 @@ describe('session metrics ssot validation', () => {
       errorCode: '7',
       totalTimeMs: 1_000,
     });
+    const unreadable = Object.defineProperty({ sessionId: 's-3' }, 'createdAt', {
+      get(): never {
+        throw new Error('getter throws');
+      },
+    }) as Partial<SessionMetrics>;
+    const placeholders = sessionErrorContext(unreadable, new Error('boom'), 10_000);
+    expect(Object.values(placeholders).some((v) => v === undefined)).toBe(false);
+    expect(placeholders).toMatchObject({
+      sessionId: 'unknown',
+      state: 'error',
+      createdAt: 10_000,
+      ageMs: 0,
+      errorCode: 'Error',
+      errorMessage: 'boom',
+    });
   });
 
   it('session metrics interface compatibility: SessionMetrics and SessionState are defined once', () => {
