@@ -167,9 +167,16 @@ export function analyze(
   modelOptions: ModelOptions = {},
   only?: ReadonlySet<string>,
 ): Finding[] {
-  const model = new Model(summaries, modelOptions);
+  return runRules(new Model(summaries, modelOptions), config, only);
+}
+
+/**
+ * analyze() over a model already built from the summaries: the language server keeps its model while edits change
+ * only what each file's own findings read (see Workspace.update).
+ */
+export function runRules(model: Model, config: Config, only?: ReadonlySet<string>): Finding[] {
   const suppressions = new Map<string, Map<number, readonly string[]>>();
-  for (const s of summaries) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
+  for (const s of model.files) if (s.suppressions.length > 0) suppressions.set(s.path, new Map(s.suppressions));
   const suppressed = (path: string, line: number, rule: RuleId): boolean => {
     const rules = suppressions.get(path)?.get(line);
     return rules !== undefined && (rules.length === 0 || rules.includes(rule));

@@ -10,10 +10,23 @@ import { DEFAULT_CONFIG, loadConfig, skippedPatterns } from '../config.js';
 import type { Config } from '../config.js';
 import { summarize } from '../cache/summarize.js';
 import { discoverFiles, SKIPPED_DIRECTORIES } from '../files/discover.js';
+import { Model } from '../model/model.js';
 import { extractSource, languageOf } from '../parse/extract.js';
 import type { FileSummary } from '../parse/summary.js';
 import type { Finding } from '../rules/types.js';
-import { analyze, DEFAULT_CACHE_DIR, rootPackageOf } from '../scan.js';
+import { DEFAULT_CACHE_DIR, rootPackageOf, runRules } from '../scan.js';
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * Everything in a file's summary that the model is built from: all but its attribute reads, suppression comments
+ * and line count, which only the file's own findings read (unknown-attribute checks a file's reads against the
+ * model; a suppression silences its own line).
+ */
+function modelInput(summary: FileSummary): string {
+  const { reads: _reads, suppressions: _suppressions, lines: _lines, ...rest } = summary;
+  return JSON.stringify(rest);
+}
 
 export class Workspace {
   private readonly summaries = new Map<string, FileSummary>();
@@ -23,6 +36,8 @@ export class Workspace {
   private readonly findingsByFile = new Map<string, Finding[]>();
   /** a summary changed since the open files were last analysed together (settle) */
   private summariesChanged = false;
+  /** the model of the summaries as they are, built on the first analysis after a change it depends on */
+  private model: Model | null = null;
 
   private constructor(
     readonly root: string,
@@ -82,24 +97,33 @@ export class Workspace {
     }
   }
 
-  /** Replaces a file's summary from its text (its findings: analyze). */
+  /**
+   * Replaces a file's summary from its text (its findings: analyze). An edit that changes only the file's reads
+   * (most keystrokes: a read typed or fixed) keeps the model, and no other file's findings can change: the reads
+   * are replaced in the summary the model holds.
+   */
   update(path: string, text: string): void {
     const summary = extractSource(path, text);
+    const previous = this.summaries.get(path);
     if (summary.parseError !== null) {
       this.parseErrors.set(path, summary.parseError);
-      if (!this.summaries.has(path)) this.put(summary);
-    } else {
-      this.parseErrors.delete(path);
-      this.put(summary);
+      if (!previous) this.put(summary);
+      return;
     }
-    this.summariesChanged = true;
+    this.parseErrors.delete(path);
+    if (previous && modelInput(previous) === modelInput(summary)) {
+      const { reads, suppressions, lines } = summary;
+      Object.assign(previous as Writable<FileSummary>, { reads, suppressions, lines });
+      return;
+    }
+    this.put(summary);
   }
 
   /** Forgets a deleted file. */
   remove(path: string): void {
     this.summaries.delete(path);
     this.parseErrors.delete(path);
-    this.summariesChanged = true;
+    this.changed();
   }
 
   /** Whether a summary changed since the last settle(). */
@@ -124,6 +148,13 @@ export class Workspace {
 
   private put(summary: FileSummary): void {
     this.summaries.set(summary.path, summary);
+    this.changed();
+  }
+
+  /** A change the model depends on: any file's findings may have changed. */
+  private changed(): void {
+    this.model = null;
+    this.summariesChanged = true;
   }
 
   /**
@@ -131,13 +162,12 @@ export class Workspace {
    * returns those whose findings changed.
    */
   analyze(paths: ReadonlySet<string>): Set<string> {
-    const next = new Map<string, Finding[]>();
-    for (const f of analyze(
+    this.model ??= new Model(
       [...this.summaries.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
-      this.config,
       { rootPackage: rootPackageOf(this.root) },
-      paths,
-    )) {
+    );
+    const next = new Map<string, Finding[]>();
+    for (const f of runRules(this.model, this.config, paths)) {
       const list = next.get(f.file);
       if (list) list.push(f);
       else next.set(f.file, [f]);
