@@ -4,7 +4,7 @@
  * outside them, which files can meet in one program, and which same-named definitions refer to each other. Anything
  * it cannot resolve with certainty resolves to null, and the rules stay silent about it.
  */
-import type { FileSummary, TypeSource } from '../parse/summary.js';
+import type { FileSummary, ImportInfo, TypeSource } from '../parse/summary.js';
 import { Hierarchy, openClasses, resolveBases } from './hierarchy.js';
 import type { AttributeSet, Bases } from './hierarchy.js';
 import { familyOf, ModuleIndex } from './modules.js';
@@ -17,6 +17,12 @@ export type { AttributeSet } from './hierarchy.js';
 export { pythonModuleName, scriptModuleName } from './modules.js';
 export { annotationName } from './symbols.js';
 export type { Definition, PySymbol } from './symbols.js';
+
+/** An import that binds one name of a module: `from m import X`, `import { X } from 'm'`. */
+export interface NamedImport {
+  readonly file: FileSummary;
+  readonly imp: ImportInfo;
+}
 
 export interface ModelOptions {
   /** the scan root's own name when the root is a Python package (`pip/` holding `__init__.py`): modules are
@@ -40,6 +46,8 @@ export class Model {
   private readonly namedCache = new Map<FileSummary, ReadonlySet<string>>();
   /** which namesakes each definition is one design with, built on first use (by refersTo) */
   private namesakesMap: ReadonlyMap<number, readonly Definition[]> | null = null;
+  private definitionsByNameMap: ReadonlyMap<string, readonly Definition[]> | null = null;
+  private importsByNameMap: ReadonlyMap<string, readonly NamedImport[]> | null = null;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
   /** field → the attributes stored through it on receivers of unknown type (`x.field.attribute = …`) */
@@ -129,6 +137,37 @@ export class Model {
       this.sources,
       this.bases,
     ));
+  }
+
+  /**
+   * Each class name's definitions, every language, in the order of `definitions`. Built on first use and kept with
+   * the model: the language server runs the rules on one model for many edits.
+   */
+  get definitionsByName(): ReadonlyMap<string, readonly Definition[]> {
+    if (this.definitionsByNameMap) return this.definitionsByNameMap;
+    const byName = new Map<string, Definition[]>();
+    for (const def of this.definitions) {
+      const named = byName.get(def.cls.name);
+      if (named) named.push(def);
+      else byName.set(def.cls.name, [def]);
+    }
+    return (this.definitionsByNameMap = byName);
+  }
+
+  /** The imports of one name of a module, by language family and name (`python:Session`); built on first use. */
+  get importsByName(): ReadonlyMap<string, readonly NamedImport[]> {
+    if (this.importsByNameMap) return this.importsByNameMap;
+    const byName = new Map<string, NamedImport[]>();
+    for (const file of this.sources) {
+      for (const imp of file.imports) {
+        if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
+        const key = `${familyOf(file)}:${imp.name}`;
+        const named = byName.get(key);
+        if (named) named.push({ file, imp });
+        else byName.set(key, [{ file, imp }]);
+      }
+    }
+    return (this.importsByNameMap = byName);
   }
 
   moduleOf(file: FileSummary): string {

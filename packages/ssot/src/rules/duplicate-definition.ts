@@ -54,6 +54,7 @@ file. Suppress a definition with \`# ssot: ignore[duplicate-definition]\` or
 `;
 
 import type { Definition } from '../model/model.js';
+import { familyOf } from '../model/modules.js';
 import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
 import { globToRegExp } from './types.js';
 import type { RawFinding, Related, Rule, RuleContext, Severity } from './types.js';
@@ -125,6 +126,13 @@ export function describeDifference(a: Shape, b: Shape): string[] {
   return parts;
 }
 
+/** Same-named definitions by language family: Python's namesakes and the scripts' are never one name. */
+function byFamily(named: readonly Definition[]): (readonly Definition[])[] {
+  const family = familyOf(named[0]!.file);
+  if (named.every((d) => familyOf(d.file) === family)) return [named];
+  return [named.filter((d) => familyOf(d.file) === family), named.filter((d) => familyOf(d.file) !== family)];
+}
+
 export const duplicateDefinition: Rule = {
   id: 'duplicate-definition',
   summary: 'One class-like name defined in several modules.',
@@ -144,23 +152,19 @@ export const duplicateDefinition: Rule = {
       !context.isSuppressed(def.file, def.cls.line, 'duplicate-definition');
     // grouped by name first: each definition is checked only where its name is defined twice and the group's
     // finding, which is in one of its files, is wanted
-    const byName = new Map<string, Definition[]>();
-    for (const def of model.definitions) {
-      const key = `${def.file.language === 'python' ? 'py' : 'js'}:${def.cls.name}`;
-      const named = byName.get(key);
-      if (named) named.push(def);
-      else byName.set(key, [def]);
-    }
     const findings: RawFinding[] = [];
     const comparable: Definition[][] = [];
-    for (const named of byName.values()) {
-      if (named.length < 2 || !named.some((d) => context.reports(d.file))) continue;
-      const group = named.filter(compared);
-      if (new Set(group.map((d) => d.module)).size < 2) continue;
-      // namesakes that refer to each other are one design: the one referred to stands for them
-      const representative = projectionRepresentatives(model, group);
-      const distinct = group.filter((d) => representative.get(d) === d);
-      comparable.push(...byMeetingPart(model, distinct, options.compareUnconnected));
+    for (const all of model.definitionsByName.values()) {
+      if (all.length < 2) continue;
+      for (const named of byFamily(all)) {
+        if (named.length < 2 || !named.some((d) => context.reports(d.file))) continue;
+        const group = named.filter(compared);
+        if (new Set(group.map((d) => d.module)).size < 2) continue;
+        // namesakes that refer to each other are one design: the one referred to stands for them
+        const representative = projectionRepresentatives(model, group);
+        const distinct = group.filter((d) => representative.get(d) === d);
+        comparable.push(...byMeetingPart(model, distinct, options.compareUnconnected));
+      }
     }
     for (const group of comparable) {
       const modules = new Set(group.map((d) => d.module));

@@ -61,18 +61,8 @@ export const inconsistentImport: Rule = {
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
     // imports grouped by name first: findings are at import sites, so a name imported in no file whose findings are
     // wanted needs no resolving
-    const imported = new Map<string, { file: FileSummary; imp: ImportInfo }[]>();
-    for (const file of model.sources) {
-      for (const imp of file.imports) {
-        if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
-        const key = `${familyOf(file)}:${imp.name}`;
-        const named = imported.get(key);
-        if (named) named.push({ file, imp });
-        else imported.set(key, [{ file, imp }]);
-      }
-    }
     const byName = new Map<string, Site[]>();
-    for (const [key, named] of imported) {
+    for (const [key, named] of model.importsByName) {
       if (named.length < 2 || !named.some((n) => context.reports(n.file))) continue;
       const { imp: first, file: some } = named[0]!;
       const name = first.name!;

@@ -95,12 +95,6 @@ export const unknownAttribute: Rule = {
   doc,
   run(context: RuleContext): RawFinding[] {
     const { model } = context;
-    const byName = new Map<string, Definition[]>();
-    for (const d of model.definitions) {
-      const list = byName.get(d.cls.name);
-      if (list) list.push(d);
-      else byName.set(d.cls.name, [d]);
-    }
     const findings: RawFinding[] = [];
     for (const file of model.sources) {
       if (!context.reports(file)) continue;
@@ -126,7 +120,7 @@ export const unknownAttribute: Rule = {
           continue;
         if (definedBySubclass(model, def, read.attribute)) continue;
         const suggestion = suggest(read.attribute, attrs.names);
-        const twin = (byName.get(def.cls.name) ?? []).find(
+        const twin = (model.definitionsByName.get(def.cls.name) ?? []).find(
           (d) => d.id !== def.id && model.attributesOf(d)?.names.has(read.attribute),
         );
         let message = `${def.cls.name} has no attribute '${read.attribute}'`;
