@@ -47,7 +47,7 @@ export class Model {
   /** which namesakes each definition is one design with, built on first use (by refersTo) */
   private namesakesMap: ReadonlyMap<number, readonly Definition[]> | null = null;
   private definitionsByNameMap: ReadonlyMap<string, readonly Definition[]> | null = null;
-  private importsByNameMap: ReadonlyMap<string, readonly NamedImport[]> | null = null;
+  private importsByNameMap: ReadonlyMap<LanguageFamily, ReadonlyMap<string, readonly NamedImport[]>> | null = null;
   /** attribute names assigned on receivers of unknown type (see mayBeSetFromOutside) */
   private readonly looselyAssigned: ReadonlySet<string>;
   /** field → the attributes stored through it on receivers of unknown type (`x.field.attribute = …`) */
@@ -154,20 +154,22 @@ export class Model {
     return (this.definitionsByNameMap = byName);
   }
 
-  /** The imports of one name of a module, by language family and name (`python:Session`); built on first use. */
-  get importsByName(): ReadonlyMap<string, readonly NamedImport[]> {
+  /** The imports of one name of a module, by language family, then name; built on first use. */
+  get importsByName(): ReadonlyMap<LanguageFamily, ReadonlyMap<string, readonly NamedImport[]>> {
     if (this.importsByNameMap) return this.importsByNameMap;
-    const byName = new Map<string, NamedImport[]>();
+    const byFamily = new Map<LanguageFamily, Map<string, NamedImport[]>>();
     for (const file of this.sources) {
+      const family = familyOf(file);
+      let byName = byFamily.get(family);
+      if (!byName) byFamily.set(family, (byName = new Map()));
       for (const imp of file.imports) {
         if (imp.name === null || imp.name === '*' || imp.name === 'default') continue;
-        const key = `${familyOf(file)}:${imp.name}`;
-        const named = byName.get(key);
+        const named = byName.get(imp.name);
         if (named) named.push({ file, imp });
-        else byName.set(key, [{ file, imp }]);
+        else byName.set(imp.name, [{ file, imp }]);
       }
     }
-    return (this.importsByNameMap = byName);
+    return (this.importsByNameMap = byFamily);
   }
 
   moduleOf(file: FileSummary): string {

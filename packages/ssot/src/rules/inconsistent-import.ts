@@ -38,7 +38,7 @@ Names in \`allowDuplicateNames\` are not reported. Suppress one import with
 `;
 
 import type { Definition } from '../model/model.js';
-import { familyOf, isPackageInit } from '../model/modules.js';
+import { isPackageInit } from '../model/modules.js';
 import type { FileSummary, ImportInfo } from '../parse/summary.js';
 import { DEFAULT_ALLOWED_DUPLICATES } from './duplicate-definition.js';
 import { byMeetingPart, projectionRepresentatives } from './namesakes.js';
@@ -61,28 +61,27 @@ export const inconsistentImport: Rule = {
     const allowedGlobs = options.allowDuplicateNames.filter((n) => n.includes('*')).map(globToRegExp);
     // imports grouped by name first: findings are at import sites, so a name imported in no file whose findings are
     // wanted needs no resolving
-    const byName = new Map<string, Site[]>();
-    for (const [key, named] of model.importsByName) {
-      if (named.length < 2 || !named.some((n) => context.reports(n.file))) continue;
-      const { imp: first, file: some } = named[0]!;
-      const name = first.name!;
-      if (allowed.has(name) || allowedGlobs.some((g) => g.test(name))) continue;
-      const language = familyOf(some); // the same for every import of the key
-      const sites: Site[] = [];
-      for (const { file, imp } of named) {
-        const module = model.resolveModule(file, imp.module);
-        const sym = module ? model.resolveExport(module, name, language) : null;
-        if (sym?.kind !== 'class') continue;
-        // a package's modules importing its own definition of the name take the nearest one: no mix-up, and no say
-        // in what the name means to the rest of the code base, except its `__init__`, which publishes it
-        if (model.isInPackageOf(sym.def, file) && !isPackageInit(file)) continue;
-        sites.push({ file, imp, def: sym.def });
+    const sitesByName: Site[][] = [];
+    for (const [language, imports] of model.importsByName) {
+      for (const [name, named] of imports) {
+        if (named.length < 2 || !named.some((n) => context.reports(n.file))) continue;
+        if (allowed.has(name) || allowedGlobs.some((g) => g.test(name))) continue;
+        const sites: Site[] = [];
+        for (const { file, imp } of named) {
+          const module = model.resolveModule(file, imp.module);
+          const sym = module ? model.resolveExport(module, name, language) : null;
+          if (sym?.kind !== 'class') continue;
+          // a package's modules importing its own definition of the name take the nearest one: no mix-up, and no say
+          // in what the name means to the rest of the code base, except its `__init__`, which publishes it
+          if (model.isInPackageOf(sym.def, file) && !isPackageInit(file)) continue;
+          sites.push({ file, imp, def: sym.def });
+        }
+        sitesByName.push(sites);
       }
-      byName.set(key, sites);
     }
     const findings: RawFinding[] = [];
     const comparable: Site[][] = [];
-    for (const sites of byName.values()) {
+    for (const sites of sitesByName) {
       if (new Set(sites.map((s) => s.def.id)).size < 2) continue;
       // the definitions imported must be able to meet in one program
       const parts = byMeetingPart(model, [...new Set(sites.map((s) => s.def))], options.compareUnconnected);
