@@ -18,14 +18,28 @@ import { DEFAULT_CACHE_DIR, rootPackageOf, runRules } from '../scan.js';
 
 type Writable<T> = { -readonly [K in keyof T]: T[K] };
 
+const POSITION = new Set(['line', 'column']);
+
 /**
- * Everything in a file's summary that the model is built from: all but its attribute reads, suppression comments
- * and line count, which only the file's own findings read (unknown-attribute checks a file's reads against the
- * model; a suppression silences its own line).
+ * A file's summary as the model is built from it, `withPositions` or not: all but its attribute reads, suppression
+ * comments and line count, which only the file's own findings read (unknown-attribute checks a file's reads against
+ * the model; a suppression silences its own line). The model never reads a position: the rules take them from the
+ * summary when they report.
  */
-function modelInput(summary: FileSummary): string {
+function modelInput(summary: FileSummary, withPositions: boolean): string {
   const { reads: _reads, suppressions: _suppressions, lines: _lines, ...rest } = summary;
-  return JSON.stringify(rest);
+  if (withPositions) return JSON.stringify(rest);
+  return JSON.stringify(rest, (key, value: unknown) => (POSITION.has(key) ? undefined : value));
+}
+
+/** Copies the positions of `from` into `to`, two values alike but for their positions. */
+function copyPositions(to: unknown, from: unknown): void {
+  if (typeof to !== 'object' || to === null || typeof from !== 'object' || from === null) return;
+  const target = to as Record<string, unknown>;
+  for (const [key, value] of Object.entries(from)) {
+    if (POSITION.has(key)) target[key] = value;
+    else copyPositions(target[key], value);
+  }
 }
 
 export class Workspace {
@@ -98,9 +112,9 @@ export class Workspace {
   }
 
   /**
-   * Replaces a file's summary from its text (its findings: analyze). An edit that changes only the file's reads
-   * (most keystrokes: a read typed or fixed) keeps the model, and no other file's findings can change: the reads
-   * are replaced in the summary the model holds.
+   * Replaces a file's summary from its text (its findings: analyze). An edit that changes only the file's reads or
+   * positions (most keystrokes: a read typed or fixed, a line added) keeps the model; one of its reads only changes
+   * no other file's findings.
    */
   update(path: string, text: string): void {
     const summary = extractSource(path, text);
@@ -111,7 +125,11 @@ export class Workspace {
       return;
     }
     this.parseErrors.delete(path);
-    if (previous && modelInput(previous) === modelInput(summary)) {
+    if (previous && modelInput(previous, false) === modelInput(summary, false)) {
+      // the model stays: the new reads, suppressions and positions go into the summary it holds; moved definitions
+      // and imports move the places other files' findings point to
+      if (modelInput(previous, true) !== modelInput(summary, true)) this.summariesChanged = true;
+      copyPositions(previous, summary);
       const { reads, suppressions, lines } = summary;
       Object.assign(previous as Writable<FileSummary>, { reads, suppressions, lines });
       return;

@@ -57,6 +57,20 @@ describe('language server workspace: edits', () => {
     expect(workspace.unsettled).toBe(false);
   });
 
+  it("a line added above a definition moves the places other files' findings point to", () => {
+    const manager = 'shared/session_management/user_session_manager.py';
+    const related = (): number[] =>
+      workspace
+        .findings(FACTORY)
+        .filter((f) => f.rule === 'duplicate-definition')
+        .flatMap((f) => f.related.filter((r) => r.file === manager).map((r) => r.line));
+    workspace.settle(new Set(texts.keys()));
+    const [line = 0] = related();
+    edit(manager, `# a comment\n${texts.get(manager)!}`);
+    expect(workspace.unsettled).toBe(true); // other files' findings moved
+    expect(related()).toEqual([line + 1]);
+  });
+
   it('an edit that changes what the model is built from (a field, a new class) is seen by every file', () => {
     // the read fixed by defining the attribute instead: the class's shape changes
     edit(
