@@ -172,7 +172,7 @@ export function analyze(
 
 /**
  * analyze() over a model already built from the summaries: the language server keeps its model while edits change
- * only what each file's own findings read (see Workspace.update).
+ * only what the model does not read (see Workspace.update).
  */
 export function runRules(model: Model, config: Config, only?: ReadonlySet<string>): Finding[] {
   const suppressions = new Map<string, Map<number, readonly string[]>>();

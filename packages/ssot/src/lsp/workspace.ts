@@ -113,8 +113,8 @@ export class Workspace {
 
   /**
    * Replaces a file's summary from its text (its findings: analyze). An edit that changes only the file's reads or
-   * positions (most keystrokes: a read typed or fixed, a line added) keeps the model; one of its reads only changes
-   * no other file's findings.
+   * positions (most keystrokes: a read typed or fixed, a line added) keeps the model; an edit of reads alone changes
+   * no other file's findings, so it leaves the workspace settled.
    */
   update(path: string, text: string): void {
     const summary = extractSource(path, text);
