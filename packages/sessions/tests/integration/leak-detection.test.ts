@@ -84,19 +84,20 @@ describe('leak detection and the maximum session lifetime', () => {
 
   it('names the running statement of an overlong one-statement session, and the code awaiting it', async () => {
     const logs = captureLogger();
+    // the threshold leaves a loaded machine time to open the session and start the statement before the report
     const factory = new SessionFactory({
       connectionString: db.url,
-      leakDetectionThresholdMs: 100,
+      leakDetectionThresholdMs: 300,
       maxSessionLifetimeMs: 0,
       logger: logs.logger,
     });
     try {
       const sleepyReport = async (): Promise<unknown> =>
-        await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(0.4)');
+        await factory.query({ userId: 'system', requestId: 'slow-request' }, 'SELECT pg_sleep(1)');
       await sleepyReport();
       const reports = logs.find('possible session leak');
       expect(reports).toHaveLength(1);
-      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-request', statement: 'SELECT pg_sleep(0.4)' });
+      expect(reports[0]?.context).toMatchObject({ requestId: 'slow-request', statement: 'SELECT pg_sleep(1)' });
       expect(String(reports[0]?.context.openedAt)).toContain('sleepyReport');
       expect(logs.find(/unleaked/)).toHaveLength(1);
     } finally {
