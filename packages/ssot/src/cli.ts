@@ -109,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number | undefined>
   program
     .command('lsp')
     .description('run the language server (over stdin and stdout)')
-    .option('--stdio', 'talk over stdin and stdout (the only transport)')
+    .option('--stdio', 'talk over stdin and stdout (the only transport, used with or without this flag)')
     .action(async () => {
       const { startLanguageServer } = await import('./lsp/server.js');
       startLanguageServer();

@@ -29,6 +29,8 @@ function git(root: string, args: readonly string[]): string[] {
  */
 export function filesChangedSince(root: string, ref: string): Set<string> {
   if (ref.startsWith('-')) throw new SinceError(`--since: "${ref}" is not a git revision`);
+  // outside a work tree `git diff` compares paths instead (--no-index) and would only say it knows no --merge-base
+  git(root, ['rev-parse', '--is-inside-work-tree']);
   // --relative: paths relative to the root, restricted to it; `ref --` keeps the ref from being read as a path
   const changed = git(root, ['diff', '--name-only', '--relative', '-z', '--merge-base', ref, '--']);
   const untracked = git(root, ['ls-files', '--others', '--exclude-standard', '-z']);

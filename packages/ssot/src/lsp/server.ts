@@ -31,7 +31,10 @@ const WATCHED = '**/*.{py,pyi,ts,tsx,mts,cts,js,jsx,mjs,cjs}';
  */
 export const SETTLE_AFTER_MS = 150;
 
-export function startLanguageServer(connection: Connection = createConnection(ProposedFeatures.all)): void {
+/** Over stdin and stdout, the one transport: `--stdio`, which editors pass, is accepted and not needed. */
+export function startLanguageServer(
+  connection: Connection = createConnection(ProposedFeatures.all, process.stdin, process.stdout),
+): void {
   const documents = new TextDocuments(TextDocument);
   let folders: string[] = [];
   let workspaces: Workspace[] = [];

@@ -260,3 +260,31 @@ describe('ssot lsp --stdio', { timeout: 60_000 }, () => {
     await client.diagnostics(uri('use.py'), (d) => d.length === 0);
   });
 });
+
+describe('ssot lsp without --stdio', { timeout: 60_000 }, () => {
+  it('talks over stdin and stdout all the same (the flag editors pass is not needed)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssot-lsp-'));
+    const server = spawn(process.execPath, [cli, 'lsp'], { cwd: dir, stdio: 'pipe' });
+    const connection = createProtocolConnection(
+      new StreamMessageReader(server.stdout),
+      new StreamMessageWriter(server.stdin),
+    );
+    connection.listen();
+    try {
+      const result = await connection.sendRequest(InitializeRequest.type, {
+        processId: process.pid,
+        rootUri: pathToFileURL(dir).href,
+        capabilities: {},
+      });
+      expect(result.serverInfo?.name).toBe('ssot');
+      await connection.sendRequest(ShutdownRequest.type);
+      const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));
+      void connection.sendNotification(ExitNotification.type);
+      expect(await exited).toBe(0);
+    } finally {
+      connection.dispose();
+      server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

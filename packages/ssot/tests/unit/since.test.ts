@@ -96,9 +96,11 @@ describe('--since REF', { timeout: 60_000 }, () => {
     const plain = mkdtempSync(join(tmpdir(), 'ssot-since-plain-'));
     dirs.push(plain);
     write(plain, { 'a.py': 'x = 1\n' });
-    expect(
-      spawnSync(process.execPath, [cli, 'scan', plain, '--since', 'HEAD', '--no-cache'], { encoding: 'utf8' }).status,
-    ).toBe(2);
+    const outside = spawnSync(process.execPath, [cli, 'scan', plain, '--since', 'HEAD', '--no-cache'], {
+      encoding: 'utf8',
+    });
+    expect(outside.status).toBe(2);
+    expect(outside.stderr).toContain('not a git repository');
   });
 
   it('keeps the exit status: 1 when a changed file has a finding, 0 when only old files do', () => {
