@@ -15,7 +15,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Config } from '../config.js';
 import type { Extracted, SourceFile } from '../parse/pool.js';
 import { contentHash, fileStamp } from '../parse/source.js';
@@ -231,12 +231,27 @@ export class SummaryCache {
   }
 }
 
+/**
+ * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync spins for ever when a parent exists but creating its
+ * child fails with ENOENT (a cache directory given under /proc, or on a stale mount).
+ */
+function makeDirectory(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 /** Writes `name` in `dir` through a temporary file and a rename; creates the directory (marked as a cache). */
 function writeAtomically(dir: string, name: string, bytes: Uint8Array): boolean {
   const temporary = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       // tools that walk or commit the tree leave it alone, as with .ruff_cache and .pytest_cache
       writeFileSync(join(dir, '.gitignore'), '# created by ssot\n*\n');
       writeFileSync(join(dir, 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n# created by ssot\n');

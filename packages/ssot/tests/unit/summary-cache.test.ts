@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import type { Stats } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,6 +188,20 @@ describe('the summary cache', { timeout: 30_000 }, () => {
     writeFileSync(join(dir, 'not-a-directory'), '');
     const report = await scan({ paths: [dir], threads: 0, cache: join(dir, 'not-a-directory', 'cache') });
     expect(outcome(report)).toEqual(outcome(cold));
+  });
+
+  it('scans on when creating the cache directory fails with ENOENT under an existing parent (/proc)', () => {
+    // the CLI in a child process with a time limit: Node's recursive mkdirSync spins for ever on such a path
+    const dir = corpus();
+    const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+    const run = spawnSync(
+      process.execPath,
+      [cli, 'scan', dir, '--format', 'json', '--cache-dir', '/proc/ssot-no-such-dir/cache'],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(1); // the corpus has findings
+    expect((JSON.parse(run.stdout) as Report).stats.cachedFiles).toBe(0);
   });
 
   it('trusts a stamp only when the file has not changed in the last seconds', () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigurationError } from '../errors.js';
+import { makeDirectory } from '../make-directory.js';
 
 export const SECRET_FILE = 'jwt-secret';
 
@@ -13,7 +14,7 @@ export function loadSigningSecret(configured: string | undefined, dataDir: strin
   if (configured) return new TextEncoder().encode(configured);
   const file = path.join(path.resolve(dataDir), SECRET_FILE);
   try {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirectory(path.dirname(file), 0o700);
     try {
       writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600, flag: 'wx' });
     } catch (error) {

@@ -1,7 +1,8 @@
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isReachableBy, type RunAs } from './privileges.js';
+import { makeDirectory } from '../make-directory.js';
 
 export interface PostgresBinaries {
   readonly initdb: string;
@@ -42,7 +43,7 @@ export async function locateBinaries(runAs: RunAs): Promise<PostgresBinaries> {
   const cacheDir = path.join(os.tmpdir(), `tether-postgres-${version}-${os.platform()}-${os.arch()}`);
   const cached = path.join(cacheDir, 'native');
   if (!existsSync(path.join(cached, 'bin', 'postgres'))) {
-    mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
+    makeDirectory(cacheDir, 0o755);
     // copy beside, then rename: concurrent starters never see half a copy
     const partial = `${cached}.${process.pid}.partial`;
     rmSync(partial, { recursive: true, force: true });

@@ -3,7 +3,6 @@ import { randomBytes, createHash } from 'node:crypto';
 import {
   chownSync,
   existsSync,
-  mkdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -16,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { ConfigurationError } from '../errors.js';
+import { makeDirectory } from '../make-directory.js';
 import { locateBinaries } from './binaries.js';
 import { clearOwner, inspectCluster, recordOwner } from './cluster-owner.js';
 import { isReachableBy, postgresIdentity, type RunAs } from './privileges.js';
@@ -199,22 +199,6 @@ function resolveDataDir(configured: string, runAs: RunAs, onLog?: (line: string)
     });
   }
   return dir;
-}
-
-/**
- * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync spins forever when a parent refuses
- * creation with ENOENT (a path under /proc, say).
- */
-function makeDirectory(dir: string, mode = 0o700): void {
-  if (existsSync(dir)) return;
-  const parent = path.dirname(dir);
-  // parents we create must stay traversable by the postgres user, or the data directory is out of its reach
-  if (parent !== dir) makeDirectory(parent, 0o755);
-  try {
-    mkdirSync(dir, { mode });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
 }
 
 /** A postgres of this cluster whose launching process died: stopped (fast shutdown), killed if it lingers. */

@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { AccessTokens, AuthenticationError, loadSigningSecret } from 'tether/auth';
@@ -86,6 +88,24 @@ describe('the signing secret', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('is a configuration error, at once, when its directory cannot be created (a path under /proc)', () => {
+    // in a child process with a time limit: Node's recursive mkdirSync spins for ever on such a path, and a loop in
+    // this process could not be timed out (the compiled module, as in passwords.test.ts: npm test builds first)
+    const auth = fileURLToPath(new URL('../../../dist/auth/index.js', import.meta.url));
+    const script =
+      `import { loadSigningSecret } from ${JSON.stringify(auth)};` +
+      "try { loadSigningSecret(undefined, '/proc/tether-no-such-dir/data'); }" +
+      ' catch (e) { console.log(e.name, e.message); }';
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.signal).toBeNull();
+    expect(run.stdout).toMatch(
+      /^ConfigurationError cannot read or create the signing secret \/proc\/tether-no-such-dir/,
+    );
   });
 
   it('is the configured one when given, and nothing is written', () => {
