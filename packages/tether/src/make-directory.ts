@@ -3,7 +3,7 @@ import path from 'node:path';
 
 /**
  * `mkdir -p`, one level at a time: Node 20's recursive mkdirSync spins forever when a parent exists but creating its
- * child fails with ENOENT (a path under /proc, a dangling symlink, a stale mount). `mode` is the last directory's;
+ * child fails with ENOENT (a path under /proc, a stale mount). `mode` is the last directory's;
  * the parents it creates get 755, so that the directory stays reachable (the postgres user needs that).
  */
 export function makeDirectory(dir: string, mode = 0o700): void {
