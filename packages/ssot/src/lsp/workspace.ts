@@ -125,11 +125,14 @@ export class Workspace {
       return;
     }
     this.parseErrors.delete(path);
-    if (previous && modelInput(previous, false) === modelInput(summary, false)) {
+    const samePlaces = previous !== undefined && modelInput(previous, true) === modelInput(summary, true);
+    if (previous && (samePlaces || modelInput(previous, false) === modelInput(summary, false))) {
       // the model stays: the new reads, suppressions and positions go into the summary it holds; moved definitions
       // and imports move the places other files' findings point to
-      if (modelInput(previous, true) !== modelInput(summary, true)) this.summariesChanged = true;
-      copyPositions(previous, summary);
+      if (!samePlaces) {
+        this.summariesChanged = true;
+        copyPositions(previous, summary);
+      }
       const { reads, suppressions, lines } = summary;
       Object.assign(previous as Writable<FileSummary>, { reads, suppressions, lines });
       return;

@@ -44,7 +44,7 @@ const attributes = (path: string): string[] =>
   workspace.findings(path).flatMap((f) => (f.rule === 'unknown-attribute' ? [f.attribute ?? ''] : []));
 
 describe('language server workspace: edits', () => {
-  it('an edit of reads only keeps the model, leaves other files alone and gives a fresh analysis’s findings', () => {
+  it('an edit of reads only leaves the other files settled and gives a fresh analysis’s findings', () => {
     workspace.settle(new Set(texts.keys()));
     expect(attributes(FACTORY)).toContain('last_activity');
     edit(FACTORY, original.replace('session_metrics.last_activity,', 'session_metrics.last_activity_at,'));
